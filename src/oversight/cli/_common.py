@@ -1,0 +1,79 @@
+"""Helpers shared by the commands: settings from the context, progress, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from oversight.config import Settings, load_settings
+
+
+def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
+    """Settings: oversight.toml, then OVERSIGHT_* variables, then the command's flags."""
+    root = ctx.find_root().obj or {}
+    return load_settings(root.get("config_path"), db=root.get("db"), **overrides)
+
+
+def err(message: str) -> None:
+    """A diagnostic line on stderr (never stdout: stdout is for results)."""
+    click.echo(message, err=True)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+class Progress:
+    """A progress bar on a terminal; plain lines (about ten per run) when stderr is piped."""
+
+    def __init__(self, total: int, label: str, *, stream: Any = None):
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self._bar = None
+        self._step = max(1, total // 10)
+        if total and getattr(self.stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, file=self.stream, unit="task", dynamic_ncols=True)
+
+    def advance(self, note: str = "") -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(1)
+            if note:
+                self._bar.set_postfix_str(note, refresh=False)
+        elif self.done % self._step == 0 or self.done == self.total:
+            print(f"{self.label}: {self.done}/{self.total}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+model_options = [
+    click.option("--model", envvar="OVERSIGHT_MODEL",
+                 help="litellm model string (openai/gpt-4o-mini, ollama/llama3.2, ...). Default: the embedded SmolLM2."),
+    click.option("--critic-model", envvar="OVERSIGHT_CRITIC_MODEL", help="Model for critiques. Default: --model."),
+    click.option("--api-base", envvar="OVERSIGHT_API_BASE", help="Base URL of an OpenAI-compatible server."),
+    click.option("--prompts-dir", envvar="OVERSIGHT_PROMPTS_DIR", type=click.Path(file_okay=False),
+                 help="A folder with your own prompt files."),
+    click.option("--concurrency", envvar="OVERSIGHT_CONCURRENCY", type=click.IntRange(1, 256),
+                 help="Model calls at once.  [default: 4]"),
+]
+
+
+def with_model_options(func: Any) -> Any:
+    for option in reversed(model_options):
+        func = option(func)
+    return func

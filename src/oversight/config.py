@@ -1,0 +1,96 @@
+"""Settings: defaults, then ``oversight.toml``, then ``OVERSIGHT_*`` variables, then flags.
+
+Every setting has an environment variable named ``OVERSIGHT_`` + its upper-case name
+(``OVERSIGHT_DB``, ``OVERSIGHT_MODEL``, ``OVERSIGHT_CONCURRENCY`` ...). ``oversight.toml``
+is read from the working directory (or ``OVERSIGHT_CONFIG``) with the same keys.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oversight.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "CONFIG_FILE"]
+
+CONFIG_FILE = "oversight.toml"
+ENV_PREFIX = "OVERSIGHT_"
+
+
+class Settings(BaseModel):
+    """Everything oversight can be told. Field names are the toml keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    db: str = Field(default="oversight.db", description="SQLite file path or PostgreSQL URL.")
+    checkpoints: str | None = Field(
+        default=None,
+        description="Where refine threads persist: a SQLite file or PostgreSQL URL. "
+        "Default: beside a SQLite db (<db>.checkpoints.sqlite), or the same PostgreSQL database.",
+    )
+    model: str | None = Field(default=None, description="litellm model string; unset: the embedded model.")
+    critic_model: str | None = Field(default=None, description="Model for critiques; unset: same as model.")
+    api_base: str | None = Field(default=None, description="Base URL for an OpenAI-compatible server.")
+    api_key: str | None = Field(default=None, description="API key (else the provider's own variable).")
+    prompts_dir: str | None = Field(default=None, description="A folder of your own prompt files.")
+    concurrency: int = Field(default=4, ge=1, le=256)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=384, ge=1)
+    structured_output: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    reviewer: str | None = Field(default=None, description="Name recorded on refinements.")
+    timeout: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+    def checkpoint_location(self) -> str:
+        """Where the refine graph's checkpointer keeps threads."""
+        if self.checkpoints:
+            return self.checkpoints
+        if "://" in self.db and not self.db.startswith("sqlite"):
+            return self.db
+        path = self.db.removeprefix("sqlite:///")
+        return f"{path}.checkpoints.sqlite"
+
+    @property
+    def uses_embedded_model(self) -> bool:
+        return self.model is None
+
+
+def _coerce_env(name: str, raw: str) -> Any:
+    field = Settings.model_fields[name]
+    if raw == "" and field.default is None:
+        return None
+    return raw
+
+
+def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the layers. ``None`` overrides are ignored. Raises ConfigError."""
+    values: dict[str, Any] = {}
+    path = Path(config_path or os.environ.get(ENV_PREFIX + "CONFIG") or CONFIG_FILE)
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        section = data.get("oversight", data)
+        unknown = set(section) - set(Settings.model_fields)
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update(section)
+    for name in Settings.model_fields:
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = _coerce_env(name, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"setting '{field}' (OVERSIGHT_{field.upper()}): {first['msg']} (got {first.get('input')!r})"
+        ) from exc

@@ -1,0 +1,51 @@
+"""Stage 1: a model drafts an answer to a task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oversight.llm import LLM
+from oversight.prompts import Prompt
+from oversight.schemas import Draft, Task
+from oversight.store import Store
+
+__all__ = ["draft_parameters", "draft_task"]
+
+
+def draft_parameters(prompt: Prompt, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The sampling parameters a draft is made with: the prompt's defaults, then overrides."""
+    params = dict(prompt.params)
+    params.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return params
+
+
+async def draft_task(
+    task: Task,
+    llm: LLM,
+    prompt: Prompt,
+    *,
+    store: Store | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Draft:
+    """Draft an answer to ``task``; reuse the stored one if this exact draft exists.
+
+    A draft is "the same" when task, model, prompt version and parameters match,
+    so re-running a batch never pays twice. Raises LLMError.
+    """
+    params = draft_parameters(prompt, parameters)
+    draft_id = Draft.derive_id(task.id, llm.model, prompt.version, params)
+    if store is not None and (existing := store.get_draft(draft_id)) is not None:
+        return existing
+    messages = prompt.render(prompt=task.prompt, input=task.input, context=task.context)
+    completion = await llm.complete(messages, **params)
+    draft = Draft(
+        id=draft_id,
+        task_id=task.id,
+        model=llm.model,
+        prompt_name=prompt.name,
+        prompt_version=prompt.version,
+        parameters=params,
+        text=completion.text.strip(),
+        usage=completion.usage,
+    )
+    return store.save_draft(draft) if store is not None else draft

@@ -1,0 +1,87 @@
+"""The one exception tree of oversight.
+
+    OversightError                  anything oversight raises on purpose
+     ├── ConfigError                a bad setting, file or environment variable
+     ├── InputFileError             a bad input file: names file, line and field
+     ├── StoreError                 the database refused or is at the wrong version
+     ├── NotFoundError              a record that was asked for does not exist
+     ├── LocalModelError            the embedded model is missing or would not start
+     └── LLMError                   a model call failed for good
+          ├── LLMAuthError          bad or missing credentials: never retried
+          ├── LLMBadRequestError    the provider refused the request: never retried
+          └── StructuredOutputError the answer did not fit the schema, even after repair
+
+The CLI prints ``str(error)`` on one line to stderr and exits with status 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "OversightError",
+    "ConfigError",
+    "InputFileError",
+    "StoreError",
+    "NotFoundError",
+    "LocalModelError",
+    "LLMError",
+    "LLMAuthError",
+    "LLMBadRequestError",
+    "StructuredOutputError",
+]
+
+
+class OversightError(Exception):
+    """Base of every error oversight raises on purpose."""
+
+
+class ConfigError(OversightError):
+    """A setting is missing or invalid."""
+
+
+class InputFileError(OversightError):
+    """A bad input file. The message names the file, the line and the field.
+
+    ``line`` is 1-based (for CSV, the physical line of the record, header is line 1);
+    ``field`` is None when the problem is the line (or the file) as a whole.
+    """
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.message = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        what = f"field '{field}': {message}" if field else message
+        super().__init__(f"{where}: {what}")
+
+
+class StoreError(OversightError):
+    """The database could not be opened, migrated or written."""
+
+
+class NotFoundError(OversightError):
+    """A record that was asked for does not exist."""
+
+
+class LocalModelError(OversightError):
+    """The embedded default model is not installed or did not start."""
+
+
+class LLMError(OversightError):
+    """A model call failed after the retry policy gave up."""
+
+
+class LLMAuthError(LLMError):
+    """The provider rejected the credentials."""
+
+
+class LLMBadRequestError(LLMError):
+    """The provider rejected the request itself (never retried)."""
+
+
+class StructuredOutputError(LLMError):
+    """The model's answer did not validate against the schema, even after one repair."""
+
+    def __init__(self, message: str, raw: str = ""):
+        self.raw = raw
+        super().__init__(message)

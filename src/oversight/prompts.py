@@ -1,0 +1,108 @@
+"""Prompt files: load, render, version.
+
+A prompt is one Markdown file in ``prompts/``: YAML front matter (name, description,
+default parameters such as ``temperature`` and ``max_tokens``), then a ``## system``
+section and a ``## user`` section written in Jinja2. A prompt's version is the hash of
+the file's bytes, so any edit makes a new version, and each Draft and Critique records
+the version that made it.
+
+A user can point ``prompts_dir`` (``OVERSIGHT_PROMPTS_DIR``) at a folder of their own;
+a prompt missing there falls back to the bundled one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from oversight.errors import ConfigError
+
+__all__ = ["Prompt", "load_prompt", "bundled_prompts_dir"]
+
+_SECTION = re.compile(r"^##\s+(system|user)\s*$", re.MULTILINE)
+
+
+def bundled_prompts_dir() -> Path:
+    """The prompts shipped with oversight (the repository's prompts/ in a checkout)."""
+    checkout = Path(__file__).resolve().parents[2] / "prompts"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "_bundled" / "prompts"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A loaded prompt file."""
+
+    name: str
+    version: str
+    path: Path
+    system: str
+    user: str
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def render(self, **variables: Any) -> list[dict[str, str]]:
+        """Chat messages with the variables filled in. Raises ConfigError on a missing one."""
+        import jinja2
+
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+        messages = []
+        for role, source in (("system", self.system), ("user", self.user)):
+            if not source.strip():
+                continue
+            try:
+                text = env.from_string(source).render(**variables)
+            except jinja2.UndefinedError as exc:
+                raise ConfigError(f"prompt {self.path}: {exc}") from exc
+            messages.append({"role": role, "content": text.strip()})
+        return messages
+
+
+def load_prompt(name: str, prompts_dir: str | Path | None = None) -> Prompt:
+    """Load prompts/<name>.md (the user's folder first). Raises ConfigError."""
+    candidates = []
+    if prompts_dir:
+        candidates.append(Path(prompts_dir) / f"{name}.md")
+    candidates.append(bundled_prompts_dir() / f"{name}.md")
+    for path in candidates:
+        if path.is_file():
+            return _parse(path.resolve(), path.read_bytes())
+    raise ConfigError(f"no prompt named {name!r} (looked in {', '.join(str(c.parent) for c in candidates)})")
+
+
+@lru_cache(maxsize=64)
+def _parse(path: Path, raw: bytes) -> Prompt:
+    import yaml
+
+    version = hashlib.sha256(raw).hexdigest()[:12]
+    text = raw.decode("utf-8")
+    meta: dict[str, Any] = {}
+    body = text
+    if text.startswith("---"):
+        try:
+            _, front, body = text.split("---", 2)
+        except ValueError as exc:
+            raise ConfigError(f"prompt {path}: front matter is not closed with '---'") from exc
+        try:
+            meta = yaml.safe_load(front) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"prompt {path}: front matter is not valid YAML: {exc}") from exc
+    parts = _SECTION.split(body)
+    sections = {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    if "user" not in sections:
+        raise ConfigError(f"prompt {path}: needs a '## user' section")
+    params = dict(meta.get("parameters") or {})
+    return Prompt(
+        name=str(meta.get("name") or path.stem),
+        version=version,
+        path=path,
+        system=sections.get("system", ""),
+        user=sections["user"],
+        params=params,
+        description=str(meta.get("description", "")),
+    )

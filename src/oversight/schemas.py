@@ -1,0 +1,225 @@
+"""The records of the refine loop: the typed hand-off between stages.
+
+Task -> Draft -> Critique -> Refinement. Every record has an ``id`` and a
+``created_at`` (UTC). Records are plain pydantic models: they serialise to JSON for
+the store, for LangGraph state and for export, and validate on the way back in.
+
+Ids of model outputs are derived from what produced them, so asking for the same
+draft twice finds the first one instead of paying for it again:
+
+- a Draft's id hashes (task, model, prompt version, parameters);
+- a Critique's id hashes (draft, model, prompt version, parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Decision",
+    "DECISIONS",
+    "Severity",
+    "FindingCategory",
+    "Task",
+    "Usage",
+    "Draft",
+    "Finding",
+    "CritiqueFindings",
+    "Critique",
+    "DiffOp",
+    "FindingVerdict",
+    "Refinement",
+    "content_hash",
+    "new_id",
+    "utcnow",
+]
+
+Decision = Literal["accept", "edit", "rewrite", "reject", "skip"]
+DECISIONS: tuple[str, ...] = ("accept", "edit", "rewrite", "reject", "skip")
+Severity = Literal["low", "medium", "high"]
+# A closed list, so that critiques from any model (and constrained decoding on small
+# local ones) speak the same vocabulary that patterns are later mined from.
+FindingCategory = Literal[
+    "factual-error",
+    "unsupported-claim",
+    "irrelevant",
+    "redundant",
+    "incomplete",
+    "instruction-violation",
+    "unclear",
+    "style",
+    "safety",
+    "other",
+]
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id such as ``r_3f2a9c0d1e7b4a55``."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def content_hash(*parts: Any, length: int = 16) -> str:
+    """A stable hex digest of JSON-serialisable parts (key order does not matter)."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Task(Record):
+    """What the model is asked."""
+
+    id: str = Field(min_length=1, max_length=200)
+    prompt: str = Field(min_length=1)
+    input: str | None = None
+    context: str | None = None
+    domain: str | None = None
+    kind: str | None = None
+    reference: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @staticmethod
+    def derive_id(prompt: str, input: str | None = None, context: str | None = None) -> str:
+        """The id given to a task whose file row has none: a hash of what it asks."""
+        return "t_" + content_hash(prompt, input, context)
+
+
+class Usage(Record):
+    """What one model call cost."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost_usd=self.cost_usd + other.cost_usd,
+            latency_s=self.latency_s + other.latency_s,
+        )
+
+
+class Draft(Record):
+    """One model answer to a task."""
+
+    id: str
+    task_id: str
+    model: str
+    prompt_name: str
+    prompt_version: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    text: str
+    usage: Usage = Field(default_factory=Usage)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def derive_id(task_id: str, model: str, prompt_version: str, parameters: dict[str, Any]) -> str:
+        return "d_" + content_hash(task_id, model, prompt_version, parameters)
+
+
+class Finding(Record):
+    """One problem an AI reviewer found in a draft."""
+
+    quote: str = Field(description="The exact words of the draft the finding is about, or '' for an omission.")
+    issue: str = Field(description="What is wrong, in one sentence.")
+    severity: Severity = Field(description="How much it matters: low, medium or high.")
+    category: FindingCategory = Field(description="The kind of problem.")
+
+
+class CritiqueFindings(Record):
+    """What the critic model is asked to return (the structured-output schema)."""
+
+    findings: list[Finding] = Field(default_factory=list)
+    summary: str = Field(description="Two sentences at most: the overall verdict on the draft.")
+
+
+class Critique(Record):
+    """An AI reviewer's findings on a draft, shown beside it to the trainer."""
+
+    id: str
+    draft_id: str
+    task_id: str
+    model: str
+    prompt_name: str
+    prompt_version: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)
+    summary: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def derive_id(draft_id: str, model: str, prompt_version: str, parameters: dict[str, Any]) -> str:
+        return "c_" + content_hash(draft_id, model, prompt_version, parameters)
+
+
+class DiffOp(Record):
+    """One step of a word-level diff from the draft to the refined text."""
+
+    op: Literal["equal", "insert", "delete", "replace"]
+    before: str = ""
+    after: str = ""
+
+
+class FindingVerdict(Record):
+    """The trainer's verdict on one AI finding: was the critic right?"""
+
+    finding: int = Field(ge=0, description="Index into the critique's findings.")
+    verdict: Literal["right", "wrong"]
+    note: str = ""
+
+
+class Refinement(Record):
+    """A human's work on a draft."""
+
+    id: str = Field(default_factory=lambda: new_id("r"))
+    task_id: str
+    draft_id: str
+    critique_id: str | None = None
+    decision: Decision
+    refined_text: str | None = None
+    diff: list[DiffOp] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    finding_verdicts: list[FindingVerdict] = Field(default_factory=list)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    seconds_spent: float = Field(default=0.0, ge=0.0)
+    reviewer: str = "anonymous"
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("tags")
+    @classmethod
+    def _normalise_tags(cls, tags: list[str]) -> list[str]:
+        seen: list[str] = []
+        for tag in tags:
+            tag = tag.strip().lower().replace(" ", "-")
+            if tag and tag not in seen:
+                seen.append(tag)
+        return seen
