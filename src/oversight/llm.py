@@ -40,6 +40,11 @@ Sleep = Callable[[float], Awaitable[None]]
 MAX_RETRY_AFTER_S = 120.0
 
 
+async def _default_sleep(seconds: float) -> None:
+    """How the retry policy waits (tests replace it so that retries do not sleep)."""
+    await asyncio.sleep(seconds)
+
+
 @dataclass
 class Completion:
     """One model answer and what it cost."""
@@ -131,6 +136,10 @@ def retry_after_seconds(exc: BaseException) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
+async def _sleep_now(seconds: float) -> None:
+    await _default_sleep(seconds)
+
+
 class _WaitRetryAfter:
     """Jittered exponential backoff, but never less than the server's Retry-After."""
 
@@ -175,7 +184,7 @@ class LLM:
         self.max_attempts = max_attempts
         self.structured_mode = structured_mode
         self.extra = dict(extra or {})
-        self._sleep = sleep or asyncio.sleep
+        self._sleep = sleep
         self._semaphores: dict[int, asyncio.Semaphore] = {}
 
     def __repr__(self) -> str:
@@ -213,7 +222,7 @@ class LLM:
             stop=stop_after_attempt(self.max_attempts),
             wait=_WaitRetryAfter(),
             retry=retry_if_exception(is_retryable),
-            sleep=self._sleep,
+            sleep=self._sleep or _sleep_now,
             reraise=False,
         )
         try:

@@ -1,0 +1,13 @@
+"""The refine graph for LangGraph Studio / `langgraph dev`.
+
+Compiled without a checkpointer: the LangGraph server supplies its own. Settings come
+from oversight.toml and OVERSIGHT_* variables, read on the first run, not at import.
+Start a thread with {"task_id": "..."}; it pauses at human_refine with the task, draft
+and critique; resume it with a refinement such as {"decision": "accept"}.
+"""
+
+from oversight.config import load_settings
+from oversight.pipelines import build_refine_graph
+from oversight.runtime import Runtime
+
+graph = build_refine_graph(lambda: Runtime.open(load_settings())).compile(name="refine")

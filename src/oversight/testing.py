@@ -1,0 +1,150 @@
+"""A scripted OpenAI-compatible HTTP server, for durability tests and benchmarks.
+
+It is a real HTTP server on 127.0.0.1 that answers ``/v1/chat/completions`` after a
+fixed latency, with a canned answer (a JSON critique when asked for JSON), and logs
+every request it gets. It is not a model: use it to measure and test the plumbing
+(concurrency, resume after a kill, "never pay twice") where the words do not matter.
+
+    python -m oversight.testing --port 8799 --latency 0.05 --log requests.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+__all__ = ["StubServer", "main"]
+
+CANNED_CRITIQUE = {
+    "findings": [
+        {"quote": "", "issue": "The answer does not cite the context.", "severity": "low", "category": "unsupported-claim"}
+    ],
+    "summary": "A canned critique from the stub server.",
+}
+
+
+class StubServer:
+    """Serve canned chat completions on 127.0.0.1 in a background thread."""
+
+    def __init__(self, port: int = 0, *, latency: float = 0.0, log_path: str | Path | None = None):
+        self.latency = latency
+        self.log_path = Path(log_path) if log_path else None
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(entry)
+            if self.log_path is not None:
+                with self.log_path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(entry) + "\n")
+                    handle.flush()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": "not found"}})
+                    return
+                messages = request.get("messages") or []
+                wants_json = "response_format" in request
+                last = str(messages[-1].get("content", "")) if messages else ""
+                server._record(
+                    {
+                        "kind": "critique" if wants_json else "draft",
+                        "digest": hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()[:16],
+                        "last_message": last[:200],
+                        "at": time.time(),
+                    }
+                )
+                if server.latency:
+                    time.sleep(server.latency)
+                content = json.dumps(CANNED_CRITIQUE) if wants_json else f"Stub answer to: {last[:80]}"
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-stub",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "stub"),
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    },
+                )
+
+        return Handler
+
+    def start(self) -> StubServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="stub-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> StubServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--log", help="append one JSON line per request here")
+    args = parser.parse_args(argv)
+    server = StubServer(args.port, latency=args.latency, log_path=args.log)
+    print(server.api_base, flush=True)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The store, against SQLite always and PostgreSQL when OVERSIGHT_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight.errors import NotFoundError, StoreError
+from oversight.schemas import Critique, Draft, Finding, Refinement, Task
+from oversight.store import Store
+from oversight.store.migrations import MIGRATIONS
+
+
+def make_draft(task_id: str = "t1", text: str = "an answer") -> Draft:
+    return Draft(
+        id=Draft.derive_id(task_id, "m", "v1", {}),
+        task_id=task_id,
+        model="m",
+        prompt_name="draft",
+        prompt_version="v1",
+        text=text,
+    )
+
+
+def test_migrations_apply_once(store: Store, store_url: str) -> None:
+    assert store.applied_migrations() == sorted(name for name, _ in MIGRATIONS)
+    with Store.open(store_url) as again:
+        assert again.migrate() == []
+
+
+def test_add_tasks_skips_existing_ids(store: Store) -> None:
+    assert store.add_tasks([Task(id="a", prompt="A?"), Task(id="b", prompt="B?")]) == (2, 0)
+    assert store.add_tasks([Task(id="b", prompt="B again?"), Task(id="c", prompt="C?")]) == (1, 1)
+    assert store.get_task("b").prompt == "B?"
+    assert store.task_ids() == ["a", "b", "c"]
+
+
+def test_a_failed_batch_leaves_nothing(store: Store) -> None:
+    # the same id twice inside one batch violates the primary key half way through
+    with pytest.raises(StoreError):
+        store.add_tasks([Task(id="x", prompt="1"), Task(id="y", prompt="2"), Task(id="y", prompt="3")])
+    assert store.count("tasks") == 0
+
+
+def test_missing_task_raises(store: Store) -> None:
+    with pytest.raises(NotFoundError, match="no task with id 'nope'"):
+        store.get_task("nope")
+
+
+def test_save_draft_keeps_the_first(store: Store) -> None:
+    store.add_tasks([Task(id="t1", prompt="Q")])
+    first = store.save_draft(make_draft(text="first"))
+    second = store.save_draft(make_draft(text="second"))
+    assert first.text == second.text == "first"
+    assert store.count("drafts") == 1
+    assert store.get_draft(first.id) == first
+
+
+def test_refinement_marks_thread_done_and_counts(store: Store) -> None:
+    store.add_tasks([Task(id="t1", prompt="Q"), Task(id="t2", prompt="R")])
+    draft = store.save_draft(make_draft())
+    critique = store.save_critique(
+        Critique(
+            id="c1", draft_id=draft.id, task_id="t1", model="m", prompt_name="critique", prompt_version="v",
+            findings=[Finding(quote="an", issue="vague", severity="low", category="unclear")], summary="meh",
+        )
+    )
+    store.set_thread("th1", "t1", "awaiting_review", draft_id=draft.id, critique_id=critique.id)
+    assert store.status()["states"]["awaiting_review"] == 1
+    assert [t["thread_id"] for t in store.threads(status="awaiting_review")] == ["th1"]
+    ref = Refinement(task_id="t1", draft_id=draft.id, critique_id="c1", decision="reject", tags=["Factual Error", "factual-error"])
+    store.save_refinement(ref, thread_id="th1")
+    store.save_refinement(ref, thread_id="th1")  # recorded twice (a re-run step): still one
+    assert store.count("refinements") == 1
+    assert store.get_thread("th1")["status"] == "done"
+    assert store.refinements()[0].tags == ["factual-error"]
+    status = store.status()
+    assert status["states"] == {"pending": 1, "drafted": 0, "awaiting_review": 0, "refined": 1, "skipped": 0}
+
+
+def test_bad_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store.open("postgresql://127.0.0.1:1/nothing")

@@ -1,0 +1,80 @@
+"""The refine graph: it pauses for a human with task, draft and critique, resumes with an
+answer, and a re-run never pays twice. Model traffic replays cassettes."""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight.errors import NotFoundError
+from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpointer, pending_reviews, submit_refinement
+from oversight.refine import RefinementInput
+from oversight.runtime import Runtime
+from oversight.schemas import FindingVerdict
+
+from tests._demo import demo_tasks
+
+
+@pytest.fixture
+def runtime(recorded_settings):
+    settings = recorded_settings.model_copy(update={"max_tokens": 96})
+    with Runtime.open(settings) as rt:
+        rt.store.add_tasks(demo_tasks(2))
+        yield rt
+
+
+@pytest.mark.vcr
+async def test_graph_pauses_at_human_refine_then_records_the_answer(runtime: Runtime, vcr) -> None:
+    summary = await draft_tasks(runtime)
+    assert summary.as_dict()["drafted"] == 2 and not summary.errors
+    assert len(vcr.requests) == 4  # one draft and one critique per task
+    played = vcr.play_count  # 0 while recording, 4 when replaying
+
+    thread_id = runtime.thread_id(demo_tasks(1)[0].id)
+    async with open_checkpointer(runtime.settings.checkpoint_location()) as saver:
+        graph = build_refine_graph(runtime).compile(checkpointer=saver)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+    assert snapshot.next == ("human_refine",)
+    payload = snapshot.tasks[0].interrupts[0].value
+    assert payload["task"]["id"] == demo_tasks(1)[0].id
+    assert payload["draft"]["text"] and "findings" in payload["critique"]
+
+    assert len(pending_reviews(runtime)) == 2
+    n_findings = len(payload["critique"]["findings"])
+    verdicts = [FindingVerdict(finding=0, verdict="wrong")] if n_findings else []
+    answer = RefinementInput(
+        decision="edit",
+        refined_text=payload["draft"]["text"] + " (checked against the passage)",
+        tags=["unsupported claim"],
+        rationale="Added a caveat.",
+        finding_verdicts=verdicts,
+        seconds_spent=12.5,
+        reviewer="alice",
+    )
+    saved = await submit_refinement(runtime, thread_id, answer)
+    assert saved["decision"] == "edit" and saved["tags"] == ["unsupported-claim"]
+    assert saved["diff"][-1]["op"] == "insert"
+    assert [r.id for r in runtime.store.refinements()] == [saved["id"]]
+    assert len(pending_reviews(runtime)) == 1
+    with pytest.raises(NotFoundError, match="not waiting for a review"):
+        await submit_refinement(runtime, thread_id, answer)
+
+    again = await draft_tasks(runtime)  # nothing new to pay for
+    assert again.as_dict()["already_drafted"] == 2
+    assert len(vcr.requests) == 4 and vcr.play_count == played
+    assert runtime.store.count("drafts") == 2
+
+
+def test_graph_module_exports_a_graph_without_checkpointer() -> None:
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = json.loads((root / "langgraph.json").read_text())
+    module_path, attr = config["graphs"]["refine"].split(":")
+    spec = importlib.util.spec_from_file_location("refine_graph_module", root / module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    graph = getattr(module, attr)
+    assert graph.checkpointer is None
+    assert set(graph.get_graph().nodes) >= {"draft_answer", "critique_draft", "human_refine", "record_refinement"}
