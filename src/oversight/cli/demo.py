@@ -1,0 +1,70 @@
+"""`oversight demo`: the README's main job."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import click
+
+from oversight.cli._common import Progress, err, settings_from, with_model_options
+
+
+def _short(text: str | None, n: int = 220) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@click.command()
+@click.option("--dir", "workspace", default="oversight-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Workspace folder for the demo's database and outputs.")
+@click.option("--limit", default=6, show_default=True, type=click.IntRange(1, 40), help="How many bundled tasks.")
+@click.option("--max-tokens", default=200, show_default=True, type=click.IntRange(16, 4096), help="Draft length cap.")
+@with_model_options
+@click.pass_context
+def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model: str | None, critic_model: str | None,
+         api_base: str | None, prompts_dir: str | None, concurrency: int | None) -> None:
+    """Run the loop on bundled real tasks: draft, AI critique, replayed human refinements.
+
+    Uses the embedded SmolLM2-135M model unless --model is given. Safe to re-run.
+    """
+    from oversight.demo import run_demo
+
+    root = Path(workspace)
+    db = (ctx.find_root().obj or {}).get("db") or str(root / "oversight.db")
+    ctx.find_root().obj["db"] = db
+    settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
+                             prompts_dir=prompts_dir, concurrency=concurrency, max_tokens=max_tokens)
+    err(f"oversight demo: {limit} real questions from FineGrainedRLHF (Apache-2.0), workspace {root}/")
+    with Progress(limit, "draft+critique") as progress:
+        result = run_demo(settings, root, limit=limit, on_progress=lambda _t, outcome: progress.advance(outcome))
+
+    click.echo(f"\n{result.tasks} tasks · model {result.model} · {result.drafted} drafted now · "
+               f"{result.refined} refinements replayed · {result.tokens} tokens · {result.seconds:.0f}s\n")
+    for row in result.items:
+        click.secho(f"■ {row['task_id']}: {_short(row['prompt'], 100)}", bold=True)
+        click.echo("  draft:     " + _short(row["draft"]))
+        findings = row["findings"]
+        click.echo(f"  critique:  {len(findings)} finding(s). " + _short(row["critique_summary"], 160))
+        for f in findings[:3]:
+            click.echo(f"             - {f['severity']}/{f['category']}: {_short(f['issue'], 120)}")
+        click.echo(f"  human:     {row['decision']} · tags {', '.join(row['tags']) or '-'} · "
+                   f"+{row['words']['inserted']}/-{row['words']['deleted']} words")
+        click.echo("  refined:   " + _short(row["refined_text"]))
+    for task_id, message in result.errors.items():
+        err(f"  {task_id} failed: {message}")
+    click.echo(textwrap.dedent(f"""
+        The human side was replayed from FineGrainedRLHF's annotators, who corrected a model
+        answer to the same question (not this draft): real human work, shown end to end.
+
+        Where to look next:
+          refinements   {result.export_path}
+          database      {result.db}
+          status        oversight --db {result.db} status
+          review        oversight --db {result.db} review        (your own refinements, in the terminal)
+          your tasks    oversight tasks import FILE.jsonl && oversight draft && oversight review
+    """).rstrip())
+    for line in result.extras.get("next", []):
+        click.echo(line)
+    if result.errors:
+        ctx.exit(1)
