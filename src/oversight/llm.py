@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -259,15 +260,11 @@ class LLM:
         choice = response.choices[0]
         text = choice.message.content or ""
         usage = getattr(response, "usage", None)
-        cost = 0.0
+        # litellm prices the call while logging it; a model it has no price for (a local
+        # server) gets None, which is free. Pricing it again here would cost a model-info
+        # lookup per call.
         hidden = getattr(response, "_hidden_params", None) or {}
-        if hidden.get("response_cost"):
-            cost = float(hidden["response_cost"])
-        else:
-            try:
-                cost = float(_litellm().completion_cost(completion_response=response) or 0.0)
-            except Exception:  # a model litellm has no price for (local servers): free
-                cost = 0.0
+        cost = float(hidden.get("response_cost") or 0.0)
         return Completion(
             text=text,
             model=self.model,
@@ -284,17 +281,11 @@ class LLM:
     # -- structured output -------------------------------------------------------------
 
     def resolve_structured_mode(self) -> StructuredMode:
-        """Which way of asking for JSON this model gets (``auto`` resolved)."""
+        """Which way of asking for JSON this model gets (``auto`` resolved once per model)."""
         if self.structured_mode != "auto":
             return self.structured_mode
-        if self.api_base and self.model.startswith("openai/"):
-            return "json_object"  # OpenAI-compatible local server: llama.cpp, vLLM, ...
-        try:
-            if _litellm().supports_response_schema(model=self.model):
-                return "json_schema"
-        except Exception:
-            pass
-        return "json_object" if self.model.startswith(("ollama", "openai/")) else "prompt"
+        return _auto_structured_mode(self.model, bool(self.api_base))
+
 
     async def structured(self, messages: list[dict[str, Any]], schema: type[T], **params: Any) -> tuple[T, Completion]:
         """Ask for an answer that validates as ``schema``; one repair attempt if it does not.
@@ -303,7 +294,7 @@ class LLM:
         Raises StructuredOutputError when even the repaired answer does not validate.
         """
         mode = self.resolve_structured_mode()
-        json_schema = schema.model_json_schema()
+        json_schema = _json_schema(schema)
         messages = list(messages)
         if mode == "json_schema":
             params["response_format"] = {
@@ -339,6 +330,24 @@ class LLM:
                 f"{_validation_summary(exc)}",
                 raw=second.text,
             ) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _auto_structured_mode(model: str, has_api_base: bool) -> StructuredMode:
+    """JSON schema where litellm says the provider has it; json_object+schema for local servers."""
+    if has_api_base and model.startswith("openai/"):
+        return "json_object"  # OpenAI-compatible local server: llama.cpp, vLLM, ...
+    try:
+        if _litellm().supports_response_schema(model=model):
+            return "json_schema"
+    except Exception:
+        pass
+    return "json_object" if model.startswith(("ollama", "openai/")) else "prompt"
+
+
+@functools.lru_cache(maxsize=64)
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    return schema.model_json_schema()
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)

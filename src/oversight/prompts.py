@@ -50,17 +50,25 @@ class Prompt:
         """Chat messages with the variables filled in. Raises ConfigError on a missing one."""
         import jinja2
 
-        env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
         messages = []
         for role, source in (("system", self.system), ("user", self.user)):
             if not source.strip():
                 continue
             try:
-                text = env.from_string(source).render(**variables)
+                text = _template(source).render(**variables)
             except jinja2.UndefinedError as exc:
                 raise ConfigError(f"prompt {self.path}: {exc}") from exc
             messages.append({"role": role, "content": text.strip()})
         return messages
+
+
+@lru_cache(maxsize=128)
+def _template(source: str) -> Any:
+    """A compiled Jinja2 template (compiling costs more than rendering: do it once)."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    return env.from_string(source)
 
 
 def load_prompt(name: str, prompts_dir: str | Path | None = None) -> Prompt:

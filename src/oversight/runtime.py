@@ -107,6 +107,10 @@ class Runtime:
         """The refine thread of a task in this run."""
         return f"{task_id}::{self.signature()}"
 
+    def needs_model_start(self) -> bool:
+        """True until the embedded model server is up (always False with a configured model)."""
+        return self.uses_embedded_model and self._server is None
+
     def ensure_model(self) -> None:
         """Start the embedded model server if it is needed and not running. Raises LocalModelError."""
         if not self.uses_embedded_model:

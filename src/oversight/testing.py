@@ -62,6 +62,9 @@ class StubServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes; without TCP_NODELAY the body waits
+            # for the client's delayed ACK (~40 ms), which would swamp the set latency
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # quiet
                 return

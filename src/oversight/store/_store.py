@@ -66,7 +66,8 @@ class Store:
                 path = Path(url.removeprefix("sqlite:///"))
                 if str(path) != ":memory:":
                     path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, pool_pre_ping=True)
+            # pre-ping guards against server-side disconnects; a SQLite file has none
+            engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _enable_sqlite_pragmas)
             store = cls(engine, str(location))

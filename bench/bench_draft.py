@@ -1,0 +1,133 @@
+"""Drafting throughput: N tasks through the refine graph up to the human pause, against a
+local OpenAI-compatible HTTP server with a fixed latency, at concurrency C, as a ratio to a
+plain litellm.acompletion loop making the same calls (draft, then critique, per task) at the
+same concurrency, in the same run.
+
+    python bench/bench_draft.py [--tasks 200] [--concurrency 8] [--latency 0.05] [--rounds 2]
+
+ratio = baseline wall time / graph wall time (1.0: the graph costs nothing; target >= 0.9).
+With 50 ms per call the run is nearly CPU-bound on 2 cores, so the ratio shows what the
+graph, checkpointer and store cost per task (a stress setting; real model calls take
+seconds, where that cost vanishes: try --latency 0.5 --concurrency 16).
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+MODEL = "openai/stub-model"
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, "-m", "oversight.testing", "--latency", str(latency)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    api_base = process.stdout.readline().strip()
+    return process, api_base
+
+
+def prompts(n: int) -> list[str]:
+    return [f"Question {i}: in one sentence, why is the sky blue on planet {i}?" for i in range(n)]
+
+
+async def baseline(api_base: str, n: int, concurrency: int) -> float:
+    """A plain loop: per task, a draft call then a JSON critique call, C tasks at a time."""
+    import litellm
+
+    from oversight.schemas import CritiqueFindings
+
+    schema = CritiqueFindings.model_json_schema()
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(prompt: str) -> None:
+        async with limit:
+            draft = await litellm.acompletion(model=MODEL, api_base=api_base, api_key="sk-bench", max_retries=0,
+                                              messages=[{"role": "user", "content": prompt}], max_tokens=200)
+            text = draft.choices[0].message.content
+            critique = await litellm.acompletion(
+                model=MODEL, api_base=api_base, api_key="sk-bench", max_retries=0,
+                messages=[{"role": "user", "content": f"Critique: {text}"}],
+                response_format={"type": "json_object", "schema": schema}, max_tokens=300)
+            CritiqueFindings.model_validate_json(critique.choices[0].message.content)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(p) for p in prompts(n)))
+    return time.perf_counter() - started
+
+
+def through_graph(api_base: str, n: int, concurrency: int, workdir: Path) -> float:
+    from oversight.config import load_settings
+    from oversight.pipelines import draft_tasks
+    from oversight.runtime import Runtime
+    from oversight.schemas import Task
+
+    settings = load_settings(db=str(workdir / "bench.db"), model=MODEL, api_base=api_base, api_key="sk-bench",
+                             concurrency=concurrency, max_tokens=200)
+    with Runtime.open(settings, announce=lambda _m: None) as runtime:
+        runtime.store.add_tasks([Task(id=f"t{i:05d}", prompt=p) for i, p in enumerate(prompts(n))])
+        started = time.perf_counter()
+        summary = asyncio.run(draft_tasks(runtime, concurrency=concurrency))
+        elapsed = time.perf_counter() - started
+        assert summary.count("drafted") == n, summary.as_dict()
+        assert runtime.store.count("critiques") == n
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    server, api_base = start_server(args.latency)
+    try:
+        asyncio.run(baseline(api_base, 4, 2))  # warm-up: imports, connection set-up, for both sides
+        with tempfile.TemporaryDirectory() as tmp:
+            through_graph(api_base, 4, 2, Path(tmp))
+        base_times, graph_times = [], []
+        for round_ in range(args.rounds):
+            base_times.append(asyncio.run(baseline(api_base, args.tasks, args.concurrency)))
+            with tempfile.TemporaryDirectory() as tmp:
+                graph_times.append(through_graph(api_base, args.tasks, args.concurrency, Path(tmp)))
+            print(f"round {round_ + 1}: baseline {base_times[-1]:.2f}s, graph {graph_times[-1]:.2f}s",
+                  file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    base, graph = min(base_times), min(graph_times)
+    ideal = 2 * args.tasks * args.latency / args.concurrency
+    result = {
+        "bench": "draft",
+        "tasks": args.tasks,
+        "concurrency": args.concurrency,
+        "latency_s": args.latency,
+        "calls": 2 * args.tasks,
+        "baseline_s": round(base, 3),
+        "graph_s": round(graph, 3),
+        "ideal_s": round(ideal, 3),
+        "graph_tasks_per_s": round(args.tasks / graph, 2),
+        "baseline_tasks_per_s": round(args.tasks / base, 2),
+        "ratio": round(base / graph, 3),
+        "target": ">= 0.9",
+    }
+    print(f"refine graph: {result['graph_tasks_per_s']} tasks/s; plain litellm loop: "
+          f"{result['baseline_tasks_per_s']} tasks/s; ratio {result['ratio']}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The command table: names, where each lives, one-line help. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import importlib.util
+
+# command name -> "module:attribute", imported on use
+COMMANDS: dict[str, str] = {
+    "init": "oversight.cli.refine:init",
+    "tasks": "oversight.cli.tasks:tasks",
+    "draft": "oversight.cli.refine:draft",
+    "review": "oversight.cli.review:review",
+    "status": "oversight.cli.refine:status",
+    "export": "oversight.cli.refine:export",
+    "demo": "oversight.cli.demo:demo",
+    "model": "oversight.cli.model:model",
+}
+
+# Subsystems add their commands here (each module:attribute is a click command or group).
+OPTIONAL_COMMANDS: dict[str, str] = {
+    "notes": "oversight.cli.mine:notes",
+    "mine": "oversight.cli.mine:mine",
+    "patterns": "oversight.cli.mine:patterns",
+    "report": "oversight.cli.mine:report",
+    "audit": "oversight.cli.audit:audit",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "init": "Create oversight.toml and the database here.",
+    "tasks": "Import and list tasks.",
+    "draft": "Draft and critique every pending task, up to the human pause.",
+    "review": "Refine drafts in the terminal: accept, edit, rewrite, reject, skip.",
+    "status": "Counts of tasks by state.",
+    "export": "Export refinements (JSONL or Parquet).",
+    "demo": "Run the whole loop on bundled real tasks with the embedded model.",
+    "model": "The embedded default model (serve it, show where it is).",
+    "notes": "Import failure notes from existing review data.",
+    "mine": "Cluster failure notes into named patterns.",
+    "patterns": "List failure patterns.",
+    "report": "Write the leads' failure-pattern report.",
+    "audit": "Audit judgments for style bias, agreement and blind spots.",
+}
+
+
+def available_commands() -> list[str]:
+    """The commands this installation has, in help order."""
+    return list(COMMANDS) + [n for n in OPTIONAL_COMMANDS if _available(n)]
+
+
+def _available(name: str) -> bool:
+    if name in COMMANDS:
+        return True
+    module = OPTIONAL_COMMANDS.get(name, "").split(":")[0]
+    if not module:
+        return False
+    return importlib.util.find_spec(module) is not None
+
+

@@ -1,0 +1,58 @@
+"""The click group behind `oversight`: global options and lazily imported subcommands."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from oversight.cli._commands import COMMANDS, OPTIONAL_COMMANDS, SHORT_HELP, _available, available_commands
+
+__all__ = ["cli"]
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return available_commands()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name) or (OPTIONAL_COMMANDS.get(cmd_name) if _available(cmd_name) else None)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from oversight.errors import OversightError
+
+        try:
+            return super().invoke(ctx)
+        except OversightError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "OVERSIGHT"})
+@click.option("--db", envvar="OVERSIGHT_DB", help="SQLite file or PostgreSQL URL.  [default: oversight.db]")
+@click.option("--config", "config_path", envvar="OVERSIGHT_CONFIG", type=click.Path(dir_okay=False),
+              help="Settings file.  [default: ./oversight.toml]")
+@click.version_option(package_name="oversight", prog_name="oversight")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:
+    """oversight: model drafts, AI critique, human refinement, failure patterns.
+
+    Every option can also be set with an OVERSIGHT_* environment variable
+    (OVERSIGHT_DB, OVERSIGHT_MODEL, OVERSIGHT_CONCURRENCY, ...) or in oversight.toml.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["db"] = db
+    ctx.obj["config_path"] = config_path
+
+
