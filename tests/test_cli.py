@@ -1,0 +1,87 @@
+"""The command line: fast help, clear errors, results on stdout, nothing lost on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from oversight.cli import cli, top_help
+from oversight.cli._commands import available_commands
+from oversight.store import Store
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\nfrom oversight.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('click','litellm','langgraph','sqlalchemy','pydantic') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    assert "Commands:" in out and "review" in out
+
+
+def test_fast_help_lists_the_groups_commands() -> None:
+    help_text = top_help()
+    group_help = run("--help").output
+    for name in available_commands():
+        assert f"  {name} " in help_text and name in group_help
+
+
+def test_init_then_import_then_status(tmp_path: Path) -> None:
+    assert run("init").exit_code == 0
+    assert Path("oversight.toml").exists() and Path("oversight.db").exists()
+    Path("t.jsonl").write_text('{"id": "a", "prompt": "A?"}\n{"id": "b", "prompt": "B?", "domain": "x"}\n')
+    result = run("tasks", "import", "t.jsonl", "--json")
+    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "added": 2, "already_present": 0}
+    status = json.loads(run("status", "--json").stdout)
+    assert status["tasks"] == 2 and status["states"]["pending"] == 2
+
+
+def test_bad_file_is_one_line_and_leaves_the_store_unchanged(tmp_path: Path) -> None:
+    Path("good.jsonl").write_text('{"id": "a", "prompt": "A?"}\n')
+    Path("bad.jsonl").write_text('{"id": "b", "prompt": "B?"}\n{"id": "c", "prompt": 7}\n')
+    assert run("tasks", "import", "good.jsonl").exit_code == 0
+    before = Path("oversight.db").read_bytes()
+    result = CliRunner().invoke(cli, ["tasks", "import", "bad.jsonl"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: bad.jsonl:2: field 'prompt': must be text, got int 7"
+    with Store.open("oversight.db") as store:
+        assert store.task_ids() == ["a"]
+    assert Path("oversight.db").read_bytes() == before
+
+
+def test_every_option_has_an_environment_variable(tmp_path: Path) -> None:
+    Path("t.jsonl").write_text('{"prompt": "A?"}\n')
+    assert run("tasks", "import", "t.jsonl", env={"OVERSIGHT_DB": str(tmp_path / "elsewhere.db")}).exit_code == 0
+    assert Path(tmp_path / "elsewhere.db").exists() and not Path("oversight.db").exists()
+    result = run("status", "--json", env={"OVERSIGHT_DB": str(tmp_path / "elsewhere.db")})
+    assert json.loads(result.stdout)["tasks"] == 1
+    help_text = run("draft", "--help").output
+    for variable in ("OVERSIGHT_MODEL", "OVERSIGHT_CONCURRENCY", "OVERSIGHT_API_BASE"):
+        assert variable in help_text or variable in Path(sys.modules["oversight.cli._common"].__file__).read_text()
+
+
+def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["status"], env={"OVERSIGHT_CONCURRENCY": "lots"})
+    assert result.exit_code == 1
+    assert "setting 'concurrency' (OVERSIGHT_CONCURRENCY)" in result.stderr
+
+
+def test_review_with_nothing_waiting(tmp_path: Path) -> None:
+    result = run("review")
+    assert "nothing awaiting review" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_export_empty_and_formats(tmp_path: Path, suffix: str) -> None:
+    result = run("export", "-o", f"out{suffix}")
+    assert result.exit_code == 0 and Path(f"out{suffix}").exists()
