@@ -1,0 +1,83 @@
+"""Audits for measurement failure: style bias, position bias, agreement, blind spots, ceilings.
+
+    from oversight.audit import read_judgments, audit_judgments
+    result = audit_judgments(read_judgments("judgments.jsonl", {"choice": "label"}))
+    result.features["length"].coef, result.alpha, result.blind_spots
+
+Names resolve lazily, so ``import oversight.audit`` stays cheap (numpy, scipy and
+statsmodels load when a statistic is first computed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    # records
+    "FEATURES": "records",
+    "Choice": "records",
+    "Judgment": "records",
+    "PairwiseJudgment": "records",
+    "PointwiseJudgment": "records",
+    "FeatureEffect": "records",
+    "StyleModel": "records",
+    "WinRate": "records",
+    "PositionBias": "records",
+    "AnnotatorAgreement": "records",
+    "Agreement": "records",
+    "BlindSpot": "records",
+    "BlindSpotReport": "records",
+    "SharedFeature": "records",
+    "Ceiling": "records",
+    "RouteRule": "records",
+    "RoutingRule": "records",
+    "JudgeComparison": "records",
+    "AuditResult": "records",
+    # reading and keeping
+    "read_judgments": "io",
+    "parse_mapping": "io",
+    "normalise_choice": "io",
+    "save_judgments": "persist",
+    "load_judgments": "persist",
+    "import_judgments": "persist",
+    "judgments_from_refinements": "persist",
+    # statistics
+    "style_features": "features",
+    "normalised_difference": "features",
+    "ALPHA": "style",
+    "MIN_EFFECT": "style",
+    "MIN_ITEMS": "style",
+    "fit_style": "style",
+    "position_bias": "style",
+    "win_rates": "style",
+    "agreement": "agreement",
+    "blind_spots": "agreement",
+    "krippendorff_alpha": "agreement",
+    "measurement_level": "agreement",
+    "ceilings": "ceilings",
+    "routing_rule": "ceilings",
+    # the audit, the judge, the report
+    "audit_judgments": "run",
+    "verdict": "run",
+    "judge_pairs": "judge",
+    "compare_with_judge": "judge",
+    "JudgeVerdict": "judge",
+    "render_html": "report",
+    "render_markdown": "report",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'oversight.audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"oversight.audit.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

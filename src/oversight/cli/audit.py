@@ -1,0 +1,161 @@
+"""`oversight audit judgments FILE`: style bias, position bias, agreement, blind spots, ceilings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from oversight.cli._common import emit_json, err, settings_from, with_model_options
+
+
+@click.group()
+def audit() -> None:
+    """Audit judgments (human or LLM) for measurement failure."""
+
+
+@audit.command("judgments")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read a field from another column, e.g. --map choice=label. Repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    default="report",
+    show_default=True,
+    help="Where the audit section of the leads' report is written (audit.html, audit.md, audit.json).",
+)
+@click.option("--no-report", is_flag=True, help="Do not write the report section.")
+@click.option("--save", is_flag=True, help="Also keep the judgments in the database (one transaction).")
+@click.option(
+    "--alpha",
+    "alpha_level",
+    type=click.FloatRange(0.0001, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Significance level (Holm-adjusted over the style features).",
+)
+@click.option(
+    "--min-effect",
+    type=click.FloatRange(0.0, 0.5),
+    default=0.05,
+    show_default=True,
+    help="Smallest change in win probability at 1 SD that counts (0.05 = 5 points).",
+)
+@click.option(
+    "--judge",
+    "run_judge",
+    is_flag=True,
+    help="Also run the LLM judge (prompts/judge.md) on the same pairs, in both orders, beside the humans.",
+)
+@click.option("--judge-limit", type=click.IntRange(1), default=None, help="Judge at most this many pairs.")
+@with_model_options
+@click.pass_context
+def judgments(
+    ctx: click.Context,
+    file: str,
+    maps: tuple[str, ...],
+    as_json: bool,
+    report_dir: str,
+    no_report: bool,
+    save: bool,
+    alpha_level: float,
+    min_effect: float,
+    run_judge: bool,
+    judge_limit: int | None,
+    **model_flags: object,
+) -> None:
+    """Audit the judgments in FILE (JSONL, CSV or Parquet); uses `gold` wherever the file has it.
+
+    Pairwise rows: id, prompt, response_a, response_b, annotator, choice (a, b or tie),
+    optional gold. Pointwise rows: id, item, annotator, score or label, optional gold.
+    """
+    from oversight.audit import audit_judgments, parse_mapping, read_judgments
+
+    loaded = read_judgments(file, parse_mapping(list(maps)))
+    err(f"read {len(loaded)} judgments from {file}")
+    settings = settings_from(ctx, **{k: v for k, v in model_flags.items() if v is not None})
+    if save:
+        from oversight.audit.persist import save_judgments
+        from oversight.store import Store
+
+        with Store.open(settings.db) as store:
+            added = save_judgments(store, loaded, source=file)
+        err(f"kept {added} new judgment(s) in {settings.db}")
+    result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
+    if run_judge:
+        from oversight.audit.judge import compare_with_judge_sync
+
+        result.judge = compare_with_judge_sync(
+            loaded, settings, alpha=alpha_level, min_effect=min_effect, limit=judge_limit
+        )
+    if not no_report:
+        written = _write_report(result, Path(report_dir))
+        err(f"wrote the audit section: {written}")
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in result.verdict:
+        click.echo(f"- {line}")
+    if result.judge is not None:
+        j = result.judge
+        click.echo(
+            f"- LLM judge {j.judge}: agrees with the human majority on "
+            f"{'–' if j.with_human_majority is None else f'{j.with_human_majority:.0%}'} of {j.n_majority} items."
+        )
+
+
+def _write_report(result: object, folder: Path) -> Path:
+    """Write audit.html, audit.md and audit.json into the report folder; return the HTML path."""
+    import json
+
+    from oversight.audit.report import render_html, render_markdown
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "audit.html").write_text(render_html(result), encoding="utf-8")  # type: ignore[arg-type]
+    (folder / "audit.md").write_text(render_markdown(result), encoding="utf-8")  # type: ignore[arg-type]
+    data = result.to_json()  # type: ignore[attr-defined]
+    (folder / "audit.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    # the routing rule alone, for the refine queue: RoutingRule.model_validate_json(...)
+    (folder / "routing.json").write_text(result.routing.model_dump_json(indent=2), encoding="utf-8")  # type: ignore[attr-defined]
+    return folder / "audit.html"
+
+
+@audit.command("refinements")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False),
+    default="report",
+    show_default=True,
+    help="Where the audit section is written.",
+)
+@click.option("--no-report", is_flag=True, help="Do not write the report section.")
+@click.pass_context
+def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool) -> None:
+    """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing."""
+    from oversight.audit import audit_judgments
+    from oversight.audit.persist import judgments_from_refinements
+    from oversight.errors import NotFoundError
+    from oversight.store import Store
+
+    settings = settings_from(ctx)
+    with Store.open(settings.db) as store:
+        tasks = {t.id: t for t in store.tasks()}
+        found = judgments_from_refinements(store.refinements(), tasks)
+    if not found:
+        raise NotFoundError(f"no refinement decisions in {settings.db}")
+    result = audit_judgments(found, source=f"refinements in {settings.db}")
+    if not no_report:
+        err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in result.verdict:
+        click.echo(f"- {line}")
