@@ -6,6 +6,8 @@ Start a thread with {"task_id": "..."}; it pauses at human_refine with the task,
 and critique; resume it with a refinement such as {"decision": "accept"}.
 """
 
+import tenacity  # noqa: F401  (imported here, at server start, not inside a running node)
+
 from oversight.config import load_settings
 from oversight.pipelines import build_refine_graph
 from oversight.runtime import Runtime

@@ -9,7 +9,6 @@ import pytest
 from oversight.critique import critique_draft, ground_findings
 from oversight.prompts import load_prompt
 from oversight.schemas import Draft, Finding
-
 from tests._demo import demo_tasks
 
 

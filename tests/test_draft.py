@@ -7,7 +7,6 @@ import pytest
 from oversight.draft import draft_task
 from oversight.prompts import load_prompt
 from oversight.store import Store
-
 from tests._demo import demo_tasks
 
 

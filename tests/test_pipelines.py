@@ -10,7 +10,6 @@ from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpoint
 from oversight.refine import RefinementInput
 from oversight.runtime import Runtime
 from oversight.schemas import FindingVerdict
-
 from tests._demo import demo_tasks
 
 

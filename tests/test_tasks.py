@@ -19,7 +19,7 @@ def write(path: Path, text: str) -> Path:
 def test_jsonl_loads_fields_and_keeps_extra_columns_as_metadata(tmp_path: Path) -> None:
     f = write(tmp_path / "t.jsonl", '{"id": "a", "prompt": "Q?", "domain": "geo", "source": "wiki"}\n\n{"prompt": "R?"}\n')
     tasks = load_tasks(f)
-    assert [t.id for t in tasks][0] == "a"
+    assert tasks[0].id == "a"
     assert tasks[0].domain == "geo" and tasks[0].metadata == {"source": "wiki"}
     assert tasks[1].id.startswith("t_")  # derived from content: re-import finds the same id
     assert load_tasks(f)[1].id == tasks[1].id

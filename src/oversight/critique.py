@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from oversight.draft import draft_parameters
@@ -48,7 +49,7 @@ async def critique_draft(
     """
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
-    if store is not None and (existing := store.get_critique(critique_id)) is not None:
+    if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:
         return existing
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
@@ -66,4 +67,4 @@ async def critique_draft(
         summary=value.summary.strip(),
         usage=completion.usage,
     )
-    return store.save_critique(critique) if store is not None else critique
+    return await asyncio.to_thread(store.save_critique, critique) if store is not None else critique

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from oversight.llm import LLM
@@ -30,11 +31,12 @@ async def draft_task(
     """Draft an answer to ``task``; reuse the stored one if this exact draft exists.
 
     A draft is "the same" when task, model, prompt version and parameters match,
-    so re-running a batch never pays twice. Raises LLMError.
+    so re-running a batch never pays twice. Store calls run in a worker thread, so the
+    event loop (the CLI's, or a LangGraph server's) is never blocked. Raises LLMError.
     """
     params = draft_parameters(prompt, parameters)
     draft_id = Draft.derive_id(task.id, llm.model, prompt.version, params)
-    if store is not None and (existing := store.get_draft(draft_id)) is not None:
+    if store is not None and (existing := await asyncio.to_thread(store.get_draft, draft_id)) is not None:
         return existing
     messages = prompt.render(prompt=task.prompt, input=task.input, context=task.context)
     completion = await llm.complete(messages, **params)
@@ -48,4 +50,4 @@ async def draft_task(
         text=completion.text.strip(),
         usage=completion.usage,
     )
-    return store.save_draft(draft) if store is not None else draft
+    return await asyncio.to_thread(store.save_draft, draft) if store is not None else draft

@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -204,7 +205,8 @@ class LLM:
         """Send chat messages, return the answer. Raises LLMError (or a subclass)."""
         from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
 
-        litellm = _litellm()
+        # importing litellm reads many files: the first time, do it off the event loop
+        litellm = _litellm() if "litellm" in sys.modules else await asyncio.to_thread(_litellm)
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -311,7 +313,8 @@ class LLM:
             return parse_json_as(first.text, schema), first
         except (ValueError, ValidationError) as exc:
             problem = _validation_summary(exc)
-        repair = messages + [
+        repair = [
+            *messages,
             {"role": "assistant", "content": first.text},
             {
                 "role": "user",

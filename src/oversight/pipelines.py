@@ -14,6 +14,7 @@ draft and critique are looked up by their derived ids before any model is called
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -71,28 +72,35 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
     from langgraph.types import interrupt
 
     holder: dict[str, Runtime] = {}
+    opening = threading.Lock()
 
     def rt() -> Runtime:
-        if "rt" not in holder:
-            holder["rt"] = runtime if isinstance(runtime, Runtime) else runtime()
+        with opening:  # nodes of concurrent threads may ask at once; open one Runtime
+            if "rt" not in holder:
+                holder["rt"] = runtime if isinstance(runtime, Runtime) else runtime()
         return holder["rt"]
 
     def thread_of(config: RunnableConfig | None) -> str:
         return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
 
-    async def draft_answer(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
+    # Store and start-up calls are blocking I/O: they run in worker threads so that the
+    # event loop (the CLI's, or a LangGraph server's, which refuses blocking calls) stays free.
+    def start_thread(thread_id: str, task_id: str) -> tuple[Runtime, Task]:
         r = rt()
-        task = r.store.get_task(state["task_id"])
-        thread_id = thread_of(config)
+        task = r.store.get_task(task_id)
         if thread_id:
             r.store.set_thread(thread_id, task.id, "running")
+        return r, task
+
+    async def draft_answer(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
+        r, task = await asyncio.to_thread(start_thread, thread_of(config), state["task_id"])
         if r.needs_model_start():
             await asyncio.to_thread(r.ensure_model)
         draft = await draft_task(task, r.drafter, r.draft_prompt, store=r.store, parameters=r.draft_params)
         return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
 
     async def critique_draft_node(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
-        r = rt()
+        r = await asyncio.to_thread(rt)
         task = Task.model_validate(state["task"])
         draft = Draft.model_validate(state["draft"])
         if r.needs_model_start():
@@ -102,7 +110,9 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
         )
         thread_id = thread_of(config)
         if thread_id:
-            r.store.set_thread(thread_id, task.id, "awaiting_review", draft_id=draft.id, critique_id=critique.id)
+            await asyncio.to_thread(
+                r.store.set_thread, thread_id, task.id, "awaiting_review", draft_id=draft.id, critique_id=critique.id
+            )
         return {"critique": critique.model_dump(mode="json")}
 
     def human_refine(state: RefineState) -> dict[str, Any]:

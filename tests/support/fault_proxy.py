@@ -36,7 +36,7 @@ def serve(port: int, upstream: str, failures: list[int]) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
             with lock:
                 fail = pending.pop(0) if pending else None

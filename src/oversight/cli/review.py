@@ -61,7 +61,7 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
             refined = None
     elif decision == "rewrite":
         refined = click.edit("\n# Write the answer the model should have given. Lines starting with # are dropped.\n")
-        refined = "\n".join(l for l in (refined or "").splitlines() if not l.startswith("#")).strip() or None
+        refined = "\n".join(x for x in (refined or "").splitlines() if not x.startswith("#")).strip() or None
         if refined is None:
             refined = click.prompt("rewritten answer")
     answer: dict[str, Any] = {"decision": decision, "refined_text": refined, "reviewer": reviewer}
