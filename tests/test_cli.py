@@ -85,3 +85,13 @@ def test_review_with_nothing_waiting(tmp_path: Path) -> None:
 def test_export_empty_and_formats(tmp_path: Path, suffix: str) -> None:
     result = run("export", "-o", f"out{suffix}")
     assert result.exit_code == 0 and Path(f"out{suffix}").exists()
+
+
+def test_review_answers_file_errors_name_line_and_field(tmp_path: Path) -> None:
+    Path("answers.jsonl").write_text('{"task_id": "a", "decision": "accept"}\n{"task_id": "b", "decision": "edit"}\n')
+    result = CliRunner().invoke(cli, ["review", "--answers", "answers.jsonl"])
+    assert result.exit_code == 1
+    assert "answers.jsonl:2: value error, decision 'edit' needs refined_text" in result.stderr
+    Path("answers.jsonl").write_text('{"decision": "accept"}\n')
+    result = CliRunner().invoke(cli, ["review", "--answers", "answers.jsonl"])
+    assert "answers.jsonl:1: field 'task_id': required field is missing" in result.stderr

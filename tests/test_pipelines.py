@@ -13,12 +13,22 @@ from oversight.schemas import FindingVerdict
 from tests._demo import demo_tasks
 
 
-@pytest.fixture
-def runtime(recorded_settings):
-    settings = recorded_settings.model_copy(update={"max_tokens": 96})
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def runtime(request, recorded_settings):
+    """The same run on SQLite (store + SqliteSaver) and PostgreSQL (store + PostgresSaver)."""
+    update = {"max_tokens": 96}
+    if request.param == "postgres":
+        update["db"] = request.getfixturevalue("postgres_url")
+    settings = recorded_settings.model_copy(update=update)
     with Runtime.open(settings) as rt:
         rt.store.add_tasks(demo_tasks(2))
         yield rt
+
+
+@pytest.fixture
+def default_cassette_name(request) -> str:
+    """Both backends replay one cassette: the model traffic does not depend on the database."""
+    return request.node.originalname
 
 
 @pytest.mark.vcr
