@@ -95,3 +95,26 @@ def test_review_answers_file_errors_name_line_and_field(tmp_path: Path) -> None:
     Path("answers.jsonl").write_text('{"decision": "accept"}\n')
     result = CliRunner().invoke(cli, ["review", "--answers", "answers.jsonl"])
     assert "answers.jsonl:1: field 'task_id': required field is missing" in result.stderr
+
+
+def test_review_edit_opens_the_editor_and_records_a_word_diff(tmp_path: Path) -> None:
+    from oversight.testing import StubServer
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/Stub answer to/A corrected answer to/" "$1"\n')
+    editor.chmod(0o755)
+    Path("t.jsonl").write_text('{"id": "q", "prompt": "What is 2 + 2?"}\n')
+    with StubServer() as stub:
+        env = {"OVERSIGHT_MODEL": "openai/stub", "OVERSIGHT_API_BASE": stub.api_base, "OVERSIGHT_API_KEY": "k"}
+        assert run("tasks", "import", "t.jsonl").exit_code == 0
+        assert "1 awaiting review" in run("draft", env=env).stdout
+        # edit; tags; why; the one AI finding was wrong; confidence 5
+        result = run("review", "--reviewer", "cy", env={**env, "EDITOR": str(editor)},
+                     input="e\nunclear\nReworded the opening.\nw\n5\n")
+    assert "recorded 1 refinement(s)" in result.stdout
+    with Store.open("oversight.db") as store:
+        [ref] = store.refinements()
+    assert ref.decision == "edit" and ref.refined_text.startswith("A corrected answer to")
+    assert [(d.before, d.after) for d in ref.diff if d.op != "equal"] == [("Stub", "A corrected")]
+    assert ref.finding_verdicts[0].verdict == "wrong" and ref.confidence == 1.0 and ref.reviewer == "cy"
+    assert ref.seconds_spent >= 0

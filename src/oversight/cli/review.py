@@ -55,6 +55,7 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
     refined: str | None = None
     if decision == "edit":
         refined = click.edit(draft.text)
+        refined = refined.rstrip() if refined is not None else None  # editors add a final newline
         if refined is None or refined.strip() == draft.text.strip():
             err("no change made in the editor: recording 'accept'")
             decision = "accept"
