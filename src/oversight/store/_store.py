@@ -220,18 +220,17 @@ class Store:
         return self._insert_once(t.critiques, row, Critique, critique)
 
     def _insert_once(self, table: Any, row: dict[str, Any], model: Any, record: Any) -> Any:
+        # Insert first: the usual case is a new record, one statement. If the id exists
+        # (a re-run, or a concurrent writer won), keep and return the stored one.
         try:
             with self.transaction() as conn:
-                existing = conn.scalar(select(table.c.data).where(table.c.id == row["id"]))
-                if existing is not None:
-                    return model.model_validate(existing)
                 conn.execute(insert(table).values(**row))
                 return record
         except StoreError as exc:
-            if isinstance(exc.__cause__, IntegrityError):  # lost a race: someone else saved it
-                with self.engine.connect() as conn:
-                    return model.model_validate(conn.scalar(select(table.c.data).where(table.c.id == row["id"])))
-            raise
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        with self.engine.connect() as conn:
+            return model.model_validate(conn.scalar(select(table.c.data).where(table.c.id == row["id"])))
 
     # -- refinements -----------------------------------------------------------------
 
