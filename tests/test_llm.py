@@ -147,3 +147,8 @@ async def test_missing_key_is_an_auth_error_not_retried(queue: Planned, retry_wa
     with pytest.raises(LLMAuthError, match="no API key"):
         await LLM("openai/gpt-4o-mini").complete([{"role": "user", "content": "hi"}])
     assert retry_waits == []
+
+
+def test_parse_json_accepts_raw_newlines_inside_strings() -> None:
+    # SmolLM2 under llama.cpp's grammar writes a literal newline inside a JSON string
+    assert parse_json_as('{"verdict": "first line\nsecond", "score": 2}', Verdict).verdict == "first line\nsecond"

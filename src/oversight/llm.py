@@ -322,6 +322,8 @@ class LLM:
                 f"that matches this JSON schema, and nothing else:\n{json.dumps(json_schema)}",
             },
         ]
+        if first.finish_reason == "length" and params.get("max_tokens"):
+            params["max_tokens"] = int(params["max_tokens"]) * 2  # it ran out of room, not of sense
         second = await self.complete(repair, **params)
         second.usage = first.usage + second.usage
         second.attempts += first.attempts
@@ -367,7 +369,8 @@ def parse_json_as(text: str, schema: type[T]) -> T:
         if start == -1 or end <= start:
             raise ValueError("no JSON object in the answer")
         body = body[start : end + 1]
-    return schema.model_validate(json.loads(body))
+    # strict=False: small models put raw newlines inside strings; the meaning is intact
+    return schema.model_validate(json.loads(body, strict=False))
 
 
 def _with_schema_instruction(messages: list[dict[str, Any]], json_schema: dict[str, Any]) -> list[dict[str, Any]]:

@@ -144,11 +144,20 @@ class Draft(Record):
         return "d_" + content_hash(task_id, model, prompt_version, parameters)
 
 
+# Length hints go into the JSON schema only (not validation): a local server's grammar
+# then cannot run past max_tokens inside a string, while a longer answer from a hosted
+# model is still accepted.
+def _hint(**schema: int) -> dict[str, object]:
+    return {"json_schema_extra": schema}
+
+
 class Finding(Record):
     """One problem an AI reviewer found in a draft."""
 
-    quote: str = Field(description="The exact words of the draft the finding is about, or '' for an omission.")
-    issue: str = Field(description="What is wrong, in one sentence.")
+    quote: str = Field(
+        description="The exact words of the draft the finding is about, or '' for an omission.", **_hint(maxLength=200)
+    )
+    issue: str = Field(description="What is wrong, in one sentence.", **_hint(maxLength=240))
     severity: Severity = Field(description="How much it matters: low, medium or high.")
     category: FindingCategory = Field(description="The kind of problem.")
 
@@ -156,8 +165,8 @@ class Finding(Record):
 class CritiqueFindings(Record):
     """What the critic model is asked to return (the structured-output schema)."""
 
-    findings: list[Finding] = Field(default_factory=list)
-    summary: str = Field(description="Two sentences at most: the overall verdict on the draft.")
+    findings: list[Finding] = Field(default_factory=list, **_hint(maxItems=6))
+    summary: str = Field(description="Two sentences at most: the overall verdict on the draft.", **_hint(maxLength=300))
 
 
 class Critique(Record):
