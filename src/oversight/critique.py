@@ -42,14 +42,22 @@ async def critique_draft(
     *,
     store: Store | None = None,
     parameters: dict[str, Any] | None = None,
+    thread_id: str | None = None,
 ) -> Critique:
     """Critique ``draft``; reuse the stored critique if this exact one exists.
+
+    With ``store`` and ``thread_id``, the critique and its thread's move to
+    "awaiting review" are written in one transaction.
 
     Raises LLMError (StructuredOutputError when the answer does not fit the schema).
     """
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
     if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:
+        if thread_id:
+            await asyncio.to_thread(
+                store.set_thread, thread_id, task.id, "awaiting_review", draft_id=draft.id, critique_id=existing.id
+            )
         return existing
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
@@ -67,4 +75,6 @@ async def critique_draft(
         summary=value.summary.strip(),
         usage=completion.usage,
     )
-    return await asyncio.to_thread(store.save_critique, critique) if store is not None else critique
+    if store is None:
+        return critique
+    return await asyncio.to_thread(store.save_critique, critique, thread_id=thread_id)

@@ -106,13 +106,14 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
         if r.needs_model_start():
             await asyncio.to_thread(r.ensure_model)
         critique = await critique_draft(
-            task, draft, r.critic, r.critique_prompt, store=r.store, parameters=r.critique_params
+            task,
+            draft,
+            r.critic,
+            r.critique_prompt,
+            store=r.store,
+            parameters=r.critique_params,
+            thread_id=thread_of(config) or None,
         )
-        thread_id = thread_of(config)
-        if thread_id:
-            await asyncio.to_thread(
-                r.store.set_thread, thread_id, task.id, "awaiting_review", draft_id=draft.id, critique_id=critique.id
-            )
         return {"critique": critique.model_dump(mode="json")}
 
     def human_refine(state: RefineState) -> dict[str, Any]:

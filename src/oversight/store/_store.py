@@ -207,8 +207,11 @@ class Store:
             data = conn.scalar(select(t.critiques.c.data).where(t.critiques.c.id == critique_id))
         return None if data is None else Critique.model_validate(data)
 
-    def save_critique(self, critique: Critique) -> Critique:
-        """Keep a critique. If one with the same id exists, keep and return that one."""
+    def save_critique(self, critique: Critique, *, thread_id: str | None = None) -> Critique:
+        """Keep a critique (and mark its thread awaiting review) in one transaction.
+
+        If a critique with the same id exists, keep and return that one.
+        """
         row = {
             "id": critique.id,
             "draft_id": critique.draft_id,
@@ -217,18 +220,29 @@ class Store:
             "created_at": critique.created_at,
             "data": critique.model_dump(mode="json"),
         }
-        return self._insert_once(t.critiques, row, Critique, critique)
+        awaiting = None
+        if thread_id is not None:
+            awaiting = (thread_id, critique.task_id, "awaiting_review", critique.draft_id, critique.id)
+        return self._insert_once(t.critiques, row, Critique, critique, thread=awaiting)
 
-    def _insert_once(self, table: Any, row: dict[str, Any], model: Any, record: Any) -> Any:
+    def _insert_once(
+        self, table: Any, row: dict[str, Any], model: Any, record: Any, *, thread: tuple[str, ...] | None = None
+    ) -> Any:
         # Insert first: the usual case is a new record, one statement. If the id exists
         # (a re-run, or a concurrent writer won), keep and return the stored one.
         try:
             with self.transaction() as conn:
                 conn.execute(insert(table).values(**row))
+                if thread is not None:
+                    thread_id, task_id, status, draft_id, critique_id = thread
+                    self._set_thread(conn, thread_id, task_id, status, draft_id=draft_id, critique_id=critique_id)
                 return record
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
+        if thread is not None:
+            thread_id, task_id, status, draft_id, critique_id = thread
+            self.set_thread(thread_id, task_id, status, draft_id=draft_id, critique_id=critique_id)
         with self.engine.connect() as conn:
             return model.model_validate(conn.scalar(select(table.c.data).where(table.c.id == row["id"])))
 
