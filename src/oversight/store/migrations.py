@@ -27,7 +27,15 @@ def m002_judgments(conn: Connection) -> None:
     create(conn)
 
 
+def m003_mine(conn: Connection) -> None:
+    """Failure notes, the embedding cache, patterns and mining runs."""
+    from oversight.mine.tables import m003_mine as create
+
+    create(conn)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", m001_initial),
     ("m002_judgments", m002_judgments),
+    ("m003_mine", m003_mine),
 ]

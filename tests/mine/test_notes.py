@@ -1,0 +1,118 @@
+"""Failure notes from refinements: tags, rationale sentences, confirmed findings, edits."""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight.mine.miner import collect_notes, llm_edit_explainer
+from oversight.mine.notes import (
+    describe_edit,
+    notes_from_refinement,
+    significant_edits,
+    split_sentences,
+)
+from oversight.mine.storage import load_notes
+from oversight.schemas import (
+    Critique,
+    DiffOp,
+    Draft,
+    Finding,
+    FindingVerdict,
+    Refinement,
+    Task,
+)
+from tests.mine.conftest import edit_refinement
+
+
+def a_case() -> tuple[Task, Draft, Critique, Refinement]:
+    task = Task(id="t1", prompt="Who won at Bull Run?", domain="history", kind="qa")
+    draft = Draft(id="d1", task_id="t1", model="m1", prompt_name="draft", prompt_version="pv1",
+                  text="The Union won the First Battle of Bull Run in 1861.")
+    critique = Critique(id="c1", draft_id="d1", task_id="t1", model="critic", prompt_name="critique",
+                        prompt_version="cv1", findings=[
+                            Finding(quote="The Union won", issue="The winner is wrong.", severity="high",
+                                    category="factual-error"),
+                            Finding(quote="1861", issue="The year is wrong.", severity="low", category="factual-error"),
+                        ])
+    refinement = Refinement(
+        id="r1", task_id="t1", draft_id="d1", critique_id="c1", decision="edit",
+        refined_text="The Confederacy won the First Battle of Bull Run in 1861. It was fought in Virginia.",
+        diff=[DiffOp(op="replace", before="Union", after="Confederacy"), DiffOp(op="equal", before=" won the"),
+              DiffOp(op="insert", after=" It was fought in Virginia."), DiffOp(op="replace", before=",", after=";")],
+        tags=["Factual Error"], rationale="The Union did not win; the Confederacy won the battle. Missing place.",
+        finding_verdicts=[FindingVerdict(finding=0, verdict="right"), FindingVerdict(finding=1, verdict="wrong")],
+        reviewer="ann",
+    )
+    return task, draft, critique, refinement
+
+
+def test_every_kind_of_note_links_back_to_its_refinement() -> None:
+    task, draft, critique, refinement = a_case()
+    notes = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    by_source = {}
+    for note in notes:
+        by_source.setdefault(note.source, []).append(note.text)
+    assert by_source["tag"] == ["factual error"]
+    assert by_source["rationale"] == ["The Union did not win; the Confederacy won the battle.", "Missing place."]
+    assert by_source["finding"] == ["The winner is wrong."]  # the wrong finding gives no note
+    # "Union -> Confederacy" is covered by the rationale; punctuation-only edits are ignored
+    assert by_source["edit"] == ['Added "It was fought in Virginia."']
+    for note in notes:
+        assert (note.refinement_id, note.task_id, note.draft_id) == ("r1", "t1", "d1")
+        assert (note.model, note.prompt_version, note.domain, note.kind, note.reviewer) == (
+            "m1", "pv1", "history", "qa", "ann")
+    assert next(n for n in notes if n.source == "finding").severity == "high"
+
+
+def test_notes_are_derived_deterministically() -> None:
+    task, draft, critique, refinement = a_case()
+    first = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    again = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    assert [n.id for n in first] == [n.id for n in again]
+
+
+@pytest.mark.parametrize("decision", ["accept", "skip"])
+def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
+    refinement = Refinement(task_id="t", draft_id="d", decision=decision, tags=["x"])
+    assert notes_from_refinement(refinement) == []
+
+
+def test_helpers() -> None:
+    assert split_sentences("- First point.\n- Second one! Third?") == ["First point.", "Second one!", "Third?"]
+    assert significant_edits([DiffOp(op="replace", before=" ,", after=" ;")]) == []
+    assert describe_edit(DiffOp(op="delete", before="very very")) == 'Removed "very very"'
+
+
+def test_collect_notes_turns_each_refinement_once(tmp_store, ttcw_rows) -> None:
+    from tests.mine.conftest import seed_refinements
+
+    seed_refinements(tmp_store, ttcw_rows[:6])
+    added = collect_notes(tmp_store)
+    assert added == sum(len([s for s in __import__("oversight.mine.notes", fromlist=["x"]).split_sentences(
+        r["explanation"])]) for r in ttcw_rows[:6])
+    assert collect_notes(tmp_store) == 0
+    assert {n.kind for n in load_notes(tmp_store)} <= {r["category"] for r in ttcw_rows[:6]}
+
+
+@pytest.mark.vcr
+def test_llm_states_what_an_uncovered_edit_fixed(recorded_llm, edit_items) -> None:
+    """Cassette: the embedded SmolLM2 explains a professional writer's edits of an LLM draft."""
+    task, draft, refinement = edit_refinement(edit_items[0])
+    explain = llm_edit_explainer(recorded_llm)
+    edits = significant_edits(refinement.diff)[:2]
+    refinement = refinement.model_copy(update={"diff": edits})
+    notes = notes_from_refinement(refinement, task=task, draft=draft, explain_edits=explain)
+    assert [n.source for n in notes] == ["edit", "edit"]
+    for note, op in zip(notes, edits, strict=True):
+        assert note.text.strip() and note.text != describe_edit(op)
+        assert note.metadata["explained_by"] == "llm" and note.metadata["edit"]["after"] == op.after
+        assert note.model == "claude3.5-sonnet" and note.domain == "Literary Fiction"
+
+
+def test_a_rewrite_gives_at_most_a_few_edit_notes(edit_items) -> None:
+    from oversight.mine.notes import MAX_EDIT_NOTES
+
+    task, draft, refinement = edit_refinement(edit_items[1])
+    assert len(significant_edits(refinement.diff)) > MAX_EDIT_NOTES
+    notes = notes_from_refinement(refinement, task=task, draft=draft)
+    assert 0 < len(notes) <= MAX_EDIT_NOTES and {n.source for n in notes} == {"edit"}
