@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from oversight.audit.records import AuditResult, FeatureEffect, StyleModel
 
@@ -237,3 +238,21 @@ def render_markdown(result: AuditResult) -> str:
     if result.ceilings:
         out += ["### Quality ceilings and routing", "", _md_table(_CEIL_HEAD, _ceiling_rows(result)), ""]
     return "\n".join(out)
+
+
+def report_sections(store: Any) -> list[Any]:
+    """The audit section(s) of the leads' report, from the judgments kept in the store.
+
+    Pairwise and pointwise judgments are audited apart; no judgments, no section.
+    """
+    from oversight.audit.persist import load_judgments
+    from oversight.audit.run import audit_judgments
+    from oversight.report import ReportSection
+
+    sections = []
+    for kind, title in (("pairwise", "Audit of preference judgments"), ("pointwise", "Audit of ratings")):
+        judgments = load_judgments(store, kind=kind)
+        if judgments:
+            result = audit_judgments(judgments, source="judgments kept in the store")
+            sections.append(ReportSection(title, render_html(result), render_markdown(result)))
+    return sections

@@ -64,7 +64,13 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
           review        oversight --db {result.db} review        (your own refinements, in the terminal)
           your tasks    oversight tasks import FILE.jsonl && oversight draft && oversight review
     """).rstrip())
-    for line in result.extras.get("next", []):
+    from oversight.mine.run import mine_and_report
+
+    # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
+    names = "llm" if settings.model else "keywords"
+    err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
+    mined = mine_and_report(settings, root, names=names, progress=err)
+    for line in mined["next"]:
         click.echo(line)
     if result.errors:
         ctx.exit(1)
