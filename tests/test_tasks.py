@@ -44,7 +44,7 @@ def test_csv_loads_with_mapping(tmp_path: Path) -> None:
         ("array.jsonl", '["prompt"]\n', "array.jsonl:1: expected a JSON object, got list"),
         ("cols.csv", "prompt,domain\nhello,x,extra\n", "cols.csv:2: has 3 columns, the header has 2"),
         ("nocol.csv", "question\nhello\n", "nocol.csv:2: field 'prompt': required field is missing"),
-        ("tasks.txt", "prompt\n", "tasks.txt: unknown format '.txt'"),
+        ("tasks.txt", "prompt\n", "tasks.txt: unknown file type '.txt'"),
     ],
 )
 def test_bad_files_name_file_line_and_field(tmp_path: Path, name: str, content: str, expected: str) -> None:

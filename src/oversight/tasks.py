@@ -33,7 +33,8 @@ def _show(value: Any) -> str:
 def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, row) from a JSONL or CSV file. Raises InputFileError.
 
-    The format is taken from the extension (.jsonl/.ndjson/.json or .csv).
+    The format is taken from the extension (.jsonl/.ndjson/.json, .csv/.tsv or .parquet;
+    for Parquet the "line" is the row number).
     """
     path = Path(path)
     if not path.is_file():
@@ -43,8 +44,16 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
         yield from _read_jsonl(path, max_line_bytes)
     elif suffix in (".csv", ".tsv"):
         yield from _read_csv(path, max_line_bytes, "\t" if suffix == ".tsv" else ",")
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise InputFileError(str(path), None, None, f"not a readable Parquet file: {exc}") from exc
+        yield from enumerate(rows, start=1)
     else:
-        raise InputFileError(str(path), None, None, f"unknown format '{suffix}': use .jsonl or .csv")
+        raise InputFileError(str(path), None, None, f"unknown file type '{suffix}': use .jsonl, .csv or .parquet")
 
 
 def _read_jsonl(path: Path, max_line_bytes: int) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -66,7 +66,7 @@ def test_bad_csv_and_bad_files(tmp_path: Path) -> None:
         load_note_file(ragged, text_field="t")
     other = tmp_path / "notes.xlsx"
     other.write_bytes(b"PK")
-    with pytest.raises(InputFileError, match="unknown format"):
+    with pytest.raises(InputFileError, match="unknown file type"):
         load_note_file(other, text_field="t")
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")

@@ -10,7 +10,6 @@ naming the file, the line and the field; nothing is returned for a file with any
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,36 +84,10 @@ def normalise_choice(value: Any, *, allow_tie: bool = True) -> str:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, raw row) pairs. Raises InputFileError for unreadable lines."""
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson", ".json"}:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputFileError(str(path), number, None, f"not valid JSON ({exc.msg})") from exc
-                if not isinstance(row, dict):
-                    raise InputFileError(str(path), number, None, "expected a JSON object")
-                yield number, row
-    elif suffix in {".csv", ".tsv"}:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-            end: int = reader.line_num  # the physical line where the previous record ended
-            for record in reader:
-                if None in record:
-                    raise InputFileError(str(path), end + 1, None, "more cells than header columns")
-                yield end + 1, {k: (None if v == "" else v) for k, v in record.items()}
-                end = reader.line_num
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
+    """(line number, raw row) pairs: the one reader every import uses. Raises InputFileError."""
+    from oversight.tasks import read_rows
 
-        for number, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield number, row
-    else:
-        raise InputFileError(str(path), None, None, "unknown file type: use .jsonl, .csv, .tsv or .parquet")
+    yield from read_rows(path)
 
 
 def _kind_of(row: dict[str, Any], mapping: dict[str, str]) -> Literal["pairwise", "pointwise"] | None:
