@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, with_model_options
+
+
+def output_options(func: Any) -> Any:
+    """--json, --report-dir and --no-report: how every audit command gives its result."""
+    func = click.option("--no-report", is_flag=True, help="Do not write the report section.")(func)
+    func = click.option(
+        "--report-dir",
+        type=click.Path(file_okay=False),
+        default="report",
+        show_default=True,
+        help="Where the audit section of the leads' report is written (audit.html, audit.md, audit.json).",
+    )(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")(func)
 
 
 @click.group()
@@ -23,15 +37,7 @@ def audit() -> None:
     metavar="FIELD=COLUMN",
     help="Read a field from another column, e.g. --map choice=label. Repeatable.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False),
-    default="report",
-    show_default=True,
-    help="Where the audit section of the leads' report is written (audit.html, audit.md, audit.json).",
-)
-@click.option("--no-report", is_flag=True, help="Do not write the report section.")
+@output_options
 @click.option("--save", is_flag=True, help="Also keep the judgments in the database (one transaction).")
 @click.option(
     "--alpha",
@@ -128,15 +134,7 @@ def _write_report(result: object, folder: Path) -> Path:
 
 
 @audit.command("refinements")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False),
-    default="report",
-    show_default=True,
-    help="Where the audit section is written.",
-)
-@click.option("--no-report", is_flag=True, help="Do not write the report section.")
+@output_options
 @click.pass_context
 def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool) -> None:
     """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing."""
