@@ -59,14 +59,14 @@ def embeddings_for(name: str, texts: list[str]) -> Any:
     """The default embedder's vectors for a data set (cached on disk between runs)."""
     import numpy as np
 
-    from oversight.mine.embed import get_embedder, text_hash
+    from oversight.mine.embed import MiniLMEmbedder, text_hash
 
     CACHE.mkdir(parents=True, exist_ok=True)
     key = text_hash("\n".join(texts))[:12]
     path = CACHE / f"{name}-{key}.npy"
     if path.exists():
         return np.load(path)
-    vectors = get_embedder().embed(texts)
+    vectors = MiniLMEmbedder().encode(texts)
     np.save(path, vectors)
     return vectors
 

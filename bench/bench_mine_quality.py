@@ -40,7 +40,7 @@ class FixedEmbedder:
         self.name = DEFAULT_EMBEDDING_MODEL
         self._by_text = {t: v for t, v in zip(texts, vectors, strict=True)}
 
-    def embed(self, texts: Any) -> Any:
+    async def embed(self, texts: Any) -> Any:
         import numpy as np
 
         return np.vstack([self._by_text[t] for t in texts])
@@ -54,7 +54,7 @@ def labels_from_run(result: Any, ids: list[str]) -> list[int]:
 
 def ours(name: str, ids: list[str], texts: list[str], truth: list[str], vectors: Any, llm: Any) -> dict[str, Any]:
     from oversight.mine.miner import mine
-    from oversight.mine.records import FailureNote
+    from oversight.schemas import FailureNote
     from oversight.mine.storage import save_notes
     from oversight.store import Store
 

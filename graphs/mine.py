@@ -1,8 +1,12 @@
 """The mine graph for LangGraph Studio / Server: failure notes -> named, counted patterns.
 
 Compiled without a checkpointer: it has no human pause, and its state is plain JSON.
+Settings come from oversight.toml and OVERSIGHT_* variables, read on the first run, not
+at import. Start a run with {"names": "keywords"} (no model) or {"names": "llm"}.
 """
 
-from oversight.mine.graph import build_mine_graph
+from oversight.config import load_settings
+from oversight.pipelines.mine import build_mine_graph
+from oversight.runtime import Runtime
 
-graph = build_mine_graph().compile(name="mine")
+graph = build_mine_graph(lambda: Runtime.open(load_settings())).compile(name="mine")

@@ -23,9 +23,8 @@ async def test_critique_validates_into_findings(recorded_llm, vcr) -> None:
     task = demo_tasks(1)[0]
     critique = await critique_draft(task, a_draft(task.id), recorded_llm, load_prompt("critique"))
     assert critique.draft_id == "d_fixed" and critique.prompt_version == load_prompt("critique").version
-    assert critique.summary
-    for finding in critique.findings:
-        assert finding.severity in ("low", "medium", "high")
+    # the recorded answer: SmolLM2-135M found nothing and echoed the draft as its summary
+    assert critique.findings == [] and critique.summary == a_draft(task.id).text
     request = json.loads(vcr.requests[0].body)
     # the local server is asked for json_object constrained by the schema, not json_schema
     assert request["response_format"]["type"] == "json_object"

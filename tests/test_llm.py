@@ -1,7 +1,10 @@
-"""The LLM door's logic, with a queued fake behind litellm (no wire)."""
+"""The LLM door's logic, with queued fakes behind litellm (no wire)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -10,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from oversight.errors import LLMAuthError, LLMBadRequestError, LLMError, StructuredOutputError
-from oversight.llm import LLM, is_retryable, parse_json_as, retry_after_seconds
+from oversight.llm import LLM, is_retryable, parse_json_as, retry_after_seconds, run_sync
 
 REAL_ACOMPLETION = litellm.acompletion
 
@@ -152,3 +155,185 @@ async def test_missing_key_is_an_auth_error_not_retried(queue: Planned, retry_wa
 def test_parse_json_accepts_raw_newlines_inside_strings() -> None:
     # SmolLM2 under llama.cpp's grammar writes a literal newline inside a JSON string
     assert parse_json_as('{"verdict": "first line\nsecond", "score": 2}', Verdict).verdict == "first line\nsecond"
+
+
+# -- embeddings, the cross-loop limit, the start hook, the sync facade ----------------------
+
+
+def vector_of(text: str) -> list[float]:
+    """A fake embedding that says which text it came from."""
+    return [float(len(text)), float(sum(map(ord, text)))]
+
+
+def embedding_response(texts: list[str], *, reverse: bool = False, drop: int = 0) -> Any:
+    """What litellm.aembedding returns, optionally out of order or short of vectors."""
+    data = [{"object": "embedding", "index": i, "embedding": vector_of(t)} for i, t in enumerate(texts)]
+    data = data[: len(data) - drop]
+    response = litellm.EmbeddingResponse(
+        model="m", data=data[::-1] if reverse else data,
+        usage=litellm.Usage(prompt_tokens=len(texts), completion_tokens=0, total_tokens=len(texts)),
+    )
+    response._hidden_params = {"response_cost": 0.25}
+    return response
+
+
+class EmbedCalls(list):  # type: ignore[type-arg]
+    """Planned failures for successive aembedding calls (else an answer), and the inputs seen."""
+
+    seen: list[list[str]]
+
+
+@pytest.fixture
+def embed_calls(monkeypatch: pytest.MonkeyPatch) -> EmbedCalls:
+    planned = EmbedCalls()
+    planned.seen = []
+
+    async def fake(**kwargs: Any) -> Any:
+        texts = list(kwargs["input"])
+        planned.seen.append(texts)
+        item = planned.pop(0) if planned else None
+        if isinstance(item, Exception):
+            raise item
+        await asyncio.sleep(0.001 * (10 - len(planned.seen)))  # later batches answer first
+        return embedding_response(texts, reverse=True, drop=item if isinstance(item, int) else 0)
+
+    monkeypatch.setattr(litellm, "aembedding", fake)
+    return planned
+
+
+async def test_embed_batches_and_keeps_input_order(embed_calls: EmbedCalls) -> None:
+    texts = [f"note number {i}" for i in range(10)]
+    result = await LLM("openai/text-embedding-3-small", embed_batch_size=3).embed(texts)
+    assert [len(batch) for batch in embed_calls.seen] == [3, 3, 3, 1]
+    assert result.vectors == [vector_of(t) for t in texts]
+    assert result.model == "openai/text-embedding-3-small"
+    assert (result.usage.prompt_tokens, result.usage.cost_usd) == (10, 1.0)
+
+
+async def test_embed_retries_a_429_then_succeeds(embed_calls: EmbedCalls, retry_waits: list[float]) -> None:
+    embed_calls.append(rate_limited("2"))
+    result = await LLM("openai/text-embedding-3-small").embed(["a", "b"])
+    assert result.vectors == [vector_of("a"), vector_of("b")]
+    assert len(embed_calls.seen) == 2
+    assert len(retry_waits) == 1 and retry_waits[0] >= 2.0
+
+
+async def test_embed_never_retries_an_auth_error(embed_calls: EmbedCalls, retry_waits: list[float]) -> None:
+    embed_calls.append(auth_error())
+    with pytest.raises(LLMAuthError, match="openai/text-embedding-3-small"):
+        await LLM("openai/text-embedding-3-small").embed(["a"])
+    assert retry_waits == [] and len(embed_calls.seen) == 1
+
+
+async def test_embed_with_the_wrong_number_of_vectors_is_an_error(embed_calls: EmbedCalls) -> None:
+    embed_calls.append(1)  # one vector short
+    with pytest.raises(LLMError, match="openai/text-embedding-3-small: asked for 3 embeddings, got 2"):
+        await LLM("openai/text-embedding-3-small").embed(["a", "b", "c"])
+
+
+def test_concurrency_limit_holds_across_event_loops_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # one asyncio.Semaphore per loop would let each of the two loops have 2 in flight: peak 4
+    lock = threading.Lock()
+    in_flight, peak = [0], [0]
+
+    async def slow(**kwargs: Any) -> Any:
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        await asyncio.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return await REAL_ACOMPLETION(model=kwargs["model"], messages=kwargs["messages"], mock_response="ok")
+
+    monkeypatch.setattr(litellm, "acompletion", slow)
+    llm = LLM("openai/gpt-4o-mini", concurrency=2)
+    start = threading.Barrier(2)
+
+    async def six_calls() -> list[str]:
+        calls = [llm.complete([{"role": "user", "content": "hi"}]) for _ in range(6)]
+        return [c.text for c in await asyncio.gather(*calls)]
+
+    def worker() -> list[str]:
+        start.wait()
+        return asyncio.run(six_calls())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = [f.result() for f in [pool.submit(worker), pool.submit(worker)]]
+    assert answers == [["ok"] * 6] * 2
+    assert peak[0] == 2
+
+
+async def test_prepare_hook_runs_once_under_concurrent_first_calls(queue: Planned) -> None:
+    started: list[int] = []
+
+    async def prepare() -> None:
+        started.append(1)
+        await asyncio.sleep(0.01)  # long enough for every first call to arrive meanwhile
+        llm.api_base = "http://127.0.0.1:9/v1"  # as the runtime does once its server is up
+
+    llm = LLM("openai/gpt-4o-mini", prepare=prepare)
+    queue.extend(["one", "two", "three", "four"])
+    await asyncio.gather(*(llm.complete([{"role": "user", "content": "hi"}]) for _ in range(3)))
+    await llm.complete([{"role": "user", "content": "again"}])
+    assert len(started) == 1
+    assert [seen["api_base"] for seen in queue.seen] == ["http://127.0.0.1:9/v1"] * 4
+
+
+async def test_a_failed_prepare_hook_is_tried_again_by_the_next_call(queue: Planned) -> None:
+    outcomes = [RuntimeError("server would not start"), None]
+
+    async def prepare() -> None:
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+
+    llm = LLM("openai/gpt-4o-mini", prepare=prepare)
+    queue.append("ok")
+    with pytest.raises(RuntimeError, match="would not start"):
+        await llm.complete([{"role": "user", "content": "hi"}])
+    assert queue.seen == []  # no request without a prepared model
+    assert (await llm.complete([{"role": "user", "content": "hi"}])).text == "ok"
+    assert outcomes == []
+
+
+def test_prepare_hook_runs_once_across_event_loops_in_threads(queue: Planned) -> None:
+    started: list[str] = []
+
+    async def prepare() -> None:
+        started.append(threading.current_thread().name)
+        await asyncio.sleep(0.05)
+
+    llm = LLM("openai/gpt-4o-mini", prepare=prepare)
+    queue.extend(["a", "b"])
+    start = threading.Barrier(2)
+
+    def worker() -> str:
+        start.wait()
+        return asyncio.run(llm.complete([{"role": "user", "content": "hi"}])).text
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        texts = sorted(f.result() for f in [pool.submit(worker), pool.submit(worker)])
+    assert texts == ["a", "b"]
+    assert len(started) == 1
+
+
+async def test_run_sync_works_inside_a_running_loop(embed_calls: EmbedCalls) -> None:
+    here = threading.current_thread()
+    ran_in: list[threading.Thread] = []
+
+    async def where() -> str:
+        ran_in.append(threading.current_thread())
+        return "done"
+
+    assert run_sync(where()) == "done"
+    assert ran_in[0] is not here  # on a fresh loop in a worker thread, not this loop's
+    assert LLM("openai/text-embedding-3-small").embed_sync(["x"]).vectors == [vector_of("x")]
+
+
+def test_sync_facade_without_a_running_loop(queue: Planned, embed_calls: EmbedCalls) -> None:
+    queue.extend(["plain", '{"verdict": "fine", "score": 3}'])
+    llm = LLM("openai/gpt-4o-mini", structured_mode="json_object")
+    assert llm.complete_sync([{"role": "user", "content": "hi"}]).text == "plain"
+    value, _ = llm.structured_sync([{"role": "user", "content": "rate"}], Verdict)
+    assert value == Verdict(verdict="fine", score=3)
+    assert llm.embed_sync(["y", "z"]).vectors == [vector_of("y"), vector_of("z")]

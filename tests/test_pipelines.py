@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from oversight import review
 from oversight.errors import NotFoundError
-from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpointer, pending_reviews, submit_refinement
+from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpointer
 from oversight.refine import RefinementInput
 from oversight.runtime import Runtime
 from oversight.schemas import FindingVerdict
@@ -47,7 +48,7 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(runtime: Run
     assert payload["task"]["id"] == demo_tasks(1)[0].id
     assert payload["draft"]["text"] and "findings" in payload["critique"]
 
-    assert len(pending_reviews(runtime)) == 2
+    assert len(review.queue(runtime.store)) == 2
     n_findings = len(payload["critique"]["findings"])
     verdicts = [FindingVerdict(finding=0, verdict="wrong")] if n_findings else []
     answer = RefinementInput(
@@ -59,13 +60,15 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(runtime: Run
         seconds_spent=12.5,
         reviewer="alice",
     )
-    saved = await submit_refinement(runtime, thread_id, answer)
-    assert saved["decision"] == "edit" and saved["tags"] == ["unsupported-claim"]
-    assert saved["diff"][-1]["op"] == "insert"
-    assert [r.id for r in runtime.store.refinements()] == [saved["id"]]
-    assert len(pending_reviews(runtime)) == 1
-    with pytest.raises(NotFoundError, match="not waiting for a review"):
-        await submit_refinement(runtime, thread_id, answer)
+    task_id = demo_tasks(1)[0].id
+    saved = await review.submit(runtime, task_id, answer)
+    assert saved.decision == "edit" and saved.tags == ["unsupported-claim"]
+    assert saved.diff[-1].op == "insert"
+    assert [r.id for r in runtime.store.refinements()] == [saved.id]
+    assert [e.task_id for e in review.queue(runtime.store)] == [demo_tasks(2)[1].id]
+    assert runtime.store.task_state(task_id).state == "refined"
+    with pytest.raises(NotFoundError, match="not awaiting review"):
+        await review.submit(runtime, task_id, answer)
 
     again = await draft_tasks(runtime)  # nothing new to pay for
     assert again.as_dict()["already_drafted"] == 2

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from oversight.errors import InputFileError
-from oversight.tasks import MAX_LINE_BYTES, load_tasks
+from oversight.files import MAX_LINE_BYTES
+from oversight.tasks import load_tasks
 
 
 def write(path: Path, text: str) -> Path:

@@ -35,6 +35,11 @@ class Settings(BaseModel):
     )
     model: str | None = Field(default=None, description="litellm model string; unset: the embedded model.")
     critic_model: str | None = Field(default=None, description="Model for critiques; unset: same as model.")
+    judge_model: str | None = Field(default=None, description="LLM judge for audits; unset: the critic model.")
+    namer_model: str | None = Field(default=None, description="Names failure patterns; unset: the critic model.")
+    embedding_model: str | None = Field(
+        default=None, description="litellm embedding model for clustering; unset: the bundled all-MiniLM-L6-v2."
+    )
     api_base: str | None = Field(default=None, description="Base URL for an OpenAI-compatible server.")
     api_key: str | None = Field(default=None, description="API key (else the provider's own variable).")
     prompts_dir: str | None = Field(default=None, description="A folder of your own prompt files.")
@@ -45,6 +50,7 @@ class Settings(BaseModel):
     reviewer: str | None = Field(default=None, description="Name recorded on refinements.")
     timeout: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, le=20)
+    lease_seconds: float = Field(default=600.0, gt=0, description="How long a worker holds a task it drafts.")
 
     def checkpoint_location(self) -> str:
         """Where the refine graph's checkpointer keeps threads."""
@@ -54,10 +60,6 @@ class Settings(BaseModel):
             return self.db
         path = self.db.removeprefix("sqlite:///")
         return f"{path}.checkpoints.sqlite"
-
-    @property
-    def uses_embedded_model(self) -> bool:
-        return self.model is None
 
 
 def _coerce_env(name: str, raw: str) -> Any:

@@ -46,18 +46,15 @@ async def critique_draft(
 ) -> Critique:
     """Critique ``draft``; reuse the stored critique if this exact one exists.
 
-    With ``store`` and ``thread_id``, the critique and its thread's move to
-    "awaiting review" are written in one transaction.
+    With ``store``, the critique and its task's move to "awaiting review" (on ``thread_id``)
+    are written in one transaction.
 
     Raises LLMError (StructuredOutputError when the answer does not fit the schema).
     """
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
     if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:
-        if thread_id:
-            await asyncio.to_thread(
-                store.set_thread, thread_id, task.id, "awaiting_review", draft_id=draft.id, critique_id=existing.id
-            )
+        await asyncio.to_thread(store.mark_awaiting_review, existing, thread_id=thread_id)
         return existing
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text

@@ -7,16 +7,14 @@ refinements are replayed from the annotators' corrections.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oversight.config import Settings
 from oversight.export import export_rows, write_jsonl
-from oversight.pipelines import draft_tasks, pending_reviews, submit_refinement
-from oversight.review_io import load_answers
+from oversight import review
+from oversight.pipelines import draft_tasks
 from oversight.runtime import Runtime
 from oversight.tasks import load_tasks
 
@@ -40,11 +38,10 @@ class DemoResult:
     export_path: Path
     items: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-def run_demo(
-    settings: Settings,
+async def run_demo(
+    runtime: Runtime,
     workspace: Path,
     *,
     limit: int = 6,
@@ -58,31 +55,31 @@ def run_demo(
     started = time.monotonic()
     workspace.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(DEMO_DATA / "tasks.jsonl")[:limit]
-    answers = dict(load_answers(DEMO_DATA / "refinements.jsonl"))
-    with Runtime.open(settings) as runtime:
-        runtime.store.add_tasks(tasks, source="oversight demo (FineGrainedRLHF dev)")
-        ids = [t.id for t in tasks]
-        summary = asyncio.run(draft_tasks(runtime, ids, on_done=on_progress))
-        refined = 0
-        for thread in pending_reviews(runtime):
-            answer = answers.get(thread["task_id"])
-            if answer is not None and thread["task_id"] in ids:
-                asyncio.run(submit_refinement(runtime, thread["thread_id"], answer))
-                refined += 1
-        rows = [row for row in export_rows(runtime.store) if row["task_id"] in ids]
-        export_path = workspace / "refinements.jsonl"
-        write_jsonl(rows, export_path)
-        status = runtime.store.status()
-        return DemoResult(
-            workspace=workspace,
-            db=settings.db,
-            model=runtime.drafter.model,
-            tasks=len(ids),
-            drafted=summary.count("drafted") + summary.count("resumed"),
-            refined=refined,
-            seconds=round(time.monotonic() - started, 1),
-            tokens=status["tokens"],
-            export_path=export_path,
-            items=rows,
-            errors=summary.errors,
-        )
+    answers = dict(review.read_answers(DEMO_DATA / "refinements.jsonl"))
+    store = runtime.store
+    store.add_tasks(tasks, source="oversight demo (FineGrainedRLHF dev)")
+    ids = [t.id for t in tasks]
+    summary = await draft_tasks(runtime, ids, on_done=on_progress)
+    refined = 0
+    for entry in review.queue(store):
+        answer = answers.get(entry.task_id)
+        if answer is not None and entry.task_id in ids:
+            await review.submit(runtime, entry.task_id, answer)
+            refined += 1
+    rows = [row for row in export_rows(store) if row["task_id"] in ids]
+    export_path = workspace / "refinements.jsonl"
+    write_jsonl(rows, export_path)
+    status = store.status()
+    return DemoResult(
+        workspace=workspace,
+        db=runtime.settings.db,
+        model=runtime.drafter.model,
+        tasks=len(ids),
+        drafted=summary.count("drafted") + summary.count("resumed"),
+        refined=refined,
+        seconds=round(time.monotonic() - started, 1),
+        tokens=status["tokens"],
+        export_path=export_path,
+        items=rows,
+        errors=summary.errors,
+    )

@@ -5,6 +5,7 @@
      ├── InputFileError             a bad input file: names file, line and field
      ├── StoreError                 the database refused or is at the wrong version
      ├── NotFoundError              a record that was asked for does not exist
+     ├── InvalidAnswerError         a trainer's answer does not fit its item: nothing recorded
      ├── LocalModelError            the embedded model is missing or would not start
      └── LLMError                   a model call failed for good
           ├── LLMAuthError          bad or missing credentials: never retried
@@ -22,6 +23,7 @@ __all__ = [
     "InputFileError",
     "StoreError",
     "NotFoundError",
+    "InvalidAnswerError",
     "LocalModelError",
     "LLMError",
     "LLMAuthError",
@@ -61,6 +63,10 @@ class StoreError(OversightError):
 
 class NotFoundError(OversightError):
     """A record that was asked for does not exist."""
+
+
+class InvalidAnswerError(OversightError):
+    """A trainer's answer does not fit its item (bad field, a verdict on a missing finding)."""
 
 
 class LocalModelError(OversightError):

@@ -2,14 +2,18 @@
 
 - litellm does the talking, so any provider works (``openai/gpt-4o-mini``,
   ``anthropic/...``, ``ollama/llama3.2``, an OpenAI-compatible server via ``api_base``).
-- One retry policy (tenacity): rate limits, timeouts, connection errors and 5xx are
-  retried with jittered exponential backoff, honouring Retry-After, for a bounded
-  number of attempts; auth and bad-request errors are never retried.
+- One retry policy (tenacity, in the private ``oversight._retry``): rate limits, timeouts, connection
+  errors and 5xx are retried with jittered exponential backoff, honouring Retry-After, for
+  a bounded number of attempts; auth and bad-request errors are never retried.
 - Structured output into a pydantic model: JSON-schema mode where the provider has it,
   ``{"type": "json_object", "schema": ...}`` for OpenAI-compatible local servers
   (llama.cpp constrains its output to the schema), or the schema in the prompt;
   then validation with one repair attempt.
-- Tokens, cost and latency on every call; a concurrency limit across calls.
+- Embeddings, batched, in input order.
+- Tokens, cost and latency on every call; one concurrency limit per LLM object that holds
+  across event loops and threads; an optional start hook awaited before the first request.
+- Async inside; ``run_sync`` and the ``*_sync`` methods are the thin facade for scripts and
+  notebooks (the only place outside the CLI that starts an event loop).
 """
 
 from __future__ import annotations
@@ -21,30 +25,51 @@ import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.errors import LLMAuthError, LLMBadRequestError, LLMError, StructuredOutputError
+from oversight._retry import (
+    Hook,
+    Limiter,
+    Once,
+    Sleep,
+    call_with_retry,
+    is_retryable,
+    load_litellm,
+    retry_after_seconds,
+)
+from oversight.errors import LLMError, StructuredOutputError
 from oversight.schemas import Usage
 
 # litellm fetches its price list from the network at import unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-__all__ = ["LLM", "Completion", "StructuredMode", "retry_after_seconds", "is_retryable"]
+__all__ = [
+    "LLM",
+    "Completion",
+    "Embeddings",
+    "StructuredMode",
+    "is_retryable",
+    "retry_after_seconds",
+    "run_sync",
+]
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
-Sleep = Callable[[float], Awaitable[None]]
-
-MAX_RETRY_AFTER_S = 120.0
 
 
 async def _default_sleep(seconds: float) -> None:
     """How the retry policy waits (tests replace it so that retries do not sleep)."""
     await asyncio.sleep(seconds)
+
+
+async def _sleep_now(seconds: float) -> None:
+    await _default_sleep(seconds)
 
 
 @dataclass
@@ -58,111 +83,43 @@ class Completion:
     attempts: int = 1
 
 
-def _litellm() -> Any:
-    import litellm
+@dataclass
+class Embeddings:
+    """One vector per input text, in input order, and what they cost (summed over requests)."""
 
-    litellm.suppress_debug_info = True
-    litellm.telemetry = False
-    return litellm
-
-
-_MISSING_KEY_HINTS = ("missing credentials", "api_key client option must be set", "no api key")
+    vectors: list[list[float]]
+    model: str
+    usage: Usage = field(default_factory=Usage)
 
 
-def _is_missing_key(exc: BaseException) -> bool:
-    # litellm reports an absent key from the OpenAI SDK as a 500; it is an auth problem.
-    return any(hint in str(exc).lower() for hint in _MISSING_KEY_HINTS)
+def run_sync(coro: Coroutine[Any, Any, R]) -> R:
+    """Run a coroutine to completion from sync code; return its result or raise its error.
 
-
-def is_retryable(exc: BaseException) -> bool:
-    """Rate limits, timeouts, connection errors and 5xx: yes. Auth and bad requests: never."""
-    litellm = _litellm()
-    if _is_missing_key(exc):
-        return False
-    never = (
-        litellm.AuthenticationError,
-        litellm.PermissionDeniedError,
-        litellm.BadRequestError,
-        litellm.NotFoundError,
-        litellm.UnprocessableEntityError,
-    )
-    if isinstance(exc, never):
-        return False
-    if isinstance(
-        exc,
-        (
-            litellm.RateLimitError,
-            litellm.Timeout,
-            litellm.APIConnectionError,
-            litellm.InternalServerError,
-            litellm.ServiceUnavailableError,
-            litellm.BadGatewayError,
-        ),
-    ):
-        return True
-    status = getattr(exc, "status_code", None)
-    return isinstance(status, int) and (status == 429 or status >= 500)
-
-
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The server's Retry-After (seconds or HTTP date), if the error carries one."""
-    headers: Any = None
-    response = getattr(exc, "response", None)
-    if response is not None:
-        headers = getattr(response, "headers", None)
-    headers = headers or getattr(exc, "litellm_response_headers", None) or {}
-    value = None
-    for key in ("retry-after-ms", "retry-after", "Retry-After"):
-        try:
-            value = headers.get(key)
-        except AttributeError:
-            value = None
-        if value is not None:
-            if key == "retry-after-ms":
-                try:
-                    return float(value) / 1000.0
-                except ValueError:
-                    continue
-            break
-    if value is None:
-        return None
+    With no event loop running in this thread this is ``asyncio.run``. Inside a running
+    loop (Jupyter, an async app) ``asyncio.run`` would refuse, so the coroutine runs on a
+    fresh loop in a worker thread while this thread waits.
+    """
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(str(value))
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oversight-run-sync") as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
-async def _sleep_now(seconds: float) -> None:
-    await _default_sleep(seconds)
-
-
-class _WaitRetryAfter:
-    """Jittered exponential backoff, but never less than the server's Retry-After."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0):
-        from tenacity import wait_random_exponential
-
-        self._backoff = wait_random_exponential(multiplier=initial, max=maximum)
-
-    def __call__(self, retry_state: Any) -> float:
-        wait = self._backoff(retry_state)
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        after = retry_after_seconds(exc) if exc is not None else None
-        if after is not None:
-            wait = max(wait, min(after, MAX_RETRY_AFTER_S))
-        return wait
+async def _load_litellm() -> Any:
+    # importing litellm reads many files: the first time, do it off the event loop
+    return load_litellm() if "litellm" in sys.modules else await asyncio.to_thread(load_litellm)
 
 
 class LLM:
     """A configured model behind the one retry policy and concurrency limit.
 
-    ``sleep`` is what the retry policy waits with (tests pass one that does not sleep).
+    ``concurrency`` bounds the requests in flight through this object, from any loop or
+    thread. ``prepare`` is awaited once before the first request (it may set ``api_base``
+    and ``api_key``, which are read on every request). ``sleep`` is what the retry policy
+    waits with (tests pass one that does not sleep). ``embed_batch_size`` is how many texts
+    go in one embedding request.
     """
 
     def __init__(
@@ -175,110 +132,118 @@ class LLM:
         timeout: float = 120.0,
         max_attempts: int = 5,
         structured_mode: StructuredMode = "auto",
+        embed_batch_size: int = 64,
+        prepare: Hook | None = None,
         sleep: Sleep | None = None,
         extra: dict[str, Any] | None = None,
     ):
         self.model = model
         self.api_base = api_base
         self.api_key = api_key
-        self.concurrency = concurrency
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.structured_mode = structured_mode
+        self.embed_batch_size = embed_batch_size
         self.extra = dict(extra or {})
         self._sleep = sleep
-        self._semaphores: dict[int, asyncio.Semaphore] = {}
+        self._limiter = Limiter(concurrency)
+        self._prepare = Once(prepare)
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight through this object at once."""
+        return self._limiter.limit
+
+    @concurrency.setter
+    def concurrency(self, value: int) -> None:
+        self._limiter.limit = value
 
     def __repr__(self) -> str:
         return f"LLM(model={self.model!r}, api_base={self.api_base!r}, concurrency={self.concurrency})"
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop_id = id(asyncio.get_running_loop())
-        sem = self._semaphores.get(loop_id)
-        if sem is None:
-            sem = self._semaphores[loop_id] = asyncio.Semaphore(self.concurrency)
-        return sem
+    async def _request(self, call: Literal["acompletion", "aembedding"], **kwargs: Any) -> tuple[Any, float, int]:
+        """One litellm call under the start hook, the limit and the retry policy.
 
-    # -- plain completion --------------------------------------------------------------
-
-    async def complete(self, messages: list[dict[str, Any]], **params: Any) -> Completion:
-        """Send chat messages, return the answer. Raises LLMError (or a subclass)."""
-        from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
-
-        # importing litellm reads many files: the first time, do it off the event loop
-        litellm = _litellm() if "litellm" in sys.modules else await asyncio.to_thread(_litellm)
-        kwargs: dict[str, Any] = {
+        Returns (response, latency of the successful attempt, attempts). Raises LLMError
+        (or a subclass), or whatever the start hook raised.
+        """
+        await self._prepare()
+        litellm = await _load_litellm()
+        kwargs = {
             "model": self.model,
-            "messages": messages,
             "timeout": self.timeout,
             "max_retries": 0,  # the one retry policy is ours, not the SDK's
             **self.extra,
-            **{k: v for k, v in params.items() if v is not None},
+            **{k: v for k, v in kwargs.items() if v is not None},
         }
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key:
             kwargs["api_key"] = self.api_key
+        send = getattr(litellm, call)
 
-        attempts = 0
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_WaitRetryAfter(),
-            retry=retry_if_exception(is_retryable),
-            sleep=self._sleep or _sleep_now,
-            reraise=False,
+        async def attempt() -> tuple[Any, float]:
+            async with self._limiter:
+                started = time.perf_counter()
+                response = await send(**kwargs)
+                return response, time.perf_counter() - started
+
+        (response, latency), attempts = await call_with_retry(
+            attempt, model=self.model, max_attempts=self.max_attempts, sleep=self._sleep or _sleep_now
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    async with self._semaphore():
-                        started = time.perf_counter()
-                        response = await litellm.acompletion(**kwargs)
-                        latency = time.perf_counter() - started
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            raise LLMError(
-                f"{self.model}: gave up after {attempts} attempts: {_describe(last)}"
-            ) from last
-        except (litellm.AuthenticationError, litellm.PermissionDeniedError) as exc:
-            raise LLMAuthError(f"{self.model}: the provider rejected the credentials: {_describe(exc)}") from exc
-        except (litellm.BadRequestError, litellm.NotFoundError, litellm.UnprocessableEntityError) as exc:
-            raise LLMBadRequestError(f"{self.model}: the provider refused the request: {_describe(exc)}") from exc
-        except Exception as exc:  # any other provider error: still one clear message
-            if isinstance(exc, LLMError):
-                raise
-            if _is_missing_key(exc):
-                raise LLMAuthError(
-                    f"{self.model}: no API key: set the provider's variable (e.g. OPENAI_API_KEY) "
-                    f"or OVERSIGHT_API_KEY"
-                ) from exc
-            if is_retryable(exc):  # retryable but the policy re-raised on its last attempt
-                raise LLMError(f"{self.model}: gave up after {attempts} attempts: {_describe(exc)}") from exc
-            raise LLMError(f"{self.model}: {_describe(exc)}") from exc
-        return self._completion(response, latency, attempts)
+        return response, latency, attempts
 
-    def _completion(self, response: Any, latency: float, attempts: int) -> Completion:
+    # -- plain completion --------------------------------------------------------------
+
+    async def complete(self, messages: list[dict[str, Any]], **params: Any) -> Completion:
+        """Send chat messages, return the answer. Raises LLMError (or a subclass)."""
+        response, latency, attempts = await self._request("acompletion", messages=messages, **params)
         choice = response.choices[0]
-        text = choice.message.content or ""
-        usage = getattr(response, "usage", None)
-        # litellm prices the call while logging it; a model it has no price for (a local
-        # server) gets None, which is free. Pricing it again here would cost a model-info
-        # lookup per call.
-        hidden = getattr(response, "_hidden_params", None) or {}
-        cost = float(hidden.get("response_cost") or 0.0)
         return Completion(
-            text=text,
+            text=choice.message.content or "",
             model=self.model,
-            usage=Usage(
-                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                cost_usd=cost,
-                latency_s=round(latency, 4),
-            ),
+            usage=_usage(response, latency),
             finish_reason=getattr(choice, "finish_reason", None),
             attempts=attempts,
         )
+
+    def complete_sync(self, messages: list[dict[str, Any]], **params: Any) -> Completion:
+        """``complete`` for sync code (scripts, notebooks). Raises LLMError (or a subclass)."""
+        return run_sync(self.complete(messages, **params))
+
+    # -- embeddings --------------------------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], **params: Any) -> Embeddings:
+        """Embed texts (``embed_batch_size`` a request, sent concurrently), vectors in input order.
+
+        Raises LLMError (or a subclass), also when a response holds the wrong number of vectors.
+        """
+        texts = list(texts)
+        size = max(1, self.embed_batch_size)
+        batches = [texts[i : i + size] for i in range(0, len(texts), size)]
+        tasks = [asyncio.ensure_future(self._embed_batch(batch, **params)) for batch in batches]
+        try:
+            parts = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # one batch failed for good: the others are wasted money
+                task.cancel()
+            raise
+        vectors = [vector for part in parts for vector in part.vectors]
+        return Embeddings(vectors=vectors, model=self.model, usage=sum((p.usage for p in parts), Usage()))
+
+    async def _embed_batch(self, texts: list[str], **params: Any) -> Embeddings:
+        response, latency, _ = await self._request("aembedding", input=texts, **params)
+        items = list(getattr(response, "data", None) or [])
+        if len(items) != len(texts):
+            raise LLMError(f"{self.model}: asked for {len(texts)} embeddings, got {len(items)}")
+        if all(_field(item, "index") is not None for item in items):
+            items.sort(key=lambda item: _field(item, "index"))  # the API may answer out of order
+        vectors = [[float(x) for x in _field(item, "embedding")] for item in items]
+        return Embeddings(vectors=vectors, model=self.model, usage=_usage(response, latency))
+
+    def embed_sync(self, texts: Sequence[str], **params: Any) -> Embeddings:
+        """``embed`` for sync code (scripts, notebooks). Raises LLMError (or a subclass)."""
+        return run_sync(self.embed(texts, **params))
 
     # -- structured output -------------------------------------------------------------
 
@@ -287,7 +252,6 @@ class LLM:
         if self.structured_mode != "auto":
             return self.structured_mode
         return _auto_structured_mode(self.model, bool(self.api_base))
-
 
     async def structured(self, messages: list[dict[str, Any]], schema: type[T], **params: Any) -> tuple[T, Completion]:
         """Ask for an answer that validates as ``schema``; one repair attempt if it does not.
@@ -336,6 +300,31 @@ class LLM:
                 raw=second.text,
             ) from exc
 
+    def structured_sync(
+        self, messages: list[dict[str, Any]], schema: type[T], **params: Any
+    ) -> tuple[T, Completion]:
+        """``structured`` for sync code (scripts, notebooks). Raises LLMError (or a subclass)."""
+        return run_sync(self.structured(messages, schema, **params))
+
+
+def _field(item: Any, name: str) -> Any:
+    # litellm gives embedding items as dicts or as objects, depending on the provider
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _usage(response: Any, latency: float) -> Usage:
+    usage = getattr(response, "usage", None)
+    # litellm prices the call while logging it; a model it has no price for (a local
+    # server) gets None, which is free. Pricing it again here would cost a model-info
+    # lookup per call.
+    hidden = getattr(response, "_hidden_params", None) or {}
+    return Usage(
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=float(hidden.get("response_cost") or 0.0),
+        latency_s=round(latency, 4),
+    )
+
 
 @functools.lru_cache(maxsize=64)
 def _auto_structured_mode(model: str, has_api_base: bool) -> StructuredMode:
@@ -343,7 +332,7 @@ def _auto_structured_mode(model: str, has_api_base: bool) -> StructuredMode:
     if has_api_base and model.startswith("openai/"):
         return "json_object"  # OpenAI-compatible local server: llama.cpp, vLLM, ...
     try:
-        if _litellm().supports_response_schema(model=model):
+        if load_litellm().supports_response_schema(model=model):
             return "json_schema"
     except Exception:
         pass
@@ -386,10 +375,3 @@ def _validation_summary(exc: Exception) -> str:
         parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in errors[:3]]
         return "; ".join(parts)
     return str(exc)[:300]
-
-
-def _describe(exc: BaseException | None) -> str:
-    if exc is None:
-        return "unknown error"
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{type(exc).__name__}: {message[:300]}"

@@ -1,24 +1,33 @@
-"""What a pipeline run needs, built from Settings: the store, the models, the prompts.
+"""The one place settings become working parts: the store, the models, the embedder, the prompts.
 
-When no model is configured the embedded model is used; its local server starts on the
-first model call (so resuming a paused thread never starts it) and stops on close.
+Stages never read settings; they take a store, an LLM, an embedder or a prompt as
+arguments, and the CLI, the graphs and scripts get those from a ``Runtime``.
+
+When no model is configured the embedded model is used: its local server starts on the
+first model call (each LLM's ``prepare`` hook), so resuming a paused thread or mining
+with keyword names never starts it, and it stops on close.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oversight.config import Settings
+from oversight.errors import OversightError
 from oversight.llm import LLM, Sleep
 from oversight.local import EMBEDDED_API_KEY, EMBEDDED_LABEL, EMBEDDED_MODEL, LocalModelServer
 from oversight.prompts import Prompt, load_prompt
 from oversight.schemas import content_hash
 from oversight.store import Store
+
+if TYPE_CHECKING:
+    from oversight.mine.embed import Embedder
 
 __all__ = ["Runtime"]
 
@@ -29,12 +38,14 @@ def _stderr(message: str) -> None:
 
 @dataclass
 class Runtime:
-    """The store, drafting and critic models, prompts and parameters of one run."""
+    """The store, the models (drafter, critic, judge, namer), the embedder and prompts of one run."""
 
     settings: Settings
     store: Store
     drafter: LLM
     critic: LLM
+    judge: LLM
+    namer: LLM
     draft_prompt: Prompt
     critique_prompt: Prompt
     draft_params: dict[str, Any] = field(default_factory=dict)
@@ -42,6 +53,7 @@ class Runtime:
     announce: Callable[[str], None] = _stderr
     _server: LocalModelServer | None = None
     _server_lock: threading.Lock = field(default_factory=threading.Lock)
+    _embedder: Embedder | None = None
 
     @classmethod
     def open(
@@ -51,55 +63,84 @@ class Runtime:
         store: Store | None = None,
         sleep: Sleep | None = None,
         announce: Callable[[str], None] = _stderr,
+        create: bool = True,
     ) -> Runtime:
-        """Open the store and configure the models (nothing is started yet). Raises OversightError."""
-        store = store or Store.open(settings.db)
-        model = settings.model or EMBEDDED_MODEL
-        common: dict[str, Any] = {
-            "concurrency": settings.concurrency,
-            "timeout": settings.timeout,
-            "max_attempts": settings.max_attempts,
-            "structured_mode": settings.structured_output,
-            "sleep": sleep,
-        }
-        api_key = settings.api_key
-        if settings.api_base and not api_key and not os.environ.get("OPENAI_API_KEY"):
-            api_key = EMBEDDED_API_KEY  # an OpenAI-compatible local server checks no key
-        drafter = LLM(model, api_base=settings.api_base, api_key=api_key, **common)
-        critic_model = settings.critic_model or model
-        critic = (
-            drafter
-            if critic_model == model
-            else LLM(critic_model, api_base=settings.api_base, api_key=api_key, **common)
-        )
-        overrides = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
+        """Open the store and configure the models (nothing is started yet). Raises OversightError.
+
+        With ``create=False`` a missing SQLite database is an error instead of a new, empty one.
+        """
+        store = store or Store.open(settings.db, create=create)
+        try:
+            return cls._build(settings, store, sleep, announce)
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def _build(cls, settings: Settings, store: Store, sleep: Sleep | None, announce: Callable[[str], None]) -> Runtime:
         draft_prompt = load_prompt("draft", settings.prompts_dir)
         critique_prompt = load_prompt("critique", settings.prompts_dir)
-        return cls(
-            settings=settings,
-            store=store,
-            drafter=drafter,
-            critic=critic,
-            draft_prompt=draft_prompt,
-            critique_prompt=critique_prompt,
+        overrides = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
+        runtime = cls(
+            settings=settings, store=store,
+            drafter=None, critic=None, judge=None, namer=None,  # type: ignore[arg-type]
+            draft_prompt=draft_prompt, critique_prompt=critique_prompt,
             draft_params={**draft_prompt.params, **overrides},
             critique_params={**critique_prompt.params, "temperature": settings.temperature},
             announce=announce,
         )
+        made: dict[str, LLM] = {}
+        model = settings.model or EMBEDDED_MODEL
+        critic_model = settings.critic_model or model
+
+        def llm(name: str) -> LLM:  # one LLM object per model, so one concurrency limit per model
+            if name not in made:
+                made[name] = runtime._make_llm(name, sleep)
+            return made[name]
+
+        runtime.drafter = llm(model)
+        runtime.critic = llm(critic_model)
+        runtime.judge = llm(settings.judge_model or critic_model)
+        runtime.namer = llm(settings.namer_model or critic_model)
+        return runtime
+
+    def _make_llm(self, model: str, sleep: Sleep | None) -> LLM:
+        s = self.settings
+        api_key = s.api_key
+        if s.api_base and not api_key and not os.environ.get("OPENAI_API_KEY"):
+            api_key = EMBEDDED_API_KEY  # an OpenAI-compatible local server checks no key
+        embedded = model == EMBEDDED_MODEL and self.uses_embedded_model
+        return LLM(
+            model, api_base=s.api_base, api_key=api_key, concurrency=s.concurrency, timeout=s.timeout,
+            max_attempts=s.max_attempts, structured_mode=s.structured_output, sleep=sleep,
+            prepare=self._start_embedded if embedded else None,
+        )
 
     @property
     def uses_embedded_model(self) -> bool:
+        """True when no model and no server are configured: the embedded SmolLM2 answers."""
         return self.settings.model is None and self.settings.api_base is None
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model: the bundled MiniLM by default, else any litellm embedding model."""
+        if self._embedder is None:
+            from oversight.mine.embed import get_embedder
+
+            name = self.settings.embedding_model
+            llm = None if name in (None, "", "default", "local") else self._make_llm(name, None)
+            self._embedder = get_embedder(name, llm=llm)
+        return self._embedder
+
+    def prompt(self, name: str) -> Prompt:
+        """A prompt by name (``prompts_dir`` first, then the bundled ones). Raises ConfigError."""
+        return load_prompt(name, self.settings.prompts_dir)
 
     def signature(self) -> str:
         """What makes two runs the same run: models, prompt versions, parameters."""
         return content_hash(
-            self.drafter.model,
-            self.draft_prompt.version,
-            self.draft_params,
-            self.critic.model,
-            self.critique_prompt.version,
-            self.critique_params,
+            self.drafter.model, self.draft_prompt.version, self.draft_params,
+            self.critic.model, self.critique_prompt.version, self.critique_params,
             length=10,
         )
 
@@ -107,24 +148,31 @@ class Runtime:
         """The refine thread of a task in this run."""
         return f"{task_id}::{self.signature()}"
 
-    def needs_model_start(self) -> bool:
-        """True until the embedded model server is up (always False with a configured model)."""
-        return self.uses_embedded_model and self._server is None
+    async def model_available(self, llm: LLM) -> bool:
+        """Whether ``llm`` can be called: starts the embedded model if it is the one; False if it cannot start."""
+        if llm.prepare is None:
+            return True
+        try:
+            await llm.prepare()
+        except OversightError as exc:
+            self.announce(f"oversight: no model available ({exc})")
+            return False
+        return True
 
-    def ensure_model(self) -> None:
-        """Start the embedded model server if it is needed and not running. Raises LocalModelError."""
-        if not self.uses_embedded_model:
-            return
+    async def _start_embedded(self) -> None:
+        await asyncio.to_thread(self._start_embedded_blocking)
+        for llm in (self.drafter, self.critic, self.judge, self.namer):
+            if llm.prepare is not None and self._server is not None:
+                llm.api_base = self._server.api_base
+                llm.api_key = EMBEDDED_API_KEY
+
+    def _start_embedded_blocking(self) -> None:
         with self._server_lock:
             if self._server is not None:
                 return
             self.announce(f"oversight: no model configured; starting the embedded {EMBEDDED_LABEL} ...")
-            server = LocalModelServer().start()
-            self._server = server
-            for llm in {id(self.drafter): self.drafter, id(self.critic): self.critic}.values():
-                llm.api_base = server.api_base
-                llm.api_key = EMBEDDED_API_KEY
-            self.announce(f"oversight: embedded model serving on {server.api_base}")
+            self._server = LocalModelServer().start()
+            self.announce(f"oversight: embedded model serving on {self._server.api_base}")
 
     def close(self) -> None:
         """Stop the embedded server (if started) and close the store."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from oversight.audit.datasets import load_finegrained_preferences, load_llmbar, load_pandalm
-from oversight.audit.records import PairwiseJudgment
+from oversight.schemas import PairwiseJudgment
 from oversight.audit.simulate import Pair
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oversight.audit import PairwiseJudgment, RouteRule, RoutingRule, ceilings, routing_rule
-from oversight.audit.ceilings import wilson_upper
+from oversight.audit import PairwiseJudgment, GroupRoute, RoutingRule, ceilings, routing_rule
+from oversight.audit.ceilings import wilson_upper, write_routing_rule
 
 
 def _group(kind: str, n: int, split_every: int | None, wrong_every: int | None = None) -> list[PairwiseJudgment]:
@@ -52,6 +52,13 @@ def test_routes_by_kind() -> None:
     assert RoutingRule.model_validate_json(rule.model_dump_json()) == rule  # the queue reads it back
 
 
+def test_the_routing_rule_is_written_where_the_queue_reads_it(tmp_path) -> None:
+    rule = routing_rule(_group("easy", 200, None) + _group("messy", 100, 2))
+    path = write_routing_rule(rule, tmp_path / "report")
+    assert path == tmp_path / "report" / "routing.json"
+    assert RoutingRule.model_validate_json(path.read_text(encoding="utf-8")) == rule
+
+
 def test_single_rater_needs_the_upper_bound_not_just_the_estimate() -> None:
     # 10% disagreement on 20 items: the 95% upper bound (~30%) is too high to drop to one rater.
     assert ceilings(_group("k", 20, 10))[0].route == "several_raters"
@@ -68,10 +75,10 @@ def test_wilson_upper() -> None:
 def test_route_for_prefers_kind_then_domain() -> None:
     rule = RoutingRule(
         rules=[
-            RouteRule(field="domain", value="law", route="expert", raters=1),
-            RouteRule(field="kind", value="qa", route="single_rater", raters=1),
+            GroupRoute(field="domain", value="law", route="expert", raters=1),
+            GroupRoute(field="kind", value="qa", route="single_rater", raters=1),
         ],
-        default=RouteRule(field="all", value=None, route="several_raters", raters=3),
+        default=GroupRoute(field="all", value=None, route="several_raters", raters=3),
     )
     assert rule.route_for(kind="qa", domain="law").route == "expert"  # first matching rule wins
     assert rule.route_for(kind="qa").route == "single_rater"

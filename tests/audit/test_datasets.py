@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from oversight.audit import PairwiseJudgment
+from oversight.audit.datasets import load_pandalm
 
 
 def test_llmbar_both_orders_in_original_labels(fixtures_dir: Path, neighbor: list[PairwiseJudgment]) -> None:
@@ -27,7 +28,18 @@ def test_pandalm_three_annotators_and_models(pandalm: list[PairwiseJudgment]) ->
     assert len(pandalm) == 450 and {j.annotator for j in pandalm} == {"annotator1", "annotator2", "annotator3"}
     first = pandalm[0]
     assert (first.model_a, first.model_b, first.kind) == ("bloom-7b", "llama-7b", "Grammarly")
-    assert all(isinstance(j.response_a, str) for j in pandalm)  # JSON booleans in the source become text
+
+
+def test_pandalm_json_boolean_responses_become_text(tmp_path: Path) -> None:
+    row = {"idx": 7, "instruction": "Is water wet?", "input": "", "cmp_key": "bloom-7b_llama-7b",
+           "response1": True, "response2": "It depends.", "annotator1": 1, "annotator2": 2, "annotator3": 0}
+    (tmp_path / "pandalm.json").write_text(json.dumps([row]), encoding="utf-8")
+    got = load_pandalm(tmp_path / "pandalm.json")
+    assert [(j.annotator, j.response_a, j.response_b, j.choice) for j in got] == [
+        ("annotator1", "true", "It depends.", "a"),
+        ("annotator2", "true", "It depends.", "b"),
+        ("annotator3", "true", "It depends.", "tie"),
+    ]
 
 
 def test_finegrained_six_comparisons_per_question(finegrained: list[PairwiseJudgment]) -> None:

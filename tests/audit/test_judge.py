@@ -71,9 +71,28 @@ def test_llm_judge_over_the_wire(recorded_llm: Any, neighbor: list[PairwiseJudgm
     shortest = sorted({j.id: j for j in neighbor}.values(), key=lambda j: len(j.prompt + j.response_a + j.response_b))
     humans = shortest[:3]
     judged = asyncio.run(judge_pairs(humans, recorded_llm, load_prompt("judge")))
-    assert 1 <= len(judged) <= 6
-    assert {j.shown_first for j in judged} <= {"a", "b"}
-    assert all(j.choice in {"a", "b", "tie"} and j.annotator == "llm:openai/smollm2-135m-instruct" for j in judged)
-    assert all(isinstance(j.metadata["reason"], str) for j in judged)
+    # the recorded answers, mapped back from the order shown: "1" shown b-first is b, and so on
+    assert [(j.id, j.shown_first, j.choice) for j in judged] == [
+        ("Neighbor-35", "a", "tie"), ("Neighbor-35", "b", "a"),
+        ("Neighbor-1", "a", "b"), ("Neighbor-1", "b", "a"),
+        ("Neighbor-10", "a", "b"), ("Neighbor-10", "b", "a"),
+    ]
+    assert [j.metadata["reason"] for j in judged] == [",1.25,3,", ",1", "1", "1", ",1. Dogs are commonly kept as pets.", ",1"]
+    assert all(j.annotator == "llm:openai/smollm2-135m-instruct" for j in judged)
     comparison = compare_with_judge(humans, judged)
-    assert comparison.n == len(judged) and comparison.n_gold >= 0
+    # the tie has no verdict against gold: 5 decisive, of which 2 match gold; 2 of 6 match the one human
+    assert (comparison.n, comparison.n_majority, comparison.n_gold) == (6, 6, 5)
+    assert comparison.with_gold == pytest.approx(2 / 5) and comparison.with_human_majority == pytest.approx(2 / 6)
+
+
+def test_compare_with_judge_counts_only_decisive_judgments_with_gold() -> None:
+    humans = [_pair(i) for i in range(3)]  # one human, gold "a" everywhere
+    judged = [
+        _pair(0).model_copy(update={"annotator": "llm", "choice": "a"}),  # with gold
+        _pair(1).model_copy(update={"annotator": "llm", "choice": "tie"}),  # a tie: no verdict on gold
+        _pair(2).model_copy(update={"annotator": "llm", "choice": "b", "gold": None}),  # no gold
+        _pair(9, gold="b").model_copy(update={"annotator": "llm", "choice": "b"}),  # no human saw it; gold b
+    ]
+    got = compare_with_judge(humans, judged)
+    assert (got.n, got.n_majority, got.n_gold) == (4, 3, 2)
+    assert (got.with_gold, got.with_human_majority) == (1.0, pytest.approx(1 / 3))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.audit import FEATURES, AuditResult, PairwiseJudgment, audit_judgments
-from oversight.audit.report import coefficient_svg, render_html, render_markdown
+from oversight.audit.report import coefficient_svg, render_audit_html, render_audit_markdown
 from oversight.cli import cli
 
 RECORDED_MODEL = "openai/smollm2-135m-instruct"  # what `oversight model serve` answers as
@@ -24,7 +24,7 @@ def _write(path: Path, rows: list[PairwiseJudgment]) -> Path:
 
 def test_audit_of_llmbar_neighbor(neighbor: list[PairwiseJudgment]) -> None:
     result = audit_judgments(neighbor, source="neighbor", min_items=40)
-    assert isinstance(result, AuditResult) and result.kind == "pairwise"
+    assert (result.kind, result.n_judgments, result.n_items, result.annotators) == ("pairwise", 120, 60, ["GPT-4"])
     assert set(result.features) == set(FEATURES)
     assert result.position is not None and result.position.swapped_pairs == 60
     assert result.position.consistency is not None and result.position.consistency > 0.8
@@ -40,7 +40,7 @@ def test_audit_of_llmbar_neighbor(neighbor: list[PairwiseJudgment]) -> None:
 
 def test_report_section_is_self_contained_with_a_plot(neighbor: list[PairwiseJudgment]) -> None:
     result = audit_judgments(neighbor, source="neighbor", min_items=40)
-    html = render_html(result)
+    html = render_audit_html(result)
     assert (
         html.startswith('<section class="oversight-audit">')
         and "<script" not in html
@@ -51,7 +51,7 @@ def test_report_section_is_self_contained_with_a_plot(neighbor: list[PairwiseJud
     circles = root.findall("{http://www.w3.org/2000/svg}circle")
     assert len(circles) == sum(1 for e in result.features.values() if e.effect is not None)
     assert "Shared blind spots" in html and "Agreement" in html
-    md = render_markdown(result)
+    md = render_audit_markdown(result)
     assert "| feature |" in md and "### Agreement" in md
 
 
@@ -161,6 +161,37 @@ def test_report_shows_the_llm_judge_beside_the_humans(pandalm: list[PairwiseJudg
     ]
     result = audit_judgments(pandalm, source="pandalm")
     result.judge = compare_with_judge(pandalm, judged)
-    html, md = render_html(result), render_markdown(result)
+    html, md = render_audit_html(result), render_audit_markdown(result)
     assert "LLM judge beside the humans" in html and "llm:x" in html
     assert "### LLM judge beside the humans" in md and "| length |" in md
+
+
+class UnusableJudge:
+    """A judge whose every answer fails its schema (what a tiny model sometimes does)."""
+
+    model = "fake/judge"
+    prepare = None
+
+    async def structured(self, messages, schema, **params):
+        from oversight.errors import StructuredOutputError
+
+        raise StructuredOutputError("did not match JudgeVerdict even after one repair", raw="{")
+
+
+def test_cli_says_so_when_no_judge_answer_was_usable(tmp_path: Path, neighbor: list[PairwiseJudgment],
+                                                     monkeypatch) -> None:
+    from oversight.runtime import Runtime
+
+    opened = Runtime.open
+
+    def with_unusable_judge(*args, **kwargs):
+        runtime = opened(*args, **kwargs)
+        runtime.judge = UnusableJudge()  # type: ignore[assignment]
+        return runtime
+
+    monkeypatch.setattr(Runtime, "open", with_unusable_judge)
+    path = _write(tmp_path / "j.jsonl", neighbor[:4])
+    run = CliRunner().invoke(cli, ["audit", "judgments", str(path), "--no-report", "--judge", "--judge-limit", "1",
+                                   "--model", "openai/some-model", "--api-base", RECORDED_API_BASE])
+    assert run.exit_code == 1
+    assert "no usable answer" in run.stderr and "agrees" not in run.stdout

@@ -32,7 +32,10 @@ def tofu_rows() -> list[dict[str, str]]:
 
 
 class MemoEmbedder:
-    """The real default embedder, remembering vectors across tests (same name, same vectors)."""
+    """The real default embedder, remembering vectors across tests (same name, same vectors).
+
+    ``encode`` is the sync path for tests that only need vectors; ``embed`` is the Embedder protocol.
+    """
 
     def __init__(self) -> None:
         from oversight.mine.embed import get_embedder
@@ -41,13 +44,16 @@ class MemoEmbedder:
         self.name = self.real.name
         self.memo: dict[str, Any] = {}
 
-    def embed(self, texts: Any) -> Any:
+    def encode(self, texts: Any) -> Any:
         import numpy as np
 
         missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
         if missing:
-            self.memo.update(zip(missing, self.real.embed(missing), strict=True))
+            self.memo.update(zip(missing, self.real.encode(missing), strict=True))
         return np.vstack([self.memo[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+    async def embed(self, texts: Any) -> Any:
+        return self.encode(texts)
 
 
 @pytest.fixture(scope="session")

@@ -54,26 +54,25 @@ def test_mine_with_no_model_available_falls_back_to_keywords(tmp_path: Path, mon
     def no_model(self) -> None:
         raise LocalModelError("the embedded model is not installed")
 
-    monkeypatch.setattr(runtime_module.Runtime, "ensure_model", no_model)
+    monkeypatch.setattr(runtime_module.Runtime, "_start_embedded_blocking", no_model)
     runner = CliRunner()
     db = ["--db", str(tmp_path / "o.db")]
     runner.invoke(cli, [*db, "notes", "import", str(TTCW), "--text-field", "explanation"])
     result = runner.invoke(cli, [*db, "mine", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["names"] == "keywords" and "naming with keywords" in result.stderr
+    assert "not installed" in result.stderr
 
 
-def test_mine_and_report_writes_both_formats_for_the_demo(tmp_path: Path) -> None:
+async def test_mine_and_report_writes_both_formats_for_the_demo(tmp_path: Path) -> None:
+    from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
     from oversight.mine.notes import load_note_file
-    from oversight.mine.run import mine_and_report
-    from oversight.mine.storage import save_notes
-    from oversight.store import Store
+    from oversight.runtime import Runtime
 
-    settings = load_settings(db=str(tmp_path / "d.db"))
-    with Store.open(settings.db) as store:
-        save_notes(store, load_note_file(TTCW, text_field="explanation", id_field="id"))
-    done = mine_and_report(settings, tmp_path / "out", names="keywords")
+    with Runtime.open(load_settings(db=str(tmp_path / "d.db"))) as runtime:
+        runtime.store.save_notes(load_note_file(TTCW, text_field="explanation", id_field="id"))
+        done = await mine_and_report(runtime, tmp_path / "out", names="keywords")
     assert done["html"].read_text().startswith("<!doctype html>") and done["markdown"].exists()
     assert done["result"].patterns and any("patterns" in line for line in done["next"])
 

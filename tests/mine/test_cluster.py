@@ -12,7 +12,7 @@ from oversight.mine.naming import class_keywords
 def test_patterns_follow_the_experts_categories(embedder, ttcw_rows) -> None:
     texts = [row["explanation"] for row in ttcw_rows]
     truth = [row["category"] for row in ttcw_rows]
-    clustering = cluster_embeddings(embedder.embed(texts))
+    clustering = cluster_embeddings(embedder.encode(texts))
     k = len(clustering.centroids)
     assert 4 <= k <= 40  # found, not given
     assert normalized_mutual_info_score(truth, clustering.labels) > 0.35
@@ -25,7 +25,7 @@ def test_patterns_follow_the_experts_categories(embedder, ttcw_rows) -> None:
 def test_outliers_stay_noise_instead_of_joining_a_pattern(embedder, ttcw_rows) -> None:
     texts = [row["explanation"] for row in ttcw_rows[:60]]
     strays = ["The SQL migration dropped the users table.", "Bananas are rich in potassium."]
-    clustering = cluster_embeddings(embedder.embed(texts + strays))
+    clustering = cluster_embeddings(embedder.encode(texts + strays))
     assert list(clustering.labels[-2:]) == [-1, -1]
 
 
@@ -42,7 +42,7 @@ def test_duplicates_count_towards_size_but_cluster_once() -> None:
 
 def test_many_patterns_are_grouped_into_fewer_themes(embedder, ttcw_rows, tofu_rows) -> None:
     texts = [r["explanation"] for r in ttcw_rows] + [r["exp"] for r in tofu_rows]
-    clustering = cluster_embeddings(embedder.embed(texts))
+    clustering = cluster_embeddings(embedder.encode(texts))
     k = len(clustering.centroids)
     assert k >= 8
     assert 1 < clustering.themes.max() + 1 < k

@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from oversight.cli import cli
 from oversight.errors import InputFileError
 from oversight.mine.notes import load_note_file
-from oversight.mine.storage import load_notes
 from oversight.store import Store
 from tests.mine.conftest import TOFU, TTCW
 
@@ -83,7 +82,7 @@ def test_cli_import_is_all_or_nothing(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--db", db, "notes", "import", str(bad), "--text-field", "t", "--id-field", "id"])
     assert result.exit_code == 1 and "bad.jsonl:2: field 't': is blank" in result.output
     with Store.open(db) as store:
-        assert load_notes(store) == []
+        assert store.notes() == []
     result = runner.invoke(cli, ["--db", db, "notes", "import", str(TOFU), "--text-field", "exp", "--id-field", "id",
                                  "--meta-field", "type", "--json"])
     assert result.exit_code == 0, result.output

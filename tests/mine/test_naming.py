@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from oversight.mine.naming import keyword_name, name_with_llm, sample_members
+from oversight.mine.naming import NAME_PROMPT, keyword_name, name_with_llm, sample_members
 from oversight.prompts import load_prompt
 
 
@@ -35,10 +35,11 @@ def test_prompt_shows_members_and_the_contrasting_patterns(ttcw_rows) -> None:
 
 
 @pytest.mark.vcr
-def test_llm_names_patterns_from_samples_contrasted_with_neighbours(recorded_llm, ttcw_rows, vcr) -> None:
+async def test_llm_names_patterns_from_samples_contrasted_with_neighbours(recorded_llm, ttcw_rows, vcr) -> None:
     """Cassette: the embedded SmolLM2 names two real TTCW failure groups, each against the other."""
     samples = groups(ttcw_rows, ["Narrative Ending", "Character Development"], 5)
-    names = name_with_llm(recorded_llm, samples, [[1], [0]], [["ending", "end"], ["characters", "flat"]])
+    names = await name_with_llm(recorded_llm, samples, [[1], [0]], [["ending", "end"], ["characters", "flat"]],
+                                prompt=load_prompt(NAME_PROMPT))
     assert len(names) == 2
     for named in names:
         assert named.name.strip() and named.name == named.name.strip()
@@ -52,7 +53,7 @@ def test_llm_names_patterns_from_samples_contrasted_with_neighbours(recorded_llm
 
 def test_generic_or_repeated_model_names_are_made_distinct() -> None:
     from oversight.mine.naming import distinct_names
-    from oversight.mine.records import PatternName
+    from oversight.schemas import PatternName
 
     assert distinct_names([PatternName(name="][", description=""), PatternName(name="Ending", description="")],
                           [["a"], ["b"]]) == [None, None]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from oversight.mine.miner import collect_notes, llm_edit_explainer
+from oversight.mine.miner import collect_notes
 from oversight.mine.notes import (
     describe_edit,
+    llm_edit_explainer,
     notes_from_refinement,
     significant_edits,
     split_sentences,
 )
-from oversight.mine.storage import load_notes
+from oversight.prompts import load_prompt
 from oversight.schemas import (
     Critique,
     DiffOp,
@@ -46,9 +47,9 @@ def a_case() -> tuple[Task, Draft, Critique, Refinement]:
     return task, draft, critique, refinement
 
 
-def test_every_kind_of_note_links_back_to_its_refinement() -> None:
+async def test_every_kind_of_note_links_back_to_its_refinement() -> None:
     task, draft, critique, refinement = a_case()
-    notes = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    notes = await notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
     by_source = {}
     for note in notes:
         by_source.setdefault(note.source, []).append(note.text)
@@ -64,17 +65,17 @@ def test_every_kind_of_note_links_back_to_its_refinement() -> None:
     assert next(n for n in notes if n.source == "finding").severity == "high"
 
 
-def test_notes_are_derived_deterministically() -> None:
+async def test_notes_are_derived_deterministically() -> None:
     task, draft, critique, refinement = a_case()
-    first = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
-    again = notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    first = await notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    again = await notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
     assert [n.id for n in first] == [n.id for n in again]
 
 
 @pytest.mark.parametrize("decision", ["accept", "skip"])
-def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
+async def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
     refinement = Refinement(task_id="t", draft_id="d", decision=decision, tags=["x"])
-    assert notes_from_refinement(refinement) == []
+    assert await notes_from_refinement(refinement) == []
 
 
 def test_helpers() -> None:
@@ -83,25 +84,24 @@ def test_helpers() -> None:
     assert describe_edit(DiffOp(op="delete", before="very very")) == 'Removed "very very"'
 
 
-def test_collect_notes_turns_each_refinement_once(tmp_store, ttcw_rows) -> None:
+async def test_collect_notes_turns_each_refinement_once(tmp_store, ttcw_rows) -> None:
     from tests.mine.conftest import seed_refinements
 
     seed_refinements(tmp_store, ttcw_rows[:6])
-    added = collect_notes(tmp_store)
-    assert added == sum(len([s for s in __import__("oversight.mine.notes", fromlist=["x"]).split_sentences(
-        r["explanation"])]) for r in ttcw_rows[:6])
-    assert collect_notes(tmp_store) == 0
-    assert {n.kind for n in load_notes(tmp_store)} <= {r["category"] for r in ttcw_rows[:6]}
+    added = await collect_notes(tmp_store)
+    assert added == sum(len(split_sentences(r["explanation"])) for r in ttcw_rows[:6])
+    assert await collect_notes(tmp_store) == 0
+    assert {n.kind for n in tmp_store.notes()} <= {r["category"] for r in ttcw_rows[:6]}
 
 
 @pytest.mark.vcr
-def test_llm_states_what_an_uncovered_edit_fixed(recorded_llm, edit_items) -> None:
+async def test_llm_states_what_an_uncovered_edit_fixed(recorded_llm, edit_items) -> None:
     """Cassette: the embedded SmolLM2 explains a professional writer's edits of an LLM draft."""
     task, draft, refinement = edit_refinement(edit_items[0])
-    explain = llm_edit_explainer(recorded_llm)
+    explain = llm_edit_explainer(recorded_llm, load_prompt("edit_note"))
     edits = significant_edits(refinement.diff)[:2]
     refinement = refinement.model_copy(update={"diff": edits})
-    notes = notes_from_refinement(refinement, task=task, draft=draft, explain_edits=explain)
+    notes = await notes_from_refinement(refinement, task=task, draft=draft, explain_edits=explain)
     assert [n.source for n in notes] == ["edit", "edit"]
     for note, op in zip(notes, edits, strict=True):
         assert note.text.strip() and note.text != describe_edit(op)
@@ -109,10 +109,10 @@ def test_llm_states_what_an_uncovered_edit_fixed(recorded_llm, edit_items) -> No
         assert note.model == "claude3.5-sonnet" and note.domain == "Literary Fiction"
 
 
-def test_a_rewrite_gives_at_most_a_few_edit_notes(edit_items) -> None:
+async def test_a_rewrite_gives_at_most_a_few_edit_notes(edit_items) -> None:
     from oversight.mine.notes import MAX_EDIT_NOTES
 
     task, draft, refinement = edit_refinement(edit_items[1])
     assert len(significant_edits(refinement.diff)) > MAX_EDIT_NOTES
-    notes = notes_from_refinement(refinement, task=task, draft=draft)
+    notes = await notes_from_refinement(refinement, task=task, draft=draft)
     assert 0 < len(notes) <= MAX_EDIT_NOTES and {n.source for n in notes} == {"edit"}

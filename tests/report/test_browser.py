@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight.report import build_report
+from tests.report.conftest import report
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"),
                              shutil.which("google-chrome")) if p), None)
@@ -36,7 +36,7 @@ def render_in_chromium(path: Path, tmp_path: Path) -> str:
 def test_every_pattern_shows_with_the_network_off(mined, tmp_path: Path) -> None:
     store, result = mined
     path = tmp_path / "report.html"
-    path.write_text(build_report(store, "html"), encoding="utf-8")
+    path.write_text(report(store, "html"), encoding="utf-8")
     dom = render_in_chromium(path, tmp_path)
     text = unescape(re.sub(r"<[^>]+>", " ", dom))
     assert "Failure patterns" in text

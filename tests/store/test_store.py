@@ -55,26 +55,47 @@ def test_save_draft_keeps_the_first(store: Store) -> None:
     assert store.get_draft(first.id) == first
 
 
-def test_refinement_marks_thread_done_and_counts(store: Store) -> None:
+def test_a_task_moves_through_its_states(store: Store) -> None:
     store.add_tasks([Task(id="t1", prompt="Q"), Task(id="t2", prompt="R")])
+    assert [s.state for s in store.task_states()] == ["pending", "pending"]
+    claimed = store.claim_task(lease_seconds=60, task_ids=["t1"])
+    assert claimed is not None and claimed[0] == "t1" and claimed[2] == 1
+    assert store.task_state("t1").state == "drafting"
+    assert store.claim_task(lease_seconds=60, task_ids=["t1"]) is None  # held: nobody else gets it
     draft = store.save_draft(make_draft())
     critique = store.save_critique(
         Critique(
             id="c1", draft_id=draft.id, task_id="t1", model="m", prompt_name="critique", prompt_version="v",
             findings=[Finding(quote="an", issue="vague", severity="low", category="unclear")], summary="meh",
-        )
+        ),
+        thread_id="th1",
     )
-    store.set_thread("th1", "t1", "awaiting_review", draft_id=draft.id, critique_id=critique.id)
-    assert store.status()["states"]["awaiting_review"] == 1
-    assert [t["thread_id"] for t in store.threads(status="awaiting_review")] == ["th1"]
+    state = store.task_state("t1")
+    assert (state.state, state["thread_id"], state["critique_id"], state["claim"]) == ("awaiting_review", "th1", critique.id, None)
+    assert [s.task_id for s in store.task_states("awaiting_review")] == ["t1"]
     ref = Refinement(task_id="t1", draft_id=draft.id, critique_id="c1", decision="reject", tags=["Factual Error", "factual-error"])
-    store.save_refinement(ref, thread_id="th1")
-    store.save_refinement(ref, thread_id="th1")  # recorded twice (a re-run step): still one
+    store.save_refinement(ref)
+    store.save_refinement(ref)  # recorded twice (a re-run step): still one
     assert store.count("refinements") == 1
-    assert store.get_thread("th1")["status"] == "done"
+    assert store.task_state("t1").state == "refined"
     assert store.refinements()[0].tags == ["factual-error"]
     status = store.status()
-    assert status["states"] == {"pending": 1, "drafted": 0, "awaiting_review": 0, "refined": 1, "skipped": 0}
+    assert status["states"] == {"pending": 1, "drafting": 0, "awaiting_review": 0, "refined": 1, "skipped": 0, "failed": 0}
+
+
+def test_an_expired_lease_returns_the_task_and_a_failure_keeps_its_error(store: Store) -> None:
+    store.add_tasks([Task(id="t1", prompt="Q")])
+    first = store.claim_task(lease_seconds=-1)  # a worker that died: its lease is already over
+    again = store.claim_task(lease_seconds=60)
+    assert first is not None and again is not None
+    assert again[0] == "t1" and again[1] != first[1] and again[2] == 2
+    store.mark_failed("t1", "boom", claim=first[1])  # the dead worker's late report changes nothing
+    assert store.task_state("t1").state == "drafting"
+    store.mark_failed("t1", "LLMError: boom", claim=again[1])
+    state = store.task_state("t1")
+    assert (state.state, state["error"]) == ("failed", "LLMError: boom")
+    assert store.claim_task(lease_seconds=60, exclude=["t1"]) is None
+    assert store.claim_task(lease_seconds=60)[0] == "t1"  # a failed task is tried again
 
 
 def test_bad_url_is_a_store_error() -> None:

@@ -30,7 +30,7 @@ _WHERE = {
     "BlindSpotReport": "records",
     "SharedFeature": "records",
     "Ceiling": "records",
-    "RouteRule": "records",
+    "GroupRoute": "records",
     "RoutingRule": "records",
     "JudgeComparison": "records",
     "AuditResult": "records",
@@ -38,10 +38,8 @@ _WHERE = {
     "read_judgments": "io",
     "parse_mapping": "io",
     "normalise_choice": "io",
-    "save_judgments": "persist",
-    "load_judgments": "persist",
-    "import_judgments": "persist",
-    "judgments_from_refinements": "persist",
+    "import_judgments": "io",
+    "judgments_from_refinements": "io",
     # statistics
     "style_features": "features",
     "normalised_difference": "features",
@@ -57,14 +55,16 @@ _WHERE = {
     "measurement_level": "agreement",
     "ceilings": "ceilings",
     "routing_rule": "ceilings",
+    "write_routing_rule": "ceilings",
     # the audit, the judge, the report
     "audit_judgments": "run",
     "verdict": "run",
     "judge_pairs": "judge",
     "compare_with_judge": "judge",
     "JudgeVerdict": "judge",
-    "render_html": "report",
-    "render_markdown": "report",
+    "render_audit_html": "report",
+    "render_audit_markdown": "report",
+    "report_sections": "report",
 }
 
 __all__ = sorted(_WHERE)
@@ -74,7 +74,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'oversight.audit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"oversight.audit.{module}"), name)
+    path = "oversight.schemas" if module == "records" else f"oversight.audit.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value
 

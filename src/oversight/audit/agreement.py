@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from oversight.audit.features import style_features
-from oversight.audit.records import (
+from oversight.schemas import (
     FEATURES,
     Agreement,
     AnnotatorAgreement,

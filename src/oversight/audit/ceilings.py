@@ -11,24 +11,28 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from oversight.audit.agreement import _gold_of, _majority, item_votes, krippendorff_alpha
-from oversight.audit.records import Ceiling, Judgment, PointwiseJudgment, Route, RouteRule, RoutingRule
+from oversight.schemas import Ceiling, GroupRoute, Judgment, PointwiseJudgment, Route, RoutingRule
 
 __all__ = [
     "AUTOMATE_MAX",
     "GOLD_MIN",
     "MIN_GROUP_ITEMS",
+    "ROUTING_FILE",
     "SEVERAL_MAX",
     "SINGLE_MAX",
     "ceilings",
     "routing_rule",
     "wilson_upper",
+    "write_routing_rule",
 ]
 
+ROUTING_FILE = "routing.json"  # what the refine queue reads, in the audit's report folder
 AUTOMATE_MAX = 0.10  # disagreement at most this (and gold agrees): automate or one rater
 SINGLE_MAX = 0.20  # up to this: one rater
 SEVERAL_MAX = 0.40  # up to this: several raters, majority vote; beyond: experts
@@ -136,12 +140,24 @@ def routing_rule(judgments: Sequence[Judgment], found: Sequence[Ceiling] | None 
     field = group_field(judgments) if judgments else "all"
     if field == "all" and found:
         c = found[0]
-        default = RouteRule(field="all", value=None, route=c.route, raters=c.raters, reason=c.reason)
+        default = GroupRoute(field="all", value=None, route=c.route, raters=c.raters, reason=c.reason)
         return RoutingRule(rules=[], default=default)
     rules = [
-        RouteRule(field=field, value=c.group, route=c.route, raters=c.raters, reason=c.reason)
+        GroupRoute(field=field, value=c.group, route=c.route, raters=c.raters, reason=c.reason)
         for c in found
         if c.group != "(none)"
     ]
-    default = RouteRule(field="all", value=None, route="several_raters", raters=3, reason="no audit data for this kind")
+    default = GroupRoute(field="all", value=None, route="several_raters", raters=3, reason="no audit data for this kind")
     return RoutingRule(rules=rules, default=default)
+
+
+def write_routing_rule(rule: RoutingRule, folder: str | Path) -> Path:
+    """Write the rule as ``routing.json`` in ``folder`` (made if missing), for the refine queue; return its path.
+
+    Read it back with ``RoutingRule.model_validate_json(path.read_text())``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ROUTING_FILE
+    path.write_text(rule.model_dump_json(indent=2), encoding="utf-8")
+    return path

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from oversight.audit.records import Choice, PairwiseJudgment
+from oversight.schemas import Choice, PairwiseJudgment
 
 __all__ = ["load_finegrained_preferences", "load_llmbar", "load_pandalm"]
 

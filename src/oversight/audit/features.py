@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from oversight.audit.records import FEATURES
+from oversight.schemas import FEATURES
 
 __all__ = ["normalised_difference", "style_features"]
 

@@ -12,16 +12,27 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from oversight.audit.records import Judgment, PairwiseJudgment, PointwiseJudgment
 from oversight.errors import ConfigError, InputFileError
+from oversight.schemas import Judgment, PairwiseJudgment, PointwiseJudgment, Refinement, Task
 
-__all__ = ["PAIRWISE_FIELDS", "POINTWISE_FIELDS", "normalise_choice", "parse_mapping", "read_judgments"]
+if TYPE_CHECKING:
+    from oversight.store import Store
+
+__all__ = [
+    "PAIRWISE_FIELDS",
+    "POINTWISE_FIELDS",
+    "import_judgments",
+    "judgments_from_refinements",
+    "normalise_choice",
+    "parse_mapping",
+    "read_judgments",
+]
 
 PAIRWISE_FIELDS = (
     "id",
@@ -85,7 +96,7 @@ def normalise_choice(value: Any, *, allow_tie: bool = True) -> str:
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, raw row) pairs: the one reader every import uses. Raises InputFileError."""
-    from oversight.tasks import read_rows
+    from oversight.files import read_rows
 
     yield from read_rows(path)
 
@@ -190,4 +201,40 @@ def read_judgments(path: str | Path, mapping: Mapping[str, str] | Sequence[str] 
         raise InputFileError(str(path), None, None, "not UTF-8 text") from exc
     if not out:
         raise InputFileError(str(path), None, None, "no judgments in file")
+    return out
+
+
+def import_judgments(
+    store: Store, path: str | Path, mapping: Mapping[str, str] | Sequence[str] | None = None
+) -> tuple[list[Judgment], int]:
+    """Validate the whole file, then keep it in one transaction. Raises InputFileError (store untouched)."""
+    loaded = read_judgments(path, mapping)
+    return loaded, store.save_judgments(loaded, source=str(path))
+
+
+def judgments_from_refinements(
+    refinements: Iterable[Refinement], tasks: Mapping[str, Task] | None = None
+) -> list[PointwiseJudgment]:
+    """Each refinement decision (accept, edit, rewrite, reject) as a label on its draft by its reviewer.
+
+    Skips are not judgments. With tasks, the task's kind and domain come along, so the
+    ceilings audit can route by them.
+    """
+    tasks = tasks or {}
+    out = []
+    for r in refinements:
+        if r.decision == "skip":
+            continue
+        task = tasks.get(r.task_id)
+        out.append(
+            PointwiseJudgment(
+                id=r.id,
+                item=r.draft_id,
+                annotator=r.reviewer,
+                label=r.decision,
+                kind=task.kind if task else None,
+                domain=task.domain if task else None,
+                metadata={"task_id": r.task_id, "source": "refinement", "confidence": r.confidence},
+            )
+        )
     return out

@@ -7,23 +7,21 @@ judge's position bias and its consistency across swaps are measured like a human
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from oversight.audit.agreement import _majority
-from oversight.audit.records import Choice, JudgeComparison, PairwiseJudgment
+from oversight.schemas import Choice, JudgeComparison, PairwiseJudgment
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style
 from oversight.errors import StructuredOutputError
 
 if TYPE_CHECKING:
-    from oversight.config import Settings
     from oversight.llm import LLM
     from oversight.prompts import Prompt
 
-__all__ = ["JudgeVerdict", "compare_with_judge", "compare_with_judge_sync", "judge_pairs"]
+__all__ = ["JudgeVerdict", "compare_with_judge", "judge_pairs"]
 
 
 class JudgeVerdict(BaseModel):
@@ -114,39 +112,3 @@ def compare_with_judge(
         judge_features=fit_style(judged, **options).features if judged else {},
         human_features=fit_style(humans, **options).features,
     )
-
-
-def compare_with_judge_sync(
-    judgments: Sequence[Any],
-    settings: Settings,
-    *,
-    alpha: float = ALPHA,
-    min_effect: float = MIN_EFFECT,
-    limit: int | None = None,
-) -> JudgeComparison:
-    """Build the judge from settings (starting the embedded model if none is set), judge, compare."""
-    from oversight.llm import LLM
-    from oversight.local import EMBEDDED_API_KEY, EMBEDDED_MODEL, LocalModelServer
-    from oversight.prompts import load_prompt
-
-    humans = [j for j in judgments if isinstance(j, PairwiseJudgment)]
-    if not humans:
-        raise ValueError("the LLM-judge check needs pairwise judgments")
-    prompt = load_prompt("judge", settings.prompts_dir)
-    common: dict[str, Any] = {
-        "concurrency": settings.concurrency,
-        "timeout": settings.timeout,
-        "max_attempts": settings.max_attempts,
-        "structured_mode": settings.structured_output,
-    }
-    if settings.model is None and settings.api_base is None:
-        with LocalModelServer() as server:
-            llm = LLM(EMBEDDED_MODEL, api_base=server.api_base, api_key=EMBEDDED_API_KEY, **common)
-            judged = asyncio.run(judge_pairs(humans, llm, prompt, limit=limit))
-    else:
-        api_key = settings.api_key
-        if settings.api_base and not api_key and not os.environ.get("OPENAI_API_KEY"):
-            api_key = EMBEDDED_API_KEY  # an OpenAI-compatible local server checks no key
-        llm = LLM(settings.model or EMBEDDED_MODEL, api_base=settings.api_base, api_key=api_key, **common)
-        judged = asyncio.run(judge_pairs(humans, llm, prompt, limit=limit))
-    return compare_with_judge(humans, judged, alpha=alpha, min_effect=min_effect)

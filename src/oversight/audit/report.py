@@ -5,9 +5,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from oversight.audit.records import AuditResult, FeatureEffect, StyleModel
+from oversight.schemas import AuditResult, FeatureEffect, StyleModel
 
-__all__ = ["coefficient_svg", "render_html", "render_markdown"]
+__all__ = ["coefficient_svg", "render_audit_html", "render_audit_markdown", "report_sections"]
 
 _CSS = """
 .oversight-audit{font-family:system-ui,sans-serif;max-width:60rem}
@@ -152,7 +152,7 @@ _AGREE_HEAD = ["annotator", "judgments", "with others' majority", "with gold"]
 _CEIL_HEAD = ["group", "items", "disagreement", "alpha", "majority = gold", "route", "why"]
 
 
-def render_html(result: AuditResult) -> str:
+def render_audit_html(result: AuditResult) -> str:
     """A self-contained HTML section (no scripts, no external files)."""
     out = [f'<section class="oversight-audit"><style>{_CSS}</style>', "<h2>Judgment audit</h2>"]
     out.append(
@@ -203,7 +203,7 @@ def render_html(result: AuditResult) -> str:
     return "\n".join(out)
 
 
-def render_markdown(result: AuditResult) -> str:
+def render_audit_markdown(result: AuditResult) -> str:
     """The same section in Markdown."""
     out = [
         "## Judgment audit",
@@ -245,14 +245,13 @@ def report_sections(store: Any) -> list[Any]:
 
     Pairwise and pointwise judgments are audited apart; no judgments, no section.
     """
-    from oversight.audit.persist import load_judgments
     from oversight.audit.run import audit_judgments
     from oversight.report import ReportSection
 
     sections = []
     for kind, title in (("pairwise", "Audit of preference judgments"), ("pointwise", "Audit of ratings")):
-        judgments = load_judgments(store, kind=kind)
+        judgments = store.judgments(kind=kind)
         if judgments:
             result = audit_judgments(judgments, source="judgments kept in the store")
-            sections.append(ReportSection(title, render_html(result), render_markdown(result)))
+            sections.append(ReportSection(title, render_audit_html(result), render_audit_markdown(result)))
     return sections

@@ -8,7 +8,7 @@ from typing import Any
 
 from oversight.audit.agreement import agreement, blind_spots
 from oversight.audit.ceilings import ceilings, routing_rule
-from oversight.audit.records import AuditResult, FeatureEffect, Judgment, PairwiseJudgment
+from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style, position_bias, win_rates
 
 __all__ = ["audit_judgments", "verdict"]

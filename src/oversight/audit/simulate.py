@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oversight.audit.records import FEATURES, PairwiseJudgment
+from oversight.schemas import FEATURES, PairwiseJudgment
 from oversight.audit.style import fit_style, style_design
 
 __all__ = ["Pair", "PlantedJudge", "RunOutcome", "decorate", "simulate", "simulate_run"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oversight.audit.features import normalised_difference, style_features
-from oversight.audit.records import FEATURES, FeatureEffect, PairwiseJudgment, PositionBias, StyleModel, WinRate
+from oversight.schemas import FEATURES, FeatureEffect, PairwiseJudgment, PositionBias, StyleModel, WinRate
 
 __all__ = [
     "ALPHA",

@@ -6,12 +6,12 @@ import importlib.util
 
 # command name -> "module:attribute", imported on use
 COMMANDS: dict[str, str] = {
-    "init": "oversight.cli.refine:init",
+    "init": "oversight.cli.project:init",
     "tasks": "oversight.cli.tasks:tasks",
-    "draft": "oversight.cli.refine:draft",
+    "draft": "oversight.cli.draft:draft",
     "review": "oversight.cli.review:review",
-    "status": "oversight.cli.refine:status",
-    "export": "oversight.cli.refine:export",
+    "status": "oversight.cli.project:status",
+    "export": "oversight.cli.project:export",
     "demo": "oversight.cli.demo:demo",
     "model": "oversight.cli.model:model",
 }

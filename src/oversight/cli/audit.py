@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, with_model_options
+
+if TYPE_CHECKING:
+    from oversight.config import Settings
+    from oversight.schemas import AuditResult, JudgeComparison
 
 
 def output_options(func: Any) -> Any:
@@ -88,19 +92,14 @@ def judgments(
     err(f"read {len(loaded)} judgments from {file}")
     settings = settings_from(ctx, **{k: v for k, v in model_flags.items() if v is not None})
     if save:
-        from oversight.audit.persist import save_judgments
         from oversight.store import Store
 
         with Store.open(settings.db) as store:
-            added = save_judgments(store, loaded, source=file)
+            added = store.save_judgments(loaded, source=file)
         err(f"kept {added} new judgment(s) in {settings.db}")
     result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
     if run_judge:
-        from oversight.audit.judge import compare_with_judge_sync
-
-        result.judge = compare_with_judge_sync(
-            loaded, settings, alpha=alpha_level, min_effect=min_effect, limit=judge_limit
-        )
+        result.judge = _run_judge(ctx, loaded, settings, alpha=alpha_level, min_effect=min_effect, limit=judge_limit)
     if not no_report:
         written = _write_report(result, Path(report_dir))
         err(f"wrote the audit section: {written}")
@@ -117,19 +116,40 @@ def judgments(
         )
 
 
-def _write_report(result: object, folder: Path) -> Path:
-    """Write audit.html, audit.md and audit.json into the report folder; return the HTML path."""
+def _run_judge(ctx: click.Context, loaded: list[Any], settings: Settings, *, alpha: float, min_effect: float,
+               limit: int | None) -> JudgeComparison:
+    """The configured judge (the embedded model if none) on the humans' pairs, compared with them."""
+    import asyncio
+
+    from oversight.audit.judge import compare_with_judge, judge_pairs
+    from oversight.runtime import Runtime
+    from oversight.schemas import PairwiseJudgment
+
+    humans = [j for j in loaded if isinstance(j, PairwiseJudgment)]
+    if not humans:
+        raise click.UsageError("--judge needs pairwise judgments (response_a, response_b, choice)", ctx)
+    with Runtime.open(settings) as rt:
+        judged = asyncio.run(judge_pairs(humans, rt.judge, rt.prompt("judge"), limit=limit))
+    if not judged:
+        err(f"oversight: the LLM judge {rt.judge.model} gave no usable answer (none fit the schema): "
+            "nothing to compare")
+        ctx.exit(1)
+    return compare_with_judge(humans, judged, alpha=alpha, min_effect=min_effect)
+
+
+def _write_report(result: AuditResult, folder: Path) -> Path:
+    """Write audit.html, audit.md, audit.json and routing.json into the report folder; return the HTML path."""
     import json
 
-    from oversight.audit.report import render_html, render_markdown
+    from oversight.audit.ceilings import write_routing_rule
+    from oversight.audit.report import render_audit_html, render_audit_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "audit.html").write_text(render_html(result), encoding="utf-8")  # type: ignore[arg-type]
-    (folder / "audit.md").write_text(render_markdown(result), encoding="utf-8")  # type: ignore[arg-type]
-    data = result.to_json()  # type: ignore[attr-defined]
+    (folder / "audit.html").write_text(render_audit_html(result), encoding="utf-8")
+    (folder / "audit.md").write_text(render_audit_markdown(result), encoding="utf-8")
+    data = result.to_json()
     (folder / "audit.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    # the routing rule alone, for the refine queue: RoutingRule.model_validate_json(...)
-    (folder / "routing.json").write_text(result.routing.model_dump_json(indent=2), encoding="utf-8")  # type: ignore[attr-defined]
+    write_routing_rule(result.routing, folder)
     return folder / "audit.html"
 
 
@@ -139,7 +159,7 @@ def _write_report(result: object, folder: Path) -> Path:
 def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool) -> None:
     """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing."""
     from oversight.audit import audit_judgments
-    from oversight.audit.persist import judgments_from_refinements
+    from oversight.audit.io import judgments_from_refinements
     from oversight.errors import NotFoundError
     from oversight.store import Store
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oversight.cli._common import Progress, err, settings_from, with_model_options
+
+if TYPE_CHECKING:
+    from oversight.runtime import Runtime
 
 
 def _short(text: str | None, n: int = 220) -> str:
@@ -36,8 +40,12 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
                              prompts_dir=prompts_dir, concurrency=concurrency, max_tokens=max_tokens)
     err(f"oversight demo: {limit} real questions from FineGrainedRLHF (Apache-2.0), workspace {root}/")
-    with Progress(limit, "draft+critique") as progress:
-        result = run_demo(settings, root, limit=limit, on_progress=lambda _t, outcome: progress.advance(outcome))
+    import asyncio
+
+    from oversight.runtime import Runtime
+
+    with Runtime.open(settings) as runtime, Progress(limit, "draft+critique") as progress:
+        result = asyncio.run(run_demo(runtime, root, limit=limit, on_progress=lambda _t, o: progress.advance(o)))
 
     click.echo(f"\n{result.tasks} tasks · model {result.model} · {result.drafted} drafted now · "
                f"{result.refined} refinements replayed · {result.tokens} tokens · {result.seconds:.0f}s\n")
@@ -64,13 +72,37 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
           review        oversight --db {result.db} review        (your own refinements, in the terminal)
           your tasks    oversight tasks import FILE.jsonl && oversight draft && oversight review
     """).rstrip())
-    from oversight.mine.run import mine_and_report
-
     # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
     names = "llm" if settings.model else "keywords"
     err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
-    mined = mine_and_report(settings, root, names=names, progress=err)
+    with Runtime.open(settings) as runtime:
+        mined = asyncio.run(mine_and_report(runtime, root, names=names))
     for line in mined["next"]:
         click.echo(line)
     if result.errors:
         ctx.exit(1)
+
+
+async def mine_and_report(runtime: Runtime, folder: str | Path, names: str = "llm") -> dict[str, Any]:
+    """Mine, then write failure-patterns.html and .md into a folder (the demo's last step)."""
+    from oversight.cli.mine import mine_with_runtime, report_text
+
+    result = await mine_with_runtime(runtime, names)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt in ("html", "md"):
+        paths[fmt] = folder / f"failure-patterns.{fmt}"
+        paths[fmt].write_text(report_text(runtime.store, fmt), encoding="utf-8")
+    run = result.run
+    db = runtime.settings.db
+    return {
+        "result": result,
+        "html": paths["html"],
+        "markdown": paths["md"],
+        "next": [
+            f"  patterns      {run.patterns} from {run.notes} failure notes ({run.noise} noise): "
+            f"oversight --db {db} patterns",
+            f"  report        {paths['html']}  (open in a browser; also {paths['md'].name})",
+        ],
+    }

@@ -6,13 +6,18 @@ Heavy imports (numpy, sklearn, onnxruntime, litellm) happen inside the commands.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, with_model_options
 
-__all__ = ["mine", "notes", "patterns", "report", "run_mining"]
+if TYPE_CHECKING:
+    from oversight.mine.miner import MiningResult, Progress
+    from oversight.runtime import Runtime
+    from oversight.store import Store
+
+__all__ = ["mine", "mine_with_runtime", "notes", "patterns", "report", "report_text", "run_mining"]
 
 
 @click.group()
@@ -34,25 +39,43 @@ def import_notes(ctx: click.Context, file: Path, text_field: str, id_field: str 
                  meta_fields: tuple[str, ...], as_json: bool) -> None:
     """Import failure notes from a JSONL or CSV FILE (all or nothing)."""
     from oversight.mine.notes import load_note_file
-    from oversight.mine.storage import save_notes
     from oversight.store import Store
 
     settings = settings_from(ctx)
     loaded = load_note_file(file, text_field=text_field, id_field=id_field, meta_fields=meta_fields)
     with Store.open(settings.db) as store:
-        added, present = save_notes(store, loaded)
+        added, present = store.save_notes(loaded)
     if as_json:
         emit_json({"file": str(file), "added": added, "already_present": present})
     else:
         click.echo(f"imported {added} notes from {file} ({present} already present)")
 
 
-def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None) -> Any:
+async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err) -> MiningResult:
+    """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords."""
+    from oversight.mine.miner import mine as mine_notes
+    from oversight.mine.naming import NAME_PROMPT
+    from oversight.mine.notes import llm_edit_explainer
+
+    namer = rt.namer if names == "llm" and await rt.model_available(rt.namer) else None
+    if names == "llm" and namer is None:
+        progress("oversight: naming with keywords instead")
+    explain = llm_edit_explainer(namer, rt.prompt("edit_note")) if namer is not None else None
+    return await mine_notes(
+        rt.store, names="llm" if namer is not None else "keywords", llm=namer, embedder=rt.embedder,
+        explain_edits=explain, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
+    )
+
+
+def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None) -> MiningResult:
     """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
-    from oversight.mine.run import mine_with_settings
+    import asyncio
+
+    from oversight.runtime import Runtime
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
-    return mine_with_settings(settings, names, progress=err)  # type: ignore[arg-type]
+    with Runtime.open(settings) as rt:
+        return asyncio.run(mine_with_runtime(rt, names))
 
 
 @click.command()
@@ -79,17 +102,11 @@ def mine(ctx: click.Context, names: str, as_json: bool, **model: Any) -> None:
 @click.pass_context
 def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
     """List the failure patterns of the last mining run."""
-    from oversight.errors import NotFoundError
-    from oversight.mine.miner import current
-    from oversight.mine.storage import load_notes
     from oversight.report import report_data
     from oversight.store import Store
 
     with Store.open(settings_from(ctx).db) as store:
-        result = current(store)
-        if result is None:
-            raise NotFoundError("no mining run yet: run `oversight mine` first")
-        notes_by_id = {n.id: n for n in load_notes(store)}
+        result, notes_by_id = _last_run(store)
     data = report_data(result, notes_by_id)
     shown = data["patterns"][:limit] if limit else data["patterns"]
     if as_json:
@@ -98,6 +115,27 @@ def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
                    "noise": data["noise"], "run": data["run"]})
         return
     _print_table(shown, data)
+
+
+def _last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
+    """The last mining run and every note by id. Raises NotFoundError before the first run."""
+    from oversight.errors import NotFoundError
+    from oversight.mine.miner import current
+
+    result = current(store)
+    if result is None:
+        raise NotFoundError("no mining run yet: run `oversight mine` first")
+    return result, {n.id: n for n in store.notes()}
+
+
+def report_text(store: Store, fmt: str, *, audit: bool = True) -> str:
+    """The leads' report of the store's last mining run, with the audit of kept judgments. Raises NotFoundError."""
+    from oversight.audit.report import report_sections
+    from oversight.report import build_report
+
+    result, notes_by_id = _last_run(store)
+    extra = report_sections(store) if audit and fmt != "json" else []
+    return build_report(result, notes_by_id, fmt, extra_sections=extra)  # type: ignore[arg-type]
 
 
 def _print_table(shown: list[dict[str, Any]], data: dict[str, Any]) -> None:
@@ -124,13 +162,10 @@ def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
     Judgments kept in the store (`oversight audit judgments FILE --save`) add an audit section.
     """
-    from oversight.audit.report import report_sections as audit_sections
-    from oversight.report import build_report
     from oversight.store import Store
 
     with Store.open(settings_from(ctx).db) as store:
-        extra = audit_sections(store) if fmt != "json" else []
-        text = build_report(store, fmt, extra_sections=extra)  # type: ignore[arg-type]
+        text = report_text(store, fmt)
     if output is not None and str(output) == "-":
         click.echo(text)
         return

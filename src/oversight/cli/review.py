@@ -20,10 +20,12 @@ def _clip(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f" [... {len(text) - limit} more characters]"
 
 
-def _show(index: int, total: int, task: Any, draft: Any, critique: Any) -> None:
+def _show(index: int, total: int, item: Any) -> None:
     width = 88
+    task, draft, critique = item.task, item.draft, item.critique
+    label = f" · {item.entry.label}" if item.entry.label else ""
     click.secho(f"\n── review {index}/{total} · task {task.id}"
-                + (f" · {task.domain}" if task.domain else "") + " " + "─" * 20, bold=True)
+                + (f" · {task.domain}" if task.domain else "") + label + " " + "─" * 20, bold=True)
     click.secho("TASK", fg="cyan", bold=True)
     click.echo(textwrap.fill(_clip(task.prompt, 1200), width))
     if task.input:
@@ -42,6 +44,26 @@ def _show(index: int, total: int, task: Any, draft: Any, critique: Any) -> None:
     for number, finding in enumerate(critique.findings, start=1):
         quote = f' "{_clip(finding.quote, 160)}"' if finding.quote else " (omission)"
         click.echo(f"  [{number}] {finding.severity}/{finding.category}:{quote}\n      {finding.issue}")
+
+
+def _confirm_diff(before: str, after: str) -> bool:
+    """Show the word diff of an edit and ask whether to keep it."""
+    from oversight.refine import diff_stats, word_diff
+
+    ops = word_diff(before, after)
+    parts = []
+    for op in ops:
+        if op.op == "equal":
+            parts.append(op.before)
+            continue
+        if op.before:
+            parts.append(click.style(f"[-{op.before}-]", fg="red"))
+        if op.after:
+            parts.append(click.style(f"{{+{op.after}+}}", fg="green"))
+    stats = diff_stats(ops)
+    click.secho(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True)
+    click.echo("".join(parts))
+    return click.confirm("keep this change?", default=True)
 
 
 def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] | None:
@@ -65,6 +87,8 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
         refined = "\n".join(x for x in (refined or "").splitlines() if not x.startswith("#")).strip() or None
         if refined is None:
             refined = click.prompt("rewritten answer")
+    if refined is not None and decision in ("edit", "rewrite") and not _confirm_diff(draft.text, refined):
+        return _ask_refinement(draft, critique, reviewer)  # back to the decision
     answer: dict[str, Any] = {"decision": decision, "refined_text": refined, "reviewer": reviewer}
     if decision != "skip":
         suggestions = sorted({f.category for f in (critique.findings if critique else [])})
@@ -92,48 +116,66 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
 @click.option("--answers", type=click.Path(dir_okay=False),
               help="Apply refinements from a JSONL file instead of asking (fields: task_id, decision, "
                    "refined_text, tags, rationale, finding_verdicts, confidence, seconds_spent, reviewer).")
+@click.option("--reset", "reset_task", metavar="TASK",
+              help="Put a task whose review is stuck back in the queue (nothing is paid twice).")
 @click.pass_context
-def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers: str | None) -> None:
+def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers: str | None,
+           reset_task: str | None) -> None:
     """Refine drafts in the terminal: see task, draft and AI critique; accept, edit, rewrite, reject or skip.
 
     Each answer resumes that draft's paused refine thread, from any process, any day.
+    The queue follows the audit's routing rule when one is saved (expert-only items last, marked).
     """
-    from oversight.pipelines import pending_reviews, review_payload, submit_refinement
+    from oversight import review as service
+    from oversight.errors import InvalidAnswerError
     from oversight.refine import RefinementInput
     from oversight.runtime import Runtime
 
     settings = settings_from(ctx, reviewer=reviewer)
     who = settings.reviewer or getpass.getuser()
+    planned = service.read_answers(answers, reviewer=who) if answers else None  # the whole file, checked first
     with Runtime.open(settings) as runtime:
-        threads = pending_reviews(runtime)
-        if answers:
-            from oversight.review_io import load_answers
-
-            planned = load_answers(answers)
-            by_task = {t["task_id"]: t for t in threads}
+        if reset_task:
+            entry = asyncio.run(service.reset(runtime, reset_task))
+            click.echo(f"{entry.task_id}: back in the review queue")
+            return
+        entries = service.queue(runtime.store)
+        if planned is not None:
+            queued = {e.task_id for e in entries}
             done = 0
             for task_id, answer in planned:
-                thread = by_task.get(task_id)
-                if thread is None:
-                    err(f"{task_id}: no draft awaiting review; skipped")
+                if task_id not in queued:
+                    err(f"{answers}: {task_id}: no draft awaiting review; skipped")
                     continue
-                asyncio.run(submit_refinement(runtime, thread["thread_id"], answer))
+                try:
+                    asyncio.run(service.submit(runtime, task_id, answer))
+                except InvalidAnswerError as exc:
+                    err(f"{answers}: {task_id}: {exc} (not recorded; still awaiting review)")
+                    continue
                 done += 1
             click.echo(f"recorded {done} refinement(s) from {answers}")
             return
-        if not threads:
+        if not entries:
             click.echo("nothing awaiting review (run `oversight draft` first)")
             return
-        total = min(len(threads), limit or len(threads))
+        total = min(len(entries), limit or len(entries))
         recorded = 0
-        for index, thread in enumerate(threads[:total], start=1):
-            task, draft, critique = review_payload(runtime, thread)
-            _show(index, total, task, draft, critique)
-            raw = _ask_refinement(draft, critique, who)
+        for index, entry in enumerate(entries[:total], start=1):
+            item = asyncio.run(service.item(runtime, entry.task_id))
+            _show(index, total, item)
+            while True:
+                raw = _ask_refinement(item.draft, item.critique, who)
+                if raw is None:
+                    break
+                try:
+                    answer = RefinementInput.model_validate(raw)
+                    saved = asyncio.run(service.submit(runtime, entry.task_id, answer))
+                except (InvalidAnswerError, ValueError) as exc:
+                    err(f"not recorded: {exc}; answer again")
+                    continue
+                break
             if raw is None:
                 break
-            answer = RefinementInput.model_validate(raw)
-            saved = asyncio.run(submit_refinement(runtime, thread["thread_id"], answer))
             recorded += 1
-            err(f"recorded {saved['decision']} ({saved['id']}) in {answer.seconds_spent:.0f}s")
-        click.echo(f"recorded {recorded} refinement(s); {len(threads) - recorded} still awaiting review")
+            err(f"recorded {saved.decision} ({saved.id}) in {answer.seconds_spent:.0f}s")
+        click.echo(f"recorded {recorded} refinement(s); {len(entries) - recorded} still awaiting review")

@@ -1,10 +1,14 @@
 """Failure patterns: notes from refinements and critique files, clustered, named and counted.
 
-    from oversight.mine import mine, load_note_file, save_notes
-    save_notes(store, load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
-    result = mine(store, names="keywords")
+    import asyncio
+    from oversight.mine import get_embedder, load_note_file, mine
+    store.save_notes(load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
+    result = asyncio.run(mine(store, names="keywords", embedder=get_embedder()))
     for pattern in result.patterns:
         print(pattern.id, pattern.name, pattern.stats.prevalence)
+
+Notes, patterns, runs and the embedding cache are kept by the Store (``store.save_notes``,
+``store.notes``, ``store.patterns``, ...); ``note_vectors`` embeds through that cache.
 
 Names resolve lazily so that ``import oversight.mine`` stays cheap (no numpy, sklearn or
 onnxruntime until used).
@@ -34,17 +38,16 @@ __all__ = [
     "cluster_embeddings",
     "collect_notes",
     "current",
-    "embed_notes",
+    "finish_run",
     "get_embedder",
     "llm_edit_explainer",
     "load_note_file",
-    "load_notes",
-    "load_patterns",
     "match_patterns",
     "mine",
+    "note_vectors",
     "notes_from_refinement",
     "pattern_stats",
-    "save_notes",
+    "run_themes",
 ]
 
 _WHERE = {
@@ -68,14 +71,13 @@ _WHERE = {
     "class_keywords": "naming",
     "match_patterns": "identity",
     "pattern_stats": "stats",
-    "save_notes": "storage",
-    "load_notes": "storage",
-    "embed_notes": "storage",
-    "load_patterns": "storage",
+    "note_vectors": "vectors",
     "mine": "miner",
     "collect_notes": "miner",
+    "finish_run": "miner",
     "current": "miner",
-    "llm_edit_explainer": "miner",
+    "run_themes": "miner",
+    "llm_edit_explainer": "notes",
     "MiningResult": "miner",
 }
 
@@ -84,7 +86,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'oversight.mine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"oversight.mine.{module}"), name)
+    path = "oversight.schemas" if module == "records" else f"oversight.mine.{module}"
+    value = getattr(importlib.import_module(path), name)
     globals()[name] = value
     return value
 

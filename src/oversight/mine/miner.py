@@ -1,7 +1,8 @@
 """The mining run, step by step: collect notes, embed, cluster, name, count, record.
 
 Each step is a plain function, so a researcher can script any of them and the LangGraph
-graph (``oversight.mine.graph``) only wires them. ``mine()`` runs them all.
+graph (``oversight.pipelines.mine``) only wires them. ``mine()`` runs them all. Steps that
+may call a model are async; clustering is CPU work and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from oversight.mine.cluster import Clustering, ClusterParams, cluster_embeddings
-from oversight.mine.embed import Embedder, get_embedder
 from oversight.mine.identity import Previous, match_patterns
 from oversight.mine.naming import (
+    NAME_PROMPT,
     class_keywords,
     distinct_names,
     keyword_name,
@@ -26,33 +27,32 @@ from oversight.mine.naming import (
     sample_members,
 )
 from oversight.mine.notes import EditExplainer, notes_from_refinement
-from oversight.mine.records import (
+from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
+from oversight.mine.vectors import note_vectors
+from oversight.prompts import load_prompt
+from oversight.schemas import (
     SLICE_FIELDS,
+    Critique,
+    Draft,
     FailureNote,
     MiningRun,
     NamesMode,
     Pattern,
     PatternName,
+    Refinement,
+    Task,
     Theme,
+    new_id,
+    utcnow,
 )
-from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
-from oversight.mine.storage import (
-    embed_notes,
-    latest_run,
-    load_centroids,
-    load_notes,
-    load_patterns,
-    refinements_with_notes,
-    save_notes,
-    save_run,
-)
-from oversight.schemas import DiffOp, new_id, utcnow
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
+    from oversight.mine.embed import Embedder
+    from oversight.prompts import Prompt
     from oversight.store import Store
 
-__all__ = ["MiningResult", "Progress", "collect_notes", "llm_edit_explainer", "mine"]
+__all__ = ["MiningResult", "Progress", "collect_notes", "current", "finish_run", "mine", "run_themes"]
 
 Progress = Callable[[str], None]
 
@@ -71,101 +71,90 @@ def _quiet(_: str) -> None:
     pass
 
 
-def collect_notes(store: Store, *, explain_edits: EditExplainer | None = None) -> int:
-    """Turn every refinement that has no notes yet into notes; return how many were added."""
-    from oversight.store import tables as t
+async def collect_notes(store: Store, *, explain_edits: EditExplainer | None = None) -> int:
+    """Turn every refinement that has no notes yet into notes; return how many were added.
 
-    done = refinements_with_notes(store)
-    fresh = [r for r in store.refinements() if r.id not in done]
+    Only ``explain_edits`` calls a model. Raises LLMError.
+    """
+    fresh, tasks, drafts, critiques = await asyncio.to_thread(_unnoted, store)
     if not fresh:
         return 0
-    from sqlalchemy import select
-
-    with store.engine.connect() as conn:
-        draft_ids = list({r.draft_id for r in fresh})
-        drafts = {d["id"]: d for d in conn.scalars(select(t.drafts.c.data).where(t.drafts.c.id.in_(draft_ids)))}
-        critique_ids = list({r.critique_id for r in fresh if r.critique_id})
-        critiques = {
-            c["id"]: c for c in conn.scalars(select(t.critiques.c.data).where(t.critiques.c.id.in_(critique_ids)))
-        }
-    tasks = {task.id: task for task in store.tasks({r.task_id for r in fresh})}
-    from oversight.schemas import Critique, Draft
-
-    notes: list[FailureNote] = []
-    for refinement in fresh:
-        draft = drafts.get(refinement.draft_id)
-        critique = critiques.get(refinement.critique_id or "")
-        notes += notes_from_refinement(
+    per_refinement = await asyncio.gather(*(
+        notes_from_refinement(
             refinement,
             task=tasks.get(refinement.task_id),
-            draft=Draft.model_validate(draft) if draft else None,
-            critique=Critique.model_validate(critique) if critique else None,
+            draft=drafts.get(refinement.draft_id),
+            critique=critiques.get(refinement.critique_id or ""),
             explain_edits=explain_edits,
         )
-    added, _ = save_notes(store, notes)
+        for refinement in fresh
+    ))
+    added, _ = await asyncio.to_thread(store.save_notes, [note for notes in per_refinement for note in notes])
     return added
 
 
-def llm_edit_explainer(llm: LLM, *, prompts_dir: str | None = None) -> EditExplainer:
-    """An explainer that asks the model, in one sentence per edit, what the edit fixed."""
-    from pydantic import BaseModel, Field
+def _unnoted(store: Store) -> tuple[list[Refinement], dict[str, Task], dict[str, Draft], dict[str, Critique]]:
+    """Refinements with no notes yet, with their tasks, drafts and critiques (blocking reads)."""
+    done = store.refinements_with_notes()
+    fresh = [r for r in store.refinements() if r.id not in done]
+    if not fresh:
+        return [], {}, {}, {}
+    tasks = {task.id: task for task in store.tasks({r.task_id for r in fresh})}
+    drafts = store.drafts({r.draft_id for r in fresh})
+    critiques = store.critiques({r.critique_id for r in fresh if r.critique_id})
+    return fresh, tasks, drafts, critiques
 
-    from oversight.errors import StructuredOutputError
-    from oversight.mine.notes import describe_edit
-    from oversight.prompts import load_prompt
 
-    class EditNote(BaseModel):
-        note: str = Field(description="One sentence: what was wrong in the draft that this edit fixed.")
+def run_themes(run: MiningRun) -> list[dict[str, Any]]:
+    """The themes a run recorded."""
+    return list(run.params.get("themes", []))
 
-    prompt = load_prompt("edit_note", prompts_dir)
 
-    def explain(draft_text: str, edits: list[DiffOp]) -> list[str]:
-        async def one(op: DiffOp) -> str:
-            messages = prompt.render(draft=draft_text[:4000], before=op.before, after=op.after, op=op.op)
-            try:
-                value, _ = await llm.structured(messages, EditNote, **prompt.params)
-            except StructuredOutputError:  # an unusable answer: state the edit plainly instead
-                return describe_edit(op)
-            return " ".join(value.note.split()) or describe_edit(op)
-
-        async def run() -> list[str]:
-            return list(await asyncio.gather(*(one(op) for op in edits)))
-
-        return asyncio.run(run())
-
-    return explain
+def current(store: Store) -> MiningResult | None:
+    """The last run's result as stored (patterns largest first), or None before any run."""
+    run = store.latest_run()
+    if run is None:
+        return None
+    notes = {n.id: n for n in store.notes()} if run.noise_ids else {}
+    return MiningResult(
+        run=run, patterns=store.patterns(), themes=run_themes(run),
+        noise=[notes[i] for i in run.noise_ids if i in notes],
+    )
 
 
 # -- the run -----------------------------------------------------------------------------
 
 
-def mine(
+async def mine(
     store: Store,
     *,
-    names: NamesMode = "keywords",
+    names: NamesMode,
     llm: LLM | None = None,
-    embedder: Embedder | None = None,
+    embedder: Embedder,
     params: ClusterParams | None = None,
     explain_edits: EditExplainer | None = None,
-    prompts_dir: str | None = None,
+    name_prompt: Prompt | None = None,
     progress: Progress = _quiet,
 ) -> MiningResult:
-    """Collect notes, cluster them into named patterns, keep ids stable, record the run."""
-    added = collect_notes(store, explain_edits=explain_edits)
+    """Collect notes, cluster them into named patterns, keep ids stable, record the run.
+
+    ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
+    name_pattern prompt); without one, keywords name them. Raises LLMError.
+    """
+    added = await collect_notes(store, explain_edits=explain_edits)
     progress(f"notes: {added} new from refinements")
-    notes = load_notes(store)
-    embedder = embedder or get_embedder()
+    notes = await asyncio.to_thread(store.notes)
     progress(f"embedding {len(notes)} notes with {embedder.name}")
-    vectors = embed_notes(store, [n.text for n in notes], embedder)
+    vectors = await note_vectors(store, [n.text for n in notes], embedder)
     progress("clustering")
-    clustering = cluster_embeddings(vectors, params)
-    return finish_run(
+    clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+    return await finish_run(
         store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
-        prompts_dir=prompts_dir, progress=progress,
+        name_prompt=name_prompt, progress=progress,
     )
 
 
-def finish_run(
+async def finish_run(
     store: Store,
     notes: list[FailureNote],
     vectors: np.ndarray,
@@ -174,62 +163,88 @@ def finish_run(
     names: NamesMode,
     llm: LLM | None,
     embedder_name: str,
-    prompts_dir: str | None = None,
+    name_prompt: Prompt | None = None,
     progress: Progress = _quiet,
 ) -> MiningResult:
-    """Name, count and record clustered notes (the second half of ``mine``)."""
+    """Name, count and record clustered notes (the second half of ``mine``). Raises LLMError."""
+    names = names if llm is not None else "keywords"  # what the run records is who named it
     run = MiningRun(id=new_id("run"), embedding_model=embedder_name, names=names, params=dict(clustering.params))
-    labels = clustering.labels
+    plan = await asyncio.to_thread(_plan, store, notes, clustering)
+    named = await _names(notes, vectors, clustering, plan, _Naming(names, llm, name_prompt, progress))
+    result = await asyncio.to_thread(_record, store, run, notes, vectors, clustering, plan, named)
+    progress(f"{run.patterns} patterns ({run.matched} continued), {run.noise} notes left as noise")
+    return result
+
+
+class _Plan(NamedTuple):
+    """What naming and recording share: members per cluster, keywords, stable ids, last run's patterns."""
+
+    members: list[np.ndarray]
+    keywords: dict[int, list[str]]
+    ids: list[str]
+    previous: dict[str, Pattern]
+
+
+@dataclass
+class _Naming:
+    """Who names the patterns of a run, and how."""
+
+    names: NamesMode
+    llm: LLM | None
+    prompt: Prompt | None
+    progress: Progress
+
+
+def _plan(store: Store, notes: list[FailureNote], clustering: Clustering) -> _Plan:
+    """Keywords and ids (blocking: the store and scikit-learn, so it runs in a worker thread)."""
     k = len(clustering.centroids)
-    texts = [n.text for n in notes]
-    members = [np.flatnonzero(labels == c) for c in range(k)]
-    keywords = class_keywords(texts, labels) if k else {}
-    ids = _match_ids(store, notes, members, clustering.centroids)
-    previous = {p.id: p for p in load_patterns(store)}
-    named = _names(notes, vectors, clustering, members, keywords, ids, previous, names, llm, prompts_dir, progress)
-    patterns = _build_patterns(run, notes, vectors, clustering, members, keywords, ids, previous, named)
-    themes = _themes(clustering, patterns, keywords)
+    members = [np.flatnonzero(clustering.labels == c) for c in range(k)]
+    keywords = class_keywords([n.text for n in notes], clustering.labels) if k else {}
+    previous = {p.id: p for p in store.patterns()}
+    centres = store.centroids()
+    earlier = [Previous(p.id, frozenset(p.member_ids), centres[p.id]) for p in previous.values() if p.id in centres]
+    matched = match_patterns(earlier, [frozenset(notes[i].id for i in m) for m in members], clustering.centroids)
+    return _Plan(members, keywords, [pid or new_id("p") for pid in matched], previous)
+
+
+def _record(
+    store: Store,
+    run: MiningRun,
+    notes: list[FailureNote],
+    vectors: np.ndarray,
+    clustering: Clustering,
+    plan: _Plan,
+    named: list[tuple[PatternName, str]],
+) -> MiningResult:
+    """Count, write the run whole and return it (blocking: runs in a worker thread)."""
+    patterns = _build_patterns(run, notes, vectors, clustering, plan, named)
+    themes = _themes(clustering, patterns, plan.keywords)
     for pattern, theme in zip(patterns, clustering.themes, strict=True):
         pattern.theme_id = themes[int(theme)]["id"]
-    noise = [notes[i] for i in np.flatnonzero(labels < 0)]
+    noise = [notes[i] for i in np.flatnonzero(clustering.labels < 0)]
     run.notes, run.units = len(notes), len({unit_of(n) for n in notes})
     run.patterns, run.noise, run.themes = len(patterns), len(noise), len(themes)
-    run.matched = sum(1 for i in ids if i in previous)
+    run.matched = sum(1 for i in plan.ids if i in plan.previous)
     run.noise_ids = [n.id for n in noise]
     run.finished_at = utcnow()
-    similarities = [(vectors[m] @ clustering.centroids[c]).round(4).tolist() for c, m in enumerate(members)]
-    save_run(store, run, patterns, clustering.centroids, similarities, themes)
-    progress(f"{len(patterns)} patterns ({run.matched} continued), {len(noise)} notes left as noise")
+    similarities = [(vectors[m] @ clustering.centroids[c]).round(4).tolist() for c, m in enumerate(plan.members)]
+    store.save_run(run, patterns, clustering.centroids, similarities, themes)
     patterns = sorted(patterns, key=lambda p: (-p.size, p.id))  # the order the store lists them in
     return MiningResult(run=run, patterns=patterns, themes=themes, noise=noise)
 
 
-def _match_ids(
-    store: Store, notes: list[FailureNote], members: list[np.ndarray], centroids: np.ndarray
-) -> list[str]:
-    centres = load_centroids(store)
-    previous = [Previous(p.id, frozenset(p.member_ids), centres[p.id]) for p in load_patterns(store) if p.id in centres]
-    new_members = [frozenset(notes[i].id for i in m) for m in members]
-    matched = match_patterns(previous, new_members, centroids)
-    return [pid or new_id("p") for pid in matched]
-
-
-def _names(
+async def _names(
     notes: list[FailureNote],
     vectors: np.ndarray,
     clustering: Clustering,
-    members: list[np.ndarray],
-    keywords: dict[int, list[str]],
-    ids: list[str],
-    previous: dict[str, Pattern],
-    names: NamesMode,
-    llm: LLM | None,
-    prompts_dir: str | None,
-    progress: Progress,
+    plan: _Plan,
+    naming: _Naming,
 ) -> list[tuple[PatternName, str]]:
+    members, keywords, ids, previous = plan
     k = len(members)
     out = [(keyword_name(keywords.get(c, []), len(members[c])), "keywords") for c in range(k)]
-    if names != "llm" or llm is None or k == 0:
+    llm = naming.llm
+    if naming.names != "llm" or llm is None or k == 0:
         return out
     # A continued pattern of about the same size keeps its model-written name.
     todo = [c for c in range(k) if not _keeps_name(previous.get(ids[c]), len(members[c]))]
@@ -238,7 +253,7 @@ def _names(
         out[c] = (PatternName(name=old.name, description=old.description, criteria=old.criteria), old.named_by)
     if not todo:
         return out
-    progress(f"naming {len(todo)} patterns with {llm.model}")
+    naming.progress(f"naming {len(todo)} patterns with {llm.model}")
     texts = [n.text for n in notes]
     samples = []
     for c in range(k):
@@ -246,9 +261,10 @@ def _names(
         samples.append(sample_members(texts, order, 12))
     neighbours = nearest_patterns(clustering.centroids)
     kw = [keywords.get(c, []) for c in range(k)]
-    llm_names = name_with_llm(
-        llm, [samples[c] for c in todo], [[n for n in neighbours[c]] for c in todo], [kw[c] for c in todo],
-        prompts_dir=prompts_dir, all_samples=samples, all_keywords=kw,
+    prompt = naming.prompt or await asyncio.to_thread(load_prompt, NAME_PROMPT)
+    llm_names = await name_with_llm(
+        llm, [samples[c] for c in todo], [list(neighbours[c]) for c in todo], [kw[c] for c in todo],
+        prompt=prompt, all_samples=samples, all_keywords=kw,
     )
     usable = distinct_names(llm_names, [kw[c] for c in todo])
     for c, value in zip(todo, usable, strict=True):
@@ -256,7 +272,7 @@ def _names(
             out[c] = (value, f"llm:{llm.model}")
     failed = sum(value is None for value in usable)
     if failed:
-        progress(f"{failed} patterns named by keywords: the model's answer was unusable")
+        naming.progress(f"{failed} patterns named by keywords: the model's answer was unusable")
     return out
 
 
@@ -269,12 +285,10 @@ def _build_patterns(
     notes: list[FailureNote],
     vectors: np.ndarray,
     clustering: Clustering,
-    members: list[np.ndarray],
-    keywords: dict[int, list[str]],
-    ids: list[str],
-    previous: dict[str, Pattern],
+    plan: _Plan,
     named: list[tuple[PatternName, str]],
 ) -> list[Pattern]:
+    members, keywords, ids, previous = plan
     times = [n.created_at for n in notes]
     granularity = choose_granularity(times)
     period_totals = dict(Counter(period_of(t, granularity) for t in times))
@@ -317,17 +331,3 @@ def _themes(clustering: Clustering, patterns: list[Pattern], keywords: dict[int,
             keywords=[w for w, _ in words.most_common(6)],
         ).model_dump())
     return themes
-
-
-def current(store: Store) -> MiningResult | None:
-    """The last run's result as stored (patterns largest first), or None before any run."""
-    run = latest_run(store)
-    if run is None:
-        return None
-    from oversight.mine.storage import run_themes
-
-    notes = {n.id: n for n in load_notes(store)} if run.noise_ids else {}
-    return MiningResult(
-        run=run, patterns=load_patterns(store), themes=run_themes(run),
-        noise=[notes[i] for i in run.noise_ids if i in notes],
-    )

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oversight.mine.records import PatternName
+from oversight.schemas import PatternName
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
+    from oversight.prompts import Prompt
 
 __all__ = ["NAME_PROMPT", "class_keywords", "distinct_names", "keyword_name", "name_with_llm", "nearest_patterns"]
 
@@ -88,7 +89,7 @@ def sample_members(texts: Sequence[str], order: Iterable[int], limit: int, max_c
 
 
 async def _name_one(
-    llm: LLM, prompt: Any, members: list[str], contrasts: list[dict[str, Any]], keywords: list[str]
+    llm: LLM, prompt: Prompt, members: list[str], contrasts: list[dict[str, Any]], keywords: list[str]
 ) -> PatternName | None:
     """The model's name, or None when its answer did not fit the schema even after repair."""
     from oversight.errors import StructuredOutputError
@@ -110,38 +111,31 @@ def _tidy(value: PatternName) -> PatternName:
     )
 
 
-def name_with_llm(
+async def name_with_llm(
     llm: LLM,
     samples: list[list[str]],
     neighbours: list[list[int]],
     keywords: list[list[str]],
     *,
-    prompts_dir: str | None = None,
+    prompt: Prompt,
     all_samples: list[list[str]] | None = None,
     all_keywords: list[list[str]] | None = None,
     contrast_members: int = 3,
 ) -> list[PatternName | None]:
-    """Name each pattern from its sample, contrasted with its nearest patterns. Raises LLMError.
+    """Name each pattern from its sample, contrasted with its nearest patterns (``prompt``: name_pattern).
 
     ``neighbours`` index into ``all_samples``/``all_keywords`` (default: the lists given). A pattern
-    whose answer never fit the schema gets None (the caller names it by keywords).
+    whose answer never fit the schema gets None (the caller names it by keywords). Raises LLMError.
     """
-    from oversight.prompts import load_prompt
-
-    prompt = load_prompt(NAME_PROMPT, prompts_dir)
     pool_samples = samples if all_samples is None else all_samples
     pool_keywords = keywords if all_keywords is None else all_keywords
-
-    async def run() -> list[PatternName | None]:
-        jobs = []
-        for k, members in enumerate(samples):
-            contrasts = [
-                {"keywords": pool_keywords[j], "members": pool_samples[j][:contrast_members]} for j in neighbours[k]
-            ]
-            jobs.append(_name_one(llm, prompt, members, contrasts, keywords[k]))
-        return list(await asyncio.gather(*jobs))
-
-    return asyncio.run(run())
+    jobs = []
+    for k, members in enumerate(samples):
+        contrasts = [
+            {"keywords": pool_keywords[j], "members": pool_samples[j][:contrast_members]} for j in neighbours[k]
+        ]
+        jobs.append(_name_one(llm, prompt, members, contrasts, keywords[k]))
+    return list(await asyncio.gather(*jobs))
 
 
 GENERIC_NAMES = frozenset({"a note", "note", "notes", "the end", "unnamed pattern", "pattern", "failure", "error",

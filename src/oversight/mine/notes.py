@@ -7,19 +7,26 @@ refinement (or importing the same file) twice gives the same notes, not new ones
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from oversight.errors import InputFileError
-from oversight.mine.records import FailureNote, NoteSource
-from oversight.schemas import Critique, DiffOp, Draft, Refinement, Task
+from pydantic import BaseModel, Field
+
+from oversight.errors import InputFileError, StructuredOutputError
+from oversight.schemas import Critique, DiffOp, Draft, FailureNote, NoteSource, Refinement, Task
+
+if TYPE_CHECKING:
+    from oversight.llm import LLM
+    from oversight.prompts import Prompt
 
 __all__ = [
     "EditExplainer",
     "describe_edit",
+    "llm_edit_explainer",
     "load_note_file",
     "notes_from_refinement",
     "significant_edits",
@@ -29,7 +36,7 @@ __all__ = [
 MAX_EDIT_NOTES = 8  # per refinement: a full rewrite would otherwise flood the notes (and the model)
 
 # Explains edits no rationale covers: takes (draft text, edits) and returns one sentence per edit.
-EditExplainer = Callable[[str, list[DiffOp]], list[str]]
+EditExplainer = Callable[[str, list[DiffOp]], Awaitable[list[str]]]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -76,7 +83,7 @@ def _covered(op: DiffOp, rationale: list[str]) -> bool:
     return any(len(changed & _words(sentence)) >= 2 for sentence in rationale)
 
 
-def notes_from_refinement(
+async def notes_from_refinement(
     refinement: Refinement,
     *,
     task: Task | None = None,
@@ -84,7 +91,10 @@ def notes_from_refinement(
     critique: Critique | None = None,
     explain_edits: EditExplainer | None = None,
 ) -> list[FailureNote]:
-    """The failure notes of one refinement; accepted and skipped drafts give none."""
+    """The failure notes of one refinement; accepted and skipped drafts give none.
+
+    Only ``explain_edits`` may call a model (for edits no rationale sentence covers). Raises LLMError.
+    """
     if refinement.decision in ("accept", "skip"):
         return []
     links: dict[str, Any] = {
@@ -114,11 +124,11 @@ def notes_from_refinement(
                 notes.append(
                     note("finding", f"finding:{verdict.finding}", finding.issue, severity=finding.severity)
                 )
-    notes += _edit_notes(refinement, draft, rationale, explain_edits, note)
+    notes += await _edit_notes(refinement, draft, rationale, explain_edits, note)
     return notes
 
 
-def _edit_notes(
+async def _edit_notes(
     refinement: Refinement,
     draft: Draft | None,
     rationale: list[str],
@@ -132,7 +142,7 @@ def _edit_notes(
     if not edits:
         return []
     if explain_edits is not None and draft is not None:
-        sentences = explain_edits(draft.text, edits)
+        sentences = await explain_edits(draft.text, edits)
         named_by = "llm"
     else:
         sentences = [describe_edit(op) for op in edits]
@@ -142,6 +152,33 @@ def _edit_notes(
         for i, (op, sentence) in enumerate(zip(edits, sentences, strict=True))
         if sentence.strip()
     ]
+
+
+# What the model returns for one edit. No docstring: it would enter the JSON schema sent with
+# every request (and the recorded requests would no longer match).
+class EditNote(BaseModel):
+    note: str = Field(description="One sentence: what was wrong in the draft that this edit fixed.")
+
+
+def llm_edit_explainer(llm: LLM, prompt: Prompt) -> EditExplainer:
+    """An explainer that asks the model (``prompt``: edit_note), one sentence per edit, what the edit fixed.
+
+    An answer that never fits the schema becomes a plain statement of the edit; other model
+    failures raise LLMError.
+    """
+
+    async def one(draft_text: str, op: DiffOp) -> str:
+        messages = prompt.render(draft=draft_text[:4000], before=op.before, after=op.after, op=op.op)
+        try:
+            value, _ = await llm.structured(messages, EditNote, **prompt.params)
+        except StructuredOutputError:  # an unusable answer: state the edit plainly instead
+            return describe_edit(op)
+        return " ".join(value.note.split()) or describe_edit(op)
+
+    async def explain(draft_text: str, edits: list[DiffOp]) -> list[str]:
+        return list(await asyncio.gather(*(one(draft_text, op) for op in edits)))
+
+    return explain
 
 
 # -- import of existing critique data --------------------------------------------------
@@ -158,7 +195,7 @@ def load_note_file(
 
     The whole file is checked before anything is returned, so a bad file changes nothing.
     """
-    from oversight.tasks import read_rows
+    from oversight.files import read_rows
 
     path = Path(path)
     notes: list[FailureNote] = []

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from oversight.mine.records import (
+from oversight.schemas import (
     SLICE_FIELDS,
     FailureNote,
     PatternStats,

@@ -1,13 +1,13 @@
 """The leads' report: self-contained HTML (charts, no network), Markdown and JSON.
 
-Other packages add sections with ``ReportSection(title, html, markdown)`` passed as
-``extra_sections`` (the audit does).
+It takes what it shows as arguments and imports no stage: the mining result and its notes,
+and extra sections as ``ReportSection(title, html, markdown)`` (the audit adds one).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from oversight.report._data import ReportSection, report_data
@@ -15,7 +15,8 @@ from oversight.report.html import render_html
 from oversight.report.markdown import render_markdown
 
 if TYPE_CHECKING:
-    from oversight.store import Store
+    from oversight.mine.miner import MiningResult
+    from oversight.schemas import FailureNote
 
 __all__ = ["ReportFormat", "ReportSection", "build_report", "render_html", "render_markdown", "report_data"]
 
@@ -23,20 +24,20 @@ ReportFormat = Literal["html", "md", "json"]
 
 
 def build_report(
-    store: Store, fmt: ReportFormat = "html", *, extra_sections: Sequence[ReportSection] = ()
+    result: MiningResult,
+    notes: Mapping[str, FailureNote],
+    fmt: ReportFormat = "html",
+    *,
+    extra_sections: Sequence[ReportSection] = (),
 ) -> str:
-    """The report of the store's last mining run. Raises NotFoundError before any run."""
-    from oversight.errors import NotFoundError
-    from oversight.mine.miner import current
-    from oversight.mine.storage import load_notes
+    """The report of a mining result; ``notes`` by id show each member by its own id (a file's, when imported).
 
-    result = current(store)
-    if result is None:
-        raise NotFoundError("no mining run yet: run `oversight mine` first")
-    notes = {n.id: n for n in load_notes(store)}
+    Callers fetch both (``oversight.mine.current(store)``, ``store.notes()``) and pass any extra
+    sections (``oversight.audit.report.report_sections(store)``); the report imports no stage.
+    """
     members = {p.id: [notes[i].display_id if i in notes else i for i in p.member_ids] for p in result.patterns}
     if fmt == "json":
-        return json.dumps(report_data(result, notes), indent=2, ensure_ascii=False)
+        return json.dumps(report_data(result, dict(notes)), indent=2, ensure_ascii=False)
     if fmt == "md":
         return render_markdown(result, member_ids=members, extra_sections=extra_sections)
     return render_html(result, member_ids=members, extra_sections=extra_sections)

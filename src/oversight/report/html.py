@@ -10,7 +10,7 @@ from oversight.report._data import ReportSection, heatmap_field
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
-    from oversight.mine.records import Pattern
+    from oversight.schemas import Pattern
 
 __all__ = ["render_html"]
 

@@ -1,5 +1,11 @@
-"""Persistence: SQLite by default, PostgreSQL for teams, one code path (SQLAlchemy 2)."""
+"""Persistence: SQLite by default, PostgreSQL for teams, one code path (SQLAlchemy 2).
 
-from oversight.store._store import TASK_STATES, Store, database_url
+Every table, migration and write helper lives here; this package imports nothing of
+oversight above ``schemas`` and ``errors``.
+"""
 
-__all__ = ["Store", "database_url", "TASK_STATES"]
+from oversight.store._base import database_url, masked_url
+from oversight.store._refine import TASK_STATES, TaskState, TaskStateName
+from oversight.store._store import Store
+
+__all__ = ["Store", "TASK_STATES", "TaskState", "TaskStateName", "database_url", "masked_url"]

@@ -1,41 +1,86 @@
 """Numbered migrations. Each runs once, in order, in its own transaction.
 
-Add a migration by appending a function to ``MIGRATIONS``; never edit one that has
-shipped. ``Store.open`` applies whatever a database is missing. A subsystem's tables
-are defined in its own package; its migration imports them when it runs, so opening
-a store does not import the analysis packages.
+Add one by writing a function named ``mNNN_what`` and decorating it with ``@migration``;
+never edit one that has shipped. ``Store.open`` applies whatever a database lacks.
+Migrations use only ``store.tables``: the store imports nothing above it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, select
 
-from oversight.store import tables
+from oversight.schemas import utcnow
+from oversight.store import tables as t
+
+__all__ = ["MIGRATIONS", "migration"]
+
+Migration = Callable[[Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
 
 
+def migration(func: Migration) -> Migration:
+    """Register a migration under its function's name (they run in the order defined)."""
+    MIGRATIONS.append((func.__name__, func))
+    return func
+
+
+@migration
 def m001_initial(conn: Connection) -> None:
     """Tasks, drafts, critiques, refinements and refine threads."""
-    tables.metadata.create_all(conn, tables=tables.CORE_TABLES)
+    t.metadata.create_all(conn, tables=[t.tasks, t.drafts, t.critiques, t.refinements, t.refine_threads])
 
 
+@migration
 def m002_judgments(conn: Connection) -> None:
     """Judgments (pairwise preferences and ratings) for the audits."""
-    from oversight.audit.persist import m002_judgments as create
-
-    create(conn)
+    t.metadata.create_all(conn, tables=[t.judgments])
 
 
+@migration
 def m003_mine(conn: Connection) -> None:
-    """Failure notes, the embedding cache, patterns and mining runs."""
-    from oversight.mine.tables import m003_mine as create
-
-    create(conn)
+    """Failure notes, the embedding cache, patterns, their members and mining runs."""
+    t.metadata.create_all(conn, tables=[t.failure_notes, t.embeddings, t.patterns, t.pattern_members, t.mining_runs])
 
 
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("m001_initial", m001_initial),
-    ("m002_judgments", m002_judgments),
-    ("m003_mine", m003_mine),
-]
+@migration
+def m004_task_states(conn: Connection) -> None:
+    """One state per task (replaces refine_threads and the state derived from three tables)."""
+    t.metadata.create_all(conn, tables=[t.task_states])
+    now = utcnow()
+    threads: dict[str, dict[str, Any]] = {}
+    if inspect(conn).has_table("refine_threads"):
+        order = t.refine_threads.c.updated_at
+        for row in conn.execute(select(t.refine_threads).order_by(order)):
+            threads[row.task_id] = dict(row._mapping)  # the newest thread of a task wins
+    decisions: dict[str, set[str]] = {}
+    for task_id, decision in conn.execute(select(t.refinements.c.task_id, t.refinements.c.decision)):
+        decisions.setdefault(task_id, set()).add(decision)
+    rows = []
+    for (task_id,) in conn.execute(select(t.tasks.c.id)):
+        thread = threads.get(task_id) or {}
+        made = decisions.get(task_id, set())
+        if made - {"skip"}:
+            state = "refined"
+        elif made:
+            state = "skipped"
+        elif thread.get("status") == "awaiting_review":
+            state = "awaiting_review"
+        else:
+            state = "pending"  # a thread that was running resumes from the store: nothing is paid twice
+        rows.append({
+            "task_id": task_id, "state": state, "thread_id": thread.get("thread_id"),
+            "draft_id": thread.get("draft_id"), "critique_id": thread.get("critique_id"),
+            "attempts": 0, "updated_at": now,
+        })
+    if rows:
+        conn.execute(t.task_states.insert(), rows)
+    t.refine_threads.drop(conn, checkfirst=True)
+
+
+@migration
+def m005_documents(conn: Connection) -> None:
+    """Named documents: the routing rule the audit writes and the review queue reads."""
+    t.metadata.create_all(conn, tables=[t.documents])

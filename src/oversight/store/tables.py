@@ -1,13 +1,25 @@
-"""Table definitions, shared by every dialect (SQLite, PostgreSQL).
+"""Every table oversight keeps, on one ``metadata``, for every dialect (SQLite, PostgreSQL).
 
 Each record is kept whole as JSON in ``data``; the columns beside it are the ones
-queries filter or join on. Other packages (audit, mine) define their tables on the
-same ``metadata`` in their own modules and create them in their own migration.
+queries filter, join or claim on. Tables are grouped by the stage that writes them;
+only ``store/`` defines or touches them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Float, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -17,6 +29,8 @@ schema_migrations = Table(
     Column("name", String(100), primary_key=True),
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- the refine loop (m001) ----------------------------------------------------------------
 
 tasks = Table(
     "tasks",
@@ -68,14 +82,14 @@ refinements = Table(
     Index("ix_refinements_task", "task_id"),
 )
 
-# One row per refine-graph thread: where it stands, so `review` can find the paused
-# ones without scanning the checkpointer.
+# m001 created this; m004 folded it into task_states and dropped it. Kept defined so
+# that m004 can read it on databases made before the change.
 refine_threads = Table(
     "refine_threads",
     metadata,
     Column("thread_id", String(300), primary_key=True),
     Column("task_id", String(200), nullable=False),
-    Column("status", String(20), nullable=False),  # running | awaiting_review | done
+    Column("status", String(20), nullable=False),
     Column("draft_id", String(64)),
     Column("critique_id", String(64)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -83,4 +97,106 @@ refine_threads = Table(
     Index("ix_refine_threads_task", "task_id"),
 )
 
-CORE_TABLES = [tasks, drafts, critiques, refinements, refine_threads]
+# One row per task: where it stands (the one source of truth that `status`, `review`,
+# `draft` and the graph read), and who holds it while it is being drafted.
+task_states = Table(
+    "task_states",
+    metadata,
+    Column("task_id", String(200), primary_key=True),
+    Column("state", String(20), nullable=False),  # see oversight.store.TASK_STATES
+    Column("thread_id", String(300)),
+    Column("draft_id", String(64)),
+    Column("critique_id", String(64)),
+    Column("error", Text),
+    Column("claim", String(300)),  # host/pid/token of the worker holding it (drafting)
+    Column("lease_until", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_task_states_state", "state"),
+)
+
+# -- audits (m002) ---------------------------------------------------------------------------
+
+judgments = Table(
+    "judgments",
+    metadata,
+    Column("id", String(64), primary_key=True),  # hash of (kind, item, annotator, order or row id)
+    Column("item_id", String(300), nullable=False),
+    Column("annotator", String(300), nullable=False),
+    Column("kind", String(20), nullable=False),  # pairwise | pointwise
+    Column("source", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("position", Integer, nullable=False),  # order within its import, so files read back in order
+    Column("data", JSON, nullable=False),
+    Index("ix_judgments_item", "item_id"),
+    Index("ix_judgments_annotator", "annotator"),
+)
+
+# -- failure patterns (m003) ------------------------------------------------------------------
+
+failure_notes = Table(
+    "failure_notes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("refinement_id", String(64)),
+    Column("task_id", String(200)),
+    Column("external_id", String(300)),
+    Column("import_source", Text),
+    Column("text_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_failure_notes_refinement", "refinement_id"),
+)
+
+# Vectors are cached by (model, text hash): the same sentence is embedded once per model.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+patterns = Table(
+    "patterns",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("prevalence", Float, nullable=False),
+    Column("last_run_id", String(64), nullable=False),
+    Column("centroid", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+pattern_members = Table(
+    "pattern_members",
+    metadata,
+    Column("pattern_id", String(64), primary_key=True),
+    Column("note_id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("similarity", Float, nullable=False),
+    Index("ix_pattern_members_note", "note_id"),
+)
+
+mining_runs = Table(
+    "mining_runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+# -- small named documents (m005): the audit's routing rule that the review queue reads -----
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

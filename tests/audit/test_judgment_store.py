@@ -13,8 +13,6 @@ from oversight.audit import (
     agreement,
     import_judgments,
     judgments_from_refinements,
-    load_judgments,
-    save_judgments,
 )
 from oversight.errors import InputFileError
 from oversight.schemas import Refinement, Task
@@ -35,13 +33,13 @@ def test_import_keeps_every_judgment_once(store: Any, tmp_path: Path, neighbor: 
     loaded, added = import_judgments(store, path)
     assert added == len(neighbor) == len(loaded) == 120  # 60 pairs x 2 orders
     assert import_judgments(store, path)[1] == 0  # same file again: nothing new
-    back = load_judgments(store, kind="pairwise")
+    back = store.judgments(kind="pairwise")
     assert back == loaded
-    assert load_judgments(store, source=str(path)) == loaded
+    assert store.judgments(source=str(path)) == loaded
 
 
 def test_bad_file_leaves_the_store_unchanged(store: Any, tmp_path: Path, neighbor: list[PairwiseJudgment]) -> None:
-    save_judgments(store, neighbor[:10])
+    store.save_judgments(neighbor[:10])
     bad_row = json.dumps({**neighbor[20].model_dump(), "choice": "both good"})
     path = _write(tmp_path / "bad.jsonl", neighbor[10:40], tail=bad_row + "\n")
     with pytest.raises(InputFileError) as caught:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from oversight.schemas._base import Record, content_hash
 
 __all__ = [
     "FEATURES",
@@ -24,11 +26,12 @@ __all__ = [
     "FeatureEffect",
     "JudgeComparison",
     "Judgment",
+    "judgment_key",
     "PairwiseJudgment",
     "PointwiseJudgment",
     "PositionBias",
     "Route",
-    "RouteRule",
+    "GroupRoute",
     "RoutingRule",
     "SharedFeature",
     "StyleModel",
@@ -41,11 +44,8 @@ FEATURES: tuple[Feature, ...] = ("length", "headers", "lists", "bold", "emoji", 
 Route = Literal["automate", "single_rater", "several_raters", "expert"]
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class PairwiseJudgment(_Record):
+class PairwiseJudgment(Record):
     """One rater's preference between two responses to the same prompt."""
 
     id: str = Field(min_length=1, description="The comparison; rows of several raters share it.")
@@ -67,7 +67,7 @@ class PairwiseJudgment(_Record):
         return (self.id, self.annotator, self.shown_first or "")
 
 
-class PointwiseJudgment(_Record):
+class PointwiseJudgment(Record):
     """One rater's score or label for one item."""
 
     id: str = Field(min_length=1)
@@ -98,7 +98,13 @@ class PointwiseJudgment(_Record):
 Judgment = PairwiseJudgment | PointwiseJudgment
 
 
-class FeatureEffect(_Record):
+def judgment_key(judgment: Judgment) -> str:
+    """A stable id: the same judgment imported twice is kept once."""
+    kind = "pairwise" if isinstance(judgment, PairwiseJudgment) else "pointwise"
+    return "j_" + content_hash(kind, *judgment.key)
+
+
+class FeatureEffect(Record):
     """One style feature's effect on the choice, from the logistic model."""
 
     feature: str
@@ -118,7 +124,7 @@ class FeatureEffect(_Record):
     raw_n: int = 0
 
 
-class StyleModel(_Record):
+class StyleModel(Record):
     """A fitted style model: choice ~ style differences (+ gold) (+ position)."""
 
     n: int = Field(description="Decisive (non-tie) judgments fitted.")
@@ -133,7 +139,7 @@ class StyleModel(_Record):
     intercept_ci: tuple[float, float] | None = None
 
 
-class WinRate(_Record):
+class WinRate(Record):
     """A model's (or condition's) win rate, raw and with style held equal."""
 
     model: str
@@ -143,7 +149,7 @@ class WinRate(_Record):
     controlled: float = Field(description="The same with style differences held at zero.")
 
 
-class PositionBias(_Record):
+class PositionBias(Record):
     """Does the rater prefer the response it saw first?"""
 
     first_wins: float | None = Field(
@@ -156,7 +162,7 @@ class PositionBias(_Record):
     consistency: float | None = Field(default=None, description="Share of those with the same pick in both orders.")
 
 
-class AnnotatorAgreement(_Record):
+class AnnotatorAgreement(Record):
     annotator: str
     n: int
     with_majority: float | None = None
@@ -165,7 +171,7 @@ class AnnotatorAgreement(_Record):
     n_gold: int = 0
 
 
-class Agreement(_Record):
+class Agreement(Record):
     alpha: float | None
     level: str
     n_items: int
@@ -175,7 +181,7 @@ class Agreement(_Record):
     note: str = ""
 
 
-class BlindSpot(_Record):
+class BlindSpot(Record):
     """An item the raters agreed on strongly, yet gold says they were wrong."""
 
     id: str
@@ -189,7 +195,7 @@ class BlindSpot(_Record):
     feature_diff: dict[str, float] = Field(default_factory=dict, description="Chosen minus gold, raw feature values.")
 
 
-class SharedFeature(_Record):
+class SharedFeature(Record):
     feature: str
     share: float = Field(description="Share of blind spots where the wrongly chosen response has more of it.")
     n: int
@@ -198,14 +204,14 @@ class SharedFeature(_Record):
     shared: bool = False
 
 
-class BlindSpotReport(_Record):
+class BlindSpotReport(Record):
     threshold: float
     n_items_with_gold: int
     items: list[BlindSpot] = Field(default_factory=list)
     features: list[SharedFeature] = Field(default_factory=list)
 
 
-class Ceiling(_Record):
+class Ceiling(Record):
     """One task kind's (or domain's) spread of judgments and where to route it."""
 
     group: str
@@ -220,7 +226,7 @@ class Ceiling(_Record):
     reason: str
 
 
-class RouteRule(_Record):
+class GroupRoute(Record):
     field: Literal["kind", "domain", "all"]
     value: str | None
     route: Route
@@ -228,13 +234,13 @@ class RouteRule(_Record):
     reason: str = ""
 
 
-class RoutingRule(_Record):
+class RoutingRule(Record):
     """Where tasks go for review, by kind or domain; the refine queue reads this."""
 
-    rules: list[RouteRule] = Field(default_factory=list)
-    default: RouteRule
+    rules: list[GroupRoute] = Field(default_factory=list)
+    default: GroupRoute
 
-    def route_for(self, kind: str | None = None, domain: str | None = None) -> RouteRule:
+    def route_for(self, kind: str | None = None, domain: str | None = None) -> GroupRoute:
         """The rule that applies to a task of this kind and domain (else the default)."""
         for rule in self.rules:
             if (rule.field == "kind" and rule.value == kind) or (rule.field == "domain" and rule.value == domain):
@@ -242,7 +248,7 @@ class RoutingRule(_Record):
         return self.default
 
 
-class JudgeComparison(_Record):
+class JudgeComparison(Record):
     """An LLM judge beside the humans on the same items."""
 
     judge: str
@@ -256,7 +262,7 @@ class JudgeComparison(_Record):
     human_features: dict[str, FeatureEffect] = Field(default_factory=dict)
 
 
-class AuditResult(_Record):
+class AuditResult(Record):
     """Everything one audit found: the typed twin of ``audit judgments --json``."""
 
     source: str = ""

@@ -1,13 +1,12 @@
-"""`oversight init|draft|status|export`: the refine loop's batch commands."""
+"""`oversight init|status|export`: the project's database, where its tasks stand, what it produced."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
-from oversight.cli._common import Progress, emit_json, err, settings_from, with_model_options
+from oversight.cli._common import emit_json, err, settings_from
 
 TOML_TEMPLATE = """\
 # oversight settings. Every key can also be set as OVERSIGHT_<KEY> (e.g. OVERSIGHT_MODEL).
@@ -44,66 +43,40 @@ def init(ctx: click.Context, force: bool) -> None:
 
 
 @click.command()
-@with_model_options
-@click.option("--task", "task_ids", multiple=True, help="Only these task ids. Repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.pass_context
-def draft(ctx: click.Context, model: str | None, critic_model: str | None, api_base: str | None,
-          prompts_dir: str | None, concurrency: int | None, task_ids: tuple[str, ...], as_json: bool) -> None:
-    """Draft and critique every pending task, up to the human pause.
-
-    Resumable: run it again after a crash or Ctrl-C and it picks up where it stopped;
-    a draft that exists (same task, model, prompt version) is never paid for twice.
-    """
-    from oversight.pipelines import draft_tasks
-    from oversight.runtime import Runtime
-
-    settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
-                             prompts_dir=prompts_dir, concurrency=concurrency)
-    with Runtime.open(settings) as runtime:
-        ids = list(task_ids) or runtime.store.task_ids()
-        if not ids:
-            err("no tasks: import some with `oversight tasks import FILE`")
-            return
-        err(f"drafting {len(ids)} task(s) with {runtime.drafter.model}, critic {runtime.critic.model}, "
-            f"concurrency {settings.concurrency}")
-        with Progress(len(ids), "draft") as progress:
-            summary = asyncio.run(draft_tasks(runtime, ids, on_done=lambda _t, outcome: progress.advance(outcome)))
-        result = summary.as_dict()
-        result["awaiting_review"] = len(runtime.store.threads(status="awaiting_review"))
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(f"drafted {result['drafted']}, resumed {result['resumed']}, already drafted "
-                   f"{result['already_drafted']}, failed {result['failed']}; "
-                   f"{result['awaiting_review']} awaiting review")
-        for task_id, message in list(summary.errors.items())[:5]:
-            err(f"  {task_id}: {message}")
-        if result["awaiting_review"]:
-            err("next: oversight review")
-    if summary.errors:
-        ctx.exit(1)
-
-
-@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """Counts of tasks by state (pending, drafted, awaiting_review, refined, skipped)."""
-    from oversight.store import Store
+    """Counts of tasks by state (pending, drafting, awaiting_review, refined, skipped, failed)."""
+    from oversight.store import Store, masked_url
 
     settings = settings_from(ctx)
-    with Store.open(settings.db) as store:
+    with Store.open(settings.db, create=False) as store:
         result = store.status()
-    result["db"] = settings.db
+    result["db"] = masked_url(settings.db)
+    result["next"] = _next_step(result["states"], result["tasks"])
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{result['tasks']} task(s) in {settings.db}")
+    click.echo(f"{result['tasks']} task(s) in {result['db']}")
     for state, n in result["states"].items():
         click.echo(f"  {state:<16} {n}")
     click.echo(f"{result['drafts']} draft(s), {result['critiques']} critique(s), "
                f"{result['refinements']} refinement(s); {result['tokens']} tokens, ${result['cost_usd']:.4f}")
+    if result["next"]:
+        err(f"next: {result['next']}")
+
+
+def _next_step(states: dict[str, int], total: int) -> str:
+    """The command that moves the most work forward, or '' when all is done."""
+    if not total:
+        return "oversight tasks import FILE.jsonl"
+    if states.get("pending") or states.get("failed"):
+        return "oversight draft"
+    if states.get("awaiting_review"):
+        return "oversight review"
+    if states.get("drafting"):
+        return "oversight status   (tasks are being drafted by a worker)"
+    return "oversight mine && oversight report -o report.html"
 
 
 @click.command()
@@ -119,7 +92,7 @@ def export(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     fmt = fmt or ("parquet" if output and output.endswith(".parquet") else "jsonl")
     if fmt == "parquet" and not output:
         raise click.UsageError("Parquet needs -o FILE.parquet")
-    with Store.open(settings.db) as store:
+    with Store.open(settings.db, create=False) as store:
         rows = export_rows(store)
     if fmt == "parquet":
         write_parquet(rows, output)

@@ -13,17 +13,15 @@ draft twice finds the first one instead of paying for it again:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from oversight.schemas._base import Record, content_hash, new_id, utcnow
 
 __all__ = [
     "Decision",
-    "DECISIONS",
     "Severity",
     "FindingCategory",
     "Task",
@@ -35,13 +33,9 @@ __all__ = [
     "DiffOp",
     "FindingVerdict",
     "Refinement",
-    "content_hash",
-    "new_id",
-    "utcnow",
 ]
 
 Decision = Literal["accept", "edit", "rewrite", "reject", "skip"]
-DECISIONS: tuple[str, ...] = ("accept", "edit", "rewrite", "reject", "skip")
 Severity = Literal["low", "medium", "high"]
 # A closed list, so that critiques from any model (and constrained decoding on small
 # local ones) speak the same vocabulary that patterns are later mined from.
@@ -57,26 +51,6 @@ FindingCategory = Literal[
     "safety",
     "other",
 ]
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-def new_id(prefix: str) -> str:
-    """A fresh random id such as ``r_3f2a9c0d1e7b4a55``."""
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def content_hash(*parts: Any, length: int = 16) -> str:
-    """A stable hex digest of JSON-serialisable parts (key order does not matter)."""
-    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
-
-
-class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
 
 class Task(Record):

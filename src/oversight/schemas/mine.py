@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from oversight.schemas import Severity, content_hash, utcnow
+from oversight.schemas._base import Record, content_hash, utcnow
+from oversight.schemas.refine import Severity
 
 __all__ = [
     "SLICE_FIELDS",
@@ -28,11 +29,8 @@ NamesMode = Literal["llm", "keywords"]
 SLICE_FIELDS: tuple[str, ...] = ("model", "prompt_version", "domain", "kind")
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
-
-class FailureNote(_Record):
+class FailureNote(Record):
     """One statement of what went wrong, linked back to where it came from."""
 
     id: str
@@ -68,7 +66,7 @@ class FailureNote(_Record):
         return "(none)" if value in (None, "") else str(value)
 
 
-class TrendPoint(_Record):
+class TrendPoint(Record):
     """How many notes of a pattern appeared in one period."""
 
     period: str
@@ -76,7 +74,7 @@ class TrendPoint(_Record):
     share: float = Field(description="count / all notes of the period")
 
 
-class Representative(_Record):
+class Representative(Record):
     """A member close to the centre of its pattern."""
 
     note_id: str
@@ -88,7 +86,7 @@ class Representative(_Record):
     refinement_id: str | None = None
 
 
-class PatternStats(_Record):
+class PatternStats(Record):
     """What a lead wants to know about a pattern's reach."""
 
     size: int
@@ -103,7 +101,7 @@ class PatternStats(_Record):
     representatives: list[Representative] = Field(default_factory=list)
 
 
-class PatternName(_Record):
+class PatternName(Record):
     """What the namer returns for one pattern (the LLM's structured-output schema)."""
 
     name: str = Field(description="A short name (3-8 words) saying what sets this failure apart.")
@@ -113,7 +111,7 @@ class PatternName(_Record):
     )
 
 
-class Pattern(_Record):
+class Pattern(Record):
     """A recurring failure; its id is kept across runs so it can be followed over time."""
 
     id: str
@@ -137,7 +135,7 @@ class Pattern(_Record):
         return len(self.member_ids)
 
 
-class Theme(_Record):
+class Theme(Record):
     """A group of related patterns (the second level when there are many)."""
 
     id: str
@@ -147,7 +145,7 @@ class Theme(_Record):
     keywords: list[str] = Field(default_factory=list)
 
 
-class MiningRun(_Record):
+class MiningRun(Record):
     """One run of the miner: what went in, what came out."""
 
     id: str

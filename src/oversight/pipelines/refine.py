@@ -1,0 +1,338 @@
+"""The refine graph: draft_answer -> critique_draft -> human_refine (interrupt) -> record_refinement.
+
+Nodes are module-level functions of (state, runtime), so each can be called and tested
+without a graph; ``build_refine_graph`` binds them to a runtime. ``graphs/refine.py``
+compiles the graph without a checkpointer (LangGraph's API server brings its own); the
+library compiles it with a SqliteSaver or PostgresSaver (``open_checkpointer``) so that a
+trainer can answer a paused thread days later from another process.
+
+Code before ``interrupt()`` runs again on resume, so every node is idempotent: the draft
+and critique are looked up by their derived ids before any model is called. The trainer's
+answer is checked once, in ``human_refine``; a bad answer raises there and the thread
+stays paused, answerable again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+from langchain_core.runnables import RunnableConfig
+
+from oversight.critique import critique_draft as critique_stage
+from oversight.draft import draft_task
+from oversight.errors import OversightError
+from oversight.refine import RefinementInput, build_refinement
+from oversight.runtime import Runtime
+from oversight.schemas import Critique, Draft, Refinement, Task
+from oversight.store import Store
+
+__all__ = [
+    "HUMAN_REFINE",
+    "DraftRunSummary",
+    "RefineInput",
+    "RefineState",
+    "build_refine_graph",
+    "critique_draft",
+    "draft_answer",
+    "draft_tasks",
+    "human_refine",
+    "open_checkpointer",
+    "record_refinement",
+    "run_to_pause",
+]
+
+HUMAN_REFINE = "human_refine"
+DECISIONS = ["accept", "edit", "rewrite", "reject", "skip"]
+
+
+class RefineInput(TypedDict):
+    """What a refine thread starts from."""
+
+    task_id: str
+
+
+class RefineState(RefineInput, total=False):
+    """A refine thread's state: records as JSON, so any checkpointer or server can hold it."""
+
+    task: dict[str, Any]
+    draft: dict[str, Any]
+    critique: dict[str, Any] | None
+    refinement: dict[str, Any]  # a Refinement, checked and built at the pause
+
+
+# -- nodes ----------------------------------------------------------------------------------
+
+
+async def draft_answer(state: RefineState, runtime: Runtime, *, thread_id: str = "") -> dict[str, Any]:
+    """Load the task and draft it (or find the stored draft). Raises NotFoundError, LLMError."""
+    store = runtime.store
+    task = await asyncio.to_thread(store.get_task, state["task_id"])
+    if thread_id:
+        await asyncio.to_thread(store.start_thread, task.id, thread_id)
+    draft = await draft_task(task, runtime.drafter, runtime.draft_prompt, store=store, parameters=runtime.draft_params)
+    return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
+
+
+async def critique_draft(state: RefineState, runtime: Runtime, *, thread_id: str = "") -> dict[str, Any]:
+    """Critique the draft (or find the stored critique); the task moves to awaiting_review."""
+    critique = await critique_stage(
+        Task.model_validate(state["task"]), Draft.model_validate(state["draft"]), runtime.critic,
+        runtime.critique_prompt, store=runtime.store, parameters=runtime.critique_params,
+        thread_id=thread_id or None,
+    )
+    return {"critique": critique.model_dump(mode="json")}
+
+
+def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
+    """Pause for the trainer; check their answer against the draft and critique, once.
+
+    Raises ValidationError or ValueError on a bad answer: the thread stays at this pause.
+    """
+    from langgraph.types import interrupt
+
+    answer = interrupt({
+        "task": state["task"], "draft": state["draft"], "critique": state.get("critique"), "decisions": DECISIONS,
+    })
+    refinement = build_refinement(
+        RefinementInput.model_validate(answer),
+        Draft.model_validate(state["draft"]),
+        Critique.model_validate(state["critique"]) if state.get("critique") else None,
+        key=thread_id,
+    )
+    return {"refinement": refinement.model_dump(mode="json")}
+
+
+async def record_refinement(state: RefineState, runtime: Runtime) -> dict[str, Any]:
+    """Keep the refinement; the task moves to refined (or skipped). Idempotent."""
+    refinement = Refinement.model_validate(state["refinement"])
+    saved = await asyncio.to_thread(runtime.store.save_refinement, refinement)
+    return {"refinement": saved.model_dump(mode="json")}
+
+
+# -- the graph -------------------------------------------------------------------------------
+
+RuntimeSource = Runtime | Callable[[], Runtime]
+
+
+class _LazyRuntime:
+    """A Runtime given, or made on first use (a graph module must not open a database at import)."""
+
+    def __init__(self, source: RuntimeSource):
+        self._source = source
+        self._runtime = source if isinstance(source, Runtime) else None
+        self._lock = threading.Lock()
+
+    def get(self) -> Runtime:
+        if self._runtime is None:
+            with self._lock:  # nodes of concurrent threads may ask at once; open one Runtime
+                if self._runtime is None:
+                    self._runtime = self._source()  # type: ignore[operator]
+        return self._runtime
+
+
+def _thread_of(config: RunnableConfig | None) -> str:
+    return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
+
+
+def _bind(node: Callable[..., Awaitable[dict[str, Any]]], lazy: _LazyRuntime, *, threaded: bool) -> Any:
+    async def bound(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
+        runtime = await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
+        if threaded:
+            return await node(state, runtime, thread_id=_thread_of(config))
+        return await node(state, runtime)
+
+    # not functools.wraps: LangGraph reads the signature, and would try to inject `runtime`
+    bound.__name__ = bound.__qualname__ = node.__name__
+    return bound
+
+
+def _human(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
+    return human_refine(state, thread_id=_thread_of(config))
+
+
+def build_refine_graph(runtime: RuntimeSource) -> Any:
+    """The refine graph's builder (a StateGraph, not compiled).
+
+    ``runtime`` is a Runtime or a function that returns one on first use.
+    """
+    from langgraph.graph import END, START, StateGraph
+
+    lazy = _LazyRuntime(runtime)
+    builder = StateGraph(RefineState, input_schema=RefineInput)
+    builder.add_node("draft_answer", _bind(draft_answer, lazy, threaded=True))
+    builder.add_node("critique_draft", _bind(critique_draft, lazy, threaded=True))
+    builder.add_node(HUMAN_REFINE, _human)
+    builder.add_node("record_refinement", _bind(record_refinement, lazy, threaded=False))
+    builder.add_edge(START, "draft_answer")
+    builder.add_edge("draft_answer", "critique_draft")
+    builder.add_edge("critique_draft", HUMAN_REFINE)
+    builder.add_edge(HUMAN_REFINE, "record_refinement")
+    builder.add_edge("record_refinement", END)
+    return builder
+
+
+@asynccontextmanager
+async def open_checkpointer(location: str) -> AsyncIterator[Any]:
+    """An async checkpointer: PostgresSaver for a PostgreSQL URL, else SqliteSaver on a file."""
+    if location.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        url = location.replace("postgresql+psycopg://", "postgresql://", 1)
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            yield saver
+    else:
+        from pathlib import Path
+
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = Path(location.removeprefix("sqlite:///")).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            await saver.setup()
+            yield saver
+
+
+@asynccontextmanager
+async def refine_graph(runtime: Runtime) -> AsyncIterator[Any]:
+    """The refine graph compiled with the runtime's checkpointer."""
+    async with open_checkpointer(runtime.settings.checkpoint_location()) as saver:
+        yield build_refine_graph(runtime).compile(checkpointer=saver, name="refine")
+
+
+async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
+    """Run a task's thread up to the human pause.
+
+    A thread that stopped half way simply runs again from the start: the draft and
+    critique it already paid for are found in the store. So the checkpoint is needed
+    only at the pause ("exit" durability), which saves a checkpoint write per step.
+    """
+    await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+
+
+# -- drafting many tasks, with several workers on one database -------------------------------
+
+ThreadOutcome = Literal["drafted", "already_drafted", "resumed", "failed"]
+
+
+@dataclass
+class DraftRunSummary:
+    """What a `draft` run did, task by task."""
+
+    outcomes: dict[str, ThreadOutcome] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def count(self, outcome: ThreadOutcome) -> int:
+        return sum(1 for o in self.outcomes.values() if o == outcome)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tasks": len(self.outcomes),
+            "drafted": self.count("drafted"),
+            "resumed": self.count("resumed"),
+            "already_drafted": self.count("already_drafted"),
+            "failed": self.count("failed"),
+            "errors": self.errors,
+        }
+
+
+async def draft_tasks(
+    runtime: Runtime,
+    task_ids: Iterable[str] | None = None,
+    *,
+    concurrency: int | None = None,
+    on_done: Callable[[str, ThreadOutcome], None] | None = None,
+) -> DraftRunSummary:
+    """Draft and critique tasks up to the human pause, claiming each one first.
+
+    Several workers (processes, machines) can run this on one database: each task is
+    claimed under a lease before any model is called, so no task is paid for twice,
+    and a crashed worker's tasks return to the queue when its lease expires. A task
+    whose drafting failed keeps its error and is tried again on the next run. Errors
+    on one task do not stop the others; they are collected in the summary.
+    """
+    store = runtime.store
+    wanted = list(dict.fromkeys(task_ids)) if task_ids is not None else None
+    summary = DraftRunSummary()
+
+    def finish(task_id: str, outcome: ThreadOutcome) -> None:
+        summary.outcomes[task_id] = outcome
+        if on_done is not None:
+            on_done(task_id, outcome)
+
+    states = await asyncio.to_thread(store.task_states, None, wanted)
+    if wanted is not None:
+        missing = set(wanted) - {s.task_id for s in states}
+        for task_id in wanted:
+            if task_id in missing:
+                summary.errors[task_id] = f"no task with id {task_id!r}"
+                finish(task_id, "failed")
+    for s in states:
+        if s.state in ("awaiting_review", "refined", "skipped"):
+            finish(s.task_id, "already_drafted")
+    todo = None if wanted is None else [s.task_id for s in states if s.task_id not in summary.outcomes]
+    if todo == []:
+        return summary
+    lease = runtime.settings.lease_seconds
+    worker = _worker_name()
+    await asyncio.to_thread(_release_dead_workers, store)
+
+    async with refine_graph(runtime) as graph:
+
+        async def work() -> None:
+            while True:
+                claimed = await asyncio.to_thread(
+                    store.claim_task, lease_seconds=lease, task_ids=todo, exclude=list(summary.errors), worker=worker
+                )
+                if claimed is None:
+                    return
+                task_id, claim, attempts = claimed
+                try:
+                    await run_to_pause(graph, task_id, runtime.thread_id(task_id))
+                    outcome: ThreadOutcome = "resumed" if attempts > 1 else "drafted"
+                except OversightError as exc:
+                    summary.errors[task_id] = str(exc)
+                    await asyncio.to_thread(store.mark_failed, task_id, str(exc), claim=claim)
+                    outcome = "failed"
+                finish(task_id, outcome)
+
+        await asyncio.gather(*(work() for _ in range(concurrency or runtime.settings.concurrency)))
+    return summary
+
+
+def _worker_name() -> str:
+    """host/pid: lets a worker on the same machine see that a claim's process is gone."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _release_dead_workers(store: Store) -> int:
+    """Return tasks claimed by processes of this machine that no longer run (killed, crashed).
+
+    Claims of other machines wait for their lease to expire: their processes cannot be seen.
+    """
+    host = socket.gethostname()
+    released = 0
+    for task_id, claim in store.held_claims():
+        parts = (claim or "").split("/")
+        if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
+            continue
+        if not _process_alive(int(parts[1])) and store.release(task_id, claim):
+            released += 1
+    return released
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, run by someone else
+    return True

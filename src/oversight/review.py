@@ -1,0 +1,216 @@
+"""The review queue as a service: list it, open an item, submit an answer, skip, reset.
+
+`oversight review` (the terminal) and the review page both call these functions; a
+researcher's script can too. Submitting resumes the task's paused refine thread, from
+any process, any day. An answer is checked before anything is recorded: a bad one
+raises InvalidAnswerError and the item stays in the queue, answerable again.
+
+The queue is ordered and labelled by the audit's routing rule when one is stored
+(``save_routing_rule``): items that need several raters first, expert-only groups last
+and marked as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
+from oversight.files import read_rows
+from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
+from oversight.refine import RefinementInput
+from oversight.runtime import Runtime
+from oversight.schemas import Critique, Draft, GroupRoute, Refinement, RoutingRule, Task, new_id
+from oversight.store import Store
+
+__all__ = [
+    "QueueEntry",
+    "ReviewItem",
+    "load_routing_rule",
+    "queue",
+    "read_answers",
+    "item",
+    "reset",
+    "save_routing_rule",
+    "skip",
+    "submit",
+]
+
+ROUTING_DOCUMENT = "routing_rule"
+# Which routes a trainer meets first: items that need more raters early, expert-only last.
+_ROUTE_ORDER = {"several_raters": 0, "single_rater": 1, "automate": 2, "expert": 3}
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One task awaiting review, with its route when the audit gave one."""
+
+    task_id: str
+    thread_id: str
+    route: GroupRoute | None = None
+
+    @property
+    def label(self) -> str:
+        """What the queue shows beside the item: '' or e.g. 'expert only', '3 raters'."""
+        if self.route is None:
+            return ""
+        if self.route.route == "expert":
+            return "expert only"
+        if self.route.route == "several_raters":
+            return f"{self.route.raters} raters"
+        return self.route.route.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """What a trainer sees for one task: the task, the draft, the AI critique, the route."""
+
+    entry: QueueEntry
+    task: Task
+    draft: Draft
+    critique: Critique | None
+
+
+def save_routing_rule(store: Store, rule: RoutingRule) -> None:
+    """Keep the audit's routing rule: the queue reads it from now on."""
+    store.put_document(ROUTING_DOCUMENT, rule.model_dump(mode="json"))
+
+
+def load_routing_rule(store: Store) -> RoutingRule | None:
+    """The stored routing rule, or None."""
+    data = store.get_document(ROUTING_DOCUMENT)
+    return None if data is None else RoutingRule.model_validate(data)
+
+
+def queue(store: Store) -> list[QueueEntry]:
+    """Tasks awaiting review, in the order a trainer should meet them."""
+    states = store.task_states("awaiting_review")
+    rule = load_routing_rule(store)
+    if rule is None:
+        return [QueueEntry(s.task_id, s["thread_id"]) for s in states]
+    tasks = {t.id: t for t in store.tasks([s.task_id for s in states])}
+    entries = []
+    for s in states:
+        task = tasks[s.task_id]
+        entries.append(QueueEntry(s.task_id, s["thread_id"], rule.route_for(task.kind, task.domain)))
+    order = {e.task_id: i for i, e in enumerate(entries)}
+    return sorted(entries, key=lambda e: (_ROUTE_ORDER.get(e.route.route if e.route else "", 1), order[e.task_id]))
+
+
+def _entry(store: Store, task_id: str) -> QueueEntry:
+    state = store.task_state(task_id)
+    if state.state != "awaiting_review":
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    rule = load_routing_rule(store)
+    route = None
+    if rule is not None:
+        task = store.get_task(task_id)
+        route = rule.route_for(task.kind, task.domain)
+    return QueueEntry(task_id, state["thread_id"], route)
+
+
+async def item(runtime: Runtime, task_id: str) -> ReviewItem:
+    """Everything the trainer needs for one queued task. Raises NotFoundError."""
+    store = runtime.store
+    entry = await asyncio.to_thread(_entry, store, task_id)
+    state = await asyncio.to_thread(store.task_state, task_id)
+    task = await asyncio.to_thread(store.get_task, task_id)
+    draft = await asyncio.to_thread(store.get_draft, state["draft_id"] or "")
+    if draft is None:
+        raise NotFoundError(f"task {task_id!r} has no draft")
+    critique = await asyncio.to_thread(store.get_critique, state["critique_id"] or "")
+    return ReviewItem(entry, task, draft, critique)
+
+
+def _invalid(exc: Exception) -> InvalidAnswerError:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        return InvalidAnswerError(f"field '{where}': {first['msg'].lower()}")
+    return InvalidAnswerError(str(exc))
+
+
+async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any]) -> Refinement:
+    """Record a trainer's answer for a queued task and resume its refine thread.
+
+    Raises NotFoundError (not in the queue) or InvalidAnswerError (nothing recorded; the
+    task stays in the queue).
+    """
+    from langgraph.errors import GraphInterrupt
+    from langgraph.types import Command
+
+    entry = await asyncio.to_thread(_entry, runtime.store, task_id)
+    value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
+    config = {"configurable": {"thread_id": entry.thread_id}}
+    async with refine_graph(runtime) as graph:
+        snapshot = await graph.aget_state(config)
+        if not snapshot.next:
+            # the store says awaiting review but the thread has no pause (its checkpoint was
+            # lost, or it was never written): run it to the pause again; nothing is paid twice
+            await run_to_pause(graph, task_id, entry.thread_id)
+            snapshot = await graph.aget_state(config)
+        try:
+            if HUMAN_REFINE in snapshot.next:
+                result = await graph.ainvoke(Command(resume=value), config)
+            else:  # answered, but recording it failed: finish that step
+                result = await graph.ainvoke(None, config)
+        except (ValidationError, ValueError) as exc:
+            raise _invalid(exc) from exc
+        except GraphInterrupt as exc:  # pragma: no cover - ainvoke returns interrupts, this is belt and braces
+            raise InvalidAnswerError("the thread paused again instead of recording the answer") from exc
+    if "refinement" not in result or result.get("__interrupt__"):
+        raise InvalidAnswerError("the answer was not recorded; the task is still awaiting review")
+    return Refinement.model_validate(result["refinement"])
+
+
+async def skip(runtime: Runtime, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:
+    """Skip a queued task (recorded as a 'skip' decision). Raises NotFoundError."""
+    return await submit(runtime, task_id, RefinementInput(decision="skip", reviewer=reviewer, seconds_spent=seconds_spent))
+
+
+async def reset(runtime: Runtime, task_id: str) -> QueueEntry:
+    """Put a task back in the queue on a fresh thread (a thread stuck after a failed answer).
+
+    The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
+    """
+    store = runtime.store
+    state = await asyncio.to_thread(store.task_state, task_id)
+    if state.state not in ("awaiting_review", "failed") or not state["critique_id"]:
+        raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
+    fresh = f"{runtime.thread_id(task_id)}::{new_id('reset')}"
+    async with refine_graph(runtime) as graph:
+        await run_to_pause(graph, task_id, fresh)
+    return await asyncio.to_thread(_entry, store, task_id)
+
+
+def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple[str, RefinementInput]]:
+    """(task_id, answer) pairs from a JSONL/CSV file, the whole file checked first.
+
+    ``reviewer`` is recorded on rows that name none. Raises InputFileError naming the
+    line and field (a missing task_id, a bad field, the same task twice).
+    """
+    out: list[tuple[str, RefinementInput]] = []
+    first_line: dict[str, int] = {}
+    for line, row in read_rows(path):
+        row = dict(row)
+        task_id = row.pop("task_id", None)
+        if not isinstance(task_id, str) or not task_id:
+            raise InputFileError(str(path), line, "task_id", "required field is missing")
+        if task_id in first_line:
+            raise InputFileError(str(path), line, "task_id", f"task {task_id!r} again (first on line {first_line[task_id]})")
+        first_line[task_id] = line
+        if reviewer and not row.get("reviewer"):
+            row["reviewer"] = reviewer
+        try:
+            out.append((task_id, RefinementInput.model_validate(row)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            raise InputFileError(str(path), line, field, first["msg"].lower()) from exc
+    if not out:
+        raise InputFileError(str(path), None, None, "the file holds no refinements")
+    return out

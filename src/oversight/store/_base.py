@@ -1,0 +1,218 @@
+"""Opening a database, migrating it, transactions, and the write helpers every table shares."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from oversight.errors import StoreError
+from oversight.schemas import utcnow
+from oversight.store import tables as t
+from oversight.store.migrations import MIGRATIONS
+
+__all__ = ["StoreBase", "database_url", "masked_url", "chunks"]
+
+CHUNK = 500  # ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits
+
+
+def database_url(location: str | Path) -> str:
+    """Turn a file path or a database URL into a SQLAlchemy URL.
+
+    ``postgresql://`` and ``postgres://`` URLs use the psycopg 3 driver.
+    """
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser()}"
+
+
+def masked_url(location: str | Path) -> str:
+    """A database location fit to print: any password replaced by ***."""
+    text = str(location)
+    if "://" not in text:
+        return text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        return text
+    return url.render_as_string(hide_password=True) if url.password else text
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+class StoreBase:
+    """The engine, migrations and transactions; the record mixins build on these."""
+
+    def __init__(self, engine: Engine, location: str):
+        self.engine = engine
+        self.location = location
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, location: str | Path, *, migrate: bool = True, create: bool = True) -> Any:
+        """Open (and by default migrate) the database at a path or URL. Raises StoreError.
+
+        With ``create=False`` a SQLite file that does not exist is an error, not a new database.
+        """
+        url = database_url(location)
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if str(path) != ":memory:":
+                if not create and not path.exists():
+                    raise StoreError(f"no database at {path} (run `oversight init` to create one)")
+                path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # pre-ping guards against server-side disconnects; a SQLite file has none
+            engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _enable_sqlite_pragmas)
+            store = cls(engine, str(location))
+            if migrate:
+                store.migrate()
+            return store
+        except (SQLAlchemyError, StoreError) as exc:
+            cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+            reason = _reason(cause) if isinstance(cause, SQLAlchemyError) else str(exc)
+            raise StoreError(f"cannot open database {masked_url(location)}: {reason}") from exc
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks; return their names."""
+        with self.transaction() as conn:
+            t.schema_migrations.create(conn, checkfirst=True)
+            done = set(conn.scalars(select(t.schema_migrations.c.name)))
+        applied = []
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            with self.transaction() as conn:
+                step(conn)
+                conn.execute(insert(t.schema_migrations).values(name=name, applied_at=utcnow()))
+            applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        with self.reading() as conn:
+            return sorted(conn.scalars(select(t.schema_migrations.c.name)))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: commits on success, rolls back on any error. Raises StoreError."""
+        try:
+            with self._lock, self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database write failed ({masked_url(self.location)}): {_reason(exc)}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads. Raises StoreError."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database read failed ({masked_url(self.location)}): {_reason(exc)}") from exc
+
+    def count(self, table: str) -> int:
+        """Rows in a table."""
+        with self.reading() as conn:
+            return conn.scalar(select(func.count()).select_from(t.metadata.tables[table])) or 0
+
+    def put_document(self, name: str, data: dict[str, Any]) -> None:
+        """Keep a named document (replacing the one of that name)."""
+        with self.transaction() as conn:
+            conn.execute(t.documents.delete().where(t.documents.c.name == name))
+            conn.execute(insert(t.documents).values(name=name, data=data, updated_at=utcnow()))
+
+    def get_document(self, name: str) -> dict[str, Any] | None:
+        """A named document, or None."""
+        with self.reading() as conn:
+            return conn.scalar(select(t.documents.c.data).where(t.documents.c.name == name))
+
+    # -- helpers the record mixins share -------------------------------------------------
+
+    @staticmethod
+    def _insert_missing(
+        conn: Connection, table: Table, rows: Iterable[dict[str, Any]], key: str = "id", *, dedupe: bool = True
+    ) -> int:
+        """Insert the rows whose key is not in the table yet; return how many.
+
+        With ``dedupe`` the first of several rows with one key wins; without it they reach
+        the database, which refuses the batch (the caller's transaction then rolls back).
+        """
+        unique: list[dict[str, Any]] = list(rows)
+        if dedupe:
+            first: dict[Any, dict[str, Any]] = {}
+            for row in unique:
+                first.setdefault(row[key], row)
+            unique = list(first.values())
+        column = table.c[key]
+        existing: set[Any] = set()
+        for part in chunks([row[key] for row in unique]):
+            existing.update(conn.scalars(select(column).where(column.in_(part))))
+        fresh = [row for row in unique if row[key] not in existing]
+        for part in chunks(fresh):
+            conn.execute(insert(table), list(part))
+        return len(fresh)
+
+    def _insert_once(self, table: Table, row: dict[str, Any], after: Any = None) -> dict[str, Any]:
+        """Insert a row; if its id exists (a re-run, or a concurrent writer won), return the stored data.
+
+        ``after(conn)`` runs in the same transaction as a successful insert, and alone if the
+        row was already there.
+        """
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(table).values(**row))
+                if after is not None:
+                    after(conn)
+                return row["data"]
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        if after is not None:
+            with self.transaction() as conn:
+                after(conn)
+        with self.reading() as conn:
+            return conn.scalar(select(table.c.data).where(table.c.id == row["id"]))

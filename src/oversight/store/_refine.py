@@ -1,0 +1,310 @@
+"""Tasks, drafts, critiques, refinements, and each task's state (with claims for workers).
+
+A task moves through one state machine, kept in ``task_states``:
+
+    pending ──claim──▶ drafting ──critique saved──▶ awaiting_review ──refinement──▶ refined | skipped
+       ▲                  │ error                         ▲
+       └──── failed ◀─────┘                               └── reset (a stuck thread)
+
+``drafting`` is held by one worker's claim until its lease expires, so several workers
+(processes, machines) share one queue and a crashed worker's tasks come back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from oversight.errors import NotFoundError
+from oversight.schemas import Critique, Draft, Refinement, Task, new_id, utcnow
+from oversight.store import tables as t
+from oversight.store._base import StoreBase, chunks
+
+__all__ = ["RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
+
+TaskStateName = Literal["pending", "drafting", "awaiting_review", "refined", "skipped", "failed"]
+TASK_STATES: tuple[TaskStateName, ...] = ("pending", "drafting", "awaiting_review", "refined", "skipped", "failed")
+
+
+def _usage_totals(records: Iterable[dict[str, Any]]) -> tuple[int, float]:
+    tokens, cost = 0, 0.0
+    for data in records:
+        usage = data.get("usage") or {}
+        tokens += int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+        cost += float(usage.get("cost_usd", 0.0))
+    return tokens, cost
+
+
+class TaskState(dict):  # type: ignore[type-arg]
+    """One row of ``task_states`` (a dict, so it serialises as it is)."""
+
+    @property
+    def task_id(self) -> str:
+        return str(self["task_id"])
+
+    @property
+    def state(self) -> TaskStateName:
+        return self["state"]  # type: ignore[no-any-return]
+
+
+class RefineRecords(StoreBase):
+    """The refine loop's records."""
+
+    # -- tasks -----------------------------------------------------------------------
+
+    def add_tasks(self, tasks: Iterable[Task], *, source: str | None = None) -> tuple[int, int]:
+        """Insert tasks (each pending) in one transaction; tasks whose id exists are left alone.
+
+        Returns (added, already_present).
+        """
+        tasks = list(tasks)
+        now = utcnow()
+        with self.transaction() as conn:
+            rows = [
+                {"id": task.id, "domain": task.domain, "kind": task.kind, "source": source,
+                 "created_at": task.created_at, "data": task.model_dump(mode="json")}
+                for task in tasks
+            ]
+            added_ids = self._new_keys(conn, t.tasks, [row["id"] for row in rows])
+            added = self._insert_missing(conn, t.tasks, rows, dedupe=False)
+            states = [{"task_id": i, "state": "pending", "attempts": 0, "updated_at": now} for i in added_ids]
+            self._insert_missing(conn, t.task_states, states, key="task_id")
+        return added, len(tasks) - added
+
+    @staticmethod
+    def _new_keys(conn: Connection, table: Any, keys: Sequence[str]) -> list[str]:
+        existing: set[str] = set()
+        for part in chunks(list(keys)):
+            existing.update(conn.scalars(select(table.c.id).where(table.c.id.in_(part))))
+        return [k for k in dict.fromkeys(keys) if k not in existing]
+
+    def get_task(self, task_id: str) -> Task:
+        """The task with this id. Raises NotFoundError."""
+        with self.reading() as conn:
+            data = conn.scalar(select(t.tasks.c.data).where(t.tasks.c.id == task_id))
+        if data is None:
+            raise NotFoundError(f"no task with id {task_id!r}")
+        return Task.model_validate(data)
+
+    def tasks(self, ids: Iterable[str] | None = None) -> list[Task]:
+        """All tasks (or those with the given ids), oldest first."""
+        query = select(t.tasks.c.data).order_by(t.tasks.c.created_at, t.tasks.c.id)
+        with self.reading() as conn:
+            if ids is None:
+                return [Task.model_validate(d) for d in conn.scalars(query)]
+            out: list[Task] = []
+            for part in chunks(list(ids)):
+                out.extend(Task.model_validate(d) for d in conn.scalars(query.where(t.tasks.c.id.in_(part))))
+            return out
+
+    def task_ids(self) -> list[str]:
+        with self.reading() as conn:
+            return list(conn.scalars(select(t.tasks.c.id).order_by(t.tasks.c.created_at, t.tasks.c.id)))
+
+    # -- drafts and critiques --------------------------------------------------------
+
+    def get_draft(self, draft_id: str) -> Draft | None:
+        with self.reading() as conn:
+            data = conn.scalar(select(t.drafts.c.data).where(t.drafts.c.id == draft_id))
+        return None if data is None else Draft.model_validate(data)
+
+    def drafts(self, ids: Iterable[str]) -> dict[str, Draft]:
+        """The drafts with these ids, by id (missing ones are absent)."""
+        out: dict[str, Draft] = {}
+        with self.reading() as conn:
+            for part in chunks(list(set(ids))):
+                for data in conn.scalars(select(t.drafts.c.data).where(t.drafts.c.id.in_(part))):
+                    out[data["id"]] = Draft.model_validate(data)
+        return out
+
+    def save_draft(self, draft: Draft) -> Draft:
+        """Keep a draft. If one with the same id exists, keep and return that one."""
+        row = {"id": draft.id, "task_id": draft.task_id, "model": draft.model,
+               "prompt_version": draft.prompt_version, "created_at": draft.created_at,
+               "data": draft.model_dump(mode="json")}
+        return Draft.model_validate(self._insert_once(t.drafts, row))
+
+    def get_critique(self, critique_id: str) -> Critique | None:
+        with self.reading() as conn:
+            data = conn.scalar(select(t.critiques.c.data).where(t.critiques.c.id == critique_id))
+        return None if data is None else Critique.model_validate(data)
+
+    def critiques(self, ids: Iterable[str]) -> dict[str, Critique]:
+        """The critiques with these ids, by id (missing ones are absent)."""
+        out: dict[str, Critique] = {}
+        with self.reading() as conn:
+            for part in chunks(list(set(ids))):
+                for data in conn.scalars(select(t.critiques.c.data).where(t.critiques.c.id.in_(part))):
+                    out[data["id"]] = Critique.model_validate(data)
+        return out
+
+    def save_critique(self, critique: Critique, *, thread_id: str | None = None) -> Critique:
+        """Keep a critique and move its task to awaiting_review, in one transaction.
+
+        If a critique with the same id exists, keep and return that one (the task still moves).
+        """
+        row = {"id": critique.id, "draft_id": critique.draft_id, "task_id": critique.task_id,
+               "model": critique.model, "created_at": critique.created_at,
+               "data": critique.model_dump(mode="json")}
+
+        def awaiting(conn: Connection) -> None:
+            self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
+                            draft_id=critique.draft_id, critique_id=critique.id, error=None)
+
+        return Critique.model_validate(self._insert_once(t.critiques, row, after=awaiting))
+
+    # -- refinements -----------------------------------------------------------------
+
+    def save_refinement(self, refinement: Refinement) -> Refinement:
+        """Keep a refinement and move its task to refined (or skipped), in one transaction.
+
+        Saving the same refinement id twice keeps the first, so a resumed graph that
+        re-runs its record step does not double count.
+        """
+        with self.transaction() as conn:
+            existing = conn.scalar(select(t.refinements.c.data).where(t.refinements.c.id == refinement.id))
+            if existing is not None:
+                return Refinement.model_validate(existing)
+            conn.execute(t.refinements.insert().values(
+                id=refinement.id, task_id=refinement.task_id, draft_id=refinement.draft_id,
+                decision=refinement.decision, reviewer=refinement.reviewer,
+                seconds_spent=refinement.seconds_spent, created_at=refinement.created_at,
+                data=refinement.model_dump(mode="json"),
+            ))
+            state: TaskStateName = "skipped" if refinement.decision == "skip" else "refined"
+            self._set_state(conn, refinement.task_id, state, error=None)
+        return refinement
+
+    def refinements(self, *, since: datetime | None = None) -> list[Refinement]:
+        """All refinements, oldest first."""
+        query = select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)
+        if since is not None:
+            query = query.where(t.refinements.c.created_at >= since)
+        with self.reading() as conn:
+            return [Refinement.model_validate(d) for d in conn.scalars(query)]
+
+    # -- task states -----------------------------------------------------------------
+
+    @staticmethod
+    def _set_state(conn: Connection, task_id: str, state: TaskStateName, **values: Any) -> None:
+        values = {k: v for k, v in values.items() if v is not None or k == "error"}
+        if state != "drafting":
+            values.update(claim=None, lease_until=None)
+        conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
+                     .values(state=state, updated_at=utcnow(), **values))
+
+    def task_state(self, task_id: str) -> TaskState:
+        """Where one task stands. Raises NotFoundError."""
+        with self.reading() as conn:
+            row = conn.execute(select(t.task_states).where(t.task_states.c.task_id == task_id)).first()
+        if row is None:
+            raise NotFoundError(f"no task with id {task_id!r}")
+        return TaskState(row._mapping)
+
+    def task_states(self, state: TaskStateName | None = None, ids: Iterable[str] | None = None) -> list[TaskState]:
+        """Task states (optionally in one state, or of some tasks), in task order."""
+        query = (select(t.task_states).join(t.tasks, t.tasks.c.id == t.task_states.c.task_id)
+                 .order_by(t.tasks.c.created_at, t.tasks.c.id))
+        if state is not None:
+            query = query.where(t.task_states.c.state == state)
+        with self.reading() as conn:
+            if ids is None:
+                return [TaskState(row._mapping) for row in conn.execute(query)]
+            out: list[TaskState] = []
+            for part in chunks(list(ids)):
+                out.extend(TaskState(r._mapping) for r in conn.execute(query.where(t.task_states.c.task_id.in_(part))))
+            return out
+
+    def claim_task(
+        self,
+        *,
+        lease_seconds: float,
+        task_ids: Sequence[str] | None = None,
+        exclude: Iterable[str] = (),
+        worker: str = "worker",
+    ) -> tuple[str, str, int] | None:
+        """Claim the next task that needs drafting; return (task_id, claim token, attempts) or None.
+
+        Claimable: pending, failed, or drafting under a lease that has expired (its worker
+        died). The claim is one UPDATE, so two workers never hold the same task; on
+        PostgreSQL the candidate row is picked with FOR UPDATE SKIP LOCKED so workers do
+        not queue behind each other.
+        """
+        now = utcnow()
+        s = t.task_states
+        claimable = or_(s.c.state.in_(("pending", "failed")),
+                        and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < now)))
+        pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(1)
+        if task_ids is not None:
+            pick = pick.where(s.c.task_id.in_(list(task_ids)))
+        if exclude := list(exclude):  # e.g. the ones that failed in this run: not again, not now
+            pick = pick.where(s.c.task_id.not_in(exclude))
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        claim = f"{worker}/{new_id('c')}"
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(s).where(s.c.task_id.in_(pick.scalar_subquery()), claimable)
+                .values(state="drafting", claim=claim, lease_until=now + timedelta(seconds=lease_seconds),
+                        attempts=s.c.attempts + 1, updated_at=now)
+                .returning(s.c.task_id, s.c.attempts)
+            )
+            row = result.first()
+        return None if row is None else (row[0], claim, int(row[1]))
+
+    def held_claims(self) -> list[tuple[str, str]]:
+        """(task_id, claim) of every task being drafted right now."""
+        s = t.task_states
+        with self.reading() as conn:
+            return [(r[0], r[1]) for r in conn.execute(select(s.c.task_id, s.c.claim).where(s.c.state == "drafting"))]
+
+    def release(self, task_id: str, claim: str) -> bool:
+        """Give a claimed task back to the queue (its worker is known to be gone). True if it was held so."""
+        s = t.task_states
+        with self.transaction() as conn:
+            result = conn.execute(update(s).where(s.c.task_id == task_id, s.c.claim == claim, s.c.state == "drafting")
+                                  .values(state="pending", claim=None, lease_until=None, updated_at=utcnow()))
+        return bool(result.rowcount)
+
+    def mark_awaiting_review(self, critique: Critique, *, thread_id: str | None = None) -> None:
+        """A critique that exists: its task (again) awaits review, on this thread."""
+        with self.transaction() as conn:
+            self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
+                            draft_id=critique.draft_id, critique_id=critique.id, error=None)
+
+    def start_thread(self, task_id: str, thread_id: str) -> None:
+        """Record which refine thread works on a task."""
+        with self.transaction() as conn:
+            conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
+                         .values(thread_id=thread_id, updated_at=utcnow()))
+
+    def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
+        """A task whose drafting failed: its error is kept, and the next `draft` tries it again."""
+        s = t.task_states
+        with self.transaction() as conn:
+            query = update(s).where(s.c.task_id == task_id, s.c.state == "drafting")
+            if claim is not None:
+                query = query.where(s.c.claim == claim)
+            conn.execute(query.values(state="failed", error=error[:2000], claim=None, lease_until=None,
+                                      updated_at=utcnow()))
+
+    def status(self) -> dict[str, Any]:
+        """Counts by state, plus totals of what was spent."""
+        with self.reading() as conn:
+            states = Counter(conn.scalars(select(t.task_states.c.state)))
+            draft_data = list(conn.scalars(select(t.drafts.c.data)))
+            critique_data = list(conn.scalars(select(t.critiques.c.data)))
+        tokens, cost = _usage_totals([*draft_data, *critique_data])
+        return {
+            "tasks": sum(states.values()),
+            "states": {state: states.get(state, 0) for state in TASK_STATES},
+            "drafts": len(draft_data),
+            "critiques": len(critique_data),
+            "refinements": self.count("refinements"),
+            "tokens": tokens,
+            "cost_usd": round(cost, 6),
+        }
