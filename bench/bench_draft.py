@@ -30,7 +30,8 @@ MODEL = "openai/stub-model"
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, "-m", "oversight.testing", "--latency", str(latency)],
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.stub_server", "--latency", str(latency)],
+                               cwd=Path(__file__).resolve().parents[1],
                                stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     api_base = process.stdout.readline().strip()

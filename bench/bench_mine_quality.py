@@ -17,6 +17,7 @@ The last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
@@ -55,24 +56,23 @@ def labels_from_run(result: Any, ids: list[str]) -> list[int]:
 def ours(name: str, ids: list[str], texts: list[str], truth: list[str], vectors: Any, llm: Any) -> dict[str, Any]:
     from oversight.mine.miner import mine
     from oversight.schemas import FailureNote
-    from oversight.mine.storage import save_notes
     from oversight.store import Store
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "bench.db") as store:
         notes = [FailureNote(id=f"n_{i}", text=t, source="import", external_id=i) for i, t in zip(ids, texts,
                                                                                                    strict=True)]
-        save_notes(store, notes)
+        store.save_notes(notes)
         embedder = FixedEmbedder(texts, vectors)
         started = time.perf_counter()
-        keyword_run = mine(store, names="keywords", embedder=embedder)
+        keyword_run = asyncio.run(mine(store, names="keywords", embedder=embedder))
         out["keywords"] = {**scores(truth, labels_from_run(keyword_run, [n.id for n in notes])),
                            "wall_s": round(time.perf_counter() - started, 2),
                            "themes": keyword_run.run.themes,
                            "example_names": [p.name for p in keyword_run.patterns[:5]]}
         if llm is not None:
             started = time.perf_counter()
-            llm_run = mine(store, names="llm", llm=llm, embedder=embedder)
+            llm_run = asyncio.run(mine(store, names="llm", llm=llm, embedder=embedder))
             out["llm"] = {**scores(truth, labels_from_run(llm_run, [n.id for n in notes])),
                           "wall_s": round(time.perf_counter() - started, 2), "model": llm.model,
                           "named_by_llm": sum(p.named_by.startswith("llm") for p in llm_run.patterns),

@@ -72,7 +72,7 @@ def test_every_option_has_an_environment_variable(tmp_path: Path) -> None:
 
 def test_draft_options_take_their_environment_variables(tmp_path: Path) -> None:
     from oversight.prompts import bundled_prompts_dir
-    from oversight.testing import StubServer
+    from tests.support.stub_server import StubServer
 
     Path("t.jsonl").write_text('{"id": "q", "prompt": "What is 2 + 2?"}\n')
     assert run("tasks", "import", "t.jsonl").exit_code == 0
@@ -104,6 +104,10 @@ def test_review_with_nothing_waiting(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_export_empty_and_formats(tmp_path: Path, suffix: str) -> None:
+    missing = run("export", "-o", f"out{suffix}")  # only init creates a database
+    assert missing.exit_code == 1 and "no database at oversight.db" in missing.stderr
+    assert not Path("oversight.db").exists() and not Path(f"out{suffix}").exists()
+    assert run("init").exit_code == 0
     result = run("export", "-o", f"out{suffix}")
     assert result.exit_code == 0 and Path(f"out{suffix}").exists()
 
@@ -119,7 +123,7 @@ def test_review_answers_file_errors_name_line_and_field(tmp_path: Path) -> None:
 
 
 def test_review_edit_opens_the_editor_and_records_a_word_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from oversight.testing import StubServer
+    from tests.support.stub_server import StubServer
 
     clock = itertools.count(100.0, 42.3)  # each reading of the review's clock is 42.3 s after the last
     monkeypatch.setattr("oversight.cli.review.time", SimpleNamespace(monotonic=lambda: next(clock)))
@@ -134,7 +138,7 @@ def test_review_edit_opens_the_editor_and_records_a_word_diff(tmp_path: Path, mo
         assert "1 awaiting review" in run("draft", env=env).stdout
         # edit; tags; why; the one AI finding was wrong; confidence 5
         result = run("review", "--reviewer", "cy", env={**env, "EDITOR": str(editor)},
-                     input="e\nunclear\nReworded the opening.\nw\n5\n")
+                     input="e\ny\nunclear\nReworded the opening.\nw\n5\n")
     assert "recorded 1 refinement(s)" in result.stdout
     with Store.open("oversight.db") as store:
         [ref] = store.refinements()

@@ -2,7 +2,7 @@
 `draft` run killed with SIGKILL half way resumes without paying twice.
 
 These run the real CLI in subprocesses against the stub OpenAI-compatible server
-(oversight.testing), a real HTTP server on 127.0.0.1 that logs every request.
+(tests/support/stub_server.py), a real HTTP server on 127.0.0.1 that logs every request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight.testing import StubServer
+from tests.support.stub_server import StubServer
 
 
 def oversight(*args: str, cwd: Path, env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:

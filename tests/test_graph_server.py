@@ -18,7 +18,7 @@ import pytest
 from oversight.local import free_port
 from oversight.schemas import Task
 from oversight.store import Store
-from oversight.testing import StubServer
+from tests.support.stub_server import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGGRAPH = shutil.which("langgraph", path=str(Path(sys.executable).parent))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -69,11 +70,13 @@ def queue(monkeypatch: pytest.MonkeyPatch) -> Planned:
     return planned
 
 
-async def test_complete_records_tokens_and_latency(queue: Planned) -> None:
+async def test_complete_records_tokens_and_latency(queue: Planned, monkeypatch: pytest.MonkeyPatch) -> None:
     queue.append("Paris.")
+    ticks = iter([10.0, 12.5])  # the clock read before and after the one request
+    monkeypatch.setattr("oversight.llm.time", SimpleNamespace(perf_counter=lambda: next(ticks)))
     result = await LLM("openai/gpt-4o-mini").complete([{"role": "user", "content": "Capital of France?"}])
     assert result.text == "Paris."
-    assert result.usage.completion_tokens > 0 and result.usage.latency_s >= 0
+    assert result.usage.completion_tokens > 0 and result.usage.latency_s == 2.5
     assert result.attempts == 1
 
 
@@ -231,6 +234,16 @@ async def test_embed_with_the_wrong_number_of_vectors_is_an_error(embed_calls: E
         await LLM("openai/text-embedding-3-small").embed(["a", "b", "c"])
 
 
+async def test_embed_rejects_one_vector_per_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def unpooled(**kwargs: Any) -> Any:  # llama.cpp's server when the model has no pooling
+        return litellm.EmbeddingResponse(model="m", data=[{"object": "embedding", "index": 0,
+                                                           "embedding": [[0.1, 0.2], [0.3, 0.4]]}])
+
+    monkeypatch.setattr(litellm, "aembedding", unpooled)
+    with pytest.raises(LLMError, match="openai/smollm2: .* one per token"):
+        await LLM("openai/smollm2").embed(["two tokens"])
+
+
 def test_concurrency_limit_holds_across_event_loops_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     # one asyncio.Semaphore per loop would let each of the two loops have 2 in flight: peak 4
     lock = threading.Lock()
@@ -275,7 +288,9 @@ async def test_prepare_hook_runs_once_under_concurrent_first_calls(queue: Planne
     queue.extend(["one", "two", "three", "four"])
     await asyncio.gather(*(llm.complete([{"role": "user", "content": "hi"}]) for _ in range(3)))
     await llm.complete([{"role": "user", "content": "again"}])
+    await llm.prepare()  # the public, guarded hook: already done, so not run again
     assert len(started) == 1
+    assert LLM("openai/gpt-4o-mini").prepare is None
     assert [seen["api_base"] for seen in queue.seen] == ["http://127.0.0.1:9/v1"] * 4
 
 

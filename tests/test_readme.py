@@ -17,3 +17,35 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "oversight demo" in setup and ".[local]" in setup
     assert "pytest" in tests and "--record-mode=none" in tests
     assert tests in ci
+
+
+def test_the_readme_python_example_runs_as_written(tmp_path: Path) -> None:
+    """The library example, unchanged, against a local OpenAI-compatible server (no network)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from oversight.store import Store
+    from tests.support.stub_server import StubServer
+
+    readme = (ROOT / "README.md").read_text()
+    examples = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    example = next(e for e in examples if "Runtime.open" in e)
+    (tmp_path / "example.py").write_text(example)
+    (tmp_path / "tasks.jsonl").write_text(
+        "".join(json.dumps({"id": f"q{i}", "prompt": f"What is {i} + {i}?"}) + "\n" for i in range(3))
+    )
+    with StubServer() as stub:
+        env = {**os.environ, "OVERSIGHT_API_BASE": stub.api_base, "OVERSIGHT_API_KEY": "sk-test",
+               "OVERSIGHT_DB": str(tmp_path / "example.db"), "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with Store.open(tmp_path / "example.db") as store:
+        refinements = store.refinements()
+        states = {s.task_id: s.state for s in store.task_states()}
+    assert sorted(r.task_id for r in refinements) == ["q0", "q1", "q2"]
+    assert {r.decision for r in refinements} == {"reject"}
+    assert {r.tags[0] for r in refinements} == {"unsupported-claim"}
+    assert states == {"q0": "refined", "q1": "refined", "q2": "refined"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from oversight.draft import draft_parameters
+from oversight.draft import draft_parameters, made_by
 from oversight.llm import LLM
 from oversight.prompts import Prompt
 from oversight.schemas import Critique, CritiqueFindings, Draft, Finding, Task
@@ -61,16 +61,9 @@ async def critique_draft(
     )
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
     critique = Critique(
-        id=critique_id,
-        draft_id=draft.id,
-        task_id=task.id,
-        model=llm.model,
-        prompt_name=prompt.name,
-        prompt_version=prompt.version,
-        parameters=params,
-        findings=ground_findings(value.findings, draft.text),
-        summary=value.summary.strip(),
-        usage=completion.usage,
+        id=critique_id, draft_id=draft.id, task_id=task.id,
+        findings=ground_findings(value.findings, draft.text), summary=value.summary.strip(),
+        **made_by(llm, prompt, params, completion.usage),
     )
     if store is None:
         return critique

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oversight.export import export_rows, write_jsonl
 from oversight import review
+from oversight.export import export_rows, write_jsonl
 from oversight.pipelines import draft_tasks
 from oversight.runtime import Runtime
 from oversight.tasks import load_tasks

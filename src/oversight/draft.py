@@ -7,10 +7,10 @@ from typing import Any
 
 from oversight.llm import LLM
 from oversight.prompts import Prompt
-from oversight.schemas import Draft, Task
+from oversight.schemas import Draft, Task, Usage
 from oversight.store import Store
 
-__all__ = ["draft_parameters", "draft_task"]
+__all__ = ["draft_parameters", "draft_task", "made_by"]
 
 
 def draft_parameters(prompt: Prompt, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -18,6 +18,12 @@ def draft_parameters(prompt: Prompt, overrides: dict[str, Any] | None = None) ->
     params = dict(prompt.params)
     params.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return params
+
+
+def made_by(llm: LLM, prompt: Prompt, params: dict[str, Any], usage: Usage) -> dict[str, Any]:
+    """The provenance every model output records: model, prompt name and version, parameters, usage."""
+    return {"model": llm.model, "prompt_name": prompt.name, "prompt_version": prompt.version,
+            "parameters": params, "usage": usage}
 
 
 async def draft_task(
@@ -40,14 +46,6 @@ async def draft_task(
         return existing
     messages = prompt.render(prompt=task.prompt, input=task.input, context=task.context)
     completion = await llm.complete(messages, **params)
-    draft = Draft(
-        id=draft_id,
-        task_id=task.id,
-        model=llm.model,
-        prompt_name=prompt.name,
-        prompt_version=prompt.version,
-        parameters=params,
-        text=completion.text.strip(),
-        usage=completion.usage,
-    )
+    draft = Draft(id=draft_id, task_id=task.id, text=completion.text.strip(),
+                  **made_by(llm, prompt, params, completion.usage))
     return await asyncio.to_thread(store.save_draft, draft) if store is not None else draft

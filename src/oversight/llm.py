@@ -158,6 +158,11 @@ class LLM:
     def concurrency(self, value: int) -> None:
         self._limiter.limit = value
 
+    @property
+    def prepare(self) -> Hook | None:
+        """The start hook, guarded to run once (await it to start ahead of the first request); None if none."""
+        return self._prepare if self._prepare.hook is not None else None
+
     def __repr__(self) -> str:
         return f"LLM(model={self.model!r}, api_base={self.api_base!r}, concurrency={self.concurrency})"
 
@@ -238,7 +243,12 @@ class LLM:
             raise LLMError(f"{self.model}: asked for {len(texts)} embeddings, got {len(items)}")
         if all(_field(item, "index") is not None for item in items):
             items.sort(key=lambda item: _field(item, "index"))  # the API may answer out of order
-        vectors = [[float(x) for x in _field(item, "embedding")] for item in items]
+        raw = [_field(item, "embedding") for item in items]
+        if any(not vector or isinstance(vector[0], list | tuple) for vector in raw):
+            # llama.cpp without pooling answers with one vector per token; averaging them here
+            # would hide that the server is misconfigured
+            raise LLMError(f"{self.model}: the server sent no vector, or one per token, for a text (no pooling)")
+        vectors = [[float(x) for x in vector] for vector in raw]
         return Embeddings(vectors=vectors, model=self.model, usage=_usage(response, latency))
 
     def embed_sync(self, texts: Sequence[str], **params: Any) -> Embeddings:

@@ -5,44 +5,18 @@ from __future__ import annotations
 import difflib
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from oversight.schemas import (
     Critique,
-    Decision,
     DiffOp,
     Draft,
-    FindingVerdict,
     Refinement,
+    RefinementInput,
     content_hash,
 )
 
 __all__ = ["RefinementInput", "word_diff", "diff_stats", "build_refinement"]
 
 _TOKEN = re.compile(r"\S+|\s+")
-
-
-class RefinementInput(BaseModel):
-    """What a trainer answers at the human pause (the value the refine graph resumes with)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    decision: Decision
-    refined_text: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    rationale: str = ""
-    finding_verdicts: list[FindingVerdict] = Field(default_factory=list)
-    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    seconds_spent: float = Field(default=0.0, ge=0.0)
-    reviewer: str = "anonymous"
-
-    @model_validator(mode="after")
-    def _text_fits_decision(self) -> RefinementInput:
-        if self.decision in ("edit", "rewrite") and not (self.refined_text or "").strip():
-            raise ValueError(f"decision '{self.decision}' needs refined_text")
-        if self.decision == "skip" and self.refined_text:
-            raise ValueError("decision 'skip' takes no refined_text")
-        return self
 
 
 def word_diff(before: str, after: str) -> list[DiffOp]:

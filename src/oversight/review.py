@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.files import read_rows
-from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
+from oversight.pipelines.refine import HUMAN_REFINE, check_answer, refine_graph, run_to_pause
 from oversight.refine import RefinementInput
 from oversight.runtime import Runtime
 from oversight.schemas import Critique, Draft, GroupRoute, Refinement, RoutingRule, Task, new_id
@@ -126,44 +126,39 @@ async def item(runtime: Runtime, task_id: str) -> ReviewItem:
     return ReviewItem(entry, task, draft, critique)
 
 
-def _invalid(exc: Exception) -> InvalidAnswerError:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "answer"
-        return InvalidAnswerError(f"field '{where}': {first['msg'].lower()}")
-    return InvalidAnswerError(str(exc))
-
-
 async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any]) -> Refinement:
     """Record a trainer's answer for a queued task and resume its refine thread.
 
+    The answer is checked against the draft and critique before the thread is touched.
     Raises NotFoundError (not in the queue) or InvalidAnswerError (nothing recorded; the
-    task stays in the queue).
+    task stays in the queue, answerable again).
     """
-    from langgraph.errors import GraphInterrupt
     from langgraph.types import Command
 
-    entry = await asyncio.to_thread(_entry, runtime.store, task_id)
+    store = runtime.store
+    entry = await asyncio.to_thread(_entry, store, task_id)
+    state = await asyncio.to_thread(store.task_state, task_id)
+    draft = await asyncio.to_thread(store.get_draft, state["draft_id"] or "")
+    if draft is None:
+        raise NotFoundError(f"task {task_id!r} has no draft")
+    critique = await asyncio.to_thread(store.get_critique, state["critique_id"] or "")
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
+    check_answer(value, draft, critique)  # raises InvalidAnswerError before anything moves
     config = {"configurable": {"thread_id": entry.thread_id}}
     async with refine_graph(runtime) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the store says awaiting review but the thread has no pause (its checkpoint was
-            # lost, or it was never written): run it to the pause again; nothing is paid twice
+            # lost, or never written): run it to the pause again; nothing is paid twice
             await run_to_pause(graph, task_id, entry.thread_id)
             snapshot = await graph.aget_state(config)
-        try:
-            if HUMAN_REFINE in snapshot.next:
-                result = await graph.ainvoke(Command(resume=value), config)
-            else:  # answered, but recording it failed: finish that step
-                result = await graph.ainvoke(None, config)
-        except (ValidationError, ValueError) as exc:
-            raise _invalid(exc) from exc
-        except GraphInterrupt as exc:  # pragma: no cover - ainvoke returns interrupts, this is belt and braces
-            raise InvalidAnswerError("the thread paused again instead of recording the answer") from exc
-    if "refinement" not in result or result.get("__interrupt__"):
-        raise InvalidAnswerError("the answer was not recorded; the task is still awaiting review")
+        if HUMAN_REFINE in snapshot.next:
+            result = await graph.ainvoke(Command(resume=value), config)
+        else:  # answered, but recording it failed: finish that step
+            result = await graph.ainvoke(None, config)
+    if result.get("__interrupt__") or "refinement" not in result:
+        problem = next((i.value.get("problem") for i in result.get("__interrupt__", ())), None)
+        raise InvalidAnswerError(f"{problem or 'the answer was not recorded'}; the task is still awaiting review")
     return Refinement.model_validate(result["refinement"])
 
 

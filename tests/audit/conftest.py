@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from oversight.audit.datasets import load_finegrained_preferences, load_llmbar, load_pandalm
-from oversight.schemas import PairwiseJudgment
 from oversight.audit.simulate import Pair
+from oversight.schemas import PairwiseJudgment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "audit"
 

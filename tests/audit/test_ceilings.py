@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oversight.audit import PairwiseJudgment, GroupRoute, RoutingRule, ceilings, routing_rule
+from oversight.audit import GroupRoute, PairwiseJudgment, RoutingRule, ceilings, routing_rule
 from oversight.audit.ceilings import wilson_upper, write_routing_rule
 
 

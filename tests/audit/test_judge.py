@@ -77,7 +77,8 @@ def test_llm_judge_over_the_wire(recorded_llm: Any, neighbor: list[PairwiseJudgm
         ("Neighbor-1", "a", "b"), ("Neighbor-1", "b", "a"),
         ("Neighbor-10", "a", "b"), ("Neighbor-10", "b", "a"),
     ]
-    assert [j.metadata["reason"] for j in judged] == [",1.25,3,", ",1", "1", "1", ",1. Dogs are commonly kept as pets.", ",1"]
+    reasons = [",1.25,3,", ",1", "1", "1", ",1. Dogs are commonly kept as pets.", ",1"]  # a 135M model's reasons
+    assert [j.metadata["reason"] for j in judged] == reasons
     assert all(j.annotator == "llm:openai/smollm2-135m-instruct" for j in judged)
     comparison = compare_with_judge(humans, judged)
     # the tie has no verdict against gold: 5 decisive, of which 2 match gold; 2 of 6 match the one human

@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-from oversight.schemas import PairwiseJudgment
 from oversight.audit.report import report_sections
+from oversight.schemas import PairwiseJudgment
 from oversight.store import Store
 
 

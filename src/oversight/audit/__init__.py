@@ -10,8 +10,7 @@ statsmodels load when a statistic is first computed).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from oversight._lazy import lazy_exports
 
 _WHERE = {
     # records
@@ -70,15 +69,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'oversight.audit' has no attribute {name!r}")
-    path = "oversight.schemas" if module == "records" else f"oversight.audit.{module}"
-    value = getattr(importlib.import_module(path), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -8,8 +8,8 @@ from typing import Any
 
 from oversight.audit.agreement import agreement, blind_spots
 from oversight.audit.ceilings import ceilings, routing_rule
-from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style, position_bias, win_rates
+from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment
 
 __all__ = ["audit_judgments", "verdict"]
 

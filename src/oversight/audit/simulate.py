@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oversight.schemas import FEATURES, PairwiseJudgment
 from oversight.audit.style import fit_style, style_design
+from oversight.schemas import FEATURES, PairwiseJudgment
 
 __all__ = ["Pair", "PlantedJudge", "RunOutcome", "decorate", "simulate", "simulate_run"]
 

@@ -33,7 +33,7 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: 
 
     The whole file is checked first; on any error nothing is imported.
     """
-    from oversight.store import Store
+    from oversight.store import Store, masked_url
     from oversight.tasks import load_tasks
 
     settings = settings_from(ctx)
@@ -44,7 +44,7 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: 
         emit_json({"file": file, "read": len(loaded), "added": added, "already_present": present})
     else:
         click.echo(f"imported {added} task(s) from {file}" + (f" ({present} already present)" if present else ""))
-        err(f"next: oversight draft   (database: {settings.db})")
+        err(f"next: oversight draft   (database: {masked_url(settings.db)})")
 
 
 @tasks.command("list")
@@ -55,8 +55,8 @@ def list_tasks(ctx: click.Context, as_json: bool) -> None:
     from oversight.store import Store
 
     settings = settings_from(ctx)
-    with Store.open(settings.db) as store:
-        states = store.task_states()
+    with Store.open(settings.db, create=False) as store:
+        states = {s.task_id: s.state for s in store.task_states()}
         all_tasks = store.tasks()
     if as_json:
         emit_json([{**t.model_dump(mode="json"), "state": states.get(t.id)} for t in all_tasks])

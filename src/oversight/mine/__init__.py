@@ -16,39 +16,7 @@ onnxruntime until used).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-__all__ = [
-    "DEFAULT_EMBEDDING_MODEL",
-    "ClusterParams",
-    "Clustering",
-    "FailureNote",
-    "LiteLLMEmbedder",
-    "MiniLMEmbedder",
-    "MiningResult",
-    "MiningRun",
-    "Pattern",
-    "PatternName",
-    "PatternStats",
-    "Representative",
-    "Theme",
-    "TrendPoint",
-    "class_keywords",
-    "cluster_embeddings",
-    "collect_notes",
-    "current",
-    "finish_run",
-    "get_embedder",
-    "llm_edit_explainer",
-    "load_note_file",
-    "match_patterns",
-    "mine",
-    "note_vectors",
-    "notes_from_refinement",
-    "pattern_stats",
-    "run_themes",
-]
+from oversight._lazy import lazy_exports
 
 _WHERE = {
     "FailureNote": "records",
@@ -82,15 +50,6 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'oversight.mine' has no attribute {name!r}")
-    path = "oversight.schemas" if module == "records" else f"oversight.mine.{module}"
-    value = getattr(importlib.import_module(path), name)
-    globals()[name] = value
-    return value
+__all__ = sorted(_WHERE)
 
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -13,8 +13,6 @@ the event loop of LangGraph's server.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from oversight.mine.cluster import cluster_embeddings, clustering_from_labels
@@ -23,6 +21,7 @@ from oversight.mine.miner import finish_run
 from oversight.mine.naming import NAME_PROMPT
 from oversight.mine.notes import llm_edit_explainer
 from oversight.mine.vectors import note_vectors
+from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
 from oversight.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -133,41 +132,6 @@ async def _notes_and_vectors(runtime: Runtime) -> tuple[list[FailureNote], np.nd
 
 # -- the graph -------------------------------------------------------------------------------
 
-RuntimeSource = Runtime | Callable[[], Runtime]
-
-
-class _LazyRuntime:
-    """A Runtime given, or made on first use (a graph module must not open a database at import)."""
-
-    def __init__(self, source: RuntimeSource):
-        self._source = source
-        self._runtime = source if isinstance(source, Runtime) else None
-        self._lock = threading.Lock()
-
-    def get(self) -> Runtime:
-        if self._runtime is None:
-            with self._lock:  # nodes of concurrent threads may ask at once; open one Runtime
-                if self._runtime is None:
-                    self._runtime = self._source()  # type: ignore[operator]
-        return self._runtime
-
-
-def _bind(node: Callable[[MineState, Runtime], Awaitable[dict[str, Any]]], lazy: _LazyRuntime) -> Any:
-    """``node`` as a graph node of the state alone.
-
-    Not ``functools.wraps``: LangGraph reads the signature through ``__wrapped__`` and would
-    pass its own ``runtime`` argument to a parameter of that name.
-    """
-
-    async def bound(state: MineState) -> dict[str, Any]:
-        runtime = await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
-        return await node(state, runtime)
-
-    bound.__name__ = bound.__qualname__ = node.__name__
-    bound.__doc__ = node.__doc__
-    return bound
-
-
 def build_mine_graph(runtime: RuntimeSource) -> Any:
     """The mine graph's builder (a StateGraph, not compiled).
 
@@ -175,12 +139,12 @@ def build_mine_graph(runtime: RuntimeSource) -> Any:
     """
     from langgraph.graph import END, START, StateGraph
 
-    lazy = _LazyRuntime(runtime)
+    lazy = LazyRuntime(runtime)
     builder = StateGraph(MineState, input_schema=MineInput)
-    builder.add_node("collect_notes", _bind(collect_notes, lazy))
-    builder.add_node("embed_notes", _bind(embed_notes, lazy))
-    builder.add_node("cluster_notes", _bind(cluster_notes, lazy))
-    builder.add_node("name_patterns", _bind(name_patterns, lazy))
+    builder.add_node("collect_notes", bind(collect_notes, lazy))
+    builder.add_node("embed_notes", bind(embed_notes, lazy))
+    builder.add_node("cluster_notes", bind(cluster_notes, lazy))
+    builder.add_node("name_patterns", bind(name_patterns, lazy))
     builder.add_edge(START, "collect_notes")
     builder.add_edge("collect_notes", "embed_notes")
     builder.add_conditional_edges("embed_notes", route_after_embed, ["cluster_notes", END])

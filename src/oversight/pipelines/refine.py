@@ -17,17 +17,18 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from langchain_core.runnables import RunnableConfig
+from pydantic import ValidationError
 
 from oversight.critique import critique_draft as critique_stage
 from oversight.draft import draft_task
-from oversight.errors import OversightError
+from oversight.errors import InvalidAnswerError, OversightError
+from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind, thread_of
 from oversight.refine import RefinementInput, build_refinement
 from oversight.runtime import Runtime
 from oversight.schemas import Critique, Draft, Refinement, Task
@@ -39,6 +40,7 @@ __all__ = [
     "RefineInput",
     "RefineState",
     "build_refine_graph",
+    "check_answer",
     "critique_draft",
     "draft_answer",
     "draft_tasks",
@@ -91,22 +93,41 @@ async def critique_draft(state: RefineState, runtime: Runtime, *, thread_id: str
 
 
 def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
-    """Pause for the trainer; check their answer against the draft and critique, once.
+    """Pause for the trainer; check their answer against the draft and critique.
 
-    Raises ValidationError or ValueError on a bad answer: the thread stays at this pause.
+    A bad answer does not fail the thread: it pauses again, its payload saying what was
+    wrong (``problem``), until an answer fits. (A resumed node re-reads every earlier
+    answer in order, so the loop also replays cleanly.)
     """
     from langgraph.types import interrupt
 
-    answer = interrupt({
-        "task": state["task"], "draft": state["draft"], "critique": state.get("critique"), "decisions": DECISIONS,
-    })
-    refinement = build_refinement(
-        RefinementInput.model_validate(answer),
-        Draft.model_validate(state["draft"]),
-        Critique.model_validate(state["critique"]) if state.get("critique") else None,
-        key=thread_id,
-    )
-    return {"refinement": refinement.model_dump(mode="json")}
+    draft = Draft.model_validate(state["draft"])
+    critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
+    problem: str | None = None
+    while True:
+        answer = interrupt({
+            "task": state["task"], "draft": state["draft"], "critique": state.get("critique"),
+            "decisions": DECISIONS, "problem": problem,
+        })
+        try:
+            refinement = check_answer(answer, draft, critique, key=thread_id)
+        except InvalidAnswerError as exc:
+            problem = str(exc)
+            continue
+        return {"refinement": refinement.model_dump(mode="json")}
+
+
+def check_answer(answer: Any, draft: Draft, critique: Critique | None, *, key: str = "") -> Refinement:
+    """The Refinement a trainer's answer makes. Raises InvalidAnswerError naming the field."""
+    try:
+        return build_refinement(RefinementInput.model_validate(answer), draft, critique, key=key)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidAnswerError(f"field '{where}': {message}" if where else message) from exc
+    except ValueError as exc:
+        raise InvalidAnswerError(str(exc)) from exc
 
 
 async def record_refinement(state: RefineState, runtime: Runtime) -> dict[str, Any]:
@@ -118,43 +139,8 @@ async def record_refinement(state: RefineState, runtime: Runtime) -> dict[str, A
 
 # -- the graph -------------------------------------------------------------------------------
 
-RuntimeSource = Runtime | Callable[[], Runtime]
-
-
-class _LazyRuntime:
-    """A Runtime given, or made on first use (a graph module must not open a database at import)."""
-
-    def __init__(self, source: RuntimeSource):
-        self._source = source
-        self._runtime = source if isinstance(source, Runtime) else None
-        self._lock = threading.Lock()
-
-    def get(self) -> Runtime:
-        if self._runtime is None:
-            with self._lock:  # nodes of concurrent threads may ask at once; open one Runtime
-                if self._runtime is None:
-                    self._runtime = self._source()  # type: ignore[operator]
-        return self._runtime
-
-
-def _thread_of(config: RunnableConfig | None) -> str:
-    return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
-
-
-def _bind(node: Callable[..., Awaitable[dict[str, Any]]], lazy: _LazyRuntime, *, threaded: bool) -> Any:
-    async def bound(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
-        runtime = await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
-        if threaded:
-            return await node(state, runtime, thread_id=_thread_of(config))
-        return await node(state, runtime)
-
-    # not functools.wraps: LangGraph reads the signature, and would try to inject `runtime`
-    bound.__name__ = bound.__qualname__ = node.__name__
-    return bound
-
-
 def _human(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
-    return human_refine(state, thread_id=_thread_of(config))
+    return human_refine(state, thread_id=thread_of(config))
 
 
 def build_refine_graph(runtime: RuntimeSource) -> Any:
@@ -164,12 +150,12 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
     """
     from langgraph.graph import END, START, StateGraph
 
-    lazy = _LazyRuntime(runtime)
+    lazy = LazyRuntime(runtime)
     builder = StateGraph(RefineState, input_schema=RefineInput)
-    builder.add_node("draft_answer", _bind(draft_answer, lazy, threaded=True))
-    builder.add_node("critique_draft", _bind(critique_draft, lazy, threaded=True))
+    builder.add_node("draft_answer", bind(draft_answer, lazy, threaded=True))
+    builder.add_node("critique_draft", bind(critique_draft, lazy, threaded=True))
     builder.add_node(HUMAN_REFINE, _human)
-    builder.add_node("record_refinement", _bind(record_refinement, lazy, threaded=False))
+    builder.add_node("record_refinement", bind(record_refinement, lazy))
     builder.add_edge(START, "draft_answer")
     builder.add_edge("draft_answer", "critique_draft")
     builder.add_edge("critique_draft", HUMAN_REFINE)

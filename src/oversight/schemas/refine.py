@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from oversight.schemas._base import Record, content_hash, new_id, utcnow
 
@@ -33,6 +33,7 @@ __all__ = [
     "DiffOp",
     "FindingVerdict",
     "Refinement",
+    "RefinementInput",
 ]
 
 Decision = Literal["accept", "edit", "rewrite", "reject", "skip"]
@@ -179,22 +180,39 @@ class FindingVerdict(Record):
     note: str = ""
 
 
-class Refinement(Record):
-    """A human's work on a draft."""
+class _Answer(Record):
+    """What a trainer says about a draft: shared by the answer they send and the Refinement kept."""
 
-    id: str = Field(default_factory=lambda: new_id("r"))
-    task_id: str
-    draft_id: str
-    critique_id: str | None = None
     decision: Decision
     refined_text: str | None = None
-    diff: list[DiffOp] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     rationale: str = ""
     finding_verdicts: list[FindingVerdict] = Field(default_factory=list)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     seconds_spent: float = Field(default=0.0, ge=0.0)
     reviewer: str = "anonymous"
+
+
+class RefinementInput(_Answer):
+    """What a trainer answers at the human pause (the value the refine graph resumes with)."""
+
+    @model_validator(mode="after")
+    def _text_fits_decision(self) -> RefinementInput:
+        if self.decision in ("edit", "rewrite") and not (self.refined_text or "").strip():
+            raise ValueError(f"decision '{self.decision}' needs refined_text")
+        if self.decision == "skip" and self.refined_text:
+            raise ValueError("decision 'skip' takes no refined_text")
+        return self
+
+
+class Refinement(_Answer):
+    """A human's work on a draft: their answer, where it applies, and the word diff."""
+
+    id: str = Field(default_factory=lambda: new_id("r"))
+    task_id: str
+    draft_id: str
+    critique_id: str | None = None
+    diff: list[DiffOp] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
     @field_validator("tags")

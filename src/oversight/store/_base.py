@@ -196,6 +196,14 @@ class StoreBase:
             conn.execute(insert(table), list(part))
         return len(fresh)
 
+    def _data_by_id(self, table: Table, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The ``data`` of the rows with these ids (missing ones are absent)."""
+        out: list[dict[str, Any]] = []
+        with self.reading() as conn:
+            for part in chunks(list(set(ids))):
+                out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
+        return out
+
     def _insert_once(self, table: Table, row: dict[str, Any], after: Any = None) -> dict[str, Any]:
         """Insert a row; if its id exists (a re-run, or a concurrent writer won), return the stored data.
 

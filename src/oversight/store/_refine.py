@@ -108,18 +108,12 @@ class RefineRecords(StoreBase):
     # -- drafts and critiques --------------------------------------------------------
 
     def get_draft(self, draft_id: str) -> Draft | None:
-        with self.reading() as conn:
-            data = conn.scalar(select(t.drafts.c.data).where(t.drafts.c.id == draft_id))
-        return None if data is None else Draft.model_validate(data)
+        """The draft with this id, or None."""
+        return self.drafts([draft_id]).get(draft_id)
 
     def drafts(self, ids: Iterable[str]) -> dict[str, Draft]:
         """The drafts with these ids, by id (missing ones are absent)."""
-        out: dict[str, Draft] = {}
-        with self.reading() as conn:
-            for part in chunks(list(set(ids))):
-                for data in conn.scalars(select(t.drafts.c.data).where(t.drafts.c.id.in_(part))):
-                    out[data["id"]] = Draft.model_validate(data)
-        return out
+        return {d["id"]: Draft.model_validate(d) for d in self._data_by_id(t.drafts, ids)}
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
@@ -129,18 +123,12 @@ class RefineRecords(StoreBase):
         return Draft.model_validate(self._insert_once(t.drafts, row))
 
     def get_critique(self, critique_id: str) -> Critique | None:
-        with self.reading() as conn:
-            data = conn.scalar(select(t.critiques.c.data).where(t.critiques.c.id == critique_id))
-        return None if data is None else Critique.model_validate(data)
+        """The critique with this id, or None."""
+        return self.critiques([critique_id]).get(critique_id)
 
     def critiques(self, ids: Iterable[str]) -> dict[str, Critique]:
         """The critiques with these ids, by id (missing ones are absent)."""
-        out: dict[str, Critique] = {}
-        with self.reading() as conn:
-            for part in chunks(list(set(ids))):
-                for data in conn.scalars(select(t.critiques.c.data).where(t.critiques.c.id.in_(part))):
-                    out[data["id"]] = Critique.model_validate(data)
-        return out
+        return {c["id"]: Critique.model_validate(c) for c in self._data_by_id(t.critiques, ids)}
 
     def save_critique(self, critique: Critique, *, thread_id: str | None = None) -> Critique:
         """Keep a critique and move its task to awaiting_review, in one transaction.

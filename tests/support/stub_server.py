@@ -5,7 +5,7 @@ fixed latency, with a canned answer (a JSON critique when asked for JSON), and l
 every request it gets. It is not a model: use it to measure and test the plumbing
 (concurrency, resume after a kill, "never pay twice") where the words do not matter.
 
-    python -m oversight.testing --port 8799 --latency 0.05 --log requests.jsonl
+    python -m tests.support.stub_server --port 8799 --latency 0.05 --log requests.jsonl
 """
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""The review queue as a service: what the CLI and the review page call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oversight import review
+from oversight.config import load_settings
+from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
+from oversight.pipelines import draft_tasks
+from oversight.runtime import Runtime
+from oversight.schemas import GroupRoute, RoutingRule, Task
+from tests.support.stub_server import StubServer
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Any:
+    with StubServer() as stub:
+        settings = load_settings(db=str(tmp_path / "review.db"), model="openai/stub", api_base=stub.api_base,
+                                 api_key="sk-test")
+        with Runtime.open(settings) as rt:
+            rt.store.add_tasks([
+                Task(id="a", prompt="Capital of France?", kind="qa"),
+                Task(id="b", prompt="Summarise the contract.", kind="legal"),
+                Task(id="c", prompt="Capital of Chad?", kind="qa"),
+            ])
+            yield rt
+
+
+async def test_a_bad_answer_records_nothing_and_the_item_stays_answerable(runtime: Runtime) -> None:
+    await draft_tasks(runtime)
+    item = await review.item(runtime, "a")
+    n = len(item.critique.findings)
+    bad = {"decision": "accept", "finding_verdicts": [{"finding": n, "verdict": "right"}]}
+    with pytest.raises(InvalidAnswerError, match=f"the critique has {n}"):
+        await review.submit(runtime, "a", bad)
+    with pytest.raises(InvalidAnswerError, match="decision 'rewrite' needs refined_text"):
+        await review.submit(runtime, "a", {"decision": "rewrite"})
+    assert runtime.store.count("refinements") == 0
+    assert runtime.store.task_state("a").state == "awaiting_review"
+    saved = await review.submit(runtime, "a", {"decision": "accept", "reviewer": "ana"})  # the same item, answered
+    assert (saved.decision, saved.reviewer, saved.refined_text) == ("accept", "ana", item.draft.text)
+    assert runtime.store.task_state("a").state == "refined"
+    with pytest.raises(NotFoundError, match="not awaiting review"):
+        await review.submit(runtime, "a", {"decision": "accept"})
+
+
+async def test_skip_and_reset(runtime: Runtime) -> None:
+    await draft_tasks(runtime)
+    skipped = await review.skip(runtime, "b", reviewer="ana")
+    assert skipped.decision == "skip" and runtime.store.task_state("b").state == "skipped"
+    with pytest.raises(NotFoundError, match="no review to reset"):
+        await review.reset(runtime, "b")
+    before = runtime.store.task_state("c")["thread_id"]
+    entry = await review.reset(runtime, "c")  # e.g. a thread whose checkpoint was lost
+    assert entry.thread_id != before and runtime.store.task_state("c")["thread_id"] == entry.thread_id
+    assert (await review.submit(runtime, "c", {"decision": "reject"})).decision == "reject"
+
+
+async def test_a_lost_checkpoint_is_run_to_the_pause_again(runtime: Runtime, tmp_path: Path) -> None:
+    await draft_tasks(runtime, ["a"])
+    drafts = runtime.store.count("drafts")
+    Path(runtime.settings.checkpoint_location()).unlink()  # the store says awaiting review; no thread
+    saved = await review.submit(runtime, "a", {"decision": "accept"})
+    assert saved.decision == "accept" and runtime.store.count("drafts") == drafts  # nothing paid twice
+
+
+async def test_the_queue_follows_the_routing_rule(runtime: Runtime) -> None:
+    await draft_tasks(runtime)
+    assert [e.task_id for e in review.queue(runtime.store)] == ["a", "b", "c"]
+    assert {e.label for e in review.queue(runtime.store)} == {""}
+    rule = RoutingRule(
+        rules=[GroupRoute(field="kind", value="legal", route="several_raters", raters=3),
+               GroupRoute(field="kind", value="qa", route="expert", raters=1)],
+        default=GroupRoute(field="all", value=None, route="single_rater", raters=1),
+    )
+    review.save_routing_rule(runtime.store, rule)
+    entries = review.queue(runtime.store)
+    assert [(e.task_id, e.label) for e in entries] == [("b", "3 raters"), ("a", "expert only"), ("c", "expert only")]
+    assert (await review.item(runtime, "a")).entry.label == "expert only"
+
+
+def test_an_answers_file_is_checked_whole_first(tmp_path: Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    rows = [{"task_id": "a", "decision": "accept"}, {"task_id": "b", "decision": "reject", "reviewer": "bo"},
+            {"task_id": "a", "decision": "reject"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputFileError, match=r"answers.jsonl:3: field 'task_id': task 'a' again \(first on line 1\)"):
+        review.read_answers(path)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    answers = dict(review.read_answers(path, reviewer="ana"))
+    assert (answers["a"].reviewer, answers["b"].reviewer) == ("ana", "bo")
