@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oversight.audit import GroupRoute, PairwiseJudgment, RoutingRule, ceilings, routing_rule
-from oversight.audit.ceilings import wilson_upper, write_routing_rule
+from oversight.audit.ceilings import wilson_upper
 
 
 def _group(kind: str, n: int, split_every: int | None, wrong_every: int | None = None) -> list[PairwiseJudgment]:
@@ -52,11 +52,16 @@ def test_routes_by_kind() -> None:
     assert RoutingRule.model_validate_json(rule.model_dump_json()) == rule  # the queue reads it back
 
 
-def test_the_routing_rule_is_written_where_the_queue_reads_it(tmp_path) -> None:
+def test_the_routing_rule_is_kept_where_the_queue_reads_it(tmp_store) -> None:
+    from oversight.review import load_routing_rule, save_routing_rule
+
+    assert load_routing_rule(tmp_store) is None
     rule = routing_rule(_group("easy", 200, None) + _group("messy", 100, 2))
-    path = write_routing_rule(rule, tmp_path / "report")
-    assert path == tmp_path / "report" / "routing.json"
-    assert RoutingRule.model_validate_json(path.read_text(encoding="utf-8")) == rule
+    save_routing_rule(tmp_store, rule)
+    assert load_routing_rule(tmp_store) == rule
+    newer = routing_rule(_group("easy", 200, None))
+    save_routing_rule(tmp_store, newer)  # the latest audit wins
+    assert load_routing_rule(tmp_store) == newer
 
 
 def test_single_rater_needs_the_upper_bound_not_just_the_estimate() -> None:

@@ -150,7 +150,11 @@ def test_cli_save_then_audit_refinements(tmp_path: Path, neighbor: list[Pairwise
     data = json.loads(run.stdout)
     assert data["kind"] == "pointwise" and data["agreement"]["disagreement_rate"] == 1.0
     assert data["routing"]["rules"][0]["value"] == "qa"
-    assert (tmp_path / "r" / "routing.json").is_file()
+    assert not (tmp_path / "r" / "routing.json").exists()  # kept in the store, where the queue reads it
+    from oversight.review import load_routing_rule
+
+    with Store.open(db) as store:
+        assert load_routing_rule(store).rules[0].value == "qa"
 
 
 def test_report_shows_the_llm_judge_beside_the_humans(pandalm: list[PairwiseJudgment]) -> None:

@@ -30,24 +30,23 @@ def runtime(tmp_path: Path, stub: StubServer) -> Any:
 
 
 async def test_draft_then_critique_nodes_pay_once_and_move_the_task(runtime: Runtime, stub: StubServer) -> None:
-    drafted = await draft_answer({"task_id": "q"}, runtime, thread_id="th-1")
+    drafted = await draft_answer({"task_id": "q"}, runtime)
     assert drafted["task"]["id"] == "q" and drafted["draft"]["text"]
-    assert runtime.store.task_state("q")["thread_id"] == "th-1"
-    again = await draft_answer({"task_id": "q"}, runtime, thread_id="th-1")
+    again = await draft_answer({"task_id": "q"}, runtime)
     assert again["draft"]["id"] == drafted["draft"]["id"]
     assert len(stub.requests) == 1  # the second run found the stored draft
 
     critiqued = await critique_draft({"task_id": "q", **drafted}, runtime, thread_id="th-1")
     assert critiqued["critique"]["draft_id"] == drafted["draft"]["id"]
     state = runtime.store.task_state("q")
-    assert (state.state, state["critique_id"]) == ("awaiting_review", critiqued["critique"]["id"])
+    assert (state.state, state["critique_id"], state["thread_id"]) == ("awaiting_review", critiqued["critique"]["id"], "th-1")
     assert len(stub.requests) == 2
 
 
 async def test_human_refine_checks_the_answer_once_and_record_saves_it(runtime: Runtime) -> None:
     from unittest import mock
 
-    drafted = await draft_answer({"task_id": "q"}, runtime, thread_id="th-1")
+    drafted = await draft_answer({"task_id": "q"}, runtime)
     state = {"task_id": "q", **drafted, **(await critique_draft({"task_id": "q", **drafted}, runtime))}
     n_findings = len(state["critique"]["findings"])
     bad_verdict = {"decision": "accept", "finding_verdicts": [{"finding": n_findings, "verdict": "right"}]}

@@ -54,7 +54,6 @@ _WHERE = {
     "measurement_level": "agreement",
     "ceilings": "ceilings",
     "routing_rule": "ceilings",
-    "write_routing_rule": "ceilings",
     # the audit, the judge, the report
     "audit_judgments": "run",
     "verdict": "run",

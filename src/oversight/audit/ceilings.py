@@ -29,10 +29,8 @@ __all__ = [
     "ceilings",
     "routing_rule",
     "wilson_upper",
-    "write_routing_rule",
 ]
 
-ROUTING_FILE = "routing.json"  # what the refine queue reads, in the audit's report folder
 AUTOMATE_MAX = 0.10  # disagreement at most this (and gold agrees): automate or one rater
 SINGLE_MAX = 0.20  # up to this: one rater
 SEVERAL_MAX = 0.40  # up to this: several raters, majority vote; beyond: experts
@@ -149,15 +147,3 @@ def routing_rule(judgments: Sequence[Judgment], found: Sequence[Ceiling] | None 
     ]
     default = GroupRoute(field="all", value=None, route="several_raters", raters=3, reason="no audit data for this kind")
     return RoutingRule(rules=rules, default=default)
-
-
-def write_routing_rule(rule: RoutingRule, folder: str | Path) -> Path:
-    """Write the rule as ``routing.json`` in ``folder`` (made if missing), for the refine queue; return its path.
-
-    Read it back with ``RoutingRule.model_validate_json(path.read_text())``.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ROUTING_FILE
-    path.write_text(rule.model_dump_json(indent=2), encoding="utf-8")
-    return path

@@ -91,13 +91,16 @@ def judgments(
     loaded = read_judgments(file, parse_mapping(list(maps)))
     err(f"read {len(loaded)} judgments from {file}")
     settings = settings_from(ctx, **{k: v for k, v in model_flags.items() if v is not None})
+    result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
     if save:
-        from oversight.store import Store
+        from oversight.review import save_routing_rule
+        from oversight.store import Store, masked_url
 
         with Store.open(settings.db) as store:
             added = store.save_judgments(loaded, source=file)
-        err(f"kept {added} new judgment(s) in {settings.db}")
-    result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
+            save_routing_rule(store, result.routing)
+        err(f"kept {added} new judgment(s) and the routing rule in {masked_url(settings.db)}: "
+            "`oversight review` now orders its queue by it")
     if run_judge:
         result.judge = _run_judge(ctx, loaded, settings, alpha=alpha_level, min_effect=min_effect, limit=judge_limit)
     if not no_report:
@@ -138,10 +141,9 @@ def _run_judge(ctx: click.Context, loaded: list[Any], settings: Settings, *, alp
 
 
 def _write_report(result: AuditResult, folder: Path) -> Path:
-    """Write audit.html, audit.md, audit.json and routing.json into the report folder; return the HTML path."""
+    """Write audit.html, audit.md and audit.json into the report folder; return the HTML path."""
     import json
 
-    from oversight.audit.ceilings import write_routing_rule
     from oversight.audit.report import render_audit_html, render_audit_markdown
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,6 @@ def _write_report(result: AuditResult, folder: Path) -> Path:
     (folder / "audit.md").write_text(render_audit_markdown(result), encoding="utf-8")
     data = result.to_json()
     (folder / "audit.json").write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_routing_rule(result.routing, folder)
     return folder / "audit.html"
 
 
@@ -161,15 +162,18 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
     from oversight.audit import audit_judgments
     from oversight.audit.io import judgments_from_refinements
     from oversight.errors import NotFoundError
-    from oversight.store import Store
+    from oversight.review import save_routing_rule
+    from oversight.store import Store, masked_url
 
     settings = settings_from(ctx)
-    with Store.open(settings.db) as store:
+    with Store.open(settings.db, create=False) as store:
         tasks = {t.id: t for t in store.tasks()}
         found = judgments_from_refinements(store.refinements(), tasks)
-    if not found:
-        raise NotFoundError(f"no refinement decisions in {settings.db}")
-    result = audit_judgments(found, source=f"refinements in {settings.db}")
+        if not found:
+            raise NotFoundError(f"no refinement decisions in {masked_url(settings.db)}")
+        result = audit_judgments(found, source=f"refinements in {masked_url(settings.db)}")
+        save_routing_rule(store, result.routing)
+    err("kept the routing rule: `oversight review` now orders its queue by it")
     if not no_report:
         err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")
     if as_json:

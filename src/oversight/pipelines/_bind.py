@@ -24,6 +24,11 @@ class LazyRuntime:
         self._runtime = source if isinstance(source, Runtime) else None
         self._lock = threading.Lock()
 
+    @property
+    def ready(self) -> Runtime | None:
+        """The runtime if it is open already (no waiting), else None."""
+        return self._runtime
+
     def get(self) -> Runtime:
         if self._runtime is None:
             with self._lock:  # nodes of concurrent threads may ask at once; open one Runtime
@@ -45,7 +50,7 @@ def bind(node: Callable[..., Awaitable[dict[str, Any]]], lazy: LazyRuntime, *, t
     """
 
     async def bound(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        runtime = await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
+        runtime = lazy.ready or await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
         if threaded:
             return await node(state, runtime, thread_id=thread_of(config))
         return await node(state, runtime)

@@ -72,12 +72,12 @@ class RefineState(RefineInput, total=False):
 # -- nodes ----------------------------------------------------------------------------------
 
 
-async def draft_answer(state: RefineState, runtime: Runtime, *, thread_id: str = "") -> dict[str, Any]:
+async def draft_answer(state: RefineState, runtime: Runtime) -> dict[str, Any]:
     """Load the task and draft it (or find the stored draft). Raises NotFoundError, LLMError."""
     store = runtime.store
     task = await asyncio.to_thread(store.get_task, state["task_id"])
-    if thread_id:
-        await asyncio.to_thread(store.start_thread, task.id, thread_id)
+    # the thread is recorded on the task with its critique (the move to awaiting_review):
+    # nobody reads it before, and a write per task here costs throughput
     draft = await draft_task(task, runtime.drafter, runtime.draft_prompt, store=store, parameters=runtime.draft_params)
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
 
@@ -101,14 +101,14 @@ def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
     """
     from langgraph.types import interrupt
 
-    draft = Draft.model_validate(state["draft"])
-    critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
     problem: str | None = None
     while True:
         answer = interrupt({
             "task": state["task"], "draft": state["draft"], "critique": state.get("critique"),
             "decisions": DECISIONS, "problem": problem,
         })
+        draft = Draft.model_validate(state["draft"])
+        critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
         try:
             refinement = check_answer(answer, draft, critique, key=thread_id)
         except InvalidAnswerError as exc:
@@ -152,7 +152,7 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
 
     lazy = LazyRuntime(runtime)
     builder = StateGraph(RefineState, input_schema=RefineInput)
-    builder.add_node("draft_answer", bind(draft_answer, lazy, threaded=True))
+    builder.add_node("draft_answer", bind(draft_answer, lazy))
     builder.add_node("critique_draft", bind(critique_draft, lazy, threaded=True))
     builder.add_node(HUMAN_REFINE, _human)
     builder.add_node("record_refinement", bind(record_refinement, lazy))
@@ -270,16 +270,24 @@ async def draft_tasks(
     worker = _worker_name()
     await asyncio.to_thread(_release_dead_workers, store)
 
+    claimed: list[tuple[str, str, int]] = []  # claimed in batches, one UPDATE per batch
+    claiming = asyncio.Lock()
+    workers = concurrency or runtime.settings.concurrency
+
+    async def next_task() -> tuple[str, str, int] | None:
+        async with claiming:
+            if not claimed:
+                claimed.extend(await asyncio.to_thread(
+                    store.claim_tasks, lease_seconds=lease, limit=workers, task_ids=todo,
+                    exclude=list(summary.errors), worker=worker,
+                ))
+            return claimed.pop(0) if claimed else None
+
     async with refine_graph(runtime) as graph:
 
         async def work() -> None:
-            while True:
-                claimed = await asyncio.to_thread(
-                    store.claim_task, lease_seconds=lease, task_ids=todo, exclude=list(summary.errors), worker=worker
-                )
-                if claimed is None:
-                    return
-                task_id, claim, attempts = claimed
+            while (job := await next_task()) is not None:
+                task_id, claim, attempts = job
                 try:
                     await run_to_pause(graph, task_id, runtime.thread_id(task_id))
                     outcome: ThreadOutcome = "resumed" if attempts > 1 else "drafted"
@@ -289,7 +297,7 @@ async def draft_tasks(
                     outcome = "failed"
                 finish(task_id, outcome)
 
-        await asyncio.gather(*(work() for _ in range(concurrency or runtime.settings.concurrency)))
+        await asyncio.gather(*(work() for _ in range(workers)))
     return summary
 
 

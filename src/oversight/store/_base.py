@@ -204,8 +204,9 @@ class StoreBase:
                 out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
         return out
 
-    def _insert_once(self, table: Table, row: dict[str, Any], after: Any = None) -> dict[str, Any]:
-        """Insert a row; if its id exists (a re-run, or a concurrent writer won), return the stored data.
+    def _insert_once(self, table: Table, row: dict[str, Any], after: Any = None) -> dict[str, Any] | None:
+        """Insert a row and return None; if its id exists (a re-run, or a concurrent writer won),
+        return the stored data instead.
 
         ``after(conn)`` runs in the same transaction as a successful insert, and alone if the
         row was already there.
@@ -215,7 +216,7 @@ class StoreBase:
                 conn.execute(insert(table).values(**row))
                 if after is not None:
                     after(conn)
-                return row["data"]
+                return None
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise

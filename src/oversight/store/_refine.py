@@ -120,7 +120,8 @@ class RefineRecords(StoreBase):
         row = {"id": draft.id, "task_id": draft.task_id, "model": draft.model,
                "prompt_version": draft.prompt_version, "created_at": draft.created_at,
                "data": draft.model_dump(mode="json")}
-        return Draft.model_validate(self._insert_once(t.drafts, row))
+        stored = self._insert_once(t.drafts, row)
+        return draft if stored is None else Draft.model_validate(stored)
 
     def get_critique(self, critique_id: str) -> Critique | None:
         """The critique with this id, or None."""
@@ -143,7 +144,8 @@ class RefineRecords(StoreBase):
             self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
                             draft_id=critique.draft_id, critique_id=critique.id, error=None)
 
-        return Critique.model_validate(self._insert_once(t.critiques, row, after=awaiting))
+        stored = self._insert_once(t.critiques, row, after=awaiting)
+        return critique if stored is None else Critique.model_validate(stored)
 
     # -- refinements -----------------------------------------------------------------
 
@@ -207,26 +209,27 @@ class RefineRecords(StoreBase):
                 out.extend(TaskState(r._mapping) for r in conn.execute(query.where(t.task_states.c.task_id.in_(part))))
             return out
 
-    def claim_task(
+    def claim_tasks(
         self,
         *,
         lease_seconds: float,
+        limit: int = 1,
         task_ids: Sequence[str] | None = None,
         exclude: Iterable[str] = (),
         worker: str = "worker",
-    ) -> tuple[str, str, int] | None:
-        """Claim the next task that needs drafting; return (task_id, claim token, attempts) or None.
+    ) -> list[tuple[str, str, int]]:
+        """Claim up to ``limit`` tasks that need drafting; return (task_id, claim token, attempts) each.
 
         Claimable: pending, failed, or drafting under a lease that has expired (its worker
         died). The claim is one UPDATE, so two workers never hold the same task; on
-        PostgreSQL the candidate row is picked with FOR UPDATE SKIP LOCKED so workers do
+        PostgreSQL the candidate rows are picked with FOR UPDATE SKIP LOCKED so workers do
         not queue behind each other.
         """
         now = utcnow()
         s = t.task_states
         claimable = or_(s.c.state.in_(("pending", "failed")),
                         and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < now)))
-        pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(1)
+        pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(limit)
         if task_ids is not None:
             pick = pick.where(s.c.task_id.in_(list(task_ids)))
         if exclude := list(exclude):  # e.g. the ones that failed in this run: not again, not now
@@ -235,14 +238,19 @@ class RefineRecords(StoreBase):
             pick = pick.with_for_update(skip_locked=True)
         claim = f"{worker}/{new_id('c')}"
         with self.transaction() as conn:
-            result = conn.execute(
+            rows = conn.execute(
                 update(s).where(s.c.task_id.in_(pick.scalar_subquery()), claimable)
                 .values(state="drafting", claim=claim, lease_until=now + timedelta(seconds=lease_seconds),
                         attempts=s.c.attempts + 1, updated_at=now)
                 .returning(s.c.task_id, s.c.attempts)
-            )
-            row = result.first()
-        return None if row is None else (row[0], claim, int(row[1]))
+            ).all()
+        order = {task_id: i for i, task_id in enumerate(task_ids or ())}
+        return sorted(((r[0], claim, int(r[1])) for r in rows), key=lambda r: (order.get(r[0], 0), r[0]))
+
+    def claim_task(self, **kwargs: Any) -> tuple[str, str, int] | None:
+        """Claim the next task that needs drafting (see ``claim_tasks``), or None."""
+        claimed = self.claim_tasks(limit=1, **kwargs)
+        return claimed[0] if claimed else None
 
     def held_claims(self) -> list[tuple[str, str]]:
         """(task_id, claim) of every task being drafted right now."""
@@ -263,12 +271,6 @@ class RefineRecords(StoreBase):
         with self.transaction() as conn:
             self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
                             draft_id=critique.draft_id, critique_id=critique.id, error=None)
-
-    def start_thread(self, task_id: str, thread_id: str) -> None:
-        """Record which refine thread works on a task."""
-        with self.transaction() as conn:
-            conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
-                         .values(thread_id=thread_id, updated_at=utcnow()))
 
     def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
         """A task whose drafting failed: its error is kept, and the next `draft` tries it again."""
