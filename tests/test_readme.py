@@ -49,3 +49,24 @@ def test_the_readme_python_example_runs_as_written(tmp_path: Path) -> None:
     assert {r.decision for r in refinements} == {"reject"}
     assert {r.tags[0] for r in refinements} == {"unsupported-claim"}
     assert states == {"q0": "refined", "q1": "refined", "q2": "refined"}
+
+
+def test_the_readme_simulated_judge_example_runs_as_written(tmp_path: Path) -> None:
+    """The researchers' example, unchanged, on the LLMBar slice the audit tests use."""
+    import shutil
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text()
+    example = next(e for e in re.findall(r"```python\n(.*?)```", readme, re.DOTALL) if "PlantedJudge" in e)
+    published = tmp_path / "LLMBar" / "Natural" / "evaluators" / "GPT-4" / "Swap"
+    published.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "audit" / "llmbar" / "neighbor_gpt4_swap.json", published / "result.json")
+    (tmp_path / "example.py").write_text(example)
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    import ast
+
+    lists, fair = (ast.literal_eval(line) for line in done.stdout.strip().splitlines())
+    assert lists["fitted"] == 20 and lists["right_sign_rate"] >= 0.7  # seeded: 0.9 on this slice
+    assert fair["flag_rate"] <= 0.15  # seeded: 0.0
