@@ -294,6 +294,27 @@ def test_nothing_outside_the_store_touches_its_engine() -> None:
     _fail_listing("only store/ may use the Store's engine (give the Store a method instead):", bad)
 
 
+def test_only_the_runtime_turns_settings_into_parts() -> None:
+    """Stores, LLMs and the embedded server are made from settings in runtime.py alone."""
+    made_here = {"Store.open": ("runtime.py", "store"), "LLM": ("runtime.py", "llm.py"),
+                 "LocalModelServer": ("runtime.py", "local.py", "cli/model.py")}
+
+    def called(node: ast.Call) -> str:
+        func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            return f"{func.value.id}.{func.attr}"
+        return func.id if isinstance(func, ast.Name) else ""
+
+    bad = []
+    for _name, path, tree in _parsed():
+        relative = path.relative_to(SRC / PACKAGE).as_posix()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and (what := called(node)) in made_here:
+                if not any(relative == allowed or relative.startswith(allowed + "/") for allowed in made_here[what]):
+                    bad.append(f"{_show(path)}:{node.lineno}: {what}(...)")
+    _fail_listing("settings become a store, an LLM or the embedded server only in runtime.py:", bad)
+
+
 def test_modules_are_under_the_line_limit() -> None:
     sizes = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in find_modules(SRC, PACKAGE).values()}
     bad = [f"{_show(p)}: {n} lines" for p, n in sorted(sizes.items()) if n >= MAX_LINES]

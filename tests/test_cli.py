@@ -98,6 +98,7 @@ def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_review_with_nothing_waiting(tmp_path: Path) -> None:
+    assert run("init").exit_code == 0  # only init, demo and tasks import create a database
     result = run("review")
     assert "nothing awaiting review" in result.stdout
 

@@ -53,7 +53,8 @@ class Planned(list):  # type: ignore[type-arg]
 
 @pytest.fixture
 def queue(monkeypatch: pytest.MonkeyPatch) -> Planned:
-    """Answers for successive calls: a string (served via litellm's mock_response) or an exception."""
+    """Answers for successive calls: a string (served via litellm's mock_response), an exception,
+    or a response object (returned as it is)."""
     planned = Planned()
     seen: list[dict[str, Any]] = []
     planned.seen = seen
@@ -63,6 +64,8 @@ def queue(monkeypatch: pytest.MonkeyPatch) -> Planned:
         item = planned.pop(0)
         if isinstance(item, Exception):
             raise item
+        if not isinstance(item, str):
+            return item
         kwargs = {k: v for k, v in kwargs.items() if k not in ("api_base", "api_key", "response_format", "max_retries")}
         return await REAL_ACOMPLETION(mock_response=item, **kwargs)
 
@@ -101,6 +104,39 @@ async def test_never_retries_auth_or_bad_request(queue: Planned, retry_waits: li
     with pytest.raises(kind):
         await LLM("openai/gpt-4o-mini").complete([{"role": "user", "content": "hi"}])
     assert retry_waits == [] and len(queue) == 1
+
+
+def no_choices() -> Any:
+    """A 200 with an empty ``choices`` list, as some providers send under load or a filter."""
+    return litellm.ModelResponse(choices=[])
+
+
+async def test_an_empty_answer_is_retried_then_succeeds(queue: Planned, retry_waits: list[float]) -> None:
+    queue.extend([no_choices(), "ok"])
+    result = await LLM("openai/gpt-4o-mini").complete([{"role": "user", "content": "hi"}])
+    assert result.text == "ok" and result.attempts == 2
+    assert len(retry_waits) == 1
+
+
+async def test_an_answer_that_stays_empty_is_an_llm_error_naming_the_model(queue: Planned,
+                                                                           retry_waits: list[float]) -> None:
+    queue.extend([no_choices(), no_choices(), "never reached"])
+    with pytest.raises(LLMError, match=r"openai/gpt-4o-mini: .*the provider returned no choices") as info:
+        await LLM("openai/gpt-4o-mini", max_attempts=5).complete([{"role": "user", "content": "hi"}])
+    assert not isinstance(info.value.__cause__, IndexError)
+    assert len(queue) == 1 and len(retry_waits) == 1  # retried once, not up to max_attempts
+
+
+async def test_an_empty_answer_counts_against_max_attempts(queue: Planned, retry_waits: list[float]) -> None:
+    queue.extend([server_error(), no_choices(), "never reached"])
+    with pytest.raises(LLMError, match="gave up after 2 attempts"):
+        await LLM("openai/gpt-4o-mini", max_attempts=2).complete([{"role": "user", "content": "hi"}])
+
+
+async def test_structured_output_survives_one_empty_answer(queue: Planned) -> None:
+    queue.extend([no_choices(), '{"verdict": "good", "score": 4}'])
+    value, completion = await LLM("openai/gpt-4o-mini").structured([{"role": "user", "content": "rate"}], Verdict)
+    assert value.score == 4 and completion.attempts == 2
 
 
 def test_retry_after_forms() -> None:

@@ -2,7 +2,8 @@
 
 - The one retry policy: rate limits, timeouts, connection errors and 5xx are retried with
   jittered exponential backoff, never less than the server's Retry-After, for a bounded
-  number of attempts; auth and bad-request errors are never retried.
+  number of attempts; auth and bad-request errors are never retried. A 200 with no answer
+  in it (``EmptyAnswer``: no choices, or no message) is retried once.
 - The error mapping: whatever fails for good leaves as LLMAuthError, LLMBadRequestError or
   LLMError, with a message that names the model.
 - A concurrency limit and a run-once gate that hold across event loops and threads.
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 from oversight.errors import LLMAuthError, LLMBadRequestError, LLMError
 
 __all__ = [
+    "EMPTY_ANSWER_ATTEMPTS",
+    "EmptyAnswer",
     "Limiter",
     "Once",
     "call_with_retry",
@@ -34,6 +37,11 @@ Sleep = Callable[[float], Awaitable[None]]
 Hook = Callable[[], Awaitable[None]]
 
 MAX_RETRY_AFTER_S = 120.0
+EMPTY_ANSWER_ATTEMPTS = 2  # a provider that answers with nothing twice will not answer this request
+
+
+class EmptyAnswer(Exception):
+    """A successful response that holds no answer (no choices, or a choice with no message)."""
 
 
 def load_litellm() -> Any:
@@ -54,7 +62,9 @@ def _is_missing_key(exc: BaseException) -> bool:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Rate limits, timeouts, connection errors and 5xx: yes. Auth and bad requests: never."""
+    """Rate limits, timeouts, connection errors, 5xx and empty answers: yes. Auth and bad requests: never."""
+    if isinstance(exc, EmptyAnswer):
+        return True
     litellm = load_litellm()
     if _is_missing_key(exc):
         return False
@@ -140,14 +150,23 @@ async def call_with_retry(
     """Await ``attempt()`` under the retry policy; return (its result, attempts made).
 
     Raises LLMAuthError (credentials), LLMBadRequestError (a refused request) or LLMError
-    (anything else, including giving up after ``max_attempts``); never a provider exception.
+    (anything else, including giving up after ``max_attempts``, or after
+    ``EMPTY_ANSWER_ATTEMPTS`` empty answers); never a provider exception.
     """
-    from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
+    from tenacity import AsyncRetrying, RetryError, retry_if_exception
 
     litellm = load_litellm()
     attempts = 0
+    empty_answers = 0
+
+    def stop(state: Any) -> bool:
+        nonlocal empty_answers
+        if state.outcome is not None and isinstance(state.outcome.exception(), EmptyAnswer):
+            empty_answers += 1
+        return bool(state.attempt_number >= max_attempts or empty_answers >= EMPTY_ANSWER_ATTEMPTS)
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(max_attempts),
+        stop=stop,
         wait=_WaitRetryAfter(),
         retry=retry_if_exception(is_retryable),
         sleep=sleep,

@@ -3,35 +3,142 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import re
+import unicodedata
+from typing import Any, NamedTuple
 
 from oversight.draft import draft_parameters, made_by
 from oversight.llm import LLM
 from oversight.prompts import Prompt
-from oversight.schemas import Critique, CritiqueFindings, Draft, Finding, Task
+from oversight.schemas import Critique, CritiqueFindings, Draft, DroppedFinding, DropReason, Finding, Task
 from oversight.store import Store
 
-__all__ = ["critique_draft", "ground_findings"]
+__all__ = ["GROUNDING", "Grounded", "critique_draft", "finding_problem", "ground_findings", "normalise"]
+
+# The rule that decides which findings the trainer sees; kept on each Critique it checked.
+GROUNDING = "quote-in-draft/1"
+
+# Curly quotes, primes, guillemets and dashes are typed differently by models and people.
+_UNIFY = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u00ad": None,  # soft hyphen: invisible
+})
+# Marks a model puts around or after a quote that the draft need not have there.
+_EDGES = " \"'.,;:!?()[]{}*-"
+_WORD = re.compile(r"[^\W_]+")
+# Words that point at nothing on their own: a quote made only of these (or of single letters)
+# matches almost any English draft, so it grounds nothing ("the", "of the", "it is").
+_FUNCTION_WORDS_TEXT = """
+a an the this that these those it its i you he she we they me him her us them my your his our their
+is are was were be been being am do does did has have had will would shall should can could may might must
+and or but nor so yet if then than as of in on at by for to from with without into onto about over under
+up down out off not no there here which who whom whose what when where why how also just only very
+"""
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORDS_TEXT.split())
 
 
-def ground_findings(findings: list[Finding], draft_text: str) -> list[Finding]:
-    """Drop exact duplicates; a quote that is not in the draft is kept but marked as such.
+class Grounded(NamedTuple):
+    """The findings a trainer is shown, and the ones held back with their reasons."""
 
-    Small models paraphrase when asked to quote. The trainer should see that the
-    quote is not verbatim rather than hunt for words that are not there.
+    findings: list[Finding]
+    dropped: list[DroppedFinding]
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """``text`` casefolded, quotes and dashes unified, whitespace runs as one space; and each
+    character's position in ``text`` (so a match can be read back in the draft's own words)."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        for c in unicodedata.normalize("NFKC", char).translate(_UNIFY).casefold():
+            if c.isspace():
+                if not out or out[-1] == " ":
+                    continue
+                c = " "
+            out.append(c)
+            origin.append(i)
+    if out and out[-1] == " ":
+        out.pop()
+        origin.pop()
+    return "".join(out), origin
+
+
+def normalise(text: str) -> str:
+    """``text`` as the grounding check compares it: NFKC, casefolded, one kind of quote and dash,
+    whitespace collapsed."""
+    return _folded(unicodedata.normalize("NFC", text))[0]
+
+
+def _means_something(text: str) -> bool:
+    return any(w not in _FUNCTION_WORDS and (len(w) >= 2 or w.isdigit()) for w in _WORD.findall(text))
+
+
+def finding_problem(finding: Finding, draft: str, *, prompt_text: str = "", task_text: str = "") -> DropReason | None:
+    """Why ``finding`` must not be shown beside ``draft``, or None when it is grounded.
+
+    A quote must occur in the draft (after ``normalise``, ignoring quote marks and punctuation
+    at its ends) and contain a word that means something: one that is not a function word
+    ("the", "of", "is") and has two letters or a digit, so "1861" or "McDowell" ground a
+    finding and a lone "the" does not. An empty quote is allowed only on an omission
+    (category "incomplete"). The issue must mean something by the same test ("no-issue":
+    the embedded critic has answered "the"). An issue of three words or more that is the
+    critic prompt's own text (``prompt_text``, e.g. its worked example) and is not in the
+    task (``task_text``) or the draft is an echo of the prompt, wherever its quote points.
+    """
+    issue = normalise(finding.issue).strip(_EDGES)
+    if not _means_something(issue):
+        return "no-issue"
+    if prompt_text and len(issue.split()) >= 3 and issue in normalise(prompt_text) \
+            and issue not in normalise(task_text) and issue not in normalise(draft):
+        return "prompt-echo"
+    quote = normalise(finding.quote).strip(_EDGES)
+    if not quote:
+        return None if finding.category == "incomplete" else "no-quote"
+    if not _means_something(quote):
+        return "too-short"
+    if quote not in normalise(draft):
+        return "not-in-draft"
+    return None
+
+
+def _in_draft_words(quote: str, draft: str) -> str:
+    """The span of ``draft`` that a grounded ``quote`` matches, as the draft writes it."""
+    text = unicodedata.normalize("NFC", draft)
+    folded, origin = _folded(text)
+    needle = normalise(quote).strip(_EDGES)
+    start = folded.find(needle)
+    return text[origin[start]:origin[start + len(needle) - 1] + 1]
+
+
+def ground_findings(
+    findings: list[Finding], draft_text: str, *, prompt_text: str = "", task_text: str = ""
+) -> Grounded:
+    """Split a critic's findings into those shown to the trainer and those held back (with reasons).
+
+    Small models quote words that are not in the draft, quote a lone "the", or hand back
+    their prompt's worked example as a finding; a trainer shown those stops trusting the
+    critique. The rule is ``finding_problem``. A shown finding's quote is rewritten to the
+    draft's own words (case, spacing, quote marks), so it can be found in the draft as it
+    is. Repeats of a finding (same quote and issue once normalised) are dropped silently.
     """
     seen: set[tuple[str, str]] = set()
-    out: list[Finding] = []
+    shown: list[Finding] = []
+    dropped: list[DroppedFinding] = []
     for finding in findings:
-        key = (finding.quote.strip(), finding.issue.strip())
-        if key in seen or not finding.issue.strip():
+        key = (normalise(finding.quote).strip(_EDGES), normalise(finding.issue).strip(_EDGES))
+        if key in seen:
             continue
         seen.add(key)
-        quote = finding.quote.strip()
-        if quote and quote not in draft_text and not quote.startswith("(not verbatim)"):
-            finding = finding.model_copy(update={"quote": f"(not verbatim) {quote}"})
-        out.append(finding)
-    return out
+        problem = finding_problem(finding, draft_text, prompt_text=prompt_text, task_text=task_text)
+        if problem is not None:
+            dropped.append(DroppedFinding(finding=finding, reason=problem))
+        elif key[0]:
+            shown.append(finding.model_copy(update={"quote": _in_draft_words(finding.quote, draft_text)}))
+        else:
+            shown.append(finding.model_copy(update={"quote": ""}))
+    return Grounded(shown, dropped)
 
 
 async def critique_draft(
@@ -46,8 +153,9 @@ async def critique_draft(
 ) -> Critique:
     """Critique ``draft``; reuse the stored critique if this exact one exists.
 
-    With ``store``, the critique and its task's move to "awaiting review" (on ``thread_id``)
-    are written in one transaction.
+    Only findings grounded in the draft are shown (``ground_findings``); the others are kept
+    in ``Critique.dropped``. With ``store``, the critique and its task's move to "awaiting
+    review" (on ``thread_id``) are written in one transaction.
 
     Raises LLMError (StructuredOutputError when the answer does not fit the schema).
     """
@@ -60,9 +168,13 @@ async def critique_draft(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
+    grounded = ground_findings(
+        value.findings, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
+        task_text="\n".join(t for t in (task.prompt, task.input, task.context, task.reference) if t),
+    )
     critique = Critique(
         id=critique_id, draft_id=draft.id, task_id=task.id,
-        findings=ground_findings(value.findings, draft.text), summary=value.summary.strip(),
+        findings=grounded.findings, dropped=grounded.dropped, grounding=GROUNDING, summary=value.summary.strip(),
         **made_by(llm, prompt, params, completion.usage),
     )
     if store is None:

@@ -1,16 +1,26 @@
-"""Export refinements, joined with their task, draft and critique, as JSONL or Parquet."""
+"""Export refinements, joined with their task, draft and critique, as JSONL, CSV or Parquet."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from oversight.refine import diff_stats
 from oversight.store import Store
 
-__all__ = ["export_rows", "write_jsonl", "write_parquet"]
+__all__ = ["COLUMNS", "export_rows", "write_csv", "write_jsonl", "write_parquet"]
+
+# The columns of an export row, in order (a CSV of no refinements still has this header).
+COLUMNS = (
+    "refinement_id", "task_id", "prompt", "domain", "kind", "draft_id", "model", "prompt_version", "draft",
+    "critique_summary", "findings", "findings_held_back", "decision", "refined_text", "tags", "rationale", "words", "confidence",
+    "seconds_spent", "reviewer", "created_at",
+)
 
 
 def export_rows(store: Store) -> list[dict[str, Any]]:
@@ -41,6 +51,10 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
                     }
                     for i, f in enumerate(findings)
                 ],
+                # ungrounded findings the trainer was not shown, with why (a lead audits the critic with these)
+                "findings_held_back": [
+                    {**d.finding.model_dump(mode="json"), "reason": d.reason} for d in (critique.dropped if critique else [])
+                ],
                 "decision": ref.decision,
                 "refined_text": ref.refined_text,
                 "tags": ref.tags,
@@ -61,10 +75,24 @@ def write_jsonl(rows: list[dict[str, Any]], path: str | Path | None) -> None:
     if path is None:
         sys.stdout.write(lines)
         return
-    target = Path(path)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(lines, encoding="utf-8")
-    tmp.replace(target)
+    _write_atomically(path, lambda tmp: tmp.write_text(lines, encoding="utf-8"))
+
+
+def write_csv(rows: list[dict[str, Any]], path: str | Path | None) -> None:
+    """Write rows as CSV (header first) to a file (atomically) or to stdout.
+
+    Nested fields (findings, tags, words) are JSON text in their cell; None is an empty cell.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                         for k, v in row.items()})
+    if path is None:
+        sys.stdout.write(buffer.getvalue())
+        return
+    _write_atomically(path, lambda tmp: tmp.write_text(buffer.getvalue(), encoding="utf-8", newline=""))
 
 
 def write_parquet(rows: list[dict[str, Any]], path: str | Path) -> None:
@@ -72,8 +100,20 @@ def write_parquet(rows: list[dict[str, Any]], path: str | Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    target = Path(path)
-    tmp = target.with_suffix(target.suffix + ".tmp")
     table = pa.Table.from_pylist(rows) if rows else pa.table({"refinement_id": pa.array([], pa.string())})
-    pq.write_table(table, tmp)
-    tmp.replace(target)
+    _write_atomically(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file beside ``path``, then rename it; an OSError names ``path``."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        write(tmp)
+        tmp.replace(target)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc

@@ -1,7 +1,10 @@
-"""The one reader of input files (JSONL, CSV, TSV): rows with their line numbers.
+"""The one reader of input files (JSONL, CSV, TSV, Parquet): rows with their line numbers.
 
 Every importer (tasks, answers, notes, judgments) reads through here, so every bad file
-gets the same kind of message: the file, the line and the field, on one line.
+gets the same kind of message: the file, the line and the field, on one line. Every row
+is checked before it is handed on: no NUL character (SQLite keeps it, PostgreSQL refuses
+it at write time with no file or line), no bytes that are not UTF-8, no nesting deeper
+than ``MAX_DEPTH``; a CSV quote that is never closed is an error, not a swallowed row.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from typing import Any
 
 from oversight.errors import InputFileError
 
-__all__ = ["MAX_LINE_BYTES", "read_rows"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "parse_json_cell", "read_rows"]
 
 MAX_LINE_BYTES = 1_000_000  # one row bigger than this is almost surely a broken file
+MAX_DEPTH = 64  # objects and lists nested deeper than this in one row: a broken or hostile file
+_NUL = "contains a NUL character (\\x00), which databases cannot store"
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 
 def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -31,19 +37,92 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
         raise InputFileError(str(path), None, None, "no such file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
-        yield from _read_jsonl(path, max_line_bytes)
+        rows = _read_jsonl(path, max_line_bytes)
     elif suffix in (".csv", ".tsv"):
-        yield from _read_csv(path, max_line_bytes, "\t" if suffix == ".tsv" else ",")
+        rows = _read_csv(path, max_line_bytes, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            rows = pq.read_table(path).to_pylist()
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise InputFileError(str(path), None, None, f"not a readable Parquet file: {exc}") from exc
-        yield from enumerate(rows, start=1)
+        rows = _read_parquet(path)
     else:
         raise InputFileError(str(path), None, None, f"unknown file type '{suffix}': use .jsonl, .csv or .parquet")
+    for line, row in rows:
+        for name, value in row.items():
+            if "\x00" in name:
+                raise InputFileError(str(path), line, name.replace("\x00", "\\x00"), f"the column name {_NUL}")
+            check_value(path, line, name, value)
+        yield line, row
+
+
+def check_value(path: str | Path, line: int | None, field: str, value: Any) -> None:
+    """Refuse a value holding a NUL character or binary data anywhere, or nested too deeply.
+
+    Raises InputFileError naming ``field``. Iterative, so no nesting can exhaust the stack.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise InputFileError(str(path), line, field, _NUL)
+        elif isinstance(item, dict | list | tuple):
+            if depth > MAX_DEPTH:
+                raise InputFileError(str(path), line, field, _TOO_DEEP)
+            if isinstance(item, dict):
+                for key in item:
+                    if isinstance(key, str) and "\x00" in key:
+                        raise InputFileError(str(path), line, field, _NUL)
+                item = list(item.values())
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, bytes | bytearray | memoryview):
+            raise InputFileError(str(path), line, field, "binary data where text was expected")
+
+
+def parse_json_cell(path: str | Path, line: int | None, field: str, text: str) -> Any:
+    """The JSON held in one CSV cell (e.g. a metadata column), checked like a row. Raises InputFileError."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(str(path), line, field, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise InputFileError(str(path), line, field, _TOO_DEEP) from exc
+    check_value(path, line, field, value)
+    return value
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Parquet rows; the "line" is the row number. Text columns are decoded one by one, so an
+    undecodable value names its column and row."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise InputFileError(str(path), None, None, f"not a readable Parquet file: {exc}") from exc
+    columns = {name: _parquet_column(path, name, table.column(name)) for name in table.column_names}
+    for index in range(table.num_rows):
+        yield index + 1, {name: values[index] for name, values in columns.items()}
+
+
+def _parquet_column(path: Path, name: str, column: Any) -> list[Any]:
+    """One column as Python values; text and binary columns decoded as UTF-8 (binary is not text)."""
+    import pyarrow as pa
+
+    kind = column.type
+    is_text = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    is_binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_binary_view(kind) \
+        or pa.types.is_fixed_size_binary(kind)
+    if is_text or is_binary:
+        raw = column.cast(pa.large_binary()) if is_text else column
+        values = []
+        for index, value in enumerate(raw.to_pylist(), start=1):
+            try:
+                values.append(value.decode("utf-8") if value is not None else None)
+            except UnicodeDecodeError as exc:
+                raise InputFileError(str(path), index, name, f"not UTF-8 text (byte {exc.start})") from exc
+        return values
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError as exc:  # text nested in a list or struct column
+        raise InputFileError(str(path), None, name, "holds text that is not UTF-8") from exc
 
 
 def _read_jsonl(path: Path, max_line_bytes: int) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -63,6 +142,8 @@ def _read_jsonl(path: Path, max_line_bytes: int) -> Iterator[tuple[int, dict[str
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputFileError(str(path), number, None, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+            except RecursionError as exc:
+                raise InputFileError(str(path), number, None, _TOO_DEEP) from exc
             if not isinstance(row, dict):
                 raise InputFileError(str(path), number, None, f"expected a JSON object, got {type(row).__name__}")
             yield number, row
@@ -74,7 +155,9 @@ def _read_csv(path: Path, max_line_bytes: int, delimiter: str) -> Iterator[tuple
     except UnicodeDecodeError as exc:
         raise InputFileError(str(path), None, None, f"not UTF-8 text (byte {exc.start})") from exc
     csv.field_size_limit(max(max_line_bytes, 131072) * 2)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote that is never closed is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    start = 1  # the line where the record being read begins: where a runaway quote opened
     try:
         header = next(reader, None)
         if header is None:
@@ -95,4 +178,9 @@ def _read_csv(path: Path, max_line_bytes: int, delimiter: str) -> Iterator[tuple
                 raise InputFileError(str(path), line, None, f"has {len(row)} columns, the header has {len(names)}")
             yield line, {name: (cell if cell != "" else None) for name, cell in zip(names, row, strict=True)}
     except csv.Error as exc:
-        raise InputFileError(str(path), reader.line_num, None, f"not valid CSV: {exc}") from exc
+        if "unexpected end of data" in str(exc):
+            message = "not valid CSV: a quoted field opens on this line and is never closed"
+        else:
+            message = f"not valid CSV: {exc}" + (f" (in the record from this line to line {reader.line_num})"
+                                                 if reader.line_num > start else "")
+        raise InputFileError(str(path), start, None, message) from exc

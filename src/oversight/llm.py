@@ -4,7 +4,8 @@
   ``anthropic/...``, ``ollama/llama3.2``, an OpenAI-compatible server via ``api_base``).
 - One retry policy (tenacity, in the private ``oversight._retry``): rate limits, timeouts, connection
   errors and 5xx are retried with jittered exponential backoff, honouring Retry-After, for
-  a bounded number of attempts; auth and bad-request errors are never retried.
+  a bounded number of attempts; auth and bad-request errors are never retried; a 200 with no
+  answer in it (empty ``choices``) is retried once, then it is an LLMError like any other.
 - Structured output into a pydantic model: JSON-schema mode where the provider has it,
   ``{"type": "json_object", "schema": ...}`` for OpenAI-compatible local servers
   (llama.cpp constrains its output to the schema), or the schema in the prompt;
@@ -33,6 +34,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from oversight._retry import (
+    EmptyAnswer,
     Hook,
     Limiter,
     Once,
@@ -191,6 +193,8 @@ class LLM:
             async with self._limiter:
                 started = time.perf_counter()
                 response = await send(**kwargs)
+                if call == "acompletion":
+                    _first_choice(response)  # no answer in a 200: the retry policy's to handle
                 return response, time.perf_counter() - started
 
         (response, latency), attempts = await call_with_retry(
@@ -203,7 +207,7 @@ class LLM:
     async def complete(self, messages: list[dict[str, Any]], **params: Any) -> Completion:
         """Send chat messages, return the answer. Raises LLMError (or a subclass)."""
         response, latency, attempts = await self._request("acompletion", messages=messages, **params)
-        choice = response.choices[0]
+        choice = _first_choice(response)
         return Completion(
             text=choice.message.content or "",
             model=self.model,
@@ -315,6 +319,16 @@ class LLM:
     ) -> tuple[T, Completion]:
         """``structured`` for sync code (scripts, notebooks). Raises LLMError (or a subclass)."""
         return run_sync(self.structured(messages, schema, **params))
+
+
+def _first_choice(response: Any) -> Any:
+    """A chat response's first choice. Raises EmptyAnswer when there is none, or it has no message."""
+    choices = getattr(response, "choices", None) or []
+    if not choices:
+        raise EmptyAnswer("the provider returned no choices")
+    if getattr(choices[0], "message", None) is None:
+        raise EmptyAnswer("the provider returned a choice with no message")
+    return choices[0]
 
 
 def _field(item: Any, name: str) -> Any:

@@ -29,11 +29,19 @@ from oversight.store import Store
 if TYPE_CHECKING:
     from oversight.mine.embed import Embedder
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "open_store"]
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def open_store(settings: Settings, *, create: bool = True) -> Store:
+    """The settings' database as a Store: for work that needs no model. Raises StoreError.
+
+    With ``create=False`` a missing SQLite database is an error instead of a new, empty one.
+    """
+    return Store.open(settings.db, create=create)
 
 
 @dataclass
@@ -69,7 +77,7 @@ class Runtime:
 
         With ``create=False`` a missing SQLite database is an error instead of a new, empty one.
         """
-        store = store or Store.open(settings.db, create=create)
+        store = store or open_store(settings, create=create)
         try:
             return cls._build(settings, store, sleep, announce)
         except BaseException:

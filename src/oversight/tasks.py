@@ -6,14 +6,13 @@ the store as it was. Every error names the file, the line and the field, on one 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from oversight.errors import InputFileError
-from oversight.files import read_rows
+from oversight.files import parse_json_cell, read_rows
 from oversight.schemas import Task
 
 __all__ = ["load_tasks", "TASK_FIELDS"]
@@ -55,10 +54,7 @@ def _task_from_row(path: Path, line: int, row: dict[str, Any], mapping: dict[str
         data["id"] = Task.derive_id(data["prompt"], data.get("input"), data.get("context"))
     metadata = data.get("metadata")
     if isinstance(metadata, str):  # CSV: a JSON object in a cell
-        try:
-            metadata = json.loads(metadata)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(str(path), line, "metadata", f"not a JSON object: {exc.msg}") from exc
+        metadata = parse_json_cell(path, line, mapping.get("metadata", "metadata"), metadata)
     if metadata is not None and not isinstance(metadata, dict):
         raise InputFileError(str(path), line, "metadata", f"must be an object, got {type(metadata).__name__}")
     data["metadata"] = {**(metadata or {}), **extra}

@@ -62,11 +62,27 @@ def test_too_few_items_flags_nothing(real_pairs: list[Pair]) -> None:
     assert not any(e.flagged for e in outcome_model.features.values())
 
 
-def test_perfect_separation_is_reported_not_flagged(real_pairs: list[Pair]) -> None:
+def test_perfect_separation_falls_back_to_a_penalised_fit(real_pairs: list[Pair]) -> None:
+    """Always the longer: no finite maximum-likelihood estimate, so Firth's penalised fit says so and flags it."""
     longer = lambda a, b: style_features(a)["length"] > style_features(b)["length"]  # noqa: E731
     model = fit_style(_judged(real_pairs[:200], longer))
-    assert model.status == "unstable" and "separated" in model.note
-    assert not any(e.flagged for e in model.features.values())
+    assert model.status == "ok" and model.fit == "penalised" and "separated" in model.note
+    length = model.features["length"]
+    assert length.flagged and length.coef is not None and length.coef > 0
+    assert length.ci is not None and length.ci[0] > 0 and length.effect_ci is not None
+    assert not any(e.flagged for name, e in model.features.items() if name != "length")
+
+
+def test_firth_fit_matches_the_half_added_odds_ratio() -> None:
+    """On a 2x2 table Firth's estimate is the log odds ratio with 1/2 added to each cell, even with a zero cell."""
+    from oversight.audit.style import _firth, _separated
+
+    for a, b, c, d in ((9, 1, 0, 10), (7, 3, 4, 6)):
+        x = np.array([[1.0, 1.0]] * (a + b) + [[1.0, -1.0]] * (c + d))
+        y = np.array([1.0] * a + [0.0] * b + [1.0] * c + [0.0] * d)
+        expected = 0.5 * np.log((a + 0.5) * (d + 0.5) / ((b + 0.5) * (c + 0.5)))  # x is +-1: half the log OR
+        assert _firth(y, x)[0][1] == pytest.approx(expected, abs=1e-6)
+        assert _separated(y, x) == (c == 0)
 
 
 def test_small_but_significant_effect_is_not_flagged(real_pairs: list[Pair]) -> None:

@@ -43,7 +43,11 @@ def test_import_mine_list_and_report(tmp_path: Path) -> None:
 
 
 def test_patterns_before_any_run_is_a_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "o.db"), "patterns"])
+    db = str(tmp_path / "o.db")
+    missing = CliRunner().invoke(cli, ["--db", db, "patterns"])
+    assert missing.exit_code == 1 and "no database at" in missing.output and not Path(db).exists()
+    assert CliRunner().invoke(cli, ["--db", db, "init"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--db", db, "patterns"])
     assert result.exit_code == 1 and "oversight mine" in result.output
 
 

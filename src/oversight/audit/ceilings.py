@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -23,7 +22,6 @@ __all__ = [
     "AUTOMATE_MAX",
     "GOLD_MIN",
     "MIN_GROUP_ITEMS",
-    "ROUTING_FILE",
     "SEVERAL_MAX",
     "SINGLE_MAX",
     "ceilings",

@@ -137,6 +137,8 @@ def _convert(
 
 def _field_value(field: str, value: Any, kind: str, path: str, line: int, column: str) -> Any:
     """Coerce one cell to what the record wants; raise InputFileError naming the column."""
+    from oversight.files import parse_json_cell
+
     try:
         if field in {"id", "item", "annotator", "prompt", "response_a", "response_b", "model_a", "model_b"}:
             if isinstance(value, (dict, list)):
@@ -159,7 +161,7 @@ def _field_value(field: str, value: Any, kind: str, path: str, line: int, column
             except (TypeError, ValueError):
                 return str(value)
         if field == "metadata":
-            parsed = json.loads(value) if isinstance(value, str) else value
+            parsed = parse_json_cell(path, line, column, value) if isinstance(value, str) else value
             if not isinstance(parsed, dict):
                 raise ValueError("expected an object")
             return parsed

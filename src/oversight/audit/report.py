@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from oversight.audit.run import raw_pattern_lines
 from oversight.schemas import AuditResult, FeatureEffect, StyleModel
 
 __all__ = ["coefficient_svg", "render_audit_html", "render_audit_markdown", "report_sections"]
@@ -27,10 +28,21 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _terms(model: StyleModel) -> list[FeatureEffect]:
+    """Each feature, then each combined factor (whose name lists its members)."""
+    return [*model.features.values(), *model.factors.values()]
+
+
+def _status(e: FeatureEffect) -> str:
+    return e.note if e.status == "combined" else e.status
+
+
 def coefficient_svg(model: StyleModel, *, min_effect: float = 0.05, width: int = 520) -> str:
-    """A forest plot: each feature's effect on win probability at 1 SD, with its interval."""
-    rows = list(model.features.values())
-    row_h, left, right, top = 26, 90, 20, 24
+    """A forest plot: each feature's (and combined factor's) effect on win probability at 1 SD, with its interval."""
+    rows = _terms(model)
+    row_h, right, top = 26, 20, 24
+    left = max(90, 12 + 7 * max((len(e.feature) for e in rows), default=0))
+    width = max(width, left + 300)
     height = top + row_h * len(rows) + 28
     span = max([0.15, min_effect * 2] + [abs(v) for e in rows for v in (e.effect_ci or ())]) * 1.1
     plot_w = width - left - right
@@ -57,7 +69,7 @@ def coefficient_svg(model: StyleModel, *, min_effect: float = 0.05, width: int =
         )
         if e.effect is None or e.effect_ci is None:
             parts.append(
-                f'<text x="{x(0) + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="#777">{escape(e.status)}</text>'
+                f'<text x="{x(0) + 6:.1f}" y="{y + 4:.1f}" font-size="11" fill="#777">{escape(_status(e))}</text>'
             )
             continue
         colour = "#b30000" if e.flagged else "#1f4e9c"
@@ -72,12 +84,12 @@ def coefficient_svg(model: StyleModel, *, min_effect: float = 0.05, width: int =
     return "".join(parts)
 
 
-def _feature_rows(features: dict[str, FeatureEffect]) -> list[list[str]]:
+def _feature_rows(model: StyleModel) -> list[list[str]]:
     rows = []
-    for name, e in features.items():
+    for e in _terms(model):
         rows.append(
             [
-                name,
+                e.feature + (f" (one factor: {', '.join(e.members)})" if e.members else ""),
                 _num(e.coef),
                 "–" if e.ci is None else f"[{e.ci[0]:.2f}, {e.ci[1]:.2f}]",
                 "–" if e.effect is None else f"{e.effect * 100:+.1f}",
@@ -85,10 +97,15 @@ def _feature_rows(features: dict[str, FeatureEffect]) -> list[list[str]]:
                 "–" if e.p is None else f"{e.p:.2g}",
                 "–" if e.p_adjusted is None else f"{e.p_adjusted:.2g}",
                 _pct(e.raw_win_rate) + f" (n={e.raw_n})",
-                ("FLAGGED" if e.flagged else e.status if e.status != "ok" else ""),
+                ("FLAGGED" if e.flagged else _status(e) if e.status != "ok" else ""),
             ]
         )
     return rows
+
+
+def _model_line(model: StyleModel) -> str:
+    fit = {"mle": " Maximum-likelihood fit.", "penalised": " Firth-penalised fit.", None: ""}[model.fit]
+    return f"{model.n} decisive judgments, {model.n_ties} ties.{fit} {model.note}".rstrip()
 
 
 _FEATURE_HEAD = [
@@ -139,7 +156,7 @@ def _judge_rows(result: AuditResult) -> list[list[str]]:
 
     def cell(e: FeatureEffect | None) -> str:
         if e is None or e.effect is None or e.effect_ci is None:
-            return "–" if e is None else e.status
+            return "–" if e is None else _status(e)
         flag = " FLAGGED" if e.flagged else ""
         return f"{e.effect * 100:+.1f} [{e.effect_ci[0] * 100:+.1f}, {e.effect_ci[1] * 100:+.1f}]{flag}"
 
@@ -164,10 +181,12 @@ def render_audit_html(result: AuditResult) -> str:
     for title, model in (("Style bias", result.style), ("Style beyond correctness (gold)", result.style_given_gold)):
         if model is None:
             continue
-        out.append(f"<h3>{title}</h3><p>{model.n} decisive judgments, {model.n_ties} ties. {escape(model.note)}</p>")
+        out.append(f"<h3>{title}</h3><p>{escape(_model_line(model))}</p>")
         if model.status == "ok":
             out.append(coefficient_svg(model, min_effect=result.min_effect))
-        out.append(_html_table(_FEATURE_HEAD, _feature_rows(model.features)))
+        out.append(_html_table(_FEATURE_HEAD, _feature_rows(model)))
+        if model.raw_findings:
+            out.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in raw_pattern_lines(model)) + "</ul>")
     if result.win_rates:
         rows = [[w.model, str(w.n), _pct(w.raw, 1), _pct(w.bt, 1), _pct(w.controlled, 1)] for w in result.win_rates]
         out.append("<h3>Win rates, raw and style-controlled</h3>")
@@ -215,8 +234,9 @@ def render_audit_markdown(result: AuditResult) -> str:
     out += [f"- {v}" for v in result.verdict] + [""]
     for title, model in (("Style bias", result.style), ("Style beyond correctness (gold)", result.style_given_gold)):
         if model is not None:
-            out += [f"### {title}", "", f"{model.n} decisive judgments, {model.n_ties} ties. {model.note}", ""]
-            out += [_md_table(_FEATURE_HEAD, _feature_rows(model.features)), ""]
+            out += [f"### {title}", "", _model_line(model), ""]
+            out += [_md_table(_FEATURE_HEAD, _feature_rows(model)), ""]
+            out += [f"- {line}" for line in raw_pattern_lines(model)] + ([""] if model.raw_findings else [])
     out += ["### Agreement", "", f"Krippendorff's alpha ({result.agreement.level}): {_num(result.agreement.alpha)}", ""]
     out += [_md_table(_AGREE_HEAD, _agreement_rows(result)), ""]
     spots = result.blind_spots

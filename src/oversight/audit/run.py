@@ -9,9 +9,9 @@ from typing import Any
 from oversight.audit.agreement import agreement, blind_spots
 from oversight.audit.ceilings import ceilings, routing_rule
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style, position_bias, win_rates
-from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment
+from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment, StyleModel
 
-__all__ = ["audit_judgments", "verdict"]
+__all__ = ["audit_judgments", "raw_pattern_lines", "verdict"]
 
 MIN_ANNOTATOR_ITEMS = 100  # fit a per-annotator style model only with this many judgments
 MAX_ANNOTATOR_MODELS = 20
@@ -69,10 +69,31 @@ def audit_judgments(
 def _effect_text(name: str, e: FeatureEffect) -> str:
     lo, hi = e.effect_ci or (0.0, 0.0)
     way = "raises" if (e.effect or 0) > 0 else "lowers"
+    together = " (these move together in the data, so they are estimated as one factor)" if e.members else ""
     return (
-        f"{name}: 1 SD more of it {way} the win probability by {abs(e.effect or 0) * 100:.0f} points "
+        f"{name}{together}: 1 SD more of it {way} the win probability by {abs(e.effect or 0) * 100:.0f} points "
         f"(95% CI {lo * 100:+.0f} to {hi * 100:+.0f}, Holm p={e.p_adjusted:.2g})"
     )
+
+
+def _flagged(model: StyleModel) -> list[tuple[str, FeatureEffect]]:
+    return [(n, e) for n, e in {**model.features, **model.factors}.items() if e.flagged]
+
+
+def raw_pattern_lines(model: StyleModel) -> list[str]:
+    """One line per strong raw pattern the model did not flag; features with the same rate, count and reason share one."""
+    same: dict[tuple[float, int, str], list[str]] = {}
+    for f in model.raw_findings:
+        same.setdefault((f.raw_win_rate, f.raw_n, f.reason), []).append(f.feature)
+    return [
+        f"Strong raw pattern not flagged: the response with more {_and(names)} wins {rate:.0%} of "
+        f"{n} decisive pairs; {reason}."
+        for (rate, n, reason), names in same.items()
+    ]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def verdict(result: AuditResult) -> list[str]:
@@ -80,27 +101,29 @@ def verdict(result: AuditResult) -> list[str]:
     lines: list[str] = []
     style = result.style
     if style is not None:
+        penalised = " [penalised fit: the choices are separated]" if style.fit == "penalised" else ""
         if style.status == "too_few":
             lines.append(f"Style bias: too few items to conclude ({style.note}).")
         elif style.status == "unstable":
             lines.append(f"Style bias: not estimable ({style.note}).")
         else:
-            flagged = [(n, e) for n, e in style.features.items() if e.flagged]
+            flagged = _flagged(style)
             if flagged:
                 if result.style_given_gold is None:
                     head, caveat = "Style bias found: ", " (no gold: this may be real quality, not bias)"
                 else:
                     head, caveat = "Style predicts the choice (before accounting for gold): ", ""
-                lines.append(head + "; ".join(_effect_text(n, e) for n, e in flagged) + caveat + ".")
+                lines.append(head + "; ".join(_effect_text(n, e) for n, e in flagged) + caveat + penalised + ".")
             else:
                 lines.append(
                     f"No style feature moves the choice by {result.min_effect * 100:.0f}+ points"
                     f" at p<{result.alpha_level}"
-                    f" (Holm) over {style.n} decisive judgments."
+                    f" (Holm) over {style.n} decisive judgments{penalised}."
                 )
+        lines += raw_pattern_lines(style)
         gold = result.style_given_gold
         if gold is not None and gold.status == "ok":
-            beyond = [(n, e) for n, e in gold.features.items() if e.flagged]
+            beyond = _flagged(gold)
             if beyond:
                 lines.append(
                     "Beyond correctness (gold), style still predicts the choice: "

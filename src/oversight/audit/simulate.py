@@ -7,6 +7,12 @@ collinear) and a simulated judge picks A with probability
 normalised a-b difference scaled exactly as the audit scales it. A planted strength is
 therefore a log-odds per 1 SD, the unit the audit reports, and the audit's interval
 should cover it in about 95% of runs.
+
+With ``dressing="joint"`` one response of every pair (A or B at random) is instead dressed
+in markdown with a header, list items, bold and emoji together, as a model tuned for a
+leaderboard would: the features are collinear and the audit has to estimate them as one
+factor. ``PlantedJudge.dressed`` is then the judge's log-odds for the dressed response
+(per 1 SD of the +-1 "A is dressed" indicator, so exactly that log-odds).
 """
 
 from __future__ import annotations
@@ -15,17 +21,19 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from oversight.audit.style import fit_style, style_design
 from oversight.schemas import FEATURES, PairwiseJudgment
 
-__all__ = ["Pair", "PlantedJudge", "RunOutcome", "decorate", "simulate", "simulate_run"]
+__all__ = ["DRESS", "Pair", "PlantedJudge", "RunOutcome", "decorate", "simulate", "simulate_run"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _EMOJIS = ("✅", "🚀", "💡", "👍", "🎉", "🔥")
 DECORATIONS = ("headers", "lists", "bold", "emoji", "code")
+DRESS = frozenset({"headers", "lists", "bold", "emoji"})  # what joint dressing adds, all at once
 
 
 @dataclass(frozen=True)
@@ -46,16 +54,32 @@ class PlantedJudge:
     name: str
     strengths: Mapping[str, float] = field(default_factory=dict)
     gold_strength: float = 0.0
+    dressed: float = 0.0  # log-odds for the jointly dressed response (dressing="joint" only)
 
 
 @dataclass
 class RunOutcome:
+    """One simulated audit: per fitted term (each feature, and each combined factor) its estimate and flag."""
+
     judge: str
     n: int
     coef: dict[str, float | None]
     ci: dict[str, tuple[float, float] | None]
     flagged: dict[str, bool]
     rows: list[PairwiseJudgment] = field(default_factory=list)
+    factors: dict[str, list[str]] = field(default_factory=dict)  # combined factor -> its members
+
+    def term(self, feature: str) -> str:
+        """The term that carries a feature's estimate: its combined factor, or the feature itself."""
+        return next((name for name, members in self.factors.items() if feature in _bare(members)), feature)
+
+    def planted_terms(self, judge: PlantedJudge) -> set[str]:
+        terms = {self.term(f) for f, strength in judge.strengths.items() if strength}
+        return terms | ({self.term("headers")} if judge.dressed else set())
+
+
+def _bare(members: Sequence[str]) -> list[str]:
+    return [m.lstrip("-") for m in members]
 
 
 def decorate(text: str, which: frozenset[str], seed: int) -> str:
@@ -98,15 +122,22 @@ def simulate_run(
     n: int,
     decoration_rate: float = 0.3,
     with_gold: bool = False,
+    dressing: Literal["independent", "joint"] = "independent",
 ) -> RunOutcome:
-    """Sample n pairs, decorate, let the judge choose, fit the audit model."""
+    """Sample n pairs, decorate (independently, or one side jointly dressed), let the judge choose, fit the audit."""
     idx = rng.choice(len(pairs), size=n, replace=len(pairs) < n)
-    rows = []
+    rows, sides = [], []
     for k, i in enumerate(idx.tolist()):
         pair = pairs[i]
         if rng.random() < 0.5:  # random A/B order, as a careful data collector would
             pair = Pair(pair.id, pair.prompt, pair.b, pair.a, {"a": "b", "b": "a"}.get(pair.gold or ""))
-        a, b = _decorated(pair, rng, decoration_rate)
+        if dressing == "joint":
+            side = 1.0 if rng.random() < 0.5 else -1.0
+            dressed = decorate(pair.a if side > 0 else pair.b, DRESS, seed=int(rng.integers(1 << 30)))
+            a, b = (dressed, pair.b) if side > 0 else (pair.a, dressed)
+        else:
+            side, (a, b) = 0.0, _decorated(pair, rng, decoration_rate)
+        sides.append(side)
         rows.append(
             PairwiseJudgment(
                 id=f"{pair.id}#{k}",
@@ -124,6 +155,8 @@ def simulate_run(
         k = FEATURES.index(name)
         rms = math.sqrt(float(np.mean(diff[:, k] ** 2))) or 1.0
         logit += strength * diff[:, k] / rms
+    if judge.dressed:
+        logit += judge.dressed * np.array(sides)  # +1 when A is the dressed one: RMS 1, so per 1 SD
     if judge.gold_strength:
         logit += judge.gold_strength * np.array(
             [1.0 if r.gold == "a" else -1.0 if r.gold == "b" else 0.0 for r in rows]
@@ -132,13 +165,15 @@ def simulate_run(
     for row, a in zip(rows, chose_a.tolist(), strict=True):
         row.choice = "a" if a else "b"
     model = fit_style(rows, with_gold=with_gold)
+    terms = {**model.features, **model.factors}
     return RunOutcome(
         judge=judge.name,
         n=model.n,
-        coef={f: e.coef for f, e in model.features.items()},
-        ci={f: e.ci for f, e in model.features.items()},
-        flagged={f: e.flagged for f, e in model.features.items()},
+        coef={f: e.coef for f, e in terms.items()},
+        ci={f: e.ci for f, e in terms.items()},
+        flagged={f: e.flagged for f, e in terms.items()},
         rows=rows,
+        factors={name: e.members for name, e in model.factors.items()},
     )
 
 
@@ -150,28 +185,34 @@ def simulate(
     n: int,
     seed: int = 0,
     with_gold: bool = False,
+    dressing: Literal["independent", "joint"] = "independent",
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per judge and feature: flag rate, right-sign flag rate and interval coverage of the planted value.
 
     Under the key ``"any"``, ``flag_rate`` is the share of runs that flagged at least one
-    feature the judge has no bias for (the family-wise false-positive rate).
+    term (feature or combined factor) the judge has no bias for (the family-wise false-positive
+    rate). With joint dressing, ``"dressed"`` gives the same rates for the term that carries the
+    dressing (the combined markdown factor when the audit forms one).
     """
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, dict[str, float]]] = {}
+    keys = [*FEATURES, "dressed"] if dressing == "joint" else list(FEATURES)
     for judge in judges:
-        counts = {f: {"flagged": 0, "right_sign": 0, "covered": 0, "fitted": 0} for f in FEATURES}
+        counts = {f: {"flagged": 0, "right_sign": 0, "covered": 0, "fitted": 0} for f in keys}
         false_any = 0
         for _ in range(runs):
-            outcome = simulate_run(pairs, judge, rng, n=n, with_gold=with_gold)
-            false_any += int(any(outcome.flagged[f] for f in FEATURES if not judge.strengths.get(f)))
-            for f in FEATURES:
-                truth = judge.strengths.get(f, 0.0)
-                ci, coef = outcome.ci[f], outcome.coef[f]
+            outcome = simulate_run(pairs, judge, rng, n=n, with_gold=with_gold, dressing=dressing)
+            planted = outcome.planted_terms(judge)
+            false_any += int(any(flag for term, flag in outcome.flagged.items() if term not in planted))
+            for f in keys:
+                term = outcome.term("headers") if f == "dressed" else f
+                truth = judge.dressed if f == "dressed" else judge.strengths.get(f, 0.0)
+                ci, coef = outcome.ci[term], outcome.coef[term]
                 if ci is None or coef is None:
                     continue
                 counts[f]["fitted"] += 1
-                counts[f]["flagged"] += int(outcome.flagged[f])
-                counts[f]["right_sign"] += int(outcome.flagged[f] and np.sign(coef) == np.sign(truth))
+                counts[f]["flagged"] += int(outcome.flagged[term])
+                counts[f]["right_sign"] += int(outcome.flagged[term] and np.sign(coef) == np.sign(truth))
                 counts[f]["covered"] += int(ci[0] <= truth <= ci[1])
         out[judge.name] = {
             f: {

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,7 +25,47 @@ def err(message: str) -> None:
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    """JSON on stdout; control characters escaped (json leaves C1 and bidi controls raw)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    click.echo(_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+# C0 controls but tab and newline, DEL, C1 controls (\x9b is a one-byte CSI), and the bidi
+# embeddings, overrides and isolates that can reorder what a reviewer reads.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str | None) -> str:
+    """Untrusted text made safe for a terminal: every control character but newline and tab shown
+    as a literal escape (ESC as ``\\x1b``), so no escape sequence can clear the screen, hide
+    text or plant a link. CRLF line ends become plain newlines."""
+    if not text:
+        return ""
+    return _UNSAFE.sub(_mark, text.replace("\r\n", "\n"))
+
+
+def _mark(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def writable_path(path: str | Path) -> Path:
+    """``path`` as an output file, checked before any work: its folder must exist. Raises ClickException."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise click.ClickException(f"cannot write {target}: the folder {folder} {problem}")
+    return target
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError: the file and what went wrong (``out.jsonl: permission denied``)."""
+    reason = exc.strerror or str(exc)
+    reason = reason[:1].lower() + reason[1:]
+    if isinstance(exc, FileNotFoundError) and exc.filename and not Path(exc.filename).parent.is_dir():
+        return f"{exc.filename}: the folder {Path(exc.filename).parent} does not exist"
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 class Progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 from typing import Any
 
@@ -31,12 +32,20 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; an OversightError or an OSError (a folder that does not exist, a
+        permission denied) becomes one line on stderr and exit status 1, never a traceback."""
         from oversight.errors import OversightError
 
         try:
             return super().invoke(ctx)
         except OversightError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # stdout closed early (`| head`): click exits quietly
+                raise
+            from oversight.cli._common import describe_os_error
+
+            raise click.ClickException(describe_os_error(exc)) from exc
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "OVERSIGHT"})

@@ -94,9 +94,10 @@ def judgments(
     result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
     if save:
         from oversight.review import save_routing_rule
-        from oversight.store import Store, masked_url
+        from oversight.runtime import open_store
+        from oversight.store import masked_url
 
-        with Store.open(settings.db) as store:
+        with open_store(settings) as store:
             added = store.save_judgments(loaded, source=file)
             save_routing_rule(store, result.routing)
         err(f"kept {added} new judgment(s) and the routing rule in {masked_url(settings.db)}: "
@@ -131,7 +132,8 @@ def _run_judge(ctx: click.Context, loaded: list[Any], settings: Settings, *, alp
     humans = [j for j in loaded if isinstance(j, PairwiseJudgment)]
     if not humans:
         raise click.UsageError("--judge needs pairwise judgments (response_a, response_b, choice)", ctx)
-    with Runtime.open(settings) as rt:
+    # the judge needs no database: an in-memory one, so that no oversight.db appears as a side effect
+    with Runtime.open(settings.model_copy(update={"db": "sqlite:///:memory:"})) as rt:
         judged = asyncio.run(judge_pairs(humans, rt.judge, rt.prompt("judge"), limit=limit))
     if not judged:
         err(f"oversight: the LLM judge {rt.judge.model} gave no usable answer (none fit the schema): "
@@ -163,10 +165,11 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
     from oversight.audit.io import judgments_from_refinements
     from oversight.errors import NotFoundError
     from oversight.review import save_routing_rule
-    from oversight.store import Store, masked_url
+    from oversight.runtime import open_store
+    from oversight.store import masked_url
 
     settings = settings_from(ctx)
-    with Store.open(settings.db, create=False) as store:
+    with open_store(settings, create=False) as store:
         tasks = {t.id: t for t in store.tasks()}
         found = judgments_from_refinements(store.refinements(), tasks)
         if not found:

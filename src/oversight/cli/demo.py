@@ -43,6 +43,7 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     import asyncio
 
     from oversight.runtime import Runtime
+    from oversight.store import masked_url
 
     with Runtime.open(settings) as runtime, Progress(limit, "draft+critique") as progress:
         result = asyncio.run(run_demo(runtime, root, limit=limit, on_progress=lambda _t, o: progress.advance(o)))
@@ -53,7 +54,9 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
         click.secho(f"■ {row['task_id']}: {_short(row['prompt'], 100)}", bold=True)
         click.echo("  draft:     " + _short(row["draft"]))
         findings = row["findings"]
-        click.echo(f"  critique:  {len(findings)} finding(s). " + _short(row["critique_summary"], 160))
+        held = len(row["findings_held_back"])
+        click.echo(f"  critique:  {len(findings)} finding(s)" + (f", {held} held back (not grounded in the draft)"
+                                                               if held else "") + ". " + _short(row["critique_summary"], 160))
         for f in findings[:3]:
             click.echo(f"             - {f['severity']}/{f['category']}: {_short(f['issue'], 120)}")
         click.echo(f"  human:     {row['decision']} · tags {', '.join(row['tags']) or '-'} · "
@@ -67,9 +70,9 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
 
         Where to look next:
           refinements   {result.export_path}
-          database      {result.db}
-          status        oversight --db {result.db} status
-          review        oversight --db {result.db} review        (your own refinements, in the terminal)
+          database      {masked_url(result.db)}
+          status        oversight --db {masked_url(result.db)} status
+          review        oversight --db {masked_url(result.db)} review        (your own refinements, in the terminal)
           your tasks    oversight tasks import FILE.jsonl && oversight draft && oversight review
     """).rstrip())
     # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
@@ -86,6 +89,7 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
 async def mine_and_report(runtime: Runtime, folder: str | Path, names: str = "llm") -> dict[str, Any]:
     """Mine, then write failure-patterns.html and .md into a folder (the demo's last step)."""
     from oversight.cli.mine import mine_with_runtime, report_text
+    from oversight.store import masked_url
 
     result = await mine_with_runtime(runtime, names)
     folder = Path(folder)
@@ -95,7 +99,7 @@ async def mine_and_report(runtime: Runtime, folder: str | Path, names: str = "ll
         paths[fmt] = folder / f"failure-patterns.{fmt}"
         paths[fmt].write_text(report_text(runtime.store, fmt), encoding="utf-8")
     run = result.run
-    db = runtime.settings.db
+    db = masked_url(runtime.settings.db)  # printed: never the password
     return {
         "result": result,
         "html": paths["html"],

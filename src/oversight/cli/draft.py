@@ -29,7 +29,7 @@ def draft(ctx: click.Context, model: str | None, critic_model: str | None, api_b
 
     settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
                              prompts_dir=prompts_dir, concurrency=concurrency)
-    with Runtime.open(settings) as runtime:
+    with Runtime.open(settings, create=False) as runtime:
         ids = list(task_ids) or None
         total = len(ids) if ids else runtime.store.status()["tasks"]
         if not total:

@@ -39,11 +39,11 @@ def import_notes(ctx: click.Context, file: Path, text_field: str, id_field: str 
                  meta_fields: tuple[str, ...], as_json: bool) -> None:
     """Import failure notes from a JSONL or CSV FILE (all or nothing)."""
     from oversight.mine.notes import load_note_file
-    from oversight.store import Store
+    from oversight.runtime import open_store
 
     settings = settings_from(ctx)
     loaded = load_note_file(file, text_field=text_field, id_field=id_field, meta_fields=meta_fields)
-    with Store.open(settings.db) as store:
+    with open_store(settings) as store:
         added, present = store.save_notes(loaded)
     if as_json:
         emit_json({"file": str(file), "added": added, "already_present": present})
@@ -74,7 +74,7 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
     from oversight.runtime import Runtime
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
-    with Runtime.open(settings) as rt:
+    with Runtime.open(settings, create=False) as rt:
         return asyncio.run(mine_with_runtime(rt, names))
 
 
@@ -103,9 +103,9 @@ def mine(ctx: click.Context, names: str, as_json: bool, **model: Any) -> None:
 def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
     """List the failure patterns of the last mining run."""
     from oversight.report import report_data
-    from oversight.store import Store
+    from oversight.runtime import open_store
 
-    with Store.open(settings_from(ctx).db) as store:
+    with open_store(settings_from(ctx), create=False) as store:
         result, notes_by_id = _last_run(store)
     data = report_data(result, notes_by_id)
     shown = data["patterns"][:limit] if limit else data["patterns"]
@@ -129,12 +129,17 @@ def _last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
 
 
 def report_text(store: Store, fmt: str, *, audit: bool = True) -> str:
-    """The leads' report of the store's last mining run, with the audit of kept judgments. Raises NotFoundError."""
+    """The leads' report of the store's last mining run, with the critics' grounding and precision
+    and the audit of kept judgments. Raises NotFoundError."""
     from oversight.audit.report import report_sections
-    from oversight.report import build_report
+    from oversight.grounding import grounding_report
+    from oversight.report import build_report, grounding_section
 
     result, notes_by_id = _last_run(store)
-    extra = report_sections(store) if audit and fmt != "json" else []
+    extra = []
+    if fmt != "json":  # the JSON form is the mining result alone
+        sections = [grounding_section(grounding_report(store)), *(report_sections(store) if audit else [])]
+        extra = [s for s in sections if s is not None]
     return build_report(result, notes_by_id, fmt, extra_sections=extra)  # type: ignore[arg-type]
 
 
@@ -162,9 +167,12 @@ def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
     Judgments kept in the store (`oversight audit judgments FILE --save`) add an audit section.
     """
-    from oversight.store import Store
+    from oversight.cli._common import writable_path
+    from oversight.runtime import open_store
 
-    with Store.open(settings_from(ctx).db) as store:
+    if output is not None and str(output) != "-":
+        writable_path(output)  # before the work: a folder that does not exist is one line, not a traceback
+    with open_store(settings_from(ctx), create=False) as store:
         text = report_text(store, fmt)
     if output is not None and str(output) == "-":
         click.echo(text)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from oversight.cli._common import emit_json, err, settings_from
+from oversight.cli._common import emit_json, err, settings_from, writable_path
 
 TOML_TEMPLATE = """\
 # oversight settings. Every key can also be set as OVERSIGHT_<KEY> (e.g. OVERSIGHT_MODEL).
@@ -27,7 +27,8 @@ concurrency = 4
 def init(ctx: click.Context, force: bool) -> None:
     """Create oversight.toml and the database in this folder."""
     from oversight.config import CONFIG_FILE
-    from oversight.store import Store
+    from oversight.runtime import open_store
+    from oversight.store import masked_url
 
     settings = settings_from(ctx)
     path = Path(CONFIG_FILE)
@@ -36,9 +37,10 @@ def init(ctx: click.Context, force: bool) -> None:
     else:
         path.write_text(TOML_TEMPLATE.format(db=settings.db), encoding="utf-8")
         click.echo(f"wrote {path}")
-    with Store.open(settings.db) as store:
+    with open_store(settings) as store:
         applied = store.migrate()
-        click.echo(f"database ready: {settings.db}" + (f" (applied {', '.join(applied)})" if applied else ""))
+        click.echo(f"database ready: {masked_url(settings.db)}"
+                   + (f" (applied {', '.join(applied)})" if applied else ""))
     err("next: oversight tasks import FILE.jsonl")
 
 
@@ -47,11 +49,14 @@ def init(ctx: click.Context, force: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Counts of tasks by state (pending, drafting, awaiting_review, refined, skipped, failed)."""
-    from oversight.store import Store, masked_url
+    from oversight.grounding import grounding_status
+    from oversight.runtime import open_store
+    from oversight.store import masked_url
 
     settings = settings_from(ctx)
-    with Store.open(settings.db, create=False) as store:
+    with open_store(settings, create=False) as store:
         result = store.status()
+        result["critic_grounding"] = grounding_status(store)
     result["db"] = masked_url(settings.db)
     result["next"] = _next_step(result["states"], result["tasks"])
     if as_json:
@@ -62,6 +67,12 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {state:<16} {n}")
     click.echo(f"{result['drafts']} draft(s), {result['critiques']} critique(s), "
                f"{result['refinements']} refinement(s); {result['tokens']} tokens, ${result['cost_usd']:.4f}")
+    for row in result["critic_grounding"]:
+        if row.get("proposed"):
+            precision = "-" if row.get("precision") is None else f"{row['precision']:.0%}"
+            click.echo(f"critic {row['model']} ({row['prompt_name']}@{row['prompt_version']}): "
+                       f"{row['shown']} of {row['proposed']} findings shown (grounded), "
+                       f"precision {precision} of {row['judged']} judged")
     if result["next"]:
         err(f"next: {result['next']}")
 
@@ -80,22 +91,33 @@ def _next_step(states: dict[str, int], total: int) -> str:
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (.jsonl or .parquet). Default: JSONL on stdout.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]), help="Default: from the file name.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="File to write (.jsonl, .csv or .parquet). Default: JSONL on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="Default: from the file name (.csv, .parquet; anything else is JSONL).")
 @click.pass_context
 def export(ctx: click.Context, output: str | None, fmt: str | None) -> None:
-    """Export refinements with their task, draft, critique, decisions, tags and comments."""
-    from oversight.export import export_rows, write_jsonl, write_parquet
-    from oversight.store import Store
+    """Export refinements with their task, draft, critique, decisions, tags and comments.
+
+    One row per refinement. CSV has a header row; its nested fields (findings, tags,
+    words) are JSON text in their cell, and an empty cell means no value.
+    """
+    from oversight.export import export_rows, write_csv, write_jsonl, write_parquet
+    from oversight.runtime import open_store
 
     settings = settings_from(ctx)
-    fmt = fmt or ("parquet" if output and output.endswith(".parquet") else "jsonl")
+    suffix = Path(output).suffix.lower() if output else ""
+    fmt = fmt or {".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
     if fmt == "parquet" and not output:
         raise click.UsageError("Parquet needs -o FILE.parquet")
-    with Store.open(settings.db, create=False) as store:
+    if output:
+        writable_path(output)
+    with open_store(settings, create=False) as store:
         rows = export_rows(store)
     if fmt == "parquet":
         write_parquet(rows, output)
+    elif fmt == "csv":
+        write_csv(rows, output)
     else:
         write_jsonl(rows, output)
     if output:

@@ -10,40 +10,45 @@ from typing import Any
 
 import click
 
-from oversight.cli._common import err, settings_from
+from oversight.cli._common import err, settings_from, visible
 
 DECISION_KEYS = {"a": "accept", "e": "edit", "r": "rewrite", "x": "reject", "s": "skip", "q": "quit"}
 
 
 def _clip(text: str | None, limit: int) -> str:
+    """Untrusted text, clipped and made visible (no terminal escape gets through)."""
     text = (text or "").strip()
-    return text if len(text) <= limit else text[:limit] + f" [... {len(text) - limit} more characters]"
+    text = text if len(text) <= limit else text[:limit] + f" [... {len(text) - limit} more characters]"
+    return visible(text)
 
 
 def _show(index: int, total: int, item: Any) -> None:
+    """The task, draft and critique; every piece of their text goes through ``visible``."""
     width = 88
     task, draft, critique = item.task, item.draft, item.critique
-    label = f" · {item.entry.label}" if item.entry.label else ""
-    click.secho(f"\n── review {index}/{total} · task {task.id}"
-                + (f" · {task.domain}" if task.domain else "") + label + " " + "─" * 20, bold=True)
+    label = f" · {visible(item.entry.label)}" if item.entry.label else ""
+    click.secho(f"\n── review {index}/{total} · task {visible(task.id)}"
+                + (f" · {visible(task.domain)}" if task.domain else "") + label + " " + "─" * 20, bold=True)
     click.secho("TASK", fg="cyan", bold=True)
     click.echo(textwrap.fill(_clip(task.prompt, 1200), width))
     if task.input:
         click.echo("input: " + _clip(task.input, 600))
     if task.context:
         click.secho("context: " + _clip(task.context, 600), dim=True)
-    click.secho(f"DRAFT ({draft.model}, prompt {draft.prompt_name}@{draft.prompt_version})", fg="cyan", bold=True)
-    click.echo(draft.text)
+    click.secho(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
+                fg="cyan", bold=True)
+    click.echo(visible(draft.text))
     if critique is None:
         return
-    click.secho(f"AI CRITIQUE ({critique.model})", fg="yellow", bold=True)
+    click.secho(f"AI CRITIQUE ({visible(critique.model)})", fg="yellow", bold=True)
     if critique.summary:
-        click.echo(textwrap.fill(critique.summary, width))
+        click.echo(textwrap.fill(visible(critique.summary), width))
     if not critique.findings:
         click.echo("  (no findings)")
     for number, finding in enumerate(critique.findings, start=1):
         quote = f' "{_clip(finding.quote, 160)}"' if finding.quote else " (omission)"
-        click.echo(f"  [{number}] {finding.severity}/{finding.category}:{quote}\n      {finding.issue}")
+        click.echo(f"  [{number}] {visible(finding.severity)}/{visible(finding.category)}:{quote}\n"
+                   f"      {visible(finding.issue)}")
 
 
 def _confirm_diff(before: str, after: str) -> bool:
@@ -54,12 +59,12 @@ def _confirm_diff(before: str, after: str) -> bool:
     parts = []
     for op in ops:
         if op.op == "equal":
-            parts.append(op.before)
+            parts.append(visible(op.before))
             continue
         if op.before:
-            parts.append(click.style(f"[-{op.before}-]", fg="red"))
+            parts.append(click.style(f"[-{visible(op.before)}-]", fg="red"))
         if op.after:
-            parts.append(click.style(f"{{+{op.after}+}}", fg="green"))
+            parts.append(click.style(f"{{+{visible(op.after)}+}}", fg="green"))
     stats = diff_stats(ops)
     click.secho(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True)
     click.echo("".join(parts))
@@ -91,7 +96,7 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
         return _ask_refinement(draft, critique, reviewer)  # back to the decision
     answer: dict[str, Any] = {"decision": decision, "refined_text": refined, "reviewer": reviewer}
     if decision != "skip":
-        suggestions = sorted({f.category for f in (critique.findings if critique else [])})
+        suggestions = sorted({visible(f.category) for f in (critique.findings if critique else [])})
         hint = f" (critique said: {', '.join(suggestions)})" if suggestions else ""
         tags = click.prompt(f"failure tags, comma-separated{hint}", default="", show_default=False)
         answer["tags"] = [t for t in (s.strip() for s in tags.split(",")) if t]
@@ -134,10 +139,10 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
     settings = settings_from(ctx, reviewer=reviewer)
     who = settings.reviewer or getpass.getuser()
     planned = service.read_answers(answers, reviewer=who) if answers else None  # the whole file, checked first
-    with Runtime.open(settings) as runtime:
+    with Runtime.open(settings, create=False) as runtime:
         if reset_task:
             entry = asyncio.run(service.reset(runtime, reset_task))
-            click.echo(f"{entry.task_id}: back in the review queue")
+            click.echo(f"{visible(entry.task_id)}: back in the review queue")
             return
         entries = service.queue(runtime.store)
         if planned is not None:
@@ -145,12 +150,12 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
             done = 0
             for task_id, answer in planned:
                 if task_id not in queued:
-                    err(f"{answers}: {task_id}: no draft awaiting review; skipped")
+                    err(f"{answers}: {visible(task_id)}: no draft awaiting review; skipped")
                     continue
                 try:
                     asyncio.run(service.submit(runtime, task_id, answer))
                 except InvalidAnswerError as exc:
-                    err(f"{answers}: {task_id}: {exc} (not recorded; still awaiting review)")
+                    err(f"{answers}: {visible(task_id)}: {visible(str(exc))} (not recorded; still awaiting review)")
                     continue
                 done += 1
             click.echo(f"recorded {done} refinement(s) from {answers}")

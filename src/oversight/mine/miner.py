@@ -26,7 +26,7 @@ from oversight.mine.naming import (
     nearest_patterns,
     sample_members,
 )
-from oversight.mine.notes import EditExplainer, notes_from_refinement
+from oversight.mine.notes import EditExplainer, LLMEditExplainer, gather_or_cancel, notes_from_refinement
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
 from oversight.mine.vectors import note_vectors
 from oversight.prompts import load_prompt
@@ -74,12 +74,16 @@ def _quiet(_: str) -> None:
 async def collect_notes(store: Store, *, explain_edits: EditExplainer | None = None) -> int:
     """Turn every refinement that has no notes yet into notes; return how many were added.
 
-    Only ``explain_edits`` calls a model. Raises LLMError.
+    Only ``explain_edits`` calls a model. An ``LLMEditExplainer`` keeps each answer in the
+    store as it arrives, so a run that is interrupted (an error, a kill) and run again pays
+    only for the answers it never got. Raises LLMError.
     """
     fresh, tasks, drafts, critiques = await asyncio.to_thread(_unnoted, store)
     if not fresh:
         return 0
-    per_refinement = await asyncio.gather(*(
+    if isinstance(explain_edits, LLMEditExplainer) and explain_edits.cache is None:
+        explain_edits = explain_edits.with_cache(store)
+    per_refinement = await gather_or_cancel([
         notes_from_refinement(
             refinement,
             task=tasks.get(refinement.task_id),
@@ -88,7 +92,7 @@ async def collect_notes(store: Store, *, explain_edits: EditExplainer | None = N
             explain_edits=explain_edits,
         )
         for refinement in fresh
-    ))
+    ])
     added, _ = await asyncio.to_thread(store.save_notes, [note for notes in per_refinement for note in notes])
     return added
 

@@ -8,16 +8,18 @@ refinement (or importing the same file) twice gives the same notes, not new ones
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
 from oversight.errors import InputFileError, StructuredOutputError
-from oversight.schemas import Critique, DiffOp, Draft, FailureNote, NoteSource, Refinement, Task
+from oversight.schemas import Critique, DiffOp, Draft, FailureNote, NoteSource, Refinement, Task, text_hash
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
@@ -25,13 +27,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EditExplainer",
+    "EditNoteCache",
+    "LLMEditExplainer",
     "describe_edit",
+    "edit_hash",
+    "gather_or_cancel",
     "llm_edit_explainer",
     "load_note_file",
     "notes_from_refinement",
     "significant_edits",
     "split_sentences",
 ]
+
+T = TypeVar("T")
 
 MAX_EDIT_NOTES = 8  # per refinement: a full rewrite would otherwise flood the notes (and the model)
 
@@ -160,25 +168,97 @@ class EditNote(BaseModel):
     note: str = Field(description="One sentence: what was wrong in the draft that this edit fixed.")
 
 
-def llm_edit_explainer(llm: LLM, prompt: Prompt) -> EditExplainer:
-    """An explainer that asks the model (``prompt``: edit_note), one sentence per edit, what the edit fixed.
+class EditNoteCache(Protocol):
+    """Where paid edit explanations are kept (the store): read before a call, written right after it."""
 
-    An answer that never fits the schema becomes a plain statement of the edit; other model
-    failures raise LLMError.
+    def edit_explanations(
+        self, model: str, prompt_version: str, draft_hash: str, edit_hashes: Iterable[str]
+    ) -> dict[str, str]: ...
+
+    def save_edit_explanation(
+        self, model: str, prompt_version: str, draft_hash: str, edit_hash: str, sentence: str
+    ) -> str: ...
+
+
+def edit_hash(op: DiffOp) -> str:
+    """The cache key of an edit: its kind, before and after."""
+    return text_hash(json.dumps([op.op, op.before, op.after]))
+
+
+@dataclass(frozen=True)
+class LLMEditExplainer:
+    """An ``EditExplainer`` that asks the model (``prompt``: edit_note), one sentence per edit, what it fixed.
+
+    With a ``cache``, an answer already paid for (same model, prompt version, draft text and
+    edit) is not asked again, and each new answer is kept the moment it arrives.
     """
 
-    async def one(draft_text: str, op: DiffOp) -> str:
-        messages = prompt.render(draft=draft_text[:4000], before=op.before, after=op.after, op=op.op)
+    llm: LLM
+    prompt: Prompt
+    cache: EditNoteCache | None = None
+
+    def with_cache(self, cache: EditNoteCache) -> LLMEditExplainer:
+        """The same explainer, keeping its answers in ``cache``."""
+        return replace(self, cache=cache)
+
+    async def __call__(self, draft_text: str, edits: list[DiffOp]) -> list[str]:
+        """One sentence per edit. Raises LLMError (an answer that never fits the schema states the edit plainly)."""
+        keys = [edit_hash(op) for op in edits]
+        draft_key = text_hash(draft_text)
+        known: dict[str, str] = {}
+        if self.cache is not None:
+            known = await asyncio.to_thread(
+                self.cache.edit_explanations, self.llm.model, self.prompt.version, draft_key, keys)
+
+        async def one(op: DiffOp, key: str) -> str:
+            if key in known:
+                return known[key]
+            sentence = await self._ask(draft_text, op)
+            if self.cache is None:
+                return sentence
+            return await _finish(asyncio.to_thread(
+                self.cache.save_edit_explanation, self.llm.model, self.prompt.version, draft_key, key, sentence))
+
+        return await gather_or_cancel([one(op, key) for op, key in zip(edits, keys, strict=True)])
+
+    async def _ask(self, draft_text: str, op: DiffOp) -> str:
+        messages = self.prompt.render(draft=draft_text[:4000], before=op.before, after=op.after, op=op.op)
         try:
-            value, _ = await llm.structured(messages, EditNote, **prompt.params)
+            value, _ = await self.llm.structured(messages, EditNote, **self.prompt.params)
         except StructuredOutputError:  # an unusable answer: state the edit plainly instead
             return describe_edit(op)
         return " ".join(value.note.split()) or describe_edit(op)
 
-    async def explain(draft_text: str, edits: list[DiffOp]) -> list[str]:
-        return list(await asyncio.gather(*(one(draft_text, op) for op in edits)))
 
-    return explain
+def llm_edit_explainer(llm: LLM, prompt: Prompt, *, cache: EditNoteCache | None = None) -> LLMEditExplainer:
+    """An explainer that asks the model (``prompt``: edit_note), one sentence per edit, what the edit fixed.
+
+    An answer that never fits the schema becomes a plain statement of the edit; other model
+    failures raise LLMError. ``collect_notes`` gives it the store as ``cache``.
+    """
+    return LLMEditExplainer(llm, prompt, cache)
+
+
+async def _finish(work: Awaitable[T]) -> T:
+    """Await ``work`` to the end even if the caller is cancelled meanwhile (then re-raise the cancel):
+    a paid answer on its way into the store must land."""
+    future = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future])
+        raise
+
+
+async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run ``jobs`` concurrently, results in order; the first failure cancels the rest, waits
+    for them to stop, and is raised as itself (not as an ExceptionGroup)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(job) for job in jobs]
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 # -- import of existing critique data --------------------------------------------------

@@ -164,6 +164,10 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
     return builder
 
 
+# any fixed number: the key of the PostgreSQL advisory lock that checkpointer set-ups take turns on
+_CHECKPOINT_SETUP_LOCK = 0x6F76_6572_7369_6768
+
+
 @asynccontextmanager
 async def open_checkpointer(location: str) -> AsyncIterator[Any]:
     """An async checkpointer: PostgresSaver for a PostgreSQL URL, else SqliteSaver on a file."""
@@ -172,7 +176,7 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
 
         url = location.replace("postgresql+psycopg://", "postgresql://", 1)
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await saver.setup()
+            await _setup_postgres_saver(saver)
             yield saver
     else:
         from pathlib import Path
@@ -184,6 +188,31 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
         async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
             await saver.setup()
             yield saver
+
+
+async def _setup_postgres_saver(saver: Any) -> None:
+    """Create or migrate the checkpoint tables, one process at a time.
+
+    PostgresSaver.setup reads the last migration applied, then applies and records the
+    rest: workers that start together on a new database would all apply them, and all but
+    one die on checkpoint_migrations' primary key. A session advisory lock makes them take
+    turns; the later ones find nothing left to do. The others poll for the lock rather than
+    wait in a statement: a migration builds an index CONCURRENTLY, which waits for every
+    open transaction, a waiting lock request included (a deadlock).
+    """
+    async with saver.conn.cursor() as cur:  # the saver's own connection: autocommit
+        delay = 0.02
+        while True:
+            await cur.execute("SELECT pg_try_advisory_lock(%s) AS got", (_CHECKPOINT_SETUP_LOCK,))
+            row = await cur.fetchone()
+            if row and row["got"]:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        try:
+            await saver.setup()
+        finally:
+            await cur.execute("SELECT pg_advisory_unlock(%s)", (_CHECKPOINT_SETUP_LOCK,))
 
 
 @asynccontextmanager
@@ -240,7 +269,8 @@ async def draft_tasks(
 
     Several workers (processes, machines) can run this on one database: each task is
     claimed under a lease before any model is called, so no task is paid for twice,
-    and a crashed worker's tasks return to the queue when its lease expires. A task
+    and a crashed worker's tasks return to the queue when its lease expires, or at once
+    if it ran on this machine (looked for at the start, and when the queue runs dry). A task
     whose drafting failed keeps its error and is tried again on the next run. Errors
     on one task do not stop the others; they are collected in the summary.
     """
@@ -274,13 +304,17 @@ async def draft_tasks(
     claiming = asyncio.Lock()
     workers = concurrency or runtime.settings.concurrency
 
+    async def claim() -> list[tuple[str, str, int]]:
+        return await asyncio.to_thread(store.claim_tasks, lease_seconds=lease, limit=workers, task_ids=todo,
+                                       exclude=list(summary.errors), worker=worker)
+
     async def next_task() -> tuple[str, str, int] | None:
         async with claiming:
             if not claimed:
-                claimed.extend(await asyncio.to_thread(
-                    store.claim_tasks, lease_seconds=lease, limit=workers, task_ids=todo,
-                    exclude=list(summary.errors), worker=worker,
-                ))
+                claimed.extend(await claim())
+            if not claimed and await asyncio.to_thread(_release_dead_workers, store):
+                # the queue ran dry while a worker of this machine died holding tasks: take them over
+                claimed.extend(await claim())
             return claimed.pop(0) if claimed else None
 
     async with refine_graph(runtime) as graph:

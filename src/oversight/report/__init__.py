@@ -1,7 +1,8 @@
 """The leads' report: self-contained HTML (charts, no network), Markdown and JSON.
 
 It takes what it shows as arguments and imports no stage: the mining result and its notes,
-and extra sections as ``ReportSection(title, html, markdown)`` (the audit adds one).
+and extra sections as ``ReportSection(title, html, markdown)`` (the audit adds one; so does
+``grounding_section``, built from the rows of ``oversight.grounding.grounding_report``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from oversight.report._data import ReportSection, report_data
+from oversight.report.grounding import grounding_section
 from oversight.report.html import render_html
 from oversight.report.markdown import render_markdown
 
@@ -18,7 +20,9 @@ if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
     from oversight.schemas import FailureNote
 
-__all__ = ["ReportFormat", "ReportSection", "build_report", "render_html", "render_markdown", "report_data"]
+__all__ = [
+    "ReportFormat", "ReportSection", "build_report", "grounding_section", "render_html", "render_markdown", "report_data",
+]
 
 ReportFormat = Literal["html", "md", "json"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -10,11 +11,45 @@ from oversight.report._data import ReportSection
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
 
-__all__ = ["render_markdown"]
+__all__ = ["md_text", "render_markdown"]
+
+# Characters that would let untrusted text become markup, as numeric character references:
+# CommonMark and GFM render a reference as the character but never read it as structure
+# (no tag, link, image, code span, table cell or escape).
+_ENTITIES = {
+    "&": "&amp;", "<": "&lt;", ">": "&gt;",
+    "[": "&#91;", "]": "&#93;", "`": "&#96;", "|": "&#124;", "\\": "&#92;",
+}
+_MARKUP = re.compile("[" + re.escape("".join(_ENTITIES)) + "]")
+# Schemes a viewer may turn into a live link even with no brackets (linkify, GFM autolinks).
+_SCHEME = re.compile(r"\b(javascript|vbscript)\s*:", re.IGNORECASE)
+# What opens a block at the start of a line: heading, quote, list item, rule, fence, setext line.
+_LEADING = re.compile(r"^(?:[#>+*=_~-]|\d{1,9}(?=[.)]))")
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+def md_text(text: object) -> str:
+    """Untrusted text as inert Markdown on one line: no HTML, link, image, autolink, code span,
+    table cell or block marker can come out of it; a viewer shows the characters as written."""
+    flat = " ".join(str(text).split())
+    flat = _MARKUP.sub(lambda m: _ENTITIES[m.group()], flat)
+    flat = _SCHEME.sub(lambda m: f"{m.group(1)}&#58;", flat)
+    lead = _LEADING.match(flat)
+    if lead is None:
+        return flat
+    if lead.group()[0].isdigit():  # "1." or "1)" starts an ordered list: break the delimiter
+        end = lead.end()
+        return flat[:end] + f"&#{ord(flat[end])};" + flat[end + 1 :]
+    return f"&#{ord(flat[0])};" + flat[1:]
+
+
+def _code(text: str) -> str:
+    """An id in a code span when it is plainly an id; anything else as escaped text."""
+    return f"`{text}`" if _SAFE_ID.fullmatch(text) else md_text(text)
+
+
+def _anchor(pattern_id: str) -> str:
+    return pattern_id if _SAFE_ID.fullmatch(pattern_id) else re.sub(r"[^A-Za-z0-9_-]", "-", pattern_id)
 
 
 def _bar(share: float, width: int = 20) -> str:
@@ -33,9 +68,9 @@ def render_markdown(
     run = result.run
     member_ids = member_ids or {}
     lines = [
-        f"# {title}",
+        f"# {md_text(title)}",
         "",
-        (f"Run `{run.id}` at {run.started_at:%Y-%m-%d %H:%M} UTC: {run.notes} failure notes from {run.units} "
+        (f"Run {_code(run.id)} at {run.started_at:%Y-%m-%d %H:%M} UTC: {run.notes} failure notes from {run.units} "
          f"refinements/rows, {run.patterns} patterns in {run.themes} themes, {run.noise} notes left as noise, "
          f"{run.matched} patterns continued from the last run."),
         "",
@@ -45,23 +80,26 @@ def render_markdown(
     top = max((p.stats.prevalence for p in result.patterns), default=0.0) or 1.0
     for p in result.patterns:
         trend = " ".join(f"{t.share:.0%}" for t in p.stats.trend[-6:])
-        lines.append(f"| [{_cell(p.name)}](#{p.id}) | {p.size} | {p.stats.prevalence:.1%} | "
+        lines.append(f"| [{md_text(p.name)}](#{_anchor(p.id)}) | {p.size} | {p.stats.prevalence:.1%} | "
                      f"`{_bar(p.stats.prevalence / top)}` | {trend} |")
     for p in result.patterns:
         s = p.stats
-        summary = f"`{p.id}` · {p.size} notes · {s.prevalence:.1%} of refinements · named by {p.named_by}"
-        lines += ["", f'<a id="{p.id}"></a>', f"## {p.name}", "", summary, "", p.description]
+        summary = (f"{_code(p.id)} · {p.size} notes · {s.prevalence:.1%} of refinements · "
+                   f"named by {md_text(p.named_by)}")
+        lines += ["", f'<a id="{_anchor(p.id)}"></a>', f"## {md_text(p.name)}", "", summary, "",
+                  md_text(p.description)]
         if p.criteria:
-            lines += ["", "Belongs here if it:"] + [f"- {c}" for c in p.criteria]
-        slices = [f"{f}: " + ", ".join(f"{v} {n}" for v, n in list(c.items())[:6])
+            lines += ["", "Belongs here if it:"] + [f"- {md_text(c)}" for c in p.criteria]
+        slices = [f"{md_text(f)}: " + ", ".join(f"{md_text(v)} {n}" for v, n in list(c.items())[:6])
                   for f, c in s.slices.items() if any(v != "(none)" for v in c)]
         if slices:
             lines += ["", "Slices: " + "; ".join(slices)]
         lines += ["", "Examples:"]
-        lines += [f"> {_cell(r.text)} (`{r.display_id}`)\n" for r in s.representatives]
+        lines += [f"> {md_text(r.text)} ({_code(r.display_id)})\n" for r in s.representatives]
         ids = member_ids.get(p.id, p.member_ids)
-        lines += ["<details><summary>Members</summary>", "", ", ".join(ids), "", "</details>"]
+        lines += ["<details><summary>Members</summary>", "", ", ".join(md_text(i) for i in ids),
+                  "", "</details>"]
     lines += ["", "## Noise", "", f"{run.noise} notes did not recur enough to form a pattern."]
-    for section in extra_sections:
-        lines += ["", f"## {section.title}", "", section.markdown]
+    for section in extra_sections:  # their Markdown is the section's own (it escapes what it shows)
+        lines += ["", f"## {md_text(section.title)}", "", section.markdown]
     return "\n".join(lines) + "\n"

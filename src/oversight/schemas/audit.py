@@ -30,6 +30,7 @@ __all__ = [
     "PairwiseJudgment",
     "PointwiseJudgment",
     "PositionBias",
+    "RawFinding",
     "Route",
     "GroupRoute",
     "RoutingRule",
@@ -105,16 +106,21 @@ def judgment_key(judgment: Judgment) -> str:
 
 
 class FeatureEffect(Record):
-    """One style feature's effect on the choice, from the logistic model."""
+    """One style feature's (or combined factor's) effect on the choice, from the logistic model.
+
+    Features that move together across the judged pairs are fitted as one combined factor
+    (``members`` lists them); each member then has status ``combined`` and ``combined_into``
+    names the factor that carries its estimate.
+    """
 
     feature: str
-    status: Literal["ok", "too_few", "no_variation", "unstable"] = "ok"
+    status: Literal["ok", "too_few", "no_variation", "unstable", "combined"] = "ok"
     coef: float | None = Field(
         default=None, description="Log-odds per 1 SD of the a-b difference; > 0: more of it wins."
     )
     ci: tuple[float, float] | None = None
     p: float | None = None
-    p_adjusted: float | None = Field(default=None, description="Holm-adjusted over the features of one model.")
+    p_adjusted: float | None = Field(default=None, description="Holm-adjusted over the fitted terms of one model.")
     effect: float | None = Field(default=None, description="Change in win probability at 1 SD (0.05 = 5 points).")
     effect_ci: tuple[float, float] | None = None
     flagged: bool = False
@@ -122,6 +128,20 @@ class FeatureEffect(Record):
     n_varying: int = 0
     raw_win_rate: float | None = Field(default=None, description="Share of decisive pairs won by the one with more.")
     raw_n: int = 0
+    members: list[str] = Field(
+        default_factory=list, description="For a combined factor: the features it stands for ('-' = reversed)."
+    )
+    combined_into: str | None = Field(default=None, description="For a member: the factor that carries its estimate.")
+    note: str = ""
+
+
+class RawFinding(Record):
+    """A strong raw pattern ("more of it wins" far from 50%) that the model did not flag, and why."""
+
+    feature: str = Field(description="A feature, or a combined factor's name.")
+    raw_win_rate: float
+    raw_n: int
+    reason: str
 
 
 class StyleModel(Record):
@@ -131,8 +151,17 @@ class StyleModel(Record):
     n_ties: int = 0
     n_clusters: int = 0
     status: Literal["ok", "too_few", "unstable"] = "ok"
+    fit: Literal["mle", "penalised"] | None = Field(
+        default=None,
+        description="mle: ordinary logistic fit; penalised: Firth fit with profile-likelihood intervals, "
+        "used when the choices are separated and maximum likelihood has no finite answer.",
+    )
     note: str = ""
     features: dict[str, FeatureEffect] = Field(default_factory=dict)
+    factors: dict[str, FeatureEffect] = Field(
+        default_factory=dict, description="Combined factors, one per group of (nearly) collinear features."
+    )
+    raw_findings: list[RawFinding] = Field(default_factory=list)
     gold_coef: float | None = None
     gold_ci: tuple[float, float] | None = None
     intercept: float | None = None
@@ -262,6 +291,9 @@ class JudgeComparison(Record):
     human_features: dict[str, FeatureEffect] = Field(default_factory=dict)
 
 
+_EFFECT_KEYS = ("coef", "ci", "p", "flagged", "effect", "effect_ci", "p_adjusted", "status", "raw_win_rate", "note")
+
+
 class AuditResult(Record):
     """Everything one audit found: the typed twin of ``audit judgments --json``."""
 
@@ -298,12 +330,16 @@ class AuditResult(Record):
         data = self.model_dump(mode="json")
         out: dict[str, Any] = {
             "features": {
-                name: {k: f[k] for k in ("coef", "ci", "p", "flagged", "effect", "effect_ci", "p_adjusted", "status")}
+                name: {k: f[k] for k in (*_EFFECT_KEYS, "combined_into")}
                 for name, f in (data["style"] or {}).get("features", {}).items()
             },
             "alpha": self.agreement.alpha,
             "blind_spots": (data["blind_spots"] or {}).get("items", []),
             "verdict": self.verdict,
+            "factors": {
+                name: {k: f[k] for k in ("members", *_EFFECT_KEYS)}
+                for name, f in (data["style"] or {}).get("factors", {}).items()
+            },
         }
         out.update({k: v for k, v in data.items() if k not in out})
         return out

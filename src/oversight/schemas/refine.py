@@ -29,6 +29,8 @@ __all__ = [
     "Draft",
     "Finding",
     "CritiqueFindings",
+    "DropReason",
+    "DroppedFinding",
     "Critique",
     "DiffOp",
     "FindingVerdict",
@@ -144,8 +146,27 @@ class CritiqueFindings(Record):
     summary: str = Field(description="Two sentences at most: the overall verdict on the draft.", **_hint(maxLength=300))
 
 
+# Why a proposed finding is not shown to the trainer (oversight.critique.ground_findings):
+# its quote is not in the draft, is too short to point at anything, or is empty on a finding
+# that is not an omission; its issue repeats the critic prompt's own text, or says nothing.
+DropReason = Literal["not-in-draft", "too-short", "no-quote", "prompt-echo", "no-issue"]
+
+
+class DroppedFinding(Record):
+    """A finding the critic proposed that the trainer is not shown, kept with the reason for audits."""
+
+    finding: Finding
+    reason: DropReason
+
+
 class Critique(Record):
-    """An AI reviewer's findings on a draft, shown beside it to the trainer."""
+    """An AI reviewer's findings on a draft, shown beside it to the trainer.
+
+    ``findings`` are the ones shown (finding verdicts index into them); ``dropped`` the ones
+    the grounding check held back. ``grounding`` names the rule that checked them: '' on a
+    critique made before findings were checked (its findings were all shown, some may start
+    with "(not verbatim)").
+    """
 
     id: str
     draft_id: str
@@ -155,6 +176,8 @@ class Critique(Record):
     prompt_version: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list)
+    dropped: list[DroppedFinding] = Field(default_factory=list)
+    grounding: str = ""
     summary: str = ""
     usage: Usage = Field(default_factory=Usage)
     created_at: datetime = Field(default_factory=utcnow)

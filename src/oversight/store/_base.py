@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from oversight.errors import StoreError
@@ -18,6 +20,7 @@ from oversight.store.migrations import MIGRATIONS
 
 __all__ = ["StoreBase", "database_url", "masked_url", "chunks"]
 
+MIGRATION_LOCK = 0x0BE25161  # pg_advisory_xact_lock key: 'oversight migrations'
 CHUNK = 500  # ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -34,19 +37,57 @@ def database_url(location: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser()}"
 
 
-def masked_url(location: str | Path) -> str:
-    """A database location fit to print: any password replaced by ***."""
-    text = str(location)
-    if "://" not in text:
-        return text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+_PASSWORD_PARAM = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
 
-    try:
-        url = make_url(text)
-    except ArgumentError:
+
+def masked_url(location: str | Path) -> str:
+    """A database location fit to print: any password (``user:PASSWORD@``, ``?password=``) replaced by ***.
+
+    Works on the text, not on a parsed URL, so a URL no parser accepts (a port that is not a
+    number, an unescaped @ inside the password) is masked too, and the rest reads as typed.
+    """
+    text = str(location)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
         return text
-    return url.render_as_string(hide_password=True) if url.password else text
+    user_info, password, host = _split_authority(rest)
+    if password is not None:
+        rest = f"{user_info}:***@{host}"
+    return _PASSWORD_PARAM.sub(r"\1***", f"{scheme}://{rest}")
+
+
+def _split_authority(rest: str) -> tuple[str, str | None, str]:
+    """(user, password or None, what follows the last @ of the authority) of a URL after ``://``."""
+    query = rest.find("?")
+    at = rest.rfind("@", 0, len(rest) if query < 0 else query)
+    if at < 0:
+        return "", None, rest
+    user, colon, password = rest[:at].partition(":")
+    return user, (password if colon else None), rest[at + 1 :]
+
+
+def _secrets(location: str | Path) -> list[str]:
+    """The passwords in a location, as typed and URL-decoded, longest first (for scrubbing messages).
+
+    A password with an unescaped @ is misread by drivers as part of the host, so what follows
+    each @ in it (``pw@`` of ``s3cret@pw``) is a secret too.
+    """
+    _, sep, rest = str(location).partition("://")
+    if not sep:
+        return []
+    _, password, _ = _split_authority(rest)
+    found = [m.group(2) for m in _PASSWORD_PARAM.finditer(rest)]
+    if password:
+        found += [password] + [password[i + 1 :] + "@" for i, c in enumerate(password) if c == "@"]
+    found += [unquote(s) for s in found]
+    return sorted({s for s in found if s.strip("@")}, key=len, reverse=True)
+
+
+def _scrub(message: str, location: str | Path) -> str:
+    """``message`` with every password of ``location`` in it replaced by ***."""
+    for secret in _secrets(location):
+        message = message.replace(secret, "***@" if secret.endswith("@") else "***")
+    return message
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -98,10 +139,10 @@ class StoreBase:
             if migrate:
                 store.migrate()
             return store
-        except (SQLAlchemyError, StoreError) as exc:
+        except (SQLAlchemyError, StoreError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
             cause = exc.__cause__ if isinstance(exc, StoreError) else exc
             reason = _reason(cause) if isinstance(cause, SQLAlchemyError) else str(exc)
-            raise StoreError(f"cannot open database {masked_url(location)}: {reason}") from exc
+            raise StoreError(f"cannot open database {masked_url(location)}: {_scrub(reason, location)}") from exc
 
     @property
     def dialect(self) -> str:
@@ -118,19 +159,54 @@ class StoreBase:
         self.close()
 
     def migrate(self) -> list[str]:
-        """Apply the migrations this database lacks; return their names."""
+        """Apply the migrations this database lacks; return their names.
+
+        Safe when several workers open a new database at once: on PostgreSQL each step
+        holds an advisory lock and re-reads what is applied; on SQLite the write lock
+        orders them, and a step another process applied first is skipped.
+        """
+        with self._sqlite_migration_lock():
+            return self._migrate()
+
+    @contextmanager
+    def _sqlite_migration_lock(self) -> Iterator[None]:
+        """On a SQLite file, one migrating process at a time (a lock file beside it, like -wal)."""
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{database}-migrate.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _migrate(self) -> list[str]:
         with self.transaction() as conn:
+            self._lock_migrations(conn)
             t.schema_migrations.create(conn, checkfirst=True)
-            done = set(conn.scalars(select(t.schema_migrations.c.name)))
         applied = []
         for name, step in MIGRATIONS:
-            if name in done:
-                continue
-            with self.transaction() as conn:
-                step(conn)
-                conn.execute(insert(t.schema_migrations).values(name=name, applied_at=utcnow()))
+            try:
+                with self.transaction() as conn:
+                    self._lock_migrations(conn)
+                    if conn.scalar(select(t.schema_migrations.c.name).where(t.schema_migrations.c.name == name)):
+                        continue
+                    step(conn)
+                    conn.execute(insert(t.schema_migrations).values(name=name, applied_at=utcnow()))
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, IntegrityError) or name not in self.applied_migrations():
+                    raise
+                continue  # another process applied it between our read and our write
             applied.append(name)
         return applied
+
+    def _lock_migrations(self, conn: Connection) -> None:
+        if self.dialect == "postgresql":  # one migrator per database at a time, until commit
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
     def applied_migrations(self) -> list[str]:
         with self.reading() as conn:
@@ -143,7 +219,8 @@ class StoreBase:
             with self._lock, self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"database write failed ({masked_url(self.location)}): {_reason(exc)}") from exc
+            reason = _scrub(_reason(exc), self.location)
+            raise StoreError(f"database write failed ({masked_url(self.location)}): {reason}") from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -152,7 +229,8 @@ class StoreBase:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"database read failed ({masked_url(self.location)}): {_reason(exc)}") from exc
+            reason = _scrub(_reason(exc), self.location)
+            raise StoreError(f"database read failed ({masked_url(self.location)}): {reason}") from exc
 
     def count(self, table: str) -> int:
         """Rows in a table."""

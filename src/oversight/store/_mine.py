@@ -1,4 +1,4 @@
-"""Failure notes, the embedding cache, patterns, their members and mining runs."""
+"""Failure notes, the embedding and edit-explanation caches, patterns, their members and mining runs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from oversight.schemas import FailureNote, MiningRun, Pattern, text_hash
+from oversight.errors import StoreError
+from oversight.schemas import FailureNote, MiningRun, Pattern, text_hash, utcnow
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 
@@ -67,6 +69,39 @@ class MineRecords(StoreBase):
             for part in chunks(fresh):
                 conn.execute(insert(t.embeddings), list(part))
         return len(fresh)
+
+    # -- the edit-explanation cache -------------------------------------------------
+
+    def edit_explanations(
+        self, model: str, prompt_version: str, draft_hash: str, edit_hashes: Iterable[str]
+    ) -> dict[str, str]:
+        """Sentences a model already wrote with this prompt version for edits of this draft, by edit hash."""
+        e = t.edit_explanations
+        out: dict[str, str] = {}
+        with self.reading() as conn:
+            for part in chunks(list(dict.fromkeys(edit_hashes))):
+                found = conn.execute(select(e.c.edit_hash, e.c.sentence).where(
+                    e.c.model == model, e.c.prompt_version == prompt_version, e.c.draft_hash == draft_hash,
+                    e.c.edit_hash.in_(part)))
+                out.update({h: s for h, s in found})
+        return out
+
+    def save_edit_explanation(
+        self, model: str, prompt_version: str, draft_hash: str, edit_hash: str, sentence: str
+    ) -> str:
+        """Keep one paid sentence (its own transaction); return the sentence kept.
+
+        When another run kept one for the same key first, that one stays and is returned.
+        """
+        key = {"model": model, "prompt_version": prompt_version, "draft_hash": draft_hash, "edit_hash": edit_hash}
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(t.edit_explanations).values(**key, sentence=sentence, created_at=utcnow()))
+            return sentence
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        return self.edit_explanations(model, prompt_version, draft_hash, [edit_hash]).get(edit_hash, sentence)
 
     # -- patterns and runs -----------------------------------------------------------
 

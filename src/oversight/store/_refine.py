@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, or_, select, update
 
 from oversight.errors import NotFoundError
-from oversight.schemas import Critique, Draft, Refinement, Task, new_id, utcnow
+from oversight.schemas import Critique, Draft, FindingVerdict, Refinement, Task, new_id, utcnow
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 
@@ -176,6 +176,25 @@ class RefineRecords(StoreBase):
             query = query.where(t.refinements.c.created_at >= since)
         with self.reading() as conn:
             return [Refinement.model_validate(d) for d in conn.scalars(query)]
+
+    def critiques_with_verdicts(self) -> list[tuple[Critique, list[FindingVerdict]]]:
+        """Every critique, oldest first, with the finding verdicts of the refinements made on it.
+
+        A verdict's ``finding`` indexes the critique's (shown) findings; several refinements
+        of one critique (several reviewers) each add theirs.
+        """
+        critique_query = select(t.critiques.c.data).order_by(t.critiques.c.created_at, t.critiques.c.id)
+        with self.reading() as conn:
+            critique_data = list(conn.scalars(critique_query))
+            refinement_data = list(conn.scalars(
+                select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)))
+        verdicts: dict[str, list[FindingVerdict]] = {}
+        for data in refinement_data:
+            refinement = Refinement.model_validate(data)
+            if refinement.critique_id is not None:
+                verdicts.setdefault(refinement.critique_id, []).extend(refinement.finding_verdicts)
+        critiques = [Critique.model_validate(d) for d in critique_data]
+        return [(c, verdicts.get(c.id, [])) for c in critiques]
 
     # -- task states -----------------------------------------------------------------
 

@@ -84,3 +84,9 @@ def m004_task_states(conn: Connection) -> None:
 def m005_documents(conn: Connection) -> None:
     """Named documents: the routing rule the audit writes and the review queue reads."""
     t.metadata.create_all(conn, tables=[t.documents])
+
+
+@migration
+def m006_edit_explanations(conn: Connection) -> None:
+    """The cache of paid edit explanations, so that an interrupted `mine` does not pay for them again."""
+    t.metadata.create_all(conn, tables=[t.edit_explanations])

@@ -200,3 +200,17 @@ documents = Table(
     Column("data", JSON, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- paid edit explanations (m006): a mining run killed half way asks the model only for the rest --
+
+# One model sentence per (model, edit_note prompt version, draft text, edit), kept as it arrives.
+edit_explanations = Table(
+    "edit_explanations",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("prompt_version", String(64), primary_key=True),
+    Column("draft_hash", String(64), primary_key=True),  # text_hash of the draft text
+    Column("edit_hash", String(64), primary_key=True),  # text_hash of the edit's op, before and after
+    Column("sentence", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

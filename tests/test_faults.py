@@ -1,0 +1,71 @@
+"""A misbehaving model server costs one task, not the run: `draft_tasks` against the stub
+server (tests/support/stub_server.py, a real HTTP server) with injected faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from oversight.config import load_settings
+from oversight.pipelines import draft_tasks
+from oversight.runtime import Runtime
+from oversight.schemas import Task
+from tests.support.stub_server import Faults, StubServer
+
+MODEL = "openai/stub-model"
+BAD = "NO-CHOICES-PLEASE"
+
+
+def tasks() -> list[Task]:
+    return [
+        Task(id="good-1", prompt="What is 2 + 2?"),
+        Task(id="bad", prompt=f"{BAD} What is 3 + 3?"),
+        Task(id="good-2", prompt="What is 4 + 4?"),
+    ]
+
+
+@pytest.fixture
+def open_runtime(store_url: str) -> Iterator[object]:
+    """Open a runtime over a fresh store (SQLite, and PostgreSQL when configured) against a server."""
+    opened: list[Runtime] = []
+
+    def make(server: StubServer) -> Runtime:
+        settings = load_settings(db=store_url, model=MODEL, api_base=server.api_base, api_key="sk-test",
+                                 concurrency=2)
+        runtime = Runtime.open(settings, announce=lambda _m: None)
+        runtime.store.add_tasks(tasks())
+        opened.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in opened:
+        runtime.close()
+
+
+async def test_a_task_whose_draft_always_gets_empty_choices_fails_alone(open_runtime, tmp_path: Path) -> None:
+    with StubServer(log_path=tmp_path / "log.jsonl", faults=Faults(empty_choices_marker=BAD)) as server:
+        runtime = open_runtime(server)
+        summary = await draft_tasks(runtime)  # an IndexError here would abort every task
+
+    assert summary.outcomes == {"good-1": "drafted", "good-2": "drafted", "bad": "failed"}
+    states = {s.task_id: s for s in runtime.store.task_states()}
+    assert states["good-1"].state == states["good-2"].state == "awaiting_review"
+    assert states["bad"].state == "failed"
+    assert "no choices" in states["bad"]["error"] and MODEL in states["bad"]["error"]
+    assert summary.errors["bad"] == states["bad"]["error"]
+    bad_drafts = [r for r in server.requests if BAD in r["last_message"]]
+    assert len(bad_drafts) == 2, "an empty answer is retried once, then it is the task's error"
+    assert all(r["kind"] == "draft" for r in bad_drafts)
+
+
+async def test_one_empty_answer_is_retried_and_every_task_goes_on(open_runtime, tmp_path: Path) -> None:
+    with StubServer(faults=Faults(empty_choices_at=frozenset({1}))) as server:
+        runtime = open_runtime(server)
+        summary = await draft_tasks(runtime)
+
+    assert not summary.errors
+    assert {s.state for s in runtime.store.task_states()} == {"awaiting_review"}
+    assert sum(1 for r in server.requests if r.get("fault")) == 1
+    assert len(server.requests) == 2 * 3 + 1  # a draft and a critique per task, one retry
