@@ -78,14 +78,19 @@ def check_value(path: str | Path, line: int | None, field: str, value: Any) -> N
 
 def parse_json_cell(path: str | Path, line: int | None, field: str, text: str) -> Any:
     """The JSON held in one CSV cell (e.g. a metadata column), checked like a row. Raises InputFileError."""
+    value = _loads(path, line, field, text)
+    check_value(path, line, field, value)
+    return value
+
+
+def _loads(path: str | Path, line: int | None, field: str | None, text: str) -> Any:
+    """json.loads, its failures as InputFileError naming the place."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputFileError(str(path), line, field, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
     except RecursionError as exc:
         raise InputFileError(str(path), line, field, _TOO_DEEP) from exc
-    check_value(path, line, field, value)
-    return value
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -138,12 +143,7 @@ def _read_jsonl(path: Path, max_line_bytes: int) -> Iterator[tuple[int, dict[str
                 raise InputFileError(str(path), number, None, f"not UTF-8 text (byte {exc.start})") from exc
             if not line:
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(str(path), number, None, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
-            except RecursionError as exc:
-                raise InputFileError(str(path), number, None, _TOO_DEEP) from exc
+            row = _loads(path, number, None, line)
             if not isinstance(row, dict):
                 raise InputFileError(str(path), number, None, f"expected a JSON object, got {type(row).__name__}")
             yield number, row
