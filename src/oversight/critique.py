@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import unicodedata
 from typing import Any, NamedTuple
@@ -65,9 +66,12 @@ def _folded(text: str) -> tuple[str, list[int]]:
     return "".join(out), origin
 
 
+@functools.lru_cache(maxsize=512)
 def normalise(text: str) -> str:
     """``text`` as the grounding check compares it: NFKC, casefolded, one kind of quote and dash,
     whitespace collapsed."""
+    if text.isascii():  # the common case, without a Python loop over every character
+        return " ".join(text.translate(_UNIFY).casefold().split())
     return _folded(unicodedata.normalize("NFC", text))[0]
 
 
