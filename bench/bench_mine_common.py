@@ -30,16 +30,29 @@ CACHE = Path(os.environ.get("OVERSIGHT_BENCH_CACHE", "/tmp/oversight-bench-mine"
 
 def load_ttcw() -> tuple[list[str], list[str], list[str]]:
     """TTCW expert explanations with verdict No: (ids, texts, category)."""
+    ids, texts, category, _ = load_ttcw_with_source()
+    return ids, texts, category
+
+
+def load_ttcw_with_source() -> tuple[list[str], list[str], list[str], list[str]]:
+    """TTCW expert explanations with verdict No: (ids, texts, category, story id)."""
     path = DATA / "creativity_eval" / "Art_or_Artifice" / "annotations" / "ttcw_annotations.json"
     rows = [r for r in json.loads(path.read_text(encoding="utf-8"))
             if r["binary_verdict"] == "No" and r["explanation"].strip()]
     ids = [f"{r['story_id']}-{r['expert_idx']}-{r['ttcw_idx']}" for r in rows]
-    return ids, [r["explanation"].strip() for r in rows], [r["category"] for r in rows]
+    return (ids, [r["explanation"].strip() for r in rows], [r["category"] for r in rows],
+            [str(r["story_id"]) for r in rows])
 
 
 def load_tofueval() -> tuple[list[str], list[str], list[str]]:
     """TofuEval dev explanations with a single error type: (ids, texts, type)."""
-    ids, texts, labels = [], [], []
+    ids, texts, labels, _ = load_tofueval_with_source()
+    return ids, texts, labels
+
+
+def load_tofueval_with_source() -> tuple[list[str], list[str], list[str], list[str]]:
+    """TofuEval dev explanations with a single error type: (ids, texts, type, document id)."""
+    ids, texts, labels, sources = [], [], [], []
     for name in ("mediasum", "meetingbank"):
         path = DATA / "tofueval" / "factual_consistency" / f"{name}_factual_eval_dev.csv"
         with path.open(encoding="utf-8", newline="") as handle:
@@ -49,10 +62,58 @@ def load_tofueval() -> tuple[list[str], list[str], list[str]]:
                     ids.append(f"{name}-{i}")
                     texts.append(row["exp"].strip())
                     labels.append(kind)
-    return ids, texts, labels
+                    sources.append(f"{name}:{row['doc_id'].strip()}")
+    return ids, texts, labels, sources
+
+
+def load_finegrainedrlhf_edits() -> tuple[list[str], list[str], list[str], list[str]]:
+    """FineGrainedRLHF dev: the edits from ``prediction 1`` to ``corrected-prediction`` as notes.
+
+    The diff is the library's (``word_diff`` tokens, ``significant_edits``), and each note's
+    text is what the library writes for an edit when no model explains it (``describe_edit``).
+    An edit is labelled with the error type of the annotated span it overlaps most (an insert:
+    the span containing its position); edits that touch no error span are left out. No cap of
+    edits per answer (the library keeps at most ``MAX_EDIT_NOTES``). Returns (ids, texts,
+    error type, question index).
+    """
+    import difflib
+
+    from oversight.mine.notes import describe_edit, significant_edits
+    from oversight.refine import _TOKEN
+    from oversight.schemas import DiffOp
+
+    path = DATA / "finegrainedrlhf_qa_feedback" / "tasks" / "qa_feedback" / "data" / "dev_feedback.json"
+    ids, texts, labels, sources = [], [], [], []
+    for q, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
+        before, after = item["prediction 1"], item["feedback"]["corrected-prediction"]
+        spans = [(e["start"], e["end"], e["error type"]) for e in item["feedback"]["errors"]]
+        a, b = _TOKEN.findall(before), _TOKEN.findall(after)
+        offsets = [0]
+        for token in a:
+            offsets.append(offsets[-1] + len(token))
+        matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+        for k, (tag, i1, i2, j1, j2) in enumerate(matcher.get_opcodes()):
+            op = DiffOp(op=tag, before="".join(a[i1:i2]), after="".join(b[j1:j2]))
+            if not significant_edits([op]):
+                continue
+            start, end = offsets[i1], offsets[i2]
+            if start == end:  # an insert: the span it lands in
+                hits = [(1, kind) for s, e, kind in spans if s <= start <= e]
+            else:
+                hits = [(min(end, e) - max(start, s), kind) for s, e, kind in spans if min(end, e) > max(start, s)]
+            if not hits:
+                continue
+            ids.append(f"q{q}-op{k}")
+            texts.append(describe_edit(op))
+            labels.append(max(hits)[1])
+            sources.append(f"q{q}")
+    return ids, texts, labels, sources
 
 
 DATASETS = {"ttcw": load_ttcw, "tofueval": load_tofueval}
+# (ids, texts, human failure category, source item id) for the quality bench
+SOURCED_DATASETS = {"ttcw": load_ttcw_with_source, "tofueval": load_tofueval_with_source,
+                    "finegrainedrlhf": load_finegrainedrlhf_edits}
 
 
 def embeddings_for(name: str, texts: list[str]) -> Any:
@@ -127,22 +188,31 @@ def _worker(kind: str, inputs: str, output: str) -> None:
     }))
 
 
-def scores(truth: list[str], labels: Any) -> dict[str, Any]:
-    """NMI and ARI with noise as one more label (all notes), NMI on non-noise notes, k, noise share."""
+def scores(truth: list[str], labels: Any, source: list[str] | None = None) -> dict[str, Any]:
+    """Agreement of a labelling with the human categories (and, given, with the source items).
+
+    Noise (-1) counts as one more label, on all notes. ``ami``/``ari``/``nmi``: against the
+    category; ``ami_source``: against the item each note is about (how much a clustering
+    groups by subject); ``nmi_without_noise`` on non-noise notes; k; noise share.
+    """
     import numpy as np
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
     labels = np.asarray(labels)
     truth_array = np.asarray(truth)
     kept = labels >= 0
-    return {
-        "nmi": round(float(normalized_mutual_info_score(truth_array, labels)), 4),
+    out = {
+        "ami": round(float(adjusted_mutual_info_score(truth_array, labels)), 4),
         "ari": round(float(adjusted_rand_score(truth_array, labels)), 4),
+        "nmi": round(float(normalized_mutual_info_score(truth_array, labels)), 4),
         "nmi_without_noise": round(float(normalized_mutual_info_score(truth_array[kept], labels[kept])), 4)
         if kept.any() else 0.0,
         "clusters": int(labels.max()) + 1 if len(labels) else 0,
         "noise_share": round(float((~kept).mean()), 4),
     }
+    if source is not None:
+        out["ami_source"] = round(float(adjusted_mutual_info_score(np.asarray(source), labels)), 4)
+    return out
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
 # Subsystems add their commands here (each module:attribute is a click command or group).
 OPTIONAL_COMMANDS: dict[str, str] = {
     "notes": "oversight.cli.mine:notes",
+    "refinements": "oversight.cli.mine:refinements",
     "mine": "oversight.cli.mine:mine",
     "patterns": "oversight.cli.mine:patterns",
     "report": "oversight.cli.mine:report",
@@ -35,6 +36,7 @@ SHORT_HELP: dict[str, str] = {
     "demo": "Run the whole loop on bundled real tasks with the embedded model.",
     "model": "The embedded default model (serve it, show where it is).",
     "notes": "Import failure notes from existing review data.",
+    "refinements": "Import post-edits (model output and its correction) as refinements.",
     "mine": "Cluster failure notes into named patterns.",
     "patterns": "List failure patterns.",
     "report": "Write the leads' failure-pattern report.",

@@ -1,4 +1,4 @@
-"""Commands for failure patterns: `notes import`, `mine`, `patterns`, `report`.
+"""Commands for failure patterns: `notes import`, `refinements import`, `mine`, `patterns`, `report`.
 
 Heavy imports (numpy, sklearn, onnxruntime, litellm) happen inside the commands.
 """
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from oversight.runtime import Runtime
     from oversight.store import Store
 
-__all__ = ["mine", "mine_with_runtime", "notes", "patterns", "report", "report_text", "run_mining"]
+__all__ = ["mine", "mine_with_runtime", "notes", "patterns", "refinements", "report", "report_text", "run_mining"]
 
 
 @click.group()
@@ -49,6 +49,41 @@ def import_notes(ctx: click.Context, file: Path, text_field: str, id_field: str 
         emit_json({"file": str(file), "added": added, "already_present": present})
     else:
         click.echo(f"imported {added} notes from {file} ({present} already present)")
+
+
+@click.group()
+def refinements() -> None:
+    """Refinements: import post-editing data (model output and its human correction) to mine."""
+
+
+@refinements.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--draft-field", required=True, help="The column holding the model output.")
+@click.option("--refined-field", required=True, help="The column holding the human-corrected output.")
+@click.option("--id-field", help="A column with the file's own row ids (a re-import is matched by them).")
+@click.option("--source-field", help="A column naming the item each output answers (becomes the task id).")
+@click.option("--tags-field", help="A column of failure tags: a list, or text separated by commas.")
+@click.option("--rationale-field", help="A column saying why the output was corrected.")
+@click.option("--reviewer-field", help="A column naming who corrected it.")
+@click.option("--prompt-field", help="A column holding what the model was asked.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fields: str | None) -> None:
+    """Import model outputs and their corrections from a JSONL, CSV or Parquet FILE (checked whole first).
+
+    Each row becomes a refinement; the next `oversight mine` reads its edits into failure notes.
+    """
+    from oversight.mine.imports import import_refinements, load_refinement_file
+    from oversight.runtime import open_store
+
+    settings = settings_from(ctx)
+    items = load_refinement_file(file, **fields)  # type: ignore[arg-type]
+    with open_store(settings) as store:
+        added, present = import_refinements(store, items, source_file=file)
+    if as_json:
+        emit_json({"file": str(file), "added": added, "already_present": present})
+    else:
+        click.echo(f"imported {added} refinement(s) from {file} ({present} already present)")
 
 
 async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err) -> MiningResult:

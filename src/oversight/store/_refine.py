@@ -169,6 +169,39 @@ class RefineRecords(StoreBase):
             self._set_state(conn, refinement.task_id, state, error=None)
         return refinement
 
+    def add_finished_work(
+        self, work: Sequence[tuple[Task, Draft, Refinement]], *, source: str | None = None
+    ) -> tuple[int, int]:
+        """Keep already-refined work (imported post-edits) whole, in one transaction.
+
+        Tasks, drafts and refinements whose ids exist are left alone; each task with a new
+        refinement ends refined (or skipped). Returns (refinements added, already present).
+        """
+        now = utcnow()
+        with self.transaction() as conn:
+            task_rows = [{"id": t_.id, "domain": t_.domain, "kind": t_.kind, "source": source,
+                          "created_at": t_.created_at, "data": t_.model_dump(mode="json")} for t_, _, _ in work]
+            self._insert_missing(conn, t.tasks, task_rows)
+            self._insert_missing(conn, t.task_states, [
+                {"task_id": row["id"], "state": "pending", "attempts": 0, "updated_at": now} for row in task_rows
+            ], key="task_id")
+            self._insert_missing(conn, t.drafts, [
+                {"id": d.id, "task_id": d.task_id, "model": d.model, "prompt_version": d.prompt_version,
+                 "created_at": d.created_at, "data": d.model_dump(mode="json")} for _, d, _ in work
+            ])
+            refinements = {r.id: r for _, _, r in work}
+            fresh = self._new_keys(conn, t.refinements, list(refinements))
+            self._insert_missing(conn, t.refinements, [
+                {"id": r.id, "task_id": r.task_id, "draft_id": r.draft_id, "decision": r.decision,
+                 "reviewer": r.reviewer, "seconds_spent": r.seconds_spent, "created_at": r.created_at,
+                 "data": r.model_dump(mode="json")} for r in (refinements[i] for i in fresh)
+            ])
+            for refinement_id in fresh:
+                r = refinements[refinement_id]
+                self._set_state(conn, r.task_id, "skipped" if r.decision == "skip" else "refined",
+                                draft_id=r.draft_id, error=None)
+        return len(fresh), len(refinements) - len(fresh)
+
     def refinements(self, *, since: datetime | None = None) -> list[Refinement]:
         """All refinements, oldest first."""
         query = select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)

@@ -1,0 +1,182 @@
+"""Post-editing data a team already has (model output and its human correction) as refinements.
+
+Each row becomes a Task, a Draft (model "import") and a Refinement whose word diff the next
+`oversight mine` reads into edit notes, like any trainer's. The whole file is checked before
+anything is written; ids are derived from the file's own row id (with the file name) or, without
+one, from the row's content, so importing the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from oversight.errors import InputFileError
+from oversight.refine import word_diff
+from oversight.schemas import Draft, Refinement, Task, content_hash
+
+if TYPE_CHECKING:
+    from oversight.store import Store
+
+__all__ = ["IMPORT_MODEL", "ImportCounts", "ImportedRefinement", "import_refinements", "load_refinement_file"]
+
+IMPORT_MODEL = "import"  # the model, prompt name and prompt version of every imported draft
+
+
+@dataclass(frozen=True)
+class ImportedRefinement:
+    """One row of a post-editing file, as the records it becomes."""
+
+    line: int
+    external_id: str | None
+    task: Task
+    draft: Draft
+    refinement: Refinement
+
+
+class ImportCounts(NamedTuple):
+    added: int
+    present: int
+
+
+@dataclass(frozen=True)
+class _Fields:
+    draft: str
+    refined: str
+    id: str | None
+    source: str | None
+    tags: str | None
+    rationale: str | None
+    reviewer: str | None
+    prompt: str | None
+
+    def named(self) -> list[str]:
+        return [name for name in (self.draft, self.refined, self.id, self.source, self.tags, self.rationale,
+                                  self.reviewer, self.prompt) if name]
+
+
+def load_refinement_file(
+    path: str | Path,
+    *,
+    draft_field: str,
+    refined_field: str,
+    id_field: str | None = None,
+    source_field: str | None = None,
+    tags_field: str | None = None,
+    rationale_field: str | None = None,
+    reviewer_field: str | None = None,
+    prompt_field: str | None = None,
+) -> list[ImportedRefinement]:
+    """Read model outputs and their human corrections from a JSONL, CSV or Parquet file.
+
+    ``source_field`` names the item each output answers (it becomes the task id, so several
+    outputs can share a task). Raises InputFileError on the first bad row; the whole file is
+    checked before anything is returned, so a bad file changes nothing.
+    """
+    from oversight.files import read_rows
+
+    path = Path(path)
+    fields = _Fields(draft_field, refined_field, id_field, source_field, tags_field, rationale_field,
+                     reviewer_field, prompt_field)
+    items: list[ImportedRefinement] = []
+    seen_ids: dict[str, int] = {}
+    for line, row in read_rows(path):
+        if not items:
+            for name in fields.named():
+                if name not in row:
+                    raise InputFileError(str(path), line, name, "no such field in the file")
+        items.append(_item(path, line, row, fields, seen_ids))
+    if not items:
+        raise InputFileError(str(path), None, None, "the file holds no rows")
+    return items
+
+
+def import_refinements(store: Store, items: Iterable[ImportedRefinement], *, source_file: str | Path) -> ImportCounts:
+    """Keep the tasks, drafts and refinements of ``items`` in one transaction; return (added, present).
+
+    Records whose ids exist are left alone (several rows of one source item share its task:
+    the first row's wins); each task with a new refinement ends ``refined``. Raises StoreError
+    (and nothing is written).
+    """
+    items = list(items)
+    added, present = store.add_finished_work(
+        [(item.task, item.draft, item.refinement) for item in items], source=Path(source_file).name
+    )
+    return ImportCounts(added, present)
+
+
+def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids: dict[str, int]) -> ImportedRefinement:
+    draft_text = _text(path, line, row, fields.draft, blank_ok=False)
+    refined_text = _text(path, line, row, fields.refined, blank_ok=False)
+    external = None
+    if fields.id:
+        external = _key(path, line, row, fields.id)
+        if external in seen_ids:
+            raise InputFileError(str(path), line, fields.id, f"id {external!r} repeats line {seen_ids[external]}")
+        seen_ids[external] = line
+    source = _key(path, line, row, fields.source) if fields.source else None
+    prompt = _text(path, line, row, fields.prompt, blank_ok=False) if fields.prompt else f"(imported: {path.name})"
+    tags = _tags(path, line, row, fields.tags) if fields.tags else []
+    rationale = _optional_text(path, line, row, fields.rationale) or ""
+    reviewer = _optional_text(path, line, row, fields.reviewer) or "anonymous"
+
+    # the row's identity: the file's own id within this file, else what the row says
+    row_key = ["id", path.name, external] if external is not None else ["content", source, prompt, draft_text,
+                                                                         refined_text]
+    task_id = source if source is not None and len(source) <= 200 else "t_" + content_hash(
+        "import", source if source is not None else row_key)
+    metadata: dict[str, Any] = {"import_source": path.name, "line": line}
+    if external is not None:
+        metadata["external_id"] = external
+    if source is not None:
+        metadata["source_item"] = source
+    task = Task(id=task_id, prompt=prompt, metadata=metadata)
+    draft = Draft(id="d_" + content_hash(task_id, IMPORT_MODEL, draft_text), task_id=task_id, model=IMPORT_MODEL,
+                  prompt_name=IMPORT_MODEL, prompt_version=IMPORT_MODEL, text=draft_text)
+    same = " ".join(draft_text.split()) == " ".join(refined_text.split())
+    refinement = Refinement(
+        id="r_" + content_hash("import", row_key), task_id=task_id, draft_id=draft.id,
+        decision="accept" if same else "edit", refined_text=refined_text, diff=word_diff(draft_text, refined_text),
+        tags=tags, rationale=rationale, reviewer=reviewer,
+    )
+    return ImportedRefinement(line, external, task, draft, refinement)
+
+
+def _text(path: Path, line: int, row: dict[str, Any], field: str, *, blank_ok: bool) -> str:
+    value = row.get(field)
+    if not isinstance(value, str):
+        what = "is missing" if value is None else f"must be text, got {type(value).__name__}"
+        raise InputFileError(str(path), line, field, what)
+    if not blank_ok and not value.strip():
+        raise InputFileError(str(path), line, field, "is blank")
+    return value
+
+
+def _optional_text(path: Path, line: int, row: dict[str, Any], field: str | None) -> str | None:
+    if not field or row.get(field) is None:
+        return None
+    return _text(path, line, row, field, blank_ok=True).strip() or None
+
+
+def _key(path: Path, line: int, row: dict[str, Any], field: str) -> str:
+    """An id or source item: text or a whole number, not blank."""
+    value = row.get(field)
+    if value is None:
+        raise InputFileError(str(path), line, field, "is missing")
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise InputFileError(str(path), line, field, f"must be text or a whole number, got {value!r}")
+    return str(value).strip()
+
+
+def _tags(path: Path, line: int, row: dict[str, Any], field: str) -> list[str]:
+    """Tags: a list of text, or one text of comma-separated tags (a CSV cell)."""
+    value = row.get(field)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [tag.strip() for tag in value.split(",") if tag.strip()]
+    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        return [tag.strip() for tag in value if tag.strip()]
+    raise InputFileError(str(path), line, field, f"must be text or a list of text, got {type(value).__name__}")
