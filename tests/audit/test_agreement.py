@@ -100,3 +100,16 @@ def test_pandalm_agreement_is_high(pandalm: list[PairwiseJudgment]) -> None:
     assert result.n_annotators == 3 and result.n_items == 150
     assert result.alpha is not None and result.alpha > 0.7  # its authors filtered for agreement
     assert all(a.with_majority is not None and a.with_majority > 0.85 for a in result.annotators)
+
+
+def test_package_functions_are_not_shadowed_by_their_modules() -> None:
+    """`oversight.audit.agreement` once named both a module and a function: importing the module
+    first made `from oversight.audit import agreement` return the module."""
+    import subprocess
+    import sys
+
+    code = ("import oversight.audit.run\n"
+            "from oversight.audit import agreement, ceilings, routing_rule\n"
+            "assert callable(agreement) and callable(ceilings) and callable(routing_rule)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

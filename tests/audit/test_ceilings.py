@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oversight.audit import GroupRoute, PairwiseJudgment, RoutingRule, ceilings, routing_rule
-from oversight.audit.ceilings import wilson_upper
+from oversight.audit.routing import wilson_upper
 
 
 def _group(kind: str, n: int, split_every: int | None, wrong_every: int | None = None) -> list[PairwiseJudgment]:

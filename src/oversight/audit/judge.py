@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from oversight.audit.agreement import _majority
+from oversight.audit.agreement_stats import _majority
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style
 from oversight.errors import StructuredOutputError
 from oversight.schemas import Choice, JudgeComparison, PairwiseJudgment

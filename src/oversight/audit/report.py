@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from oversight.audit.run import raw_pattern_lines
+from oversight.report.markdown import md_text
 from oversight.schemas import AuditResult, FeatureEffect, StyleModel
 
 __all__ = ["coefficient_svg", "render_audit_html", "render_audit_markdown", "report_sections"]
@@ -132,7 +133,7 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]  # cells hold annotator names
     return "\n".join(lines)
 
 
@@ -227,11 +228,11 @@ def render_audit_markdown(result: AuditResult) -> str:
     out = [
         "## Judgment audit",
         "",
-        f"{result.source}: {result.n_judgments} judgments, {result.n_items} items, "
+        f"{md_text(result.source)}: {result.n_judgments} judgments, {result.n_items} items, "
         f"{len(result.annotators)} annotator(s).",
         "",
     ]
-    out += [f"- {v}" for v in result.verdict] + [""]
+    out += [f"- {md_text(v)}" for v in result.verdict] + [""]
     for title, model in (("Style bias", result.style), ("Style beyond correctness (gold)", result.style_given_gold)):
         if model is not None:
             out += [f"### {title}", "", _model_line(model), ""]
@@ -243,7 +244,8 @@ def render_audit_markdown(result: AuditResult) -> str:
     if spots is not None and spots.items:
         out += ["### Shared blind spots", ""]
         out += [
-            f"- `{s.id}` ({s.votes} votes, {_pct(s.agreement)} chose {s.chosen}, gold {s.gold}): {s.prompt}"
+            f"- {md_text(s.id)} ({s.votes} votes, {_pct(s.agreement)} chose {md_text(s.chosen)}, "
+            f"gold {md_text(s.gold)}): {md_text(s.prompt)}"
             for s in spots.items[:10]
         ] + [""]
     if result.judge is not None:

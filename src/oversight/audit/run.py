@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from oversight.audit.agreement import agreement, blind_spots
-from oversight.audit.ceilings import ceilings, routing_rule
+from oversight.audit.agreement_stats import agreement, blind_spots
+from oversight.audit.routing import ceilings, routing_rule
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style, position_bias, win_rates
 from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment, StyleModel
 

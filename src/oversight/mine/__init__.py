@@ -46,6 +46,9 @@ _WHERE = {
     "current": "miner",
     "run_themes": "miner",
     "llm_edit_explainer": "notes",
+    "LLMEditExplainer": "notes",
+    "load_refinement_file": "imports",
+    "import_refinements": "imports",
     "MiningResult": "miner",
 }
 

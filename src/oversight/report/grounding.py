@@ -7,6 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from oversight.report._data import ReportSection
+from oversight.report.markdown import md_text
 
 if TYPE_CHECKING:
     from oversight.grounding import GroundingRow
@@ -79,7 +80,7 @@ def _html(rows: Sequence[GroundingRow]) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return escape(" ".join(text.split()), quote=False).replace("|", "\\|") or " "
+    return md_text(text) or " "
 
 
 def _quoted(quote: str) -> str:
@@ -93,7 +94,7 @@ def _markdown(rows: Sequence[GroundingRow]) -> str:
     if examples:
         lines += ["", "Held-back findings (the latest of each critic):", ""]
         lines += [f"- {_md_cell(row.model)}, {e.reason}: {_quoted(e.quote)} \u2014 {_md_cell(e.issue)} "
-                  f"(`{e.critique_id}`)" for row, e in examples]
+                  f"({_md_cell(e.critique_id)})" for row, e in examples]
     return "\n".join(lines)
 
 

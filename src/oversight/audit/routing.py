@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from oversight.audit.agreement import _gold_of, _majority, item_votes, krippendorff_alpha
+from oversight.audit.agreement_stats import _gold_of, _majority, item_votes, krippendorff_alpha
 from oversight.schemas import Ceiling, GroupRoute, Judgment, PointwiseJudgment, Route, RoutingRule
 
 __all__ = [
