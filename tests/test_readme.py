@@ -68,5 +68,6 @@ def test_the_readme_simulated_judge_example_runs_as_written(tmp_path: Path) -> N
     import ast
 
     lists, fair = (ast.literal_eval(line) for line in done.stdout.strip().splitlines())
-    assert lists["fitted"] == 20 and lists["right_sign_rate"] >= 0.7  # seeded: 0.9 on this slice
-    assert fair["flag_rate"] <= 0.15  # seeded: 0.0
+    # seeded (seed=1): on this slice the planted list bias is found in 18 of 20 runs, the fair judge never flagged
+    assert lists == {"flag_rate": 0.9, "right_sign_rate": 0.9, "coverage": 1.0, "fitted": 20.0}
+    assert fair == {"flag_rate": 0.0}

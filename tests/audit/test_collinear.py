@@ -86,11 +86,12 @@ def test_strong_bias_that_cannot_be_estimated_is_still_reported(llmbar_pairs: li
     result = audit_judgments(dressed_judgments(llmbar_pairs, side="a", seed=3))
     style = result.style
     assert style is not None
-    strong = {f.feature: f for f in style.raw_findings}
-    assert "headers" in strong or any("headers" in name for name in strong)
-    finding = next(iter(strong.values()))
-    assert finding.raw_win_rate >= 0.75 and finding.raw_n >= 50 and finding.reason
-    assert any("wins" in line and f"{finding.raw_win_rate:.0%}" in line for line in result.verdict)
+    strong = {f.feature: (round(f.raw_win_rate, 3), f.raw_n) for f in style.raw_findings}
+    # seeded: the dressing (always on A) wins 166 of 190; lists differ on 82 pairs only
+    assert strong == {"headers": (0.874, 190), "bold": (0.874, 190), "emoji": (0.874, 190), "lists": (0.780, 82)}
+    slot_a = "not estimable: larger on the A side in 100% of the pairs where it differs"
+    assert all(f.reason.startswith(slot_a) for f in style.raw_findings if f.feature != "lists")
+    assert any("more headers, bold and emoji wins 87% of 190 decisive pairs" in line for line in result.verdict)
 
 
 def test_collinear_groups_merge_only_what_moves_together() -> None:

@@ -1,9 +1,8 @@
 """Failure patterns: notes from refinements and critique files, clustered, named and counted.
 
-    import asyncio
     from oversight.mine import get_embedder, load_note_file, mine
     store.save_notes(load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
-    result = asyncio.run(mine(store, names="keywords", embedder=get_embedder()))
+    result = await mine(store, names="keywords", embedder=get_embedder())  # inside your own async code
     for pattern in result.patterns:
         print(pattern.id, pattern.name, pattern.stats.prevalence)
 
