@@ -270,27 +270,28 @@ def test_asyncio_run_only_at_the_edges() -> None:
     _fail_listing("library code must not start an event loop (only cli/ and the llm.py sync facade may):", bad)
 
 
-def test_tables_are_declared_only_in_the_store() -> None:
-    bad = [
-        f"{_show(path)}:{node.lineno}: Table(...)"
+def _outside_store(matches: Callable[[ast.AST], bool], what: str) -> list[str]:
+    """``path:line: what`` for every node outside store/ that ``matches``."""
+    return [
+        f"{_show(path)}:{node.lineno}: {what}"
         for _name, path, tree in _parsed()
         if not _under(path, "store")
         for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and ((isinstance(node.func, ast.Name) and node.func.id == "Table")
-             or (isinstance(node.func, ast.Attribute) and node.func.attr == "Table"))
+        if matches(node)
     ]
-    _fail_listing("sqlalchemy Tables belong under store/:", bad)
+
+
+def test_tables_are_declared_only_in_the_store() -> None:
+    def is_table(node: ast.AST) -> bool:
+        return isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Name) and node.func.id == "Table")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "Table"))
+
+    _fail_listing("sqlalchemy Tables belong under store/:", _outside_store(is_table, "Table(...)"))
 
 
 def test_nothing_outside_the_store_touches_its_engine() -> None:
-    bad = [
-        f"{_show(path)}:{node.lineno}: .engine"
-        for _name, path, tree in _parsed()
-        if not _under(path, "store")
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr == "engine"
-    ]
+    bad = _outside_store(lambda node: isinstance(node, ast.Attribute) and node.attr == "engine", ".engine")
     _fail_listing("only store/ may use the Store's engine (give the Store a method instead):", bad)
 
 

@@ -15,17 +15,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.files import read_rows
-from oversight.pipelines.refine import HUMAN_REFINE, check_answer, refine_graph, run_to_pause
 from oversight.refine import RefinementInput
-from oversight.runtime import Runtime
 from oversight.schemas import Critique, Draft, GroupRoute, Refinement, RoutingRule, Task, new_id
 from oversight.store import Store
+
+if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
+    from oversight.runtime import Runtime
 
 __all__ = [
     "QueueEntry",
@@ -101,29 +102,23 @@ def queue(store: Store) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (_ROUTE_ORDER.get(e.route.route if e.route else "", 1), order[e.task_id]))
 
 
-def _entry(store: Store, task_id: str) -> QueueEntry:
+def _load_item(store: Store, task_id: str) -> ReviewItem:
     state = store.task_state(task_id)
     if state.state != "awaiting_review":
         raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    task = store.get_task(task_id)
+    draft = store.get_draft(state["draft_id"] or "")
+    if draft is None:
+        raise NotFoundError(f"task {task_id!r} has no draft")
     rule = load_routing_rule(store)
-    route = None
-    if rule is not None:
-        task = store.get_task(task_id)
-        route = rule.route_for(task.kind, task.domain)
-    return QueueEntry(task_id, state["thread_id"], route)
+    route = None if rule is None else rule.route_for(task.kind, task.domain)
+    entry = QueueEntry(task_id, state["thread_id"], route)
+    return ReviewItem(entry, task, draft, store.get_critique(state["critique_id"] or ""))
 
 
 async def item(runtime: Runtime, task_id: str) -> ReviewItem:
     """Everything the trainer needs for one queued task. Raises NotFoundError."""
-    store = runtime.store
-    entry = await asyncio.to_thread(_entry, store, task_id)
-    state = await asyncio.to_thread(store.task_state, task_id)
-    task = await asyncio.to_thread(store.get_task, task_id)
-    draft = await asyncio.to_thread(store.get_draft, state["draft_id"] or "")
-    if draft is None:
-        raise NotFoundError(f"task {task_id!r} has no draft")
-    critique = await asyncio.to_thread(store.get_critique, state["critique_id"] or "")
-    return ReviewItem(entry, task, draft, critique)
+    return await asyncio.to_thread(_load_item, runtime.store, task_id)
 
 
 async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any]) -> Refinement:
@@ -135,13 +130,11 @@ async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[
     """
     from langgraph.types import Command
 
-    store = runtime.store
-    entry = await asyncio.to_thread(_entry, store, task_id)
-    state = await asyncio.to_thread(store.task_state, task_id)
-    draft = await asyncio.to_thread(store.get_draft, state["draft_id"] or "")
-    if draft is None:
-        raise NotFoundError(f"task {task_id!r} has no draft")
-    critique = await asyncio.to_thread(store.get_critique, state["critique_id"] or "")
+    from oversight.pipelines.refine import HUMAN_REFINE, check_answer, refine_graph, run_to_pause
+
+    queued = await item(runtime, task_id)
+    entry = queued.entry
+    draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
     check_answer(value, draft, critique)  # raises InvalidAnswerError before anything moves
     config = {"configurable": {"thread_id": entry.thread_id}}
@@ -172,6 +165,8 @@ async def reset(runtime: Runtime, task_id: str) -> QueueEntry:
 
     The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
     """
+    from oversight.pipelines.refine import refine_graph, run_to_pause
+
     store = runtime.store
     state = await asyncio.to_thread(store.task_state, task_id)
     if state.state not in ("awaiting_review", "failed") or not state["critique_id"]:
@@ -179,7 +174,7 @@ async def reset(runtime: Runtime, task_id: str) -> QueueEntry:
     fresh = f"{runtime.thread_id(task_id)}::{new_id('reset')}"
     async with refine_graph(runtime) as graph:
         await run_to_pause(graph, task_id, fresh)
-    return await asyncio.to_thread(_entry, store, task_id)
+    return (await item(runtime, task_id)).entry
 
 
 def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple[str, RefinementInput]]:

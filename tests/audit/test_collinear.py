@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 
 from oversight.audit.run import audit_judgments
-from oversight.audit.simulate import Pair, decorate
+from oversight.audit.simulate import Pair, dress_one
 from oversight.schemas import PairwiseJudgment
-
-DRESS = frozenset({"headers", "lists", "bold", "emoji"})
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +30,7 @@ def dressed_judgments(
     rows = []
     for k in range(n):
         pair = pairs[int(rng.integers(len(pairs)))]
-        dressed_a = rng.random() < 0.5 if side == "random" else side == "a"
-        dressed = decorate(pair.a if dressed_a else pair.b, DRESS, seed=int(rng.integers(1 << 30)))
-        a, b = (dressed, pair.b) if dressed_a else (pair.a, dressed)
+        a, b, dressed_a = dress_one(pair, rng, dressed_a=None if side == "random" else side == "a")
         picks_dressed = rng.random() < prefer
         rows.append(
             PairwiseJudgment(

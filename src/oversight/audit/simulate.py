@@ -28,7 +28,7 @@ import numpy as np
 from oversight.audit.style import fit_style, style_design
 from oversight.schemas import FEATURES, PairwiseJudgment
 
-__all__ = ["DRESS", "Pair", "PlantedJudge", "RunOutcome", "decorate", "simulate", "simulate_run"]
+__all__ = ["DRESS", "Pair", "PlantedJudge", "RunOutcome", "decorate", "dress_one", "simulate", "simulate_run"]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _EMOJIS = ("✅", "🚀", "💡", "👍", "🎉", "🔥")
@@ -100,6 +100,15 @@ def decorate(text: str, which: frozenset[str], seed: int) -> str:
     return body
 
 
+def dress_one(pair: Pair, rng: np.random.Generator, *, dressed_a: bool | None = None) -> tuple[str, str, bool]:
+    """(a, b, dressed_a): one response of the pair, A or B at random unless told, dressed in every
+    decoration of ``DRESS`` at once (how markdown-heavy answers look: the features move together)."""
+    if dressed_a is None:
+        dressed_a = bool(rng.random() < 0.5)
+    dressed = decorate(pair.a if dressed_a else pair.b, DRESS, seed=int(rng.integers(1 << 30)))
+    return ((dressed, pair.b) if dressed_a else (pair.a, dressed)) + (dressed_a,)
+
+
 def _bold_start(sentence: str) -> str:
     words = sentence.split()
     k = min(3, len(words))
@@ -132,9 +141,8 @@ def simulate_run(
         if rng.random() < 0.5:  # random A/B order, as a careful data collector would
             pair = Pair(pair.id, pair.prompt, pair.b, pair.a, {"a": "b", "b": "a"}.get(pair.gold or ""))
         if dressing == "joint":
-            side = 1.0 if rng.random() < 0.5 else -1.0
-            dressed = decorate(pair.a if side > 0 else pair.b, DRESS, seed=int(rng.integers(1 << 30)))
-            a, b = (dressed, pair.b) if side > 0 else (pair.a, dressed)
+            a, b, dressed_a = dress_one(pair, rng)
+            side = 1.0 if dressed_a else -1.0
         else:
             side, (a, b) = 0.0, _decorated(pair, rng, decoration_rate)
         sides.append(side)

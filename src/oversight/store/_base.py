@@ -252,9 +252,16 @@ class StoreBase:
 
     @staticmethod
     def _insert_missing(
-        conn: Connection, table: Table, rows: Iterable[dict[str, Any]], key: str = "id", *, dedupe: bool = True
-    ) -> int:
-        """Insert the rows whose key is not in the table yet; return how many.
+        conn: Connection,
+        table: Table,
+        rows: Iterable[dict[str, Any]],
+        key: str = "id",
+        *,
+        dedupe: bool = True,
+        scope: Any = None,
+    ) -> list[dict[str, Any]]:
+        """Insert the rows whose key is not in the table yet (within ``scope``, a WHERE clause,
+        when the key is only part of the primary key); return the rows inserted.
 
         With ``dedupe`` the first of several rows with one key wins; without it they reach
         the database, which refuses the batch (the caller's transaction then rolls back).
@@ -268,11 +275,12 @@ class StoreBase:
         column = table.c[key]
         existing: set[Any] = set()
         for part in chunks([row[key] for row in unique]):
-            existing.update(conn.scalars(select(column).where(column.in_(part))))
+            query = select(column).where(column.in_(part))
+            existing.update(conn.scalars(query if scope is None else query.where(scope)))
         fresh = [row for row in unique if row[key] not in existing]
         for part in chunks(fresh):
             conn.execute(insert(table), list(part))
-        return len(fresh)
+        return fresh
 
     def _data_by_id(self, table: Table, ids: Iterable[str]) -> list[dict[str, Any]]:
         """The ``data`` of the rows with these ids (missing ones are absent)."""

@@ -36,7 +36,7 @@ class JudgmentRecords(StoreBase):
             for position, j in enumerate(judgments)
         ]
         with self.transaction() as conn:
-            return self._insert_missing(conn, t.judgments, rows)
+            return len(self._insert_missing(conn, t.judgments, rows))
 
     def judgments(self, *, kind: str | None = None, source: str | None = None) -> list[Judgment]:
         """Stored judgments, oldest first, optionally of one kind or from one source file."""

@@ -29,7 +29,7 @@ class MineRecords(StoreBase):
             for n in notes
         ]
         with self.transaction() as conn:
-            added = self._insert_missing(conn, t.failure_notes, rows)
+            added = len(self._insert_missing(conn, t.failure_notes, rows))
         return added, len(notes) - added
 
     def notes(self) -> list[FailureNote]:
@@ -61,14 +61,7 @@ class MineRecords(StoreBase):
         rows = [{"model": model, "text_hash": h, "dim": int(v.shape[0]), "vector": np.asarray(v, np.float32).tobytes()}
                 for h, v in vectors.items()]
         with self.transaction() as conn:
-            present = set()
-            for part in chunks([r["text_hash"] for r in rows]):
-                present.update(conn.scalars(select(t.embeddings.c.text_hash).where(
-                    t.embeddings.c.model == model, t.embeddings.c.text_hash.in_(part))))
-            fresh = [r for r in rows if r["text_hash"] not in present]
-            for part in chunks(fresh):
-                conn.execute(insert(t.embeddings), list(part))
-        return len(fresh)
+            return len(self._insert_missing(conn, t.embeddings, rows, "text_hash", scope=t.embeddings.c.model == model))
 
     # -- the edit-explanation cache -------------------------------------------------
 

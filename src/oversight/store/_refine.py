@@ -39,6 +39,22 @@ def _usage_totals(records: Iterable[dict[str, Any]]) -> tuple[int, float]:
     return tokens, cost
 
 
+def _task_row(task: Task, source: str | None) -> dict[str, Any]:
+    return {"id": task.id, "domain": task.domain, "kind": task.kind, "source": source,
+            "created_at": task.created_at, "data": task.model_dump(mode="json")}
+
+
+def _draft_row(draft: Draft) -> dict[str, Any]:
+    return {"id": draft.id, "task_id": draft.task_id, "model": draft.model, "prompt_version": draft.prompt_version,
+            "created_at": draft.created_at, "data": draft.model_dump(mode="json")}
+
+
+def _refinement_row(r: Refinement) -> dict[str, Any]:
+    return {"id": r.id, "task_id": r.task_id, "draft_id": r.draft_id, "decision": r.decision,
+            "reviewer": r.reviewer, "seconds_spent": r.seconds_spent, "created_at": r.created_at,
+            "data": r.model_dump(mode="json")}
+
+
 class TaskState(dict):  # type: ignore[type-arg]
     """One row of ``task_states`` (a dict, so it serialises as it is)."""
 
@@ -62,25 +78,18 @@ class RefineRecords(StoreBase):
         Returns (added, already_present).
         """
         tasks = list(tasks)
-        now = utcnow()
         with self.transaction() as conn:
-            rows = [
-                {"id": task.id, "domain": task.domain, "kind": task.kind, "source": source,
-                 "created_at": task.created_at, "data": task.model_dump(mode="json")}
-                for task in tasks
-            ]
-            added_ids = self._new_keys(conn, t.tasks, [row["id"] for row in rows])
-            added = self._insert_missing(conn, t.tasks, rows, dedupe=False)
-            states = [{"task_id": i, "state": "pending", "attempts": 0, "updated_at": now} for i in added_ids]
-            self._insert_missing(conn, t.task_states, states, key="task_id")
+            added = self._insert_tasks(conn, [_task_row(task, source) for task in tasks], dedupe=False)
         return added, len(tasks) - added
 
-    @staticmethod
-    def _new_keys(conn: Connection, table: Any, keys: Sequence[str]) -> list[str]:
-        existing: set[str] = set()
-        for part in chunks(list(keys)):
-            existing.update(conn.scalars(select(table.c.id).where(table.c.id.in_(part))))
-        return [k for k in dict.fromkeys(keys) if k not in existing]
+    def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True) -> int:
+        """New tasks, each with its pending state; return how many were new."""
+        fresh = self._insert_missing(conn, t.tasks, rows, dedupe=dedupe)
+        now = utcnow()
+        self._insert_missing(conn, t.task_states, [
+            {"task_id": row["id"], "state": "pending", "attempts": 0, "updated_at": now} for row in fresh
+        ], key="task_id")
+        return len(fresh)
 
     def get_task(self, task_id: str) -> Task:
         """The task with this id. Raises NotFoundError."""
@@ -117,10 +126,7 @@ class RefineRecords(StoreBase):
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
-        row = {"id": draft.id, "task_id": draft.task_id, "model": draft.model,
-               "prompt_version": draft.prompt_version, "created_at": draft.created_at,
-               "data": draft.model_dump(mode="json")}
-        stored = self._insert_once(t.drafts, row)
+        stored = self._insert_once(t.drafts, _draft_row(draft))
         return draft if stored is None else Draft.model_validate(stored)
 
     def get_critique(self, critique_id: str) -> Critique | None:
@@ -140,11 +146,7 @@ class RefineRecords(StoreBase):
                "model": critique.model, "created_at": critique.created_at,
                "data": critique.model_dump(mode="json")}
 
-        def awaiting(conn: Connection) -> None:
-            self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
-                            draft_id=critique.draft_id, critique_id=critique.id, error=None)
-
-        stored = self._insert_once(t.critiques, row, after=awaiting)
+        stored = self._insert_once(t.critiques, row, after=lambda conn: self._awaiting(conn, critique, thread_id))
         return critique if stored is None else Critique.model_validate(stored)
 
     # -- refinements -----------------------------------------------------------------
@@ -159,12 +161,7 @@ class RefineRecords(StoreBase):
             existing = conn.scalar(select(t.refinements.c.data).where(t.refinements.c.id == refinement.id))
             if existing is not None:
                 return Refinement.model_validate(existing)
-            conn.execute(t.refinements.insert().values(
-                id=refinement.id, task_id=refinement.task_id, draft_id=refinement.draft_id,
-                decision=refinement.decision, reviewer=refinement.reviewer,
-                seconds_spent=refinement.seconds_spent, created_at=refinement.created_at,
-                data=refinement.model_dump(mode="json"),
-            ))
+            conn.execute(t.refinements.insert().values(**_refinement_row(refinement)))
             state: TaskStateName = "skipped" if refinement.decision == "skip" else "refined"
             self._set_state(conn, refinement.task_id, state, error=None)
         return refinement
@@ -177,30 +174,14 @@ class RefineRecords(StoreBase):
         Tasks, drafts and refinements whose ids exist are left alone; each task with a new
         refinement ends refined (or skipped). Returns (refinements added, already present).
         """
-        now = utcnow()
         with self.transaction() as conn:
-            task_rows = [{"id": t_.id, "domain": t_.domain, "kind": t_.kind, "source": source,
-                          "created_at": t_.created_at, "data": t_.model_dump(mode="json")} for t_, _, _ in work]
-            self._insert_missing(conn, t.tasks, task_rows)
-            self._insert_missing(conn, t.task_states, [
-                {"task_id": row["id"], "state": "pending", "attempts": 0, "updated_at": now} for row in task_rows
-            ], key="task_id")
-            self._insert_missing(conn, t.drafts, [
-                {"id": d.id, "task_id": d.task_id, "model": d.model, "prompt_version": d.prompt_version,
-                 "created_at": d.created_at, "data": d.model_dump(mode="json")} for _, d, _ in work
-            ])
-            refinements = {r.id: r for _, _, r in work}
-            fresh = self._new_keys(conn, t.refinements, list(refinements))
-            self._insert_missing(conn, t.refinements, [
-                {"id": r.id, "task_id": r.task_id, "draft_id": r.draft_id, "decision": r.decision,
-                 "reviewer": r.reviewer, "seconds_spent": r.seconds_spent, "created_at": r.created_at,
-                 "data": r.model_dump(mode="json")} for r in (refinements[i] for i in fresh)
-            ])
-            for refinement_id in fresh:
-                r = refinements[refinement_id]
-                self._set_state(conn, r.task_id, "skipped" if r.decision == "skip" else "refined",
-                                draft_id=r.draft_id, error=None)
-        return len(fresh), len(refinements) - len(fresh)
+            self._insert_tasks(conn, [_task_row(task, source) for task, _, _ in work])
+            self._insert_missing(conn, t.drafts, [_draft_row(draft) for _, draft, _ in work])
+            fresh = self._insert_missing(conn, t.refinements, [_refinement_row(r) for _, _, r in work])
+            for row in fresh:
+                self._set_state(conn, row["task_id"], "skipped" if row["decision"] == "skip" else "refined",
+                                draft_id=row["draft_id"], error=None)
+        return len(fresh), len({r.id for _, _, r in work}) - len(fresh)
 
     def refinements(self, *, since: datetime | None = None) -> list[Refinement]:
         """All refinements, oldest first."""
@@ -321,8 +302,11 @@ class RefineRecords(StoreBase):
     def mark_awaiting_review(self, critique: Critique, *, thread_id: str | None = None) -> None:
         """A critique that exists: its task (again) awaits review, on this thread."""
         with self.transaction() as conn:
-            self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
-                            draft_id=critique.draft_id, critique_id=critique.id, error=None)
+            self._awaiting(conn, critique, thread_id)
+
+    def _awaiting(self, conn: Connection, critique: Critique, thread_id: str | None) -> None:
+        self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
+                        draft_id=critique.draft_id, critique_id=critique.id, error=None)
 
     def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
         """A task whose drafting failed: its error is kept, and the next `draft` tries it again."""
