@@ -108,6 +108,8 @@ def good(i: int) -> dict[str, Any]:
 BAD_FILES = [
     ("draft missing on line 3", [good(1), good(2), {"id": "r3", "item": "q3", "fixed": "x"}],
      "{path}:3: field 'out': is missing"),
+    ("refined missing on line 2 of 3", [good(1), {k: v for k, v in good(2).items() if k != "fixed"}, good(3)],
+     "{path}:2: field 'fixed': is missing"),
     ("refined not text", [good(1), {**good(2), "fixed": ["a", "list"]}], "{path}:2: field 'fixed': must be text, got list"),
     ("empty draft", [good(1), {**good(2), "out": "  "}], "{path}:2: field 'out': is blank"),
     ("source missing on some lines", [good(1), good(2), {k: v for k, v in good(3).items() if k != "item"}],

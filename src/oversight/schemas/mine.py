@@ -56,6 +56,15 @@ class FailureNote(Record):
         return "n_" + content_hash(origin, position, text)
 
     @property
+    def subject(self) -> str | None:
+        """The item the note is about: its task, or the source named by an import (metadata "subject").
+
+        Notes about the same subject share its topic; the miner discounts what they share so that
+        patterns follow the failure, not the subject."""
+        value = self.task_id or self.metadata.get("subject")
+        return None if value in (None, "") else str(value)
+
+    @property
     def display_id(self) -> str:
         """The id shown to people: the file's own id when imported with one."""
         return self.external_id or self.id
