@@ -129,7 +129,7 @@ def _parquet_with_bad_text(path: str, column: str, others: dict[str, list[Any]],
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "string"])
 def test_parquet_undecodable_text_names_the_column(tmp_path: Path, binary: bool) -> None:
     from oversight.audit.io import read_judgments
-    from oversight.mine.notes import load_note_file
+    from oversight.mine.note_files import load_note_file
 
     _parquet_with_bad_text("j.parquet", "annotator", {"id": ["1", "2"], "item": ["i", "i"], "score": [1.0, 2.0]},
                            binary=binary)
@@ -180,7 +180,7 @@ NUL_FILES = {
 @pytest.mark.parametrize("kind", list(NUL_FILES))
 def test_nul_character_is_refused_by_the_reader(tmp_path: Path, kind: str) -> None:
     from oversight.audit.io import read_judgments
-    from oversight.mine.notes import load_note_file
+    from oversight.mine.note_files import load_note_file
     from oversight.review import read_answers
     from oversight.tasks import load_tasks
 
@@ -314,7 +314,7 @@ def test_database_errors_never_print_the_password(tmp_path: Path, db: str, maske
 async def test_demo_where_to_look_next_masks_the_password(tmp_path: Path) -> None:
     from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
-    from oversight.mine.notes import load_note_file
+    from oversight.mine.note_files import load_note_file
     from oversight.runtime import Runtime
     from tests.mine.test_cli import TTCW
 

@@ -71,7 +71,7 @@ def test_mine_with_no_model_available_falls_back_to_keywords(tmp_path: Path, mon
 async def test_mine_and_report_writes_both_formats_for_the_demo(tmp_path: Path) -> None:
     from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
-    from oversight.mine.notes import load_note_file
+    from oversight.mine.note_files import load_note_file
     from oversight.runtime import Runtime
 
     with Runtime.open(load_settings(db=str(tmp_path / "d.db"))) as runtime:

@@ -76,7 +76,7 @@ class QueuedNamer:
 
     async def structured(self, messages, schema, **params):
         self.calls.append(messages)
-        return PatternName(name=f"Failure kind {len(self.calls)}", description="d", criteria=["c"]), None
+        return PatternName(name=f"Craft lapse {len(self.calls)}", description="d", criteria=["c"]), None
 
 
 async def test_llm_naming_path_and_names_kept_for_continued_patterns(tmp_store, ttcw_rows, embedder) -> None:
@@ -84,7 +84,7 @@ async def test_llm_naming_path_and_names_kept_for_continued_patterns(tmp_store, 
     namer = QueuedNamer()
     result = await mine(tmp_store, names="llm", llm=namer, embedder=embedder)
     assert len(namer.calls) == len(result.patterns)
-    assert all(p.named_by == "llm:fake/namer" and p.name.startswith("Failure kind ") for p in result.patterns)
+    assert all(p.named_by == "llm:fake/namer" and p.name.startswith("Craft lapse ") for p in result.patterns)
     rerun = await mine(tmp_store, names="llm", llm=namer, embedder=embedder)
     assert len(namer.calls) == len(result.patterns)  # same patterns, same sizes: no new calls
     assert {p.id: p.name for p in rerun.patterns} == {p.id: p.name for p in result.patterns}
@@ -123,7 +123,7 @@ class FlakyNamer(QueuedNamer):
         self.calls.append(messages)
         if len(self.calls) % 2 == 0:
             raise StructuredOutputError("did not match PatternName even after one repair", raw="{")
-        return PatternName(name=f"Failure kind {len(self.calls)}", description="d", criteria=["c"]), None
+        return PatternName(name=f"Craft lapse {len(self.calls)}", description="d", criteria=["c"]), None
 
 
 async def test_an_unusable_name_falls_back_to_keywords_for_that_pattern(tmp_store, ttcw_rows, embedder) -> None:

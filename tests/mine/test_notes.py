@@ -38,8 +38,10 @@ def a_case() -> tuple[Task, Draft, Critique, Refinement]:
     refinement = Refinement(
         id="r1", task_id="t1", draft_id="d1", critique_id="c1", decision="edit",
         refined_text="The Confederacy won the First Battle of Bull Run in 1861. It was fought in Virginia.",
-        diff=[DiffOp(op="replace", before="Union", after="Confederacy"), DiffOp(op="equal", before=" won the"),
-              DiffOp(op="insert", after=" It was fought in Virginia."), DiffOp(op="replace", before=",", after=";")],
+        diff=[DiffOp(op="equal", before="The ", after="The "), DiffOp(op="replace", before="Union", after="Confederacy"),
+              DiffOp(op="equal", before=" won the First Battle of Bull Run in 1861",
+                     after=" won the First Battle of Bull Run in 1861"),
+              DiffOp(op="replace", before=".", after=";"), DiffOp(op="insert", after=" It was fought in Virginia.")],
         tags=["Factual Error"], rationale="The Union did not win; the Confederacy won the battle. Missing place.",
         finding_verdicts=[FindingVerdict(finding=0, verdict="right"), FindingVerdict(finding=1, verdict="wrong")],
         reviewer="ann",
@@ -57,7 +59,7 @@ async def test_every_kind_of_note_links_back_to_its_refinement() -> None:
     assert by_source["rationale"] == ["The Union did not win; the Confederacy won the battle.", "Missing place."]
     assert by_source["finding"] == ["The winner is wrong."]  # the wrong finding gives no note
     # "Union -> Confederacy" is covered by the rationale; punctuation-only edits are ignored
-    assert by_source["edit"] == ['Added "It was fought in Virginia."']
+    assert by_source["edit"] == ['Added a whole sentence at the end: "It was fought in Virginia."']
     for note in notes:
         assert (note.refinement_id, note.task_id, note.draft_id) == ("r1", "t1", "d1")
         assert (note.model, note.prompt_version, note.domain, note.kind, note.reviewer) == (
@@ -81,7 +83,7 @@ async def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
 def test_helpers() -> None:
     assert split_sentences("- First point.\n- Second one! Third?") == ["First point.", "Second one!", "Third?"]
     assert significant_edits([DiffOp(op="replace", before=" ,", after=" ;")]) == []
-    assert describe_edit(DiffOp(op="delete", before="very very")) == 'Removed "very very"'
+    assert describe_edit(DiffOp(op="delete", before="very very")) == 'Removed a few words: "very very"'
 
 
 async def test_collect_notes_turns_each_refinement_once(tmp_store, ttcw_rows) -> None:
@@ -116,3 +118,20 @@ async def test_a_rewrite_gives_at_most_a_few_edit_notes(edit_items) -> None:
     assert len(significant_edits(refinement.diff)) > MAX_EDIT_NOTES
     notes = await notes_from_refinement(refinement, task=task, draft=draft)
     assert 0 < len(notes) <= MAX_EDIT_NOTES and {n.source for n in notes} == {"edit"}
+
+
+def test_an_edit_is_described_by_its_shape_whatever_its_subject() -> None:
+    """Kind, size, position, whole sentence, repeat and number changes: what the edit fixed, not what it is about."""
+    draft = "Paris is the capital of France. It is known for the Eiffel Tower. Paris is the capital of France."
+    repeat = DiffOp(op="delete", before="Paris is the capital of France.")
+    assert describe_edit(repeat, draft=draft, start=draft.rindex("Paris")) == (
+        'Removed a whole sentence at the end, repeating the draft: "Paris is the capital of France."')
+    middle = DiffOp(op="delete", before="known for")
+    assert describe_edit(middle, draft=draft, start=draft.index("known")) == 'Removed a few words in the middle: "known for"'
+    year = DiffOp(op="replace", before="1861", after="1862")
+    assert describe_edit(year) == 'Changed a number: "1861" to "1862"'
+    swap = DiffOp(op="replace", before="Union", after="Confederate army")
+    assert describe_edit(swap, draft="The Union won the battle at Bull Run in July.", start=4) == (
+        'Replaced a word with a few words at the start: "Union" with "Confederate army"')
+    assert describe_edit(DiffOp(op="insert", after="Also it rained a lot that day."), draft="It rained.", start=10) == (
+        'Added a whole sentence at the end: "Also it rained a lot that day."')

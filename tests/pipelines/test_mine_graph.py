@@ -46,7 +46,7 @@ class QueuedNamer:
 
     async def structured(self, messages: Any, schema: Any, **params: Any) -> Any:
         self.calls += 1
-        return PatternName(name=f"Failure kind {self.calls}", description="d", criteria=["c"]), None
+        return PatternName(name=f"Craft lapse {self.calls}", description="d", criteria=["c"]), None
 
 
 class MissingNamer(QueuedNamer):
@@ -113,7 +113,7 @@ async def test_the_graph_names_with_the_namer_or_falls_back_to_keywords(runtime:
     seed_refinements(runtime.store, ttcw_rows[:40])
     runtime.namer = QueuedNamer()  # type: ignore[assignment]
     named = await build_mine_graph(runtime).compile().ainvoke({"names": "llm"})
-    assert named["names_used"] == "llm" and all(p["name"].startswith("Failure kind ") for p in named["patterns"])
+    assert named["names_used"] == "llm" and all(p["name"].startswith("Craft lapse ") for p in named["patterns"])
 
     runtime.announce = lambda _message: None
     runtime.namer = MissingNamer()  # type: ignore[assignment]

@@ -16,7 +16,7 @@ def mined(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(store, result) after importing 120 TTCW explanations and mining them with keyword names."""
     from oversight.mine.embed import get_embedder
     from oversight.mine.miner import mine
-    from oversight.mine.notes import load_note_file
+    from oversight.mine.note_files import load_note_file
     from oversight.store import Store
 
     store = Store.open(tmp_path_factory.mktemp("report") / "r.db")

@@ -27,7 +27,7 @@ _WHERE = {
     "TrendPoint": "records",
     "MiningRun": "records",
     "notes_from_refinement": "notes",
-    "load_note_file": "notes",
+    "load_note_file": "note_files",
     "get_embedder": "embed",
     "MiniLMEmbedder": "embed",
     "LiteLLMEmbedder": "embed",
@@ -49,6 +49,9 @@ _WHERE = {
     "load_refinement_file": "imports",
     "import_refinements": "imports",
     "MiningResult": "miner",
+    "represent_notes": "miner",
+    "mask_notes": "represent",
+    "centre_by_subject": "represent",
 }
 
 

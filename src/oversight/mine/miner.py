@@ -1,4 +1,7 @@
-"""The mining run, step by step: collect notes, embed, cluster, name, count, record.
+"""The mining run, step by step: collect notes, represent, cluster, name, count, record.
+
+``represent_notes`` is where a note stops being about its subject: the texts are masked and the
+vectors centred within each subject (``oversight.mine.represent``), so patterns follow failures.
 
 Each step is a plain function, so a researcher can script any of them and the LangGraph
 graph (``oversight.pipelines.mine``) only wires them. ``mine()`` runs them all. Steps that
@@ -27,6 +30,7 @@ from oversight.mine.naming import (
     sample_members,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, gather_or_cancel, notes_from_refinement
+from oversight.mine.represent import centre_by_subject, mask_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
 from oversight.mine.vectors import note_vectors
 from oversight.prompts import load_prompt
@@ -52,7 +56,17 @@ if TYPE_CHECKING:
     from oversight.prompts import Prompt
     from oversight.store import Store
 
-__all__ = ["MiningResult", "Progress", "collect_notes", "current", "finish_run", "mine", "run_themes"]
+__all__ = [
+    "MiningResult",
+    "Progress",
+    "Representation",
+    "collect_notes",
+    "current",
+    "finish_run",
+    "mine",
+    "represent_notes",
+    "run_themes",
+]
 
 Progress = Callable[[str], None]
 
@@ -109,6 +123,34 @@ def _unnoted(store: Store) -> tuple[list[Refinement], dict[str, Task], dict[str,
     return fresh, tasks, drafts, critiques
 
 
+class Representation(NamedTuple):
+    """What the clustering sees of each note: the masked text and the centred vector."""
+
+    texts: list[str]
+    vectors: np.ndarray
+
+
+def _source_texts(store: Store, notes: list[FailureNote]) -> dict[str, str]:
+    """Per task the notes are about, the text of the task and of its drafts (blocking reads)."""
+    task_ids = {n.task_id for n in notes if n.task_id}
+    if not task_ids:
+        return {}
+    out = {t.id: " ".join(x for x in (t.prompt, t.input, t.context) if x) for t in store.tasks(task_ids)}
+    drafts = store.drafts({n.draft_id for n in notes if n.draft_id})
+    for draft in drafts.values():
+        if draft.task_id in out:
+            out[draft.task_id] += " " + draft.text
+    return out
+
+
+async def represent_notes(store: Store, notes: list[FailureNote], embedder: Embedder) -> Representation:
+    """Mask each note's subject out of its text, embed (cached per text), centre within each subject."""
+    sources = await asyncio.to_thread(_source_texts, store, notes)
+    texts = await asyncio.to_thread(mask_notes, notes, sources)
+    vectors = await note_vectors(store, texts, embedder)
+    return Representation(texts, centre_by_subject(vectors, [n.subject for n in notes]))
+
+
 def run_themes(run: MiningRun) -> list[dict[str, Any]]:
     """The themes a run recorded."""
     return list(run.params.get("themes", []))
@@ -149,12 +191,12 @@ async def mine(
     progress(f"notes: {added} new from refinements")
     notes = await asyncio.to_thread(store.notes)
     progress(f"embedding {len(notes)} notes with {embedder.name}")
-    vectors = await note_vectors(store, [n.text for n in notes], embedder)
+    texts, vectors = await represent_notes(store, notes, embedder)
     progress("clustering")
     clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
     return await finish_run(
         store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
-        name_prompt=name_prompt, progress=progress,
+        name_prompt=name_prompt, progress=progress, texts=texts,
     )
 
 
@@ -169,11 +211,17 @@ async def finish_run(
     embedder_name: str,
     name_prompt: Prompt | None = None,
     progress: Progress = _quiet,
+    texts: list[str] | None = None,
 ) -> MiningResult:
-    """Name, count and record clustered notes (the second half of ``mine``). Raises LLMError."""
+    """Name, count and record clustered notes (the second half of ``mine``). Raises LLMError.
+
+    ``texts`` are the notes as represented (``represent_notes``): keyword names come from them,
+    so a subject's own words never name a pattern. Default: the notes' own texts.
+    """
     names = names if llm is not None else "keywords"  # what the run records is who named it
     run = MiningRun(id=new_id("run"), embedding_model=embedder_name, names=names, params=dict(clustering.params))
-    plan = await asyncio.to_thread(_plan, store, notes, clustering)
+    texts = texts if texts is not None else [n.text for n in notes]
+    plan = await asyncio.to_thread(_plan, store, notes, clustering, texts)
     named = await _names(notes, vectors, clustering, plan, _Naming(names, llm, name_prompt, progress))
     result = await asyncio.to_thread(_record, store, run, notes, vectors, clustering, plan, named)
     progress(f"{run.patterns} patterns ({run.matched} continued), {run.noise} notes left as noise")
@@ -187,6 +235,7 @@ class _Plan(NamedTuple):
     keywords: dict[int, list[str]]
     ids: list[str]
     previous: dict[str, Pattern]
+    previous_themes: list[dict[str, Any]]
 
 
 @dataclass
@@ -199,16 +248,18 @@ class _Naming:
     progress: Progress
 
 
-def _plan(store: Store, notes: list[FailureNote], clustering: Clustering) -> _Plan:
+def _plan(store: Store, notes: list[FailureNote], clustering: Clustering, texts: list[str]) -> _Plan:
     """Keywords and ids (blocking: the store and scikit-learn, so it runs in a worker thread)."""
     k = len(clustering.centroids)
     members = [np.flatnonzero(clustering.labels == c) for c in range(k)]
-    keywords = class_keywords([n.text for n in notes], clustering.labels) if k else {}
+    keywords = class_keywords(texts, clustering.labels) if k else {}
     previous = {p.id: p for p in store.patterns()}
+    last = store.latest_run()
     centres = store.centroids()
     earlier = [Previous(p.id, frozenset(p.member_ids), centres[p.id]) for p in previous.values() if p.id in centres]
     matched = match_patterns(earlier, [frozenset(notes[i].id for i in m) for m in members], clustering.centroids)
-    return _Plan(members, keywords, [pid or new_id("p") for pid in matched], previous)
+    return _Plan(members, keywords, [pid or new_id("p") for pid in matched], previous,
+                 run_themes(last) if last else [])
 
 
 def _record(
@@ -222,7 +273,7 @@ def _record(
 ) -> MiningResult:
     """Count, write the run whole and return it (blocking: runs in a worker thread)."""
     patterns = _build_patterns(run, notes, vectors, clustering, plan, named)
-    themes = _themes(clustering, patterns, plan.keywords)
+    themes = _themes(clustering, patterns, plan.keywords, plan.previous_themes)
     for pattern, theme in zip(patterns, clustering.themes, strict=True):
         pattern.theme_id = themes[int(theme)]["id"]
     noise = [notes[i] for i in np.flatnonzero(clustering.labels < 0)]
@@ -244,7 +295,7 @@ async def _names(
     plan: _Plan,
     naming: _Naming,
 ) -> list[tuple[PatternName, str]]:
-    members, keywords, ids, previous = plan
+    members, keywords, ids, previous, _ = plan
     k = len(members)
     out = [(keyword_name(keywords.get(c, []), len(members[c])), "keywords") for c in range(k)]
     llm = naming.llm
@@ -270,7 +321,9 @@ async def _names(
         llm, [samples[c] for c in todo], [list(neighbours[c]) for c in todo], [kw[c] for c in todo],
         prompt=prompt, all_samples=samples, all_keywords=kw,
     )
-    usable = distinct_names(llm_names, [kw[c] for c in todo])
+    # A name holding a word that only one subject's notes use names the subject, not the failure.
+    about_one = single_subject_words(texts, [n.subject for n in notes])
+    usable = distinct_names(llm_names, [kw[c] for c in todo], subject_words=about_one)
     for c, value in zip(todo, usable, strict=True):
         if value is not None:
             out[c] = (value, f"llm:{llm.model}")
@@ -292,7 +345,7 @@ def _build_patterns(
     plan: _Plan,
     named: list[tuple[PatternName, str]],
 ) -> list[Pattern]:
-    members, keywords, ids, previous = plan
+    members, keywords, ids, previous, _ = plan
     times = [n.created_at for n in notes]
     granularity = choose_granularity(times)
     period_totals = dict(Counter(period_of(t, granularity) for t in times))
@@ -320,18 +373,42 @@ def _build_patterns(
     return patterns
 
 
-def _themes(clustering: Clustering, patterns: list[Pattern], keywords: dict[int, list[str]]) -> list[dict[str, Any]]:
+def _themes(
+    clustering: Clustering, patterns: list[Pattern], keywords: dict[int, list[str]], previous: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The run's first level; a theme continuing one of the last run's (shared patterns) keeps its id."""
+    groups = [[c for c, t in enumerate(clustering.themes) if t == theme]
+              for theme in range(int(clustering.themes.max()) + 1 if len(clustering.themes) else 0)]
+    ids = _theme_ids([frozenset(patterns[c].id for c in chosen) for chosen in groups], previous)
     themes: list[dict[str, Any]] = []
-    for theme in range(int(clustering.themes.max()) + 1 if len(clustering.themes) else 0):
-        chosen = [c for c, t in enumerate(clustering.themes) if t == theme]
+    for chosen, theme_id in zip(groups, ids, strict=True):
         words = Counter(w for c in chosen for w in keywords.get(c, [])[:3])
         lead = patterns[chosen[0]]
         name = lead.name if len(chosen) == 1 else " · ".join(w for w, _ in words.most_common(3))
         themes.append(Theme(
-            id=f"theme-{theme + 1}",
+            id=theme_id,
             name=name,
             pattern_ids=[patterns[c].id for c in chosen],
             size=sum(patterns[c].size for c in chosen),
             keywords=[w for w, _ in words.most_common(6)],
         ).model_dump())
     return themes
+
+
+def _theme_ids(groups: list[frozenset[str]], previous: list[dict[str, Any]]) -> list[str]:
+    """Ids for this run's themes: the last run's id where the pattern sets overlap enough (Jaccard,
+    one-to-one), else the next free ``theme-N``."""
+    earlier = [Previous(t["id"], frozenset(t.get("pattern_ids", [])), np.zeros(1, dtype=np.float32))
+               for t in previous]
+    matched = match_patterns(earlier, groups, np.zeros((len(groups), 1), dtype=np.float32))
+    taken = {t["id"] for t in previous} | {m for m in matched if m}
+    out, n = [], 0
+    for theme_id in matched:
+        if theme_id is None:
+            n += 1
+            while f"theme-{n}" in taken:
+                n += 1
+            theme_id = f"theme-{n}"
+            taken.add(theme_id)
+        out.append(theme_id)
+    return out

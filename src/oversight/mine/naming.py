@@ -148,9 +148,16 @@ def _says_something(name: str) -> bool:
     return len(words) >= 2 and name.strip().lower() not in GENERIC_NAMES
 
 
-def distinct_names(names: list[PatternName | None], keywords: list[list[str]]) -> list[PatternName | None]:
-    """Names a lead can tell apart: generic ones dropped (None), repeated ones told apart by keywords."""
-    usable = [n if n is not None and _says_something(n.name) else None for n in names]
+def distinct_names(
+    names: list[PatternName | None], keywords: list[list[str]], *, subject_words: frozenset[str] | set[str] = frozenset()
+) -> list[PatternName | None]:
+    """Names a lead can tell apart: generic ones dropped (None), repeated ones told apart by keywords.
+
+    A name holding one of ``subject_words`` (words only one subject's notes use) names what the
+    notes are about, not what went wrong: it is dropped too, and keywords name the pattern.
+    """
+    usable = [n if n is not None and _says_something(n.name) and not _names_subject(n.name, subject_words) else None
+              for n in names]
     counts: dict[str, int] = {}
     for named in usable:
         if named is not None:
@@ -162,6 +169,10 @@ def distinct_names(names: list[PatternName | None], keywords: list[list[str]]) -
             named = named.model_copy(update={"name": named.name + suffix}) if suffix else None
         out.append(named)
     return out
+
+
+def _names_subject(name: str, subject_words: frozenset[str] | set[str]) -> bool:
+    return bool(subject_words) and any(w.lower() in subject_words for w in re.findall(r"[A-Za-z][A-Za-z'-]+", name))
 
 
 def nearest_patterns(centroids: np.ndarray, count: int = 2) -> list[list[int]]:

@@ -1,4 +1,4 @@
-"""Failure notes: from refinements (tags, rationale, confirmed findings, edits) and from files.
+"""Failure notes from refinements: tags, rationale, confirmed findings and edits (files: note_files.py).
 
 Each note keeps where it came from (source) and links to task, draft, model, prompt
 version, domain, kind and reviewer. Ids are derived from the origin, so turning the same
@@ -12,13 +12,11 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from oversight.errors import InputFileError, StructuredOutputError
+from oversight.errors import StructuredOutputError
 from oversight.schemas import Critique, DiffOp, Draft, FailureNote, NoteSource, Refinement, Task, text_hash
 
 if TYPE_CHECKING:
@@ -33,7 +31,6 @@ __all__ = [
     "edit_hash",
     "gather_or_cancel",
     "llm_edit_explainer",
-    "load_note_file",
     "notes_from_refinement",
     "significant_edits",
     "split_sentences",
@@ -71,18 +68,67 @@ def significant_edits(diff: Sequence[DiffOp]) -> list[DiffOp]:
     return [op for op in diff if op.op != "equal" and _words(op.before) ^ _words(op.after)]
 
 
-def describe_edit(op: DiffOp, limit: int = 160) -> str:
-    """A plain statement of an edit, used when no model explains it."""
+def describe_edit(op: DiffOp, limit: int = 160, *, draft: str | None = None, start: int | None = None) -> str:
+    """A plain statement of an edit, used when no model explains it: its kind and shape, then its words.
+
+    The shape (how much, where, a whole sentence or a few words, a repeat of the draft, a number
+    changed) says what kind of failure the edit fixed whatever the subject; ``draft`` and ``start``
+    (the edit's character offset in it) add the position and whether the edit is a whole sentence.
+    E.g. ``Removed a whole sentence at the end: "…"`` or ``Changed a number: "1861" to "1862"``.
+    """
 
     def short(text: str) -> str:
         text = " ".join(text.split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
+    shape = _edit_shape(op, draft, start)
     if op.op == "delete":
-        return f'Removed "{short(op.before)}"'
+        return f'Removed {shape}: "{short(op.before)}"'
     if op.op == "insert":
-        return f'Added "{short(op.after)}"'
-    return f'Replaced "{short(op.before)}" with "{short(op.after)}"'
+        return f'Added {shape}: "{short(op.after)}"'
+    if shape.startswith("a number"):
+        return f'Changed {shape}: "{short(op.before)}" to "{short(op.after)}"'
+    return f'Replaced {shape}: "{short(op.before)}" with "{short(op.after)}"'
+
+
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+_SENTENCE_END = (".", "!", "?", ".\"", "!\"", "?\"")
+
+
+def _size(text: str) -> str:
+    count = len(text.split())
+    if count <= 1:
+        return "a word"
+    if count <= 3:
+        return "a few words"
+    return "a phrase" if count <= 12 else "a long passage"
+
+
+def _edit_shape(op: DiffOp, draft: str | None, start: int | None) -> str:
+    """How much, and where: "a whole sentence at the end, repeating the draft" and the like."""
+    span = op.after if op.op == "insert" else op.before
+    if op.op == "replace" and _DIGITS.search(op.before) and _DIGITS.sub("N", op.before) == _DIGITS.sub("N", op.after):
+        return "a number"
+    size = _size(span)
+    if op.op == "replace":
+        size = f"{size} with {_size(op.after)}" if _size(op.after) != size else size
+    if draft is None or start is None or not draft.strip():
+        return size
+    before_text = draft[:start].rstrip()
+    ends = span.rstrip().endswith(_SENTENCE_END) or start + len(op.before) >= len(draft.rstrip())
+    if (not before_text or before_text.endswith(_SENTENCE_END)) and ends and len(span.split()) >= 4:
+        sentences = len(_SENTENCE.split(span.strip()))
+        size = "a whole sentence" if sentences <= 1 else "several whole sentences"
+    where = start / max(len(draft), 1)
+    position = "at the start" if where < 0.2 else "at the end" if where + len(op.before) / max(len(draft), 1) > 0.9 \
+        else "in the middle"
+    repeat = ""
+    if op.op == "delete":
+        own = _words(span)
+        rest = _words(draft[:start] + draft[start + len(op.before):])
+        if len(own) >= 3 and len(own & rest) >= 0.8 * len(own):
+            repeat = ", repeating the draft"
+    return f"{size} {position}{repeat}"
 
 
 def _covered(op: DiffOp, rationale: list[str]) -> bool:
@@ -143,21 +189,29 @@ async def _edit_notes(
     explain_edits: EditExplainer | None,
     note: Callable[..., FailureNote],
 ) -> list[FailureNote]:
-    edits = [op for op in significant_edits(refinement.diff) if not _covered(op, rationale)]
-    if len(edits) > MAX_EDIT_NOTES:  # a rewrite: keep the largest edits, in text order
-        largest = sorted(range(len(edits)), key=lambda i: -len(_words(edits[i].before) ^ _words(edits[i].after)))
-        edits = [edits[i] for i in sorted(largest[:MAX_EDIT_NOTES])]
-    if not edits:
+    starts, offset = [], 0
+    for op in refinement.diff:  # each edit's character offset in the draft
+        starts.append(offset)
+        offset += len(op.before)
+    placed = [(op, at) for op, at in zip(refinement.diff, starts, strict=True)
+              if op in significant_edits([op]) and not _covered(op, rationale)]
+    if len(placed) > MAX_EDIT_NOTES:  # a rewrite: keep the largest edits, in text order
+        largest = sorted(range(len(placed)), key=lambda i: -len(_words(placed[i][0].before) ^ _words(placed[i][0].after)))
+        placed = [placed[i] for i in sorted(largest[:MAX_EDIT_NOTES])]
+    if not placed:
         return []
+    edits = [op for op, _ in placed]
+    draft_text = draft.text if draft is not None else None
     if explain_edits is not None and draft is not None:
         sentences = await explain_edits(draft.text, edits)
         named_by = "llm"
     else:
-        sentences = [describe_edit(op) for op in edits]
+        sentences = [describe_edit(op, draft=draft_text, start=at) for op, at in placed]
         named_by = "diff"
     return [
-        note("edit", f"edit:{i}", sentence, metadata={"edit": op.model_dump(), "explained_by": named_by})
-        for i, (op, sentence) in enumerate(zip(edits, sentences, strict=True))
+        note("edit", f"edit:{i}", sentence,
+             metadata={"edit": {**op.model_dump(), "start": at}, "explained_by": named_by})
+        for i, ((op, at), sentence) in enumerate(zip(placed, sentences, strict=True))
         if sentence.strip()
     ]
 
@@ -259,101 +313,3 @@ async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
     return [task.result() for task in tasks]
-
-
-# -- import of existing critique data --------------------------------------------------
-
-
-def load_note_file(
-    path: str | Path,
-    *,
-    text_field: str,
-    id_field: str | None = None,
-    meta_fields: Sequence[str] = (),
-) -> list[FailureNote]:
-    """Read failure notes from a JSONL or CSV file. Raises InputFileError on the first bad row.
-
-    The whole file is checked before anything is returned, so a bad file changes nothing.
-    """
-    from oversight.files import read_rows
-
-    path = Path(path)
-    notes: list[FailureNote] = []
-    seen: dict[str, int] = {}
-    checked_fields = False
-    for line, row in read_rows(path):
-        if not checked_fields:
-            for name in [text_field, *([id_field] if id_field else []), *meta_fields]:
-                if name not in row:
-                    raise InputFileError(str(path), line, name, "no such field in the file")
-            checked_fields = True
-        notes.append(_note_from_row(path, line, row, text_field, id_field, meta_fields, seen))
-    if not notes:
-        raise InputFileError(str(path), None, None, "the file holds no rows")
-    return notes
-
-
-def _note_from_row(
-    path: Path,
-    line: int,
-    row: dict[str, Any],
-    text_field: str,
-    id_field: str | None,
-    meta_fields: Sequence[str],
-    seen: dict[str, int],
-) -> FailureNote:
-    text = row.get(text_field)
-    if not isinstance(text, str):
-        what = "is missing" if text is None else f"must be text, got {type(text).__name__}"
-        raise InputFileError(str(path), line, text_field, what)
-    if not text.strip():
-        raise InputFileError(str(path), line, text_field, "is blank")
-    external = None
-    if id_field:
-        value = row.get(id_field)
-        if value is None or isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
-            raise InputFileError(str(path), line, id_field, f"must be text or a whole number, got {value!r}")
-        external = str(value).strip()
-        if external in seen:
-            raise InputFileError(str(path), line, id_field, f"id {external!r} repeats line {seen[external]}")
-        seen[external] = line
-    metadata: dict[str, Any] = {}
-    for name in meta_fields:
-        value = row.get(name)
-        if value is not None and not isinstance(value, str | int | float | bool):
-            raise InputFileError(str(path), line, name, f"must be a plain value, got {type(value).__name__}")
-        metadata[name] = value
-    severity = metadata.get("severity")
-    if severity is not None and severity not in ("low", "medium", "high"):
-        raise InputFileError(str(path), line, "severity", f"must be low, medium or high, got {severity!r}")
-    when = _timestamp(path, line, metadata.get("created_at"))
-    position = external if external is not None else f"line:{line}"
-    links: dict[str, Any] = {k: _text_or_none(metadata.get(k)) for k in ("model", "prompt_version", "domain", "kind",
-                                                                            "task_id")}
-    if when is not None:
-        links["created_at"] = when
-    return FailureNote(
-        id=FailureNote.derive_id(path.name, position, text.strip()),
-        text=text.strip(),
-        source="import",
-        external_id=external,
-        import_source=str(path.name),
-        metadata={**metadata, "line": line},
-        severity=severity,
-        **links,
-    )
-
-
-def _timestamp(path: Path, line: int, value: Any) -> datetime | None:
-    """An ISO date or time from a ``created_at`` meta field (UTC when it names no zone)."""
-    if value in (None, ""):
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InputFileError(str(path), line, "created_at", f"not an ISO date or time: {value!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _text_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)

@@ -16,16 +16,14 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from oversight.mine.cluster import cluster_embeddings, clustering_from_labels
+from oversight.mine.miner import Representation, finish_run, represent_notes
 from oversight.mine.miner import collect_notes as collect_stage
-from oversight.mine.miner import finish_run
 from oversight.mine.naming import NAME_PROMPT
 from oversight.mine.notes import llm_edit_explainer
-from oversight.mine.vectors import note_vectors
 from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
 from oversight.runtime import Runtime
 
 if TYPE_CHECKING:
-    import numpy as np
 
     from oversight.llm import LLM
     from oversight.schemas import FailureNote
@@ -101,20 +99,20 @@ def route_after_embed(state: MineState) -> Literal["cluster_notes", "__end__"]:
 
 async def cluster_notes(state: MineState, runtime: Runtime) -> dict[str, Any]:
     """Cluster the note vectors; the labels go into the state."""
-    _, vectors = await _notes_and_vectors(runtime)
+    _, (_, vectors) = await _notes_and_vectors(runtime)
     clustering = await asyncio.to_thread(cluster_embeddings, vectors)
     return {"labels": clustering.labels.tolist(), "cluster_params": clustering.params}
 
 
 async def name_patterns(state: MineState, runtime: Runtime) -> dict[str, Any]:
     """Name (by the namer, else keywords), count and record the clustered notes as a mining run."""
-    notes, vectors = await _notes_and_vectors(runtime)
+    notes, (texts, vectors) = await _notes_and_vectors(runtime)
     clustering = await asyncio.to_thread(clustering_from_labels, vectors, state["labels"], state["cluster_params"])
     namer = await choose_namer(state, runtime)
     prompt = await asyncio.to_thread(runtime.prompt, NAME_PROMPT) if namer is not None else None
     result = await finish_run(
         runtime.store, notes, vectors, clustering, names="llm" if namer else "keywords", llm=namer,
-        embedder_name=runtime.embedder.name, name_prompt=prompt,
+        embedder_name=runtime.embedder.name, name_prompt=prompt, texts=texts,
     )
     return {
         "run_id": result.run.id,
@@ -125,9 +123,9 @@ async def name_patterns(state: MineState, runtime: Runtime) -> dict[str, Any]:
     }
 
 
-async def _notes_and_vectors(runtime: Runtime) -> tuple[list[FailureNote], np.ndarray]:
+async def _notes_and_vectors(runtime: Runtime) -> tuple[list[FailureNote], Representation]:
     notes = await asyncio.to_thread(runtime.store.notes)
-    return notes, await note_vectors(runtime.store, [n.text for n in notes], runtime.embedder)
+    return notes, await represent_notes(runtime.store, notes, runtime.embedder)
 
 
 # -- the graph -------------------------------------------------------------------------------

@@ -1,0 +1,130 @@
+"""Patterns follow the failure, not the subject: masking and centring within each subject.
+
+The notes below are about twelve different questions and show two failures each. Embedded
+raw, the topic of each question is most of what a note says; the miner must still put the
+same failure about different questions together, and the two failures about one question apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oversight.mine.cluster import cluster_embeddings
+from oversight.mine.miner import mine, represent_notes
+from oversight.mine.represent import centre_by_subject, mask_notes, mask_text, single_subject_words
+from oversight.schemas import FailureNote
+
+SUBJECTS = {
+    "q1": "the Battle of Bull Run and General Beauregard's Confederate army in Virginia",
+    "q2": "the Star-Spangled Banner, Francis Scott Key and the Anacreontic Society song",
+    "q3": "Ben & Jerry's ice cream factory in Waterbury, Vermont",
+    "q4": "the orbit of Jupiter's moon Europa and its frozen ocean",
+    "q5": "Mount Everest, the Khumbu Icefall and Sherpa climbing permits",
+    "q6": "the French Revolution, Robespierre and the Reign of Terror",
+    "q7": "photosynthesis in chloroplasts and the Calvin cycle",
+    "q8": "the Great Barrier Reef, coral bleaching and Queensland",
+    "q9": "Beethoven's Ninth Symphony and its choral finale",
+    "q10": "the Apollo 11 landing, Neil Armstrong and the Sea of Tranquility",
+    "q11": "the Roman aqueducts of Segovia and concrete engineering",
+    "q12": "Marie Curie, polonium and her two Nobel prizes",
+}
+TOO_LONG = "The answer about {} runs to three paragraphs although the question asked for a single word."
+UNSUPPORTED = "The answer about {} states a detail the passage never mentions, presented as if it were sourced."
+
+
+def two_failures_per_subject() -> tuple[list[FailureNote], list[str]]:
+    notes, truth = [], []
+    for subject, topic in SUBJECTS.items():
+        for failure, template in (("too_long", TOO_LONG), ("unsupported", UNSUPPORTED)):
+            text = template.format(topic)
+            notes.append(FailureNote(id=f"n-{subject}-{failure}", text=text, source="import",
+                                     metadata={"subject": subject}))
+            truth.append(failure)
+    return notes, truth
+
+
+def groups(labels: np.ndarray, truth: list[str]) -> set[frozenset[str]]:
+    """The failures each cluster holds (noise as its own group)."""
+    out: dict[int, set[str]] = {}
+    for label, failure in zip(labels, truth, strict=True):
+        out.setdefault(int(label), set()).add(failure)
+    return {frozenset(v) for v in out.values()}
+
+
+async def test_the_same_failure_about_different_subjects_is_one_pattern(tmp_store, embedder) -> None:
+    notes, truth = two_failures_per_subject()
+    tmp_store.save_notes(notes)
+    result = await mine(tmp_store, names="keywords", embedder=embedder)
+    by_id = {n.id: failure for n, failure in zip(notes, truth, strict=True)}
+    assert [sorted({by_id[i] for i in p.member_ids}) for p in result.patterns] == [["too_long"], ["unsupported"]] \
+        or [sorted({by_id[i] for i in p.member_ids}) for p in result.patterns] == [["unsupported"], ["too_long"]]
+    assert sorted(p.size for p in result.patterns) == [12, 12] and result.run.noise == 0
+    # Each pattern holds all twelve subjects: two subjects with the same failure share a pattern,
+    # one subject with two failures is in two.
+    for pattern in result.patterns:
+        assert {i.split("-")[1] for i in pattern.member_ids} == set(SUBJECTS)
+    # The names come from the failure's words, never from one subject's.
+    for pattern in result.patterns:
+        assert not set(pattern.name.replace("/", " ").split()) & {"jupiter", "everest", "beethoven", "curie"}
+
+
+async def test_without_the_subject_taken_out_the_topic_wins(embedder) -> None:
+    """The control: the same notes embedded raw do not separate the two failures cleanly,
+    so the test above measures the representation, not easy data."""
+    notes, truth = two_failures_per_subject()
+    raw = await embedder.embed([n.text for n in notes])
+    labels = cluster_embeddings(np.asarray(raw)).labels
+    assert groups(labels, truth) != {frozenset({"too_long"}), frozenset({"unsupported"})}
+
+
+async def test_representation_masks_and_centres(tmp_store, embedder) -> None:
+    notes, _ = two_failures_per_subject()
+    texts, vectors = await represent_notes(tmp_store, notes, embedder)
+    assert texts[0] == ("The answer about the X and X X in X runs to three paragraphs although the question "
+                        "asked for a single word.")
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # the two notes of a subject point away from each other once their shared topic is gone
+    raw = np.asarray(await embedder.embed(texts))
+    assert float(vectors[0] @ vectors[1]) < float(raw[0] @ raw[1])
+
+
+def test_mask_text() -> None:
+    assert mask_text('It said "Paris is in Germany" in 1999, citing Victor Hugo.') == (
+        'It said "…" in N, citing X.')
+    assert mask_text("The ending felt rushed.", {"ending"}) == "The X felt rushed."
+
+
+def test_subject_words_need_enough_subjects() -> None:
+    few = [FailureNote(id=f"n{i}", text=f"Too long, about {w}.", source="import", metadata={"subject": f"s{i}"})
+           for i, w in enumerate(["Rome", "Oslo", "Lima"])]
+    # three subjects cannot tell a subject's words from a rare failure word: only names are masked
+    assert mask_notes(few)[1] == "Too long, about X."
+    assert mask_notes([FailureNote(id="a", text="too wordy here", source="import", metadata={"subject": "s"})]) == [
+        "too wordy here"]
+
+
+def test_a_subjects_own_task_words_are_masked() -> None:
+    note = FailureNote(id="n", text="Says the anthem was written in 1814 by a poet.", source="rationale", task_id="t1")
+    other = FailureNote(id="m", text="Too long for a one word answer.", source="rationale", task_id="t2")
+    sources = {"t1": "Who wrote the national anthem? The anthem was written by a lawyer.",
+               "t2": "What is the capital of Peru? Lima."}
+    masked = mask_notes([note, other], sources)
+    assert masked[0] == "Says the X was X in N by a poet."
+    assert masked[1] == "Too long for a one word answer."
+
+
+def test_single_subject_words() -> None:
+    texts = ["The anthem is long.", "The anthem is wrong.", "Too long.", "Unrelated words."]
+    assert single_subject_words(texts, ["a", "a", "b", None]) == {"anthem", "wrong"}
+
+
+def test_centring_leaves_lonely_and_subjectless_notes_alone() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    out = centre_by_subject(vectors, ["a", "a", "b", None])
+    assert np.allclose(out[2:], vectors[2:])
+    assert not np.allclose(out[:2], vectors[:2])
+    with pytest.raises(ValueError):
+        centre_by_subject(vectors, ["a"])
