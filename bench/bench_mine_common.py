@@ -1,5 +1,10 @@
 """Shared parts of the mine benchmarks: the real data sets, embeddings, and the timed workers.
 
+The quality bench fills a fresh store per data set through ``SOURCED_DATASETS`` (TTCW and
+TofuEval as imported notes with their subject, FineGrainedRLHF as imported post-edits whose
+edit notes the library writes) and gets back a ``BenchSet``; ``DATASETS`` gives plain texts.
+Embeddings (the default MiniLM) are cached on disk under ``CACHE`` by a hash of the texts.
+
 Run as a worker (the benchmarks do this in fresh subprocesses, so each peak RSS is its own):
 
     python bench/bench_mine_common.py worker ours|bertopic IN.npz OUT.json
@@ -12,6 +17,7 @@ HDBSCAN, c-TF-IDF) in the BERTopic virtualenv (``BERTOPIC_PYTHON``, default
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -19,6 +25,9 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,54 +75,161 @@ def load_tofueval_with_source() -> tuple[list[str], list[str], list[str], list[s
     return ids, texts, labels, sources
 
 
-def load_finegrainedrlhf_edits() -> tuple[list[str], list[str], list[str], list[str]]:
-    """FineGrainedRLHF dev: the edits from ``prediction 1`` to ``corrected-prediction`` as notes.
+FINEGRAINEDRLHF_DEV = DATA / "finegrainedrlhf_qa_feedback" / "tasks" / "qa_feedback" / "data" / "dev_feedback.json"
 
-    The diff is the library's (``word_diff`` tokens, ``significant_edits``), and each note's
-    text is what the library writes for an edit when no model explains it (``describe_edit``).
-    An edit is labelled with the error type of the annotated span it overlaps most (an insert:
-    the span containing its position); edits that touch no error span are left out. No cap of
-    edits per answer (the library keeps at most ``MAX_EDIT_NOTES``). Returns (ids, texts,
-    error type, question index).
+
+@dataclass
+class BenchSet:
+    """The notes of a data set as a filled store holds them (store order), with what scores them.
+
+    ``truth`` is the human failure category, None for a note that is mined but not scored (a
+    FineGrainedRLHF edit touching no annotated error span); ``source`` is the item the note is
+    about (story, document, question). ``counts`` holds what the loader reports.
     """
-    import difflib
 
-    from oversight.mine.notes import describe_edit, significant_edits
-    from oversight.refine import _TOKEN
-    from oversight.schemas import DiffOp
+    note_ids: list[str]
+    texts: list[str]
+    source: list[str]
+    truth: list[str | None]
+    counts: dict[str, Any] = field(default_factory=dict)
 
-    path = DATA / "finegrainedrlhf_qa_feedback" / "tasks" / "qa_feedback" / "data" / "dev_feedback.json"
-    ids, texts, labels, sources = [], [], [], []
-    for q, item in enumerate(json.loads(path.read_text(encoding="utf-8"))):
-        before, after = item["prediction 1"], item["feedback"]["corrected-prediction"]
-        spans = [(e["start"], e["end"], e["error type"]) for e in item["feedback"]["errors"]]
-        a, b = _TOKEN.findall(before), _TOKEN.findall(after)
-        offsets = [0]
-        for token in a:
-            offsets.append(offsets[-1] + len(token))
-        matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-        for k, (tag, i1, i2, j1, j2) in enumerate(matcher.get_opcodes()):
-            op = DiffOp(op=tag, before="".join(a[i1:i2]), after="".join(b[j1:j2]))
-            if not significant_edits([op]):
+    @property
+    def scored(self) -> list[int]:
+        """Positions of the notes with a category (the ones the figures are computed on)."""
+        return [i for i, t in enumerate(self.truth) if t is not None]
+
+
+def fill_imported_notes(store: Any, ids: list[str], texts: list[str], truth: list[str],
+                        source: list[str]) -> BenchSet:
+    """Keep the texts as imported notes with their subject (``metadata["subject"]``); every note scored."""
+    from oversight.schemas import FailureNote
+
+    notes = [FailureNote(id=f"n_{i}", text=t, source="import", external_id=i, metadata={"subject": s})
+             for i, t, s in zip(ids, texts, source, strict=True)]
+    store.save_notes(notes)
+    by_id = {n.id: (c, s) for n, c, s in zip(notes, truth, source, strict=True)}
+    stored = store.notes()
+    return BenchSet([n.id for n in stored], [n.text for n in stored], [by_id[n.id][1] for n in stored],
+                    [by_id[n.id][0] for n in stored])
+
+
+def fill_ttcw(store: Any, workdir: Path) -> BenchSet:
+    return fill_imported_notes(store, *load_ttcw_with_source())
+
+
+def fill_tofueval(store: Any, workdir: Path) -> BenchSet:
+    return fill_imported_notes(store, *load_tofueval_with_source())
+
+
+def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
+    """FineGrainedRLHF dev as post-edits imported by the library, and the edit notes it writes.
+
+    Each answer (``prediction 1``) and its correction (``feedback["corrected-prediction"]``)
+    is one JSONL row (id and source: the question index, prompt: the question), read by
+    ``load_refinement_file``, kept by ``import_refinements`` and turned into notes by
+    ``collect_notes`` (no model: the library's plain edit statements, at most ``MAX_EDIT_NOTES``
+    per answer). An edit note is labelled with the error type of the annotated span
+    (``feedback["errors"]``) it overlaps most (an insert: the span containing its position);
+    notes touching no span stay in the store (they are mined) but are not scored.
+    """
+    from oversight.mine.imports import import_refinements, load_refinement_file
+    from oversight.mine.miner import collect_notes
+
+    rows = json.loads(FINEGRAINEDRLHF_DEV.read_text(encoding="utf-8"))
+    path = workdir / "finegrainedrlhf_dev_edits.jsonl"
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    blank = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for q, item in enumerate(rows):
+            refined = item["feedback"]["corrected-prediction"]
+            if not refined.strip() or not item["prediction 1"].strip():
+                blank += 1
                 continue
-            start, end = offsets[i1], offsets[i2]
+            spans[str(q)] = [(e["start"], e["end"], e["error type"]) for e in item["feedback"]["errors"]]
+            handle.write(json.dumps({"id": q, "draft": item["prediction 1"], "refined": refined, "source": q,
+                                     "prompt": item["question"]}) + "\n")
+    items = load_refinement_file(path, draft_field="draft", refined_field="refined", id_field="id",
+                                 source_field="source", prompt_field="prompt")
+    imported = import_refinements(store, items, source_file=path)
+    asyncio.run(collect_notes(store))
+    notes = [n for n in store.notes() if n.source == "edit"]
+    refinements = {r.id: r for r in store.refinements()}
+    drafts = store.drafts({n.draft_id for n in notes if n.draft_id})
+    used: dict[str, set[int]] = {}
+    how = Counter()
+    texts, truth, source, note_ids = [], [], [], []
+    for note in notes:
+        edit = note.metadata.get("edit") or {}
+        refinement = refinements.get(note.refinement_id or "")
+        draft = drafts.get(note.draft_id or "")
+        start, way = _edit_start(edit, refinement, draft, used.setdefault(note.refinement_id or "", set()))
+        how[way] += 1
+        task = str(note.task_id)
+        label = None
+        if start is not None:
+            end = start + len(edit.get("before", ""))
             if start == end:  # an insert: the span it lands in
-                hits = [(1, kind) for s, e, kind in spans if s <= start <= e]
+                hits = [(1, kind) for s, e, kind in spans.get(task, []) if s <= start <= e]
             else:
-                hits = [(min(end, e) - max(start, s), kind) for s, e, kind in spans if min(end, e) > max(start, s)]
-            if not hits:
-                continue
-            ids.append(f"q{q}-op{k}")
-            texts.append(describe_edit(op))
-            labels.append(max(hits)[1])
-            sources.append(f"q{q}")
-    return ids, texts, labels, sources
+                hits = [(min(end, e) - max(start, s), kind) for s, e, kind in spans.get(task, [])
+                        if min(end, e) > max(start, s)]
+            label = max(hits)[1] if hits else None
+        note_ids.append(note.id)
+        texts.append(note.text)
+        truth.append(label)
+        source.append(task)
+    labelled = [t for t in truth if t is not None]
+    counts = {"rows": len(rows), "rows_skipped_blank": blank, "imported": imported.added,
+              "edit_notes": len(notes), "other_notes": len(store.notes()) - len(notes),
+              "labelled_notes": len(labelled), "unlabelled_notes": len(notes) - len(labelled),
+              "label_counts": dict(Counter(labelled).most_common()), "edit_offset_from": dict(how)}
+    return BenchSet(note_ids, texts, source, truth, counts)
+
+
+def _edit_start(edit: dict[str, Any], refinement: Any, draft: Any, used: set[int]) -> tuple[int | None, str]:
+    """Where an edit starts in the draft (characters): the note's own ``start``, else found again.
+
+    Without ``start``: the offset of the same op in the refinement's diff (the diff's ``before``
+    texts concatenate to the draft; ``used`` keeps two equal ops of one answer apart), else the
+    first place the ``before`` text occurs in the draft (a delete or replace).
+    """
+    if isinstance(edit.get("start"), int):
+        return edit["start"], "note"
+    if refinement is not None:
+        offset = 0
+        for k, op in enumerate(refinement.diff):
+            if (k not in used and op.op == edit.get("op") and op.before == edit.get("before")
+                    and op.after == edit.get("after")):
+                used.add(k)
+                return offset, "diff"
+            offset += len(op.before)
+    if draft is not None and edit.get("before"):
+        found = draft.text.find(edit["before"])
+        if found >= 0:
+            return found, "draft_text"
+    return None, "none"
+
+
+def load_finegrainedrlhf_edits() -> tuple[list[str], list[str], list[str], list[str]]:
+    """FineGrainedRLHF dev edit notes, labelled ones only, as the library imports them (a throwaway store).
+
+    Returns (ids, texts, error type, question index); see ``fill_finegrainedrlhf``.
+    """
+    import tempfile
+
+    from oversight.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "edits.db") as store:
+        bench = fill_finegrainedrlhf(store, Path(tmp))
+    kept = bench.scored
+    return ([bench.note_ids[i] for i in kept], [bench.texts[i] for i in kept],
+            [str(bench.truth[i]) for i in kept], [bench.source[i] for i in kept])
 
 
 DATASETS = {"ttcw": load_ttcw, "tofueval": load_tofueval}
-# (ids, texts, human failure category, source item id) for the quality bench
-SOURCED_DATASETS = {"ttcw": load_ttcw_with_source, "tofueval": load_tofueval_with_source,
-                    "finegrainedrlhf": load_finegrainedrlhf_edits}
+# Fill a fresh store with a data set's notes (the library path) and return them with category and source item
+SOURCED_DATASETS: dict[str, Callable[[Any, Path], BenchSet]] = {
+    "ttcw": fill_ttcw, "tofueval": fill_tofueval, "finegrainedrlhf": fill_finegrainedrlhf}
 
 
 def embeddings_for(name: str, texts: list[str]) -> Any:
