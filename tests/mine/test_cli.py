@@ -17,10 +17,12 @@ def test_import_mine_list_and_report(tmp_path: Path) -> None:
     ok = runner.invoke(cli, [*db, "notes", "import", str(TTCW), "--text-field", "explanation", "--id-field", "id",
                              "--meta-field", "category"])
     assert ok.exit_code == 0, ok.output
-    mined = runner.invoke(cli, [*db, "mine", "--names", "keywords", "--json"])
+    mined = runner.invoke(cli, [*db, "mine", "--names", "keywords", "--top-level", "4", "--json"])
     assert mined.exit_code == 0, mined.output
     run = json.loads(mined.stdout)
-    assert run["notes"] == 120 and run["patterns"] >= 3 and run["names"] == "keywords"
+    assert run["notes"] == 120 and run["patterns"] > 4 and run["names"] == "keywords"
+    assert run["themes"] == 4  # the first level has the number of entries asked for
+    assert runner.invoke(cli, [*db, "mine", "--top-level", "0"]).exit_code == 2
 
     listed = runner.invoke(cli, [*db, "patterns", "--json"])
     data = json.loads(listed.stdout)

@@ -132,3 +132,28 @@ async def test_an_unusable_name_falls_back_to_keywords_for_that_pattern(tmp_stor
     named_by = {p.named_by for p in result.patterns}
     assert named_by == {"llm:fake/namer", "keywords"}
     assert all(p.name for p in result.patterns)
+
+
+def test_theme_ids_follow_their_patterns() -> None:
+    from oversight.mine.miner import _theme_ids
+
+    previous = [{"id": "theme-2", "pattern_ids": ["p_a", "p_b"]}, {"id": "theme-5", "pattern_ids": ["p_x"]}]
+    groups = [frozenset({"p_d"}), frozenset({"p_a", "p_b", "p_c"})]
+    # the group sharing two of three patterns continues theme-2; the new one takes the first free number
+    assert _theme_ids(groups, previous) == ["theme-1", "theme-2"]
+    assert _theme_ids(groups, []) == ["theme-1", "theme-2"]
+    assert _theme_ids([frozenset({"p_x"}), frozenset({"p_a"})], previous) == ["theme-5", "theme-2"]
+
+
+async def test_the_first_level_has_the_asked_number_of_themes_and_keeps_their_ids(tmp_store, ttcw_rows,
+                                                                                 embedder) -> None:
+    from oversight.mine.cluster import ClusterParams
+
+    seed_refinements(tmp_store, ttcw_rows[:90])
+    first = await mine(tmp_store, names="keywords", embedder=embedder, params=ClusterParams(top_level=3))
+    assert len(first.patterns) > 3 and len(first.themes) == 3
+    assert sorted(p for t in first.themes for p in t["pattern_ids"]) == sorted(p.id for p in first.patterns)
+    again = await mine(tmp_store, names="keywords", embedder=embedder, params=ClusterParams(top_level=3))
+    assert [(t["id"], sorted(t["pattern_ids"])) for t in again.themes] == [
+        (t["id"], sorted(t["pattern_ids"])) for t in first.themes]
+    assert {p.id: p.theme_id for p in again.patterns} == {p.id: p.theme_id for p in first.patterns}

@@ -175,3 +175,19 @@ def test_an_import_that_fails_half_way_writes_nothing(store_url: str, tmp_path: 
         monkeypatch.setattr(RefineRecords, "_set_state", staticmethod(real))
         assert import_refinements(store, items, source_file="ok.jsonl") == (4, 0)
         assert {s.state for s in store.task_states()} == {"refined"}
+
+
+async def test_patterns_of_plain_edits_are_named_by_their_shape(tmp_path: Path, embedder) -> None:
+    """Without a model, a pattern of edits is named by what the edits did ("Removed a whole sentence
+    at the end"), not by the words of the questions they were about."""
+    from oversight.mine.miner import mine
+
+    with Store.open(tmp_path / "o.db") as store:
+        import_refinements(store, load_refinement_file(EDITS_SLICE, **FIELDS), source_file=EDITS_SLICE)
+        result = await mine(store, names="keywords", embedder=embedder)
+        edits = {n.id for n in store.notes() if n.source == "edit"}
+        mostly_edits = [p for p in result.patterns if len(edits & set(p.member_ids)) * 2 > p.size]
+        assert mostly_edits
+        for pattern in mostly_edits:
+            assert pattern.name.split()[0] in {"Removed", "Added", "Replaced", "Changed"}, pattern.name
+            assert pattern.name in {n.text.split(":")[0] for n in store.notes() if n.id in pattern.member_ids}

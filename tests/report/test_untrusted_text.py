@@ -70,7 +70,7 @@ def test_markdown_report_has_no_live_markup() -> None:
     for bad in FORBIDDEN_MD:
         assert bad.lower() not in md.lower(), bad
     rows = table_rows(md)
-    assert len(rows) == 2 + 2 and {len(r) for r in rows} == {5}  # header, rule, one row per pattern
+    assert len(rows) == 2 + 1 + 2 and {len(r) for r in rows} == {5}  # header, rule, the theme, one row per pattern
     # the only block structure is the report's own: its headings, lists and quotes
     headings = [line for line in md.splitlines() if line.startswith("#")]
     assert headings == ["# Failure patterns", f"## {md_text(SCRIPT + ' ' + LINK)}",

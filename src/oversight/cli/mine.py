@@ -105,8 +105,12 @@ def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fiel
         click.echo(f"imported {added} refinement(s) from {file} ({present} already present)")
 
 
-async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err) -> MiningResult:
-    """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords."""
+async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err, top_level: int | None = None,
+                            ) -> MiningResult:
+    """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords.
+
+    ``top_level``: how many themes the report's first level has (default 10)."""
+    from oversight.mine.cluster import ClusterParams
     from oversight.mine.miner import mine as mine_notes
     from oversight.mine.naming import NAME_PROMPT
     from oversight.mine.notes import llm_edit_explainer
@@ -117,11 +121,12 @@ async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err
     explain = llm_edit_explainer(namer, rt.prompt("edit_note")) if namer is not None else None
     return await mine_notes(
         rt.store, names="llm" if namer is not None else "keywords", llm=namer, embedder=rt.embedder,
-        explain_edits=explain, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
+        params=ClusterParams(top_level=top_level) if top_level else None, explain_edits=explain, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
     )
 
 
-def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None) -> MiningResult:
+def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None,
+               top_level: int | None = None) -> MiningResult:
     """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
     import asyncio
 
@@ -129,18 +134,24 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
     with Runtime.open(settings, create=False) as rt:
-        return asyncio.run(mine_with_runtime(rt, names))
+        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level))
 
 
 @click.command()
 @click.option("--names", type=click.Choice(["llm", "keywords"]), default="llm", show_default=True,
               help="Who names the patterns: a model (Clio-style, contrasted with neighbours) or distinctive keywords.")
+@click.option("--top-level", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many themes the report's first level has; finer patterns are nested under them "
+                   "(a lead reads about as many headings as a failure taxonomy has categories).")
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
-def mine(ctx: click.Context, names: str, as_json: bool, **model: Any) -> None:
-    """Turn refinements into failure notes and cluster all notes into named patterns."""
-    result = run_mining(ctx, names, model_overrides=model)
+def mine(ctx: click.Context, names: str, top_level: int, as_json: bool, **model: Any) -> None:
+    """Turn refinements into failure notes and cluster all notes into named patterns.
+
+    Patterns follow the failure, not the subject: each note's task (or imported --source-field)
+    is masked out of its text and discounted from its vector before clustering."""
+    result = run_mining(ctx, names, model_overrides=model, top_level=top_level)
     run = result.run
     if as_json:
         emit_json(run.model_dump(mode="json", exclude={"noise_ids"}))

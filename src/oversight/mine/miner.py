@@ -297,7 +297,8 @@ async def _names(
 ) -> list[tuple[PatternName, str]]:
     members, keywords, ids, previous, _ = plan
     k = len(members)
-    out = [(keyword_name(keywords.get(c, []), len(members[c])), "keywords") for c in range(k)]
+    out = [(_edit_shape_name(notes, members[c]) or keyword_name(keywords.get(c, []), len(members[c])), "keywords")
+           for c in range(k)]
     llm = naming.llm
     if naming.names != "llm" or llm is None or k == 0:
         return out
@@ -331,6 +332,20 @@ async def _names(
     if failed:
         naming.progress(f"{failed} patterns named by keywords: the model's answer was unusable")
     return out
+
+
+def _edit_shape_name(notes: list[FailureNote], member: np.ndarray) -> PatternName | None:
+    """For a pattern of edits stated plainly (no model), its commonest shape ("Removed a whole sentence
+    at the end") says more than keywords; None when most members are not such edits."""
+    shapes = Counter(notes[i].text.split(":", 1)[0] for i in member
+                     if notes[i].source == "edit" and notes[i].metadata.get("explained_by") == "diff")
+    if not shapes or shapes.total() * 2 <= len(member):
+        return None
+    shape, count = shapes.most_common(1)[0]
+    others = ", ".join(f"{s.lower()} ({n})" for s, n in shapes.most_common(4)[1:])
+    description = (f"{len(member)} failure notes, {shapes.total()} of them edits a reviewer made; the commonest: "
+                   f"{shape.lower()} ({count})" + (f", then {others}." if others else "."))
+    return PatternName(name=shape, description=description, criteria=[f"an edit that {shape.lower()}"[:120]])
 
 
 def _keeps_name(old: Pattern | None, size: int) -> bool:

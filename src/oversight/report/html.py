@@ -74,7 +74,7 @@ def _overview(result: MiningResult) -> str:
         grouped.setdefault(pattern.theme_id, []).append(pattern)
     show_themes = len(themes) < len(result.patterns)
     top = max((p.stats.prevalence for p in result.patterns), default=0.0) or 1.0
-    for theme_id, patterns in grouped.items():
+    for theme_id, patterns in sorted(grouped.items(), key=lambda kv: -sum(p.size for p in kv[1])):
         theme = themes.get(theme_id or "")
         if show_themes and theme and len(patterns) > 1:
             rows.append(f'<tr class="theme"><td colspan="5">Theme: {escape(theme["name"])} '

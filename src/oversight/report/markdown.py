@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from oversight.report._data import ReportSection
 
@@ -78,10 +78,20 @@ def render_markdown(
         "| --- | ---: | ---: | --- | --- |",
     ]
     top = max((p.stats.prevalence for p in result.patterns), default=0.0) or 1.0
-    for p in result.patterns:
-        trend = " ".join(f"{t.share:.0%}" for t in p.stats.trend[-6:])
-        lines.append(f"| [{md_text(p.name)}](#{_anchor(p.id)}) | {p.size} | {p.stats.prevalence:.1%} | "
-                     f"`{_bar(p.stats.prevalence / top)}` | {trend} |")
+    themes = {t["id"]: t for t in result.themes}
+    grouped: dict[str | None, list[Any]] = {}
+    for p in result.patterns:  # the first level: themes, largest first, their patterns under them
+        grouped.setdefault(p.theme_id, []).append(p)
+    nested = len(themes) < len(result.patterns)
+    for theme_id, members in sorted(grouped.items(), key=lambda kv: -sum(p.size for p in kv[1])):
+        theme = themes.get(theme_id or "")
+        if nested and theme and len(members) > 1:
+            lines.append(f"| **{md_text(theme['name'])}** ({len(members)} patterns) | **{theme['size']}** | | | |")
+        for p in members:
+            trend = " ".join(f"{t.share:.0%}" for t in p.stats.trend[-6:])
+            indent = "↳ " if nested and theme and len(members) > 1 else ""
+            lines.append(f"| {indent}[{md_text(p.name)}](#{_anchor(p.id)}) | {p.size} | {p.stats.prevalence:.1%} | "
+                         f"`{_bar(p.stats.prevalence / top)}` | {trend} |")
     for p in result.patterns:
         s = p.stats
         summary = (f"{_code(p.id)} · {p.size} notes · {s.prevalence:.1%} of refinements · "
