@@ -125,7 +125,8 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
     """FineGrainedRLHF dev as post-edits imported by the library, and the edit notes it writes.
 
     Each answer (``prediction 1``) and its correction (``feedback["corrected-prediction"]``)
-    is one JSONL row (id and source: the question index, prompt: the question), read by
+    is one JSONL row (id and source: the question index, prompt: the question, context: its
+    retrieved passages), read by
     ``load_refinement_file``, kept by ``import_refinements`` and turned into notes by
     ``collect_notes`` (no model: the library's plain edit statements, at most ``MAX_EDIT_NOTES``
     per answer). An edit note is labelled with the error type of the annotated span
@@ -146,10 +147,11 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
                 blank += 1
                 continue
             spans[str(q)] = [(e["start"], e["end"], e["error type"]) for e in item["feedback"]["errors"]]
+            passages = "\n\n".join(" ".join(p) if isinstance(p, list) else str(p) for p in item["passages"])
             handle.write(json.dumps({"id": q, "draft": item["prediction 1"], "refined": refined, "source": q,
-                                     "prompt": item["question"]}) + "\n")
+                                     "prompt": item["question"], "context": passages}) + "\n")
     items = load_refinement_file(path, draft_field="draft", refined_field="refined", id_field="id",
-                                 source_field="source", prompt_field="prompt")
+                                 source_field="source", prompt_field="prompt", context_field="context")
     imported = import_refinements(store, items, source_file=path)
     asyncio.run(collect_notes(store))
     notes = [n for n in store.notes() if n.source == "edit"]

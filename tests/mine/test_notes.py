@@ -135,3 +135,18 @@ def test_an_edit_is_described_by_its_shape_whatever_its_subject() -> None:
         'Replaced a word with a few words at the start: "Union" with "Confederate army"')
     assert describe_edit(DiffOp(op="insert", after="Also it rained a lot that day."), draft="It rained.", start=10) == (
         'Added a whole sentence at the end: "Also it rained a lot that day."')
+
+
+def test_an_edit_says_what_the_removed_words_had_to_do_with_the_context() -> None:
+    context = "Bloom is the second studio album by Troye Sivan, released on 31 August 2018."
+    draft = "Bloom came out on 31 August 2018. Sivan toured Europe with a large orchestra afterwards."
+    unsupported = DiffOp(op="delete", before=" Sivan toured Europe with a large orchestra afterwards.")
+    start = draft.index(" Sivan")
+    assert describe_edit(unsupported, draft=draft, start=start, context=context) == (
+        'Removed a whole sentence at the end, not in the context: "Sivan toured Europe with a large orchestra '
+        'afterwards."')
+    cut = DiffOp(op="replace", before="came out on 31 August 2018 after many delays and rumours", after="came out")
+    assert describe_edit(cut).startswith('Cut a phrase down to a few words: "came out on')
+    grounded = DiffOp(op="replace", before="first album", after="second studio album")
+    assert describe_edit(grounded, context=context) == (
+        'Replaced a few words, from the context: "first album" with "second studio album"')

@@ -191,3 +191,25 @@ async def test_patterns_of_plain_edits_are_named_by_their_shape(tmp_path: Path, 
         for pattern in mostly_edits:
             assert pattern.name.split()[0] in {"Removed", "Added", "Replaced", "Changed"}, pattern.name
             assert pattern.name in {n.text.split(":")[0] for n in store.notes() if n.id in pattern.member_ids}
+
+
+async def test_context_field_tells_edits_removing_unsupported_words(tmp_path: Path) -> None:
+    """With the passage the answer should rest on, an edit note says the removed words were not in it."""
+    path = write(tmp_path / "ctx.jsonl", [{
+        "id": "a", "question": "When did Bloom come out?",
+        "passage": "Bloom is the second studio album by Troye Sivan, released on 31 August 2018.",
+        "prediction": "Bloom came out on 31 August 2018. Sivan toured Europe with a large orchestra afterwards.",
+        "corrected": "Bloom came out on 31 August 2018.",
+    }])
+    with Store.open(tmp_path / "o.db") as store:
+        items = load_refinement_file(path, draft_field="prediction", refined_field="corrected", id_field="id",
+                                     prompt_field="question", context_field="passage")
+        assert items[0].task.context.startswith("Bloom is the second studio album")
+        import_refinements(store, items, source_file=path)
+        await collect_notes(store)
+        assert [n.text for n in store.notes() if n.source == "edit"] == [
+            'Removed a whole sentence at the end, not in the context: "Sivan toured Europe with a large '
+            'orchestra afterwards."']
+    with pytest.raises(InputFileError) as caught:
+        load_refinement_file(path, draft_field="prediction", refined_field="corrected", context_field="source")
+    assert (caught.value.line, caught.value.field) == (1, "source")

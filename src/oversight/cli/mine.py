@@ -85,6 +85,8 @@ def refinements() -> None:
 @click.option("--rationale-field", help="A column saying why the output was corrected.")
 @click.option("--reviewer-field", help="A column naming who corrected it.")
 @click.option("--prompt-field", help="A column holding what the model was asked.")
+@click.option("--context-field", help="A column holding the passage or document the output should rest on "
+                                      "(edit notes then say whether removed words were in it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fields: str | None) -> None:
@@ -106,27 +108,33 @@ def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fiel
 
 
 async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err, top_level: int | None = None,
-                            ) -> MiningResult:
+                            abstract: bool = False) -> MiningResult:
     """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords.
 
-    ``top_level``: how many themes the report's first level has (default 10)."""
+    ``top_level``: how many themes the report's first level has (default 10). ``abstract``: the
+    namer first restates every note as a topic-free failure (Clio-style; answers kept in the store)."""
+    from oversight.mine.abstract import ABSTRACT_PROMPT, NoteAbstractor
     from oversight.mine.cluster import ClusterParams
     from oversight.mine.miner import mine as mine_notes
     from oversight.mine.naming import NAME_PROMPT
     from oversight.mine.notes import llm_edit_explainer
 
-    namer = rt.namer if names == "llm" and await rt.model_available(rt.namer) else None
+    available = (names == "llm" or abstract) and await rt.model_available(rt.namer)
+    namer = rt.namer if names == "llm" and available else None
     if names == "llm" and namer is None:
         progress("oversight: naming with keywords instead")
+    abstractor = NoteAbstractor(rt.namer, rt.prompt(ABSTRACT_PROMPT)) if abstract and available else None
+    if abstract and abstractor is None:
+        progress("oversight: no model to restate notes with; embedding them as written")
     explain = llm_edit_explainer(namer, rt.prompt("edit_note")) if namer is not None else None
     return await mine_notes(
         rt.store, names="llm" if namer is not None else "keywords", llm=namer, embedder=rt.embedder,
-        params=ClusterParams(top_level=top_level) if top_level else None, explain_edits=explain, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
+        params=ClusterParams(top_level=top_level) if top_level else None, explain_edits=explain, abstract=abstractor, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
     )
 
 
 def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None,
-               top_level: int | None = None) -> MiningResult:
+               top_level: int | None = None, abstract: bool = False) -> MiningResult:
     """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
     import asyncio
 
@@ -134,7 +142,7 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
     with Runtime.open(settings, create=False) as rt:
-        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level))
+        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level, abstract=abstract))
 
 
 @click.command()
@@ -143,15 +151,18 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
 @click.option("--top-level", type=click.IntRange(min=1), default=10, show_default=True,
               help="How many themes the report's first level has; finer patterns are nested under them "
                    "(a lead reads about as many headings as a failure taxonomy has categories).")
+@click.option("--abstract", is_flag=True,
+              help="First have the naming model restate each note as a topic-free failure (one call per distinct "
+                   "note, kept in the database; worth it with a capable model).")
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
-def mine(ctx: click.Context, names: str, top_level: int, as_json: bool, **model: Any) -> None:
+def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, as_json: bool, **model: Any) -> None:
     """Turn refinements into failure notes and cluster all notes into named patterns.
 
     Patterns follow the failure, not the subject: each note's task (or imported --source-field)
     is masked out of its text and discounted from its vector before clustering."""
-    result = run_mining(ctx, names, model_overrides=model, top_level=top_level)
+    result = run_mining(ctx, names, model_overrides=model, top_level=top_level, abstract=abstract)
     run = result.run
     if as_json:
         emit_json(run.model_dump(mode="json", exclude={"noise_ids"}))

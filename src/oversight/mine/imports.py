@@ -51,10 +51,11 @@ class _Fields:
     rationale: str | None
     reviewer: str | None
     prompt: str | None
+    context: str | None = None
 
     def named(self) -> list[str]:
         return [name for name in (self.draft, self.refined, self.id, self.source, self.tags, self.rationale,
-                                  self.reviewer, self.prompt) if name]
+                                  self.reviewer, self.prompt, self.context) if name]
 
 
 def load_refinement_file(
@@ -68,18 +69,20 @@ def load_refinement_file(
     rationale_field: str | None = None,
     reviewer_field: str | None = None,
     prompt_field: str | None = None,
+    context_field: str | None = None,
 ) -> list[ImportedRefinement]:
     """Read model outputs and their human corrections from a JSONL, CSV or Parquet file.
 
     ``source_field`` names the item each output answers (it becomes the task id, so several
-    outputs can share a task). Raises InputFileError on the first bad row; the whole file is
+    outputs can share a task); ``context_field`` the passage the output should rest on (the
+    task's context: edit notes say whether removed words were in it). Raises InputFileError on the first bad row; the whole file is
     checked before anything is returned, so a bad file changes nothing.
     """
     from oversight.files import read_rows
 
     path = Path(path)
     fields = _Fields(draft_field, refined_field, id_field, source_field, tags_field, rationale_field,
-                     reviewer_field, prompt_field)
+                     reviewer_field, prompt_field, context_field)
     items: list[ImportedRefinement] = []
     seen_ids: dict[str, int] = {}
     for line, row in read_rows(path):
@@ -121,6 +124,7 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
     tags = _tags(path, line, row, fields.tags) if fields.tags else []
     rationale = _optional_text(path, line, row, fields.rationale) or ""
     reviewer = _optional_text(path, line, row, fields.reviewer) or "anonymous"
+    context = _optional_text(path, line, row, fields.context)
 
     # the row's identity: the file's own id within this file, else what the row says
     row_key = ["id", path.name, external] if external is not None else ["content", source, prompt, draft_text,
@@ -132,7 +136,7 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
         metadata["external_id"] = external
     if source is not None:
         metadata["source_item"] = source
-    task = Task(id=task_id, prompt=prompt, metadata=metadata)
+    task = Task(id=task_id, prompt=prompt, context=context, metadata=metadata)
     draft = Draft(id="d_" + content_hash(task_id, IMPORT_MODEL, draft_text), task_id=task_id, model=IMPORT_MODEL,
                   prompt_name=IMPORT_MODEL, prompt_version=IMPORT_MODEL, text=draft_text)
     same = " ".join(draft_text.split()) == " ".join(refined_text.split())

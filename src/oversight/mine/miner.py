@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -52,6 +52,7 @@ from oversight.schemas import (
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
+    from oversight.mine.abstract import NoteAbstractor
     from oversight.mine.embed import Embedder
     from oversight.prompts import Prompt
     from oversight.store import Store
@@ -143,8 +144,19 @@ def _source_texts(store: Store, notes: list[FailureNote]) -> dict[str, str]:
     return out
 
 
-async def represent_notes(store: Store, notes: list[FailureNote], embedder: Embedder) -> Representation:
-    """Mask each note's subject out of its text, embed (cached per text), centre within each subject."""
+async def represent_notes(
+    store: Store, notes: list[FailureNote], embedder: Embedder, *, abstract: NoteAbstractor | None = None
+) -> Representation:
+    """Mask each note's subject out of its text, embed (cached per text), centre within each subject.
+
+    With ``abstract``, a model first restates each note as a topic-free failure (Clio-style; each
+    answer kept in the store, so a re-run pays nothing twice) and the restatement is what is masked
+    and embedded. Raises LLMError."""
+    if abstract is not None:
+        if abstract.cache is None:
+            abstract = replace(abstract, cache=store)
+        statements = await abstract([n.text for n in notes])
+        notes = [n.model_copy(update={"text": s}) for n, s in zip(notes, statements, strict=True)]
     sources = await asyncio.to_thread(_source_texts, store, notes)
     texts = await asyncio.to_thread(mask_notes, notes, sources)
     vectors = await note_vectors(store, texts, embedder)
@@ -181,8 +193,11 @@ async def mine(
     explain_edits: EditExplainer | None = None,
     name_prompt: Prompt | None = None,
     progress: Progress = _quiet,
+    abstract: NoteAbstractor | None = None,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
+
+    ``abstract``: restate each note as a topic-free failure with a model before embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
     name_pattern prompt); without one, keywords name them. Raises LLMError.
@@ -190,10 +205,14 @@ async def mine(
     added = await collect_notes(store, explain_edits=explain_edits)
     progress(f"notes: {added} new from refinements")
     notes = await asyncio.to_thread(store.notes)
+    if abstract is not None:
+        progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
     progress(f"embedding {len(notes)} notes with {embedder.name}")
-    texts, vectors = await represent_notes(store, notes, embedder)
+    texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract)
     progress("clustering")
     clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+    if abstract is not None:
+        clustering.params["abstracted_by"] = abstract.name
     return await finish_run(
         store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
         name_prompt=name_prompt, progress=progress, texts=texts,

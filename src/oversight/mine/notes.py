@@ -29,6 +29,7 @@ __all__ = [
     "LLMEditExplainer",
     "describe_edit",
     "edit_hash",
+    "finish_even_if_cancelled",
     "gather_or_cancel",
     "llm_edit_explainer",
     "notes_from_refinement",
@@ -68,34 +69,45 @@ def significant_edits(diff: Sequence[DiffOp]) -> list[DiffOp]:
     return [op for op in diff if op.op != "equal" and _words(op.before) ^ _words(op.after)]
 
 
-def describe_edit(op: DiffOp, limit: int = 160, *, draft: str | None = None, start: int | None = None) -> str:
+def describe_edit(
+    op: DiffOp, limit: int = 160, *, draft: str | None = None, start: int | None = None, context: str | None = None
+) -> str:
     """A plain statement of an edit, used when no model explains it: its kind and shape, then its words.
 
-    The shape (how much, where, a whole sentence or a few words, a repeat of the draft, a number
-    changed) says what kind of failure the edit fixed whatever the subject; ``draft`` and ``start``
-    (the edit's character offset in it) add the position and whether the edit is a whole sentence.
-    E.g. ``Removed a whole sentence at the end: "…"`` or ``Changed a number: "1861" to "1862"``.
+    The shape says what kind of failure the edit fixed whatever the subject: how much (a word, a
+    phrase, a whole sentence), cut down or replaced, a number changed; with ``draft`` and
+    ``start`` (the edit's character offset in it) where it was and whether it repeated the
+    draft; with ``context`` (the passage the output should rest on) whether the removed words
+    were in it and the added ones came from it. E.g. ``Removed a whole sentence at the end, not
+    in the context: "…"`` or ``Changed a number: "1861" to "1862"``.
     """
 
     def short(text: str) -> str:
         text = " ".join(text.split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
-    shape = _edit_shape(op, draft, start)
+    before, after = short(op.before), short(op.after)
+    if op.op == "replace" and _DIGITS.search(op.before) and _DIGITS.sub("N", op.before) == _DIGITS.sub("N", op.after):
+        return f'Changed a number: "{before}" to "{after}"'
+    span = op.after if op.op == "insert" else op.before
+    size = _size(span, draft, start, op)
+    place = _place(op, draft, start) + _flags(op, draft, start, context)
     if op.op == "delete":
-        return f'Removed {shape}: "{short(op.before)}"'
+        return f'Removed {size}{place}: "{before}"'
     if op.op == "insert":
-        return f'Added {shape}: "{short(op.after)}"'
-    if shape.startswith("a number"):
-        return f'Changed {shape}: "{short(op.before)}" to "{short(op.after)}"'
-    return f'Replaced {shape}: "{short(op.before)}" with "{short(op.after)}"'
+        return f'Added {size}{place}: "{after}"'
+    words_before, words_after = len(op.before.split()), len(op.after.split())
+    if words_before >= 4 and words_after * 3 <= words_before:  # mostly a removal
+        return f'Cut {size} down to {_count(op.after)}{place}: "{before}" to "{after}"'
+    other = _count(op.after)
+    return f'Replaced {size}{"" if other == size else " with " + other}{place}: "{before}" with "{after}"'
 
 
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_END = (".", "!", "?", ".\"", "!\"", "?\"")
 
 
-def _size(text: str) -> str:
+def _count(text: str) -> str:
     count = len(text.split())
     if count <= 1:
         return "a word"
@@ -104,31 +116,40 @@ def _size(text: str) -> str:
     return "a phrase" if count <= 12 else "a long passage"
 
 
-def _edit_shape(op: DiffOp, draft: str | None, start: int | None) -> str:
-    """How much, and where: "a whole sentence at the end, repeating the draft" and the like."""
-    span = op.after if op.op == "insert" else op.before
-    if op.op == "replace" and _DIGITS.search(op.before) and _DIGITS.sub("N", op.before) == _DIGITS.sub("N", op.after):
-        return "a number"
-    size = _size(span)
-    if op.op == "replace":
-        size = f"{size} with {_size(op.after)}" if _size(op.after) != size else size
-    if draft is None or start is None or not draft.strip():
-        return size
+def _size(span: str, draft: str | None, start: int | None, op: DiffOp) -> str:
+    """How much: a word ... a long passage, or whole sentences when the span starts and ends one."""
+    if draft is None or start is None or not draft.strip() or len(span.split()) < 4:
+        return _count(span)
     before_text = draft[:start].rstrip()
     ends = span.rstrip().endswith(_SENTENCE_END) or start + len(op.before) >= len(draft.rstrip())
-    if (not before_text or before_text.endswith(_SENTENCE_END)) and ends and len(span.split()) >= 4:
-        sentences = len(_SENTENCE.split(span.strip()))
-        size = "a whole sentence" if sentences <= 1 else "several whole sentences"
-    where = start / max(len(draft), 1)
-    position = "at the start" if where < 0.2 else "at the end" if where + len(op.before) / max(len(draft), 1) > 0.9 \
-        else "in the middle"
-    repeat = ""
-    if op.op == "delete":
-        own = _words(span)
+    if (not before_text or before_text.endswith(_SENTENCE_END)) and ends:
+        return "a whole sentence" if len(_SENTENCE.split(span.strip())) <= 1 else "several whole sentences"
+    return _count(span)
+
+
+def _place(op: DiffOp, draft: str | None, start: int | None) -> str:
+    if draft is None or start is None or not draft.strip():
+        return ""
+    where, length = start / len(draft), len(op.before) / len(draft)
+    return " at the start" if where < 0.2 else " at the end" if where + length > 0.9 else " in the middle"
+
+
+def _flags(op: DiffOp, draft: str | None, start: int | None, context: str | None) -> str:
+    """What the removed words had to do with the rest of the draft and the context."""
+    removed = _words(op.before) - _words(op.after)
+    added = _words(op.after) - _words(op.before)
+    flags = []
+    if draft is not None and start is not None and len(removed) >= 3:
         rest = _words(draft[:start] + draft[start + len(op.before):])
-        if len(own) >= 3 and len(own & rest) >= 0.8 * len(own):
-            repeat = ", repeating the draft"
-    return f"{size} {position}{repeat}"
+        if len(removed & rest) >= 0.8 * len(removed):
+            flags.append("repeating the draft")
+    if context and context.strip():
+        known = _words(context)
+        if len(removed) >= 3 and len(removed & known) < 0.5 * len(removed):
+            flags.append("not in the context")
+        if len(added) >= 2 and len(added & known) >= 0.8 * len(added):
+            flags.append("from the context")
+    return "".join(f", {flag}" for flag in flags)
 
 
 def _covered(op: DiffOp, rationale: list[str]) -> bool:
@@ -178,7 +199,7 @@ async def notes_from_refinement(
                 notes.append(
                     note("finding", f"finding:{verdict.finding}", finding.issue, severity=finding.severity)
                 )
-    notes += await _edit_notes(refinement, draft, rationale, explain_edits, note)
+    notes += await _edit_notes(refinement, draft, rationale, explain_edits, note, context=task.context if task else None)
     return notes
 
 
@@ -188,6 +209,8 @@ async def _edit_notes(
     rationale: list[str],
     explain_edits: EditExplainer | None,
     note: Callable[..., FailureNote],
+    *,
+    context: str | None = None,
 ) -> list[FailureNote]:
     starts, offset = [], 0
     for op in refinement.diff:  # each edit's character offset in the draft
@@ -206,7 +229,7 @@ async def _edit_notes(
         sentences = await explain_edits(draft.text, edits)
         named_by = "llm"
     else:
-        sentences = [describe_edit(op, draft=draft_text, start=at) for op, at in placed]
+        sentences = [describe_edit(op, draft=draft_text, start=at, context=context) for op, at in placed]
         named_by = "diff"
     return [
         note("edit", f"edit:{i}", sentence,
@@ -270,7 +293,7 @@ class LLMEditExplainer:
             sentence = await self._ask(draft_text, op)
             if self.cache is None:
                 return sentence
-            return await _finish(asyncio.to_thread(
+            return await finish_even_if_cancelled(asyncio.to_thread(
                 self.cache.save_edit_explanation, self.llm.model, self.prompt.version, draft_key, key, sentence))
 
         return await gather_or_cancel([one(op, key) for op, key in zip(edits, keys, strict=True)])
@@ -293,7 +316,7 @@ def llm_edit_explainer(llm: LLM, prompt: Prompt, *, cache: EditNoteCache | None 
     return LLMEditExplainer(llm, prompt, cache)
 
 
-async def _finish(work: Awaitable[T]) -> T:
+async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
     """Await ``work`` to the end even if the caller is cancelled meanwhile (then re-raise the cancel):
     a paid answer on its way into the store must land."""
     future = asyncio.ensure_future(work)

@@ -96,6 +96,29 @@ class MineRecords(StoreBase):
                 raise
         return self.edit_explanations(model, prompt_version, draft_hash, [edit_hash]).get(edit_hash, sentence)
 
+    def note_abstractions(self, model: str, prompt_version: str, text_hashes: Iterable[str]) -> dict[str, str]:
+        """Topic-free restatements a model already wrote with this prompt version, by note text hash."""
+        a = t.note_abstractions
+        out: dict[str, str] = {}
+        with self.reading() as conn:
+            for part in chunks(list(dict.fromkeys(text_hashes))):
+                found = conn.execute(select(a.c.text_hash, a.c.statement).where(
+                    a.c.model == model, a.c.prompt_version == prompt_version, a.c.text_hash.in_(part)))
+                out.update({h: s for h, s in found})
+        return out
+
+    def save_note_abstraction(self, model: str, prompt_version: str, text_hash: str, statement: str) -> str:
+        """Keep one paid restatement (its own transaction); return the one kept (another run's, if first)."""
+        key = {"model": model, "prompt_version": prompt_version, "text_hash": text_hash}
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(t.note_abstractions).values(**key, statement=statement, created_at=utcnow()))
+            return statement
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        return self.note_abstractions(model, prompt_version, [text_hash]).get(text_hash, statement)
+
     # -- patterns and runs -----------------------------------------------------------
 
     def patterns(self, *, include_retired: bool = False) -> list[Pattern]:

@@ -90,3 +90,9 @@ def m005_documents(conn: Connection) -> None:
 def m006_edit_explanations(conn: Connection) -> None:
     """The cache of paid edit explanations, so that an interrupted `mine` does not pay for them again."""
     t.metadata.create_all(conn, tables=[t.edit_explanations])
+
+
+@migration
+def m007_note_abstractions(conn: Connection) -> None:
+    """The cache of paid note abstractions (`oversight mine --abstract`): a re-run pays for none twice."""
+    t.metadata.create_all(conn, tables=[t.note_abstractions])

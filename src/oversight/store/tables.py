@@ -214,3 +214,16 @@ edit_explanations = Table(
     Column("sentence", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# -- paid note abstractions (m007): each note restated as a topic-free failure, asked once per model --
+
+note_abstractions = Table(
+    "note_abstractions",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("prompt_version", String(64), primary_key=True),
+    Column("text_hash", String(64), primary_key=True),  # text_hash of the note's text
+    Column("statement", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
