@@ -157,3 +157,26 @@ async def test_the_first_level_has_the_asked_number_of_themes_and_keeps_their_id
     assert [(t["id"], sorted(t["pattern_ids"])) for t in again.themes] == [
         (t["id"], sorted(t["pattern_ids"])) for t in first.themes]
     assert {p.id: p.theme_id for p in again.patterns} == {p.id: p.theme_id for p in first.patterns}
+
+
+class SubjectNamer(QueuedNamer):
+    """Names every pattern after a word that only one task's notes use (what a small model does)."""
+
+    def __init__(self, word: str) -> None:
+        super().__init__()
+        self.word = word
+
+    async def structured(self, messages, schema, **params):
+        self.calls.append(messages)
+        return PatternName(name=f"Problems with the {self.word} part", description="d", criteria=["c"]), None
+
+
+async def test_an_llm_name_about_one_subject_falls_back_to_keywords(tmp_store, ttcw_rows, embedder) -> None:
+    from oversight.mine.represent import single_subject_words
+
+    seed_refinements(tmp_store, ttcw_rows[:60])
+    result = await mine(tmp_store, names="llm", llm=SubjectNamer("failure"), embedder=embedder)
+    notes = tmp_store.notes()
+    assert "failure" in single_subject_words([n.text for n in notes], [n.subject for n in notes])
+    assert result.patterns and {p.named_by for p in result.patterns} == {"keywords"}
+    assert not any("failure" in p.name for p in result.patterns)

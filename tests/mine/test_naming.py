@@ -65,3 +65,13 @@ def test_generic_or_repeated_model_names_are_made_distinct() -> None:
     assert out[0] is None and out[3] is None
     assert [o.name for o in out[1:3]] == ["Abrupt endings (ending, end)", "Abrupt endings (pacing, time)"]
     assert out[4].name == "Flat characters"
+
+
+def test_a_name_holding_a_word_only_one_subject_uses_is_refused() -> None:
+    from oversight.mine.naming import distinct_names
+    from oversight.schemas import PatternName
+
+    names = [PatternName(name="Beauregard army details wrong", description="d"),
+             PatternName(name="Adds details the passage lacks", description="d")]
+    kept = distinct_names(names, [["army"], ["details"]], subject_words={"beauregard", "anacreontic"})
+    assert kept[0] is None and kept[1] is not None and kept[1].name == "Adds details the passage lacks"
