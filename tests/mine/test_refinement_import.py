@@ -189,7 +189,7 @@ async def test_patterns_of_plain_edits_are_named_by_their_shape(tmp_path: Path, 
         mostly_edits = [p for p in result.patterns if len(edits & set(p.member_ids)) * 2 > p.size]
         assert mostly_edits
         for pattern in mostly_edits:
-            assert pattern.name.split()[0] in {"Removed", "Added", "Replaced", "Changed"}, pattern.name
+            assert pattern.name.split()[0] in {"Removed", "Added", "Replaced", "Changed", "Cut"}, pattern.name
             assert pattern.name in {n.text.split(":")[0] for n in store.notes() if n.id in pattern.member_ids}
 
 

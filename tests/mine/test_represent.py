@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from oversight.mine.cluster import cluster_embeddings
-from oversight.mine.miner import mine, represent_notes
-from oversight.mine.represent import centre_by_subject, mask_notes, mask_text, single_subject_words
+from oversight.mine.miner import mine
+from oversight.mine.represent import centre_by_subject, mask_notes, mask_text, represent_notes, single_subject_words
 from oversight.schemas import FailureNote
 
 SUBJECTS = {
@@ -128,3 +128,20 @@ def test_centring_leaves_lonely_and_subjectless_notes_alone() -> None:
     assert not np.allclose(out[:2], vectors[:2])
     with pytest.raises(ValueError):
         centre_by_subject(vectors, ["a"])
+
+
+def test_lexical_vectors_carry_shared_failure_words_and_need_enough_notes() -> None:
+    from oversight.mine.represent import combine, lexical_vectors
+
+    assert lexical_vectors(["too long", "too long", "too long"], [None] * 3) is None  # fewer than four notes
+    assert lexical_vectors(["alpha", "beta", "gamma", "delta"], [None] * 4) is None  # no word in three notes
+    texts = ["the verb tense is wrong", "wrong verb tense used", "verb tense wrong, should be past",
+             "the document does not mention it", "the source document does not mention this",
+             "no mention in the source document"]
+    lexical = lexical_vectors(texts, [f"s{i}" for i in range(6)])
+    assert lexical is not None and lexical.shape[0] == 6
+    similarity = lexical @ lexical.T
+    assert similarity[0, 1] > similarity[0, 3] and similarity[3, 4] > similarity[3, 0]
+    both = combine(np.eye(6, 8, dtype=np.float32), lexical)
+    assert both.shape == (6, 8 + lexical.shape[1])
+    assert np.allclose(np.linalg.norm(both, axis=1), 1.0, atol=1e-5)

@@ -49,7 +49,7 @@ _WHERE = {
     "load_refinement_file": "imports",
     "import_refinements": "imports",
     "MiningResult": "miner",
-    "represent_notes": "miner",
+    "represent_notes": "represent",
     "mask_notes": "represent",
     "centre_by_subject": "represent",
 }

@@ -45,7 +45,9 @@ def match_patterns(
             union = len(new | old.members)
             jaccard[i, j] = len(new & old.members) / union if union else 0.0
     old_centroids = np.array([p.centroid for p in previous], dtype=np.float32)
-    cosine = centroids @ old_centroids.T if len(centroids) else np.zeros_like(jaccard)
+    comparable = len(centroids) and old_centroids.ndim == 2 and old_centroids.shape[1] == centroids.shape[1]
+    # Centroids of another representation (another model, or vectors before an upgrade) cannot be compared.
+    cosine = centroids @ old_centroids.T if comparable else np.zeros_like(jaccard)
     acceptable = (jaccard >= min_jaccard) | (cosine >= min_cosine)
     score = np.where(acceptable, jaccard + np.clip(cosine, 0, 1), -1.0)
     rows, cols = linear_sum_assignment(-score)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -30,9 +30,8 @@ from oversight.mine.naming import (
     sample_members,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, gather_or_cancel, notes_from_refinement
-from oversight.mine.represent import centre_by_subject, mask_notes, single_subject_words
+from oversight.mine.represent import represent_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
-from oversight.mine.vectors import note_vectors
 from oversight.prompts import load_prompt
 from oversight.schemas import (
     SLICE_FIELDS,
@@ -60,12 +59,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MiningResult",
     "Progress",
-    "Representation",
     "collect_notes",
     "current",
     "finish_run",
     "mine",
-    "represent_notes",
     "run_themes",
 ]
 
@@ -122,45 +119,6 @@ def _unnoted(store: Store) -> tuple[list[Refinement], dict[str, Task], dict[str,
     drafts = store.drafts({r.draft_id for r in fresh})
     critiques = store.critiques({r.critique_id for r in fresh if r.critique_id})
     return fresh, tasks, drafts, critiques
-
-
-class Representation(NamedTuple):
-    """What the clustering sees of each note: the masked text and the centred vector."""
-
-    texts: list[str]
-    vectors: np.ndarray
-
-
-def _source_texts(store: Store, notes: list[FailureNote]) -> dict[str, str]:
-    """Per task the notes are about, the text of the task and of its drafts (blocking reads)."""
-    task_ids = {n.task_id for n in notes if n.task_id}
-    if not task_ids:
-        return {}
-    out = {t.id: " ".join(x for x in (t.prompt, t.input, t.context) if x) for t in store.tasks(task_ids)}
-    drafts = store.drafts({n.draft_id for n in notes if n.draft_id})
-    for draft in drafts.values():
-        if draft.task_id in out:
-            out[draft.task_id] += " " + draft.text
-    return out
-
-
-async def represent_notes(
-    store: Store, notes: list[FailureNote], embedder: Embedder, *, abstract: NoteAbstractor | None = None
-) -> Representation:
-    """Mask each note's subject out of its text, embed (cached per text), centre within each subject.
-
-    With ``abstract``, a model first restates each note as a topic-free failure (Clio-style; each
-    answer kept in the store, so a re-run pays nothing twice) and the restatement is what is masked
-    and embedded. Raises LLMError."""
-    if abstract is not None:
-        if abstract.cache is None:
-            abstract = replace(abstract, cache=store)
-        statements = await abstract([n.text for n in notes])
-        notes = [n.model_copy(update={"text": s}) for n, s in zip(notes, statements, strict=True)]
-    sources = await asyncio.to_thread(_source_texts, store, notes)
-    texts = await asyncio.to_thread(mask_notes, notes, sources)
-    vectors = await note_vectors(store, texts, embedder)
-    return Representation(texts, centre_by_subject(vectors, [n.subject for n in notes]))
 
 
 def run_themes(run: MiningRun) -> list[dict[str, Any]]:
@@ -271,7 +229,8 @@ def _plan(store: Store, notes: list[FailureNote], clustering: Clustering, texts:
     """Keywords and ids (blocking: the store and scikit-learn, so it runs in a worker thread)."""
     k = len(clustering.centroids)
     members = [np.flatnonzero(clustering.labels == c) for c in range(k)]
-    keywords = class_keywords(texts, clustering.labels) if k else {}
+    about_one = single_subject_words([n.text for n in notes], [n.subject for n in notes])
+    keywords = class_keywords(texts, clustering.labels, exclude=about_one) if k else {}
     previous = {p.id: p for p in store.patterns()}
     last = store.latest_run()
     centres = store.centroids()

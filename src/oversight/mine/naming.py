@@ -26,8 +26,13 @@ NAME_PROMPT = "name_pattern"
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b"
 
 
-def class_keywords(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> dict[int, list[str]]:
-    """The most distinctive words of each cluster (BERTopic's c-TF-IDF); noise (-1) only informs IDF."""
+def class_keywords(
+    texts: Sequence[str], labels: np.ndarray, top: int = 6, *, exclude: frozenset[str] | set[str] = frozenset()
+) -> dict[int, list[str]]:
+    """The most distinctive words of each cluster (BERTopic's c-TF-IDF); noise (-1) only informs IDF.
+
+    Words in ``exclude`` (and phrases holding one) are never chosen: the miner passes the words
+    only one subject's notes use, which say what a note is about, not what went wrong."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     classes = sorted({int(label) for label in labels})
@@ -48,7 +53,8 @@ def class_keywords(texts: Sequence[str], labels: np.ndarray, top: int = 6) -> di
     for row, c in enumerate(classes):
         if c < 0:
             continue
-        ranked = [vocab[j] for j in np.argsort(-scores[row]) if scores[row, j] > 0]
+        ranked = [vocab[j] for j in np.argsort(-scores[row])
+                  if scores[row, j] > 0 and not (exclude and set(vocab[j].split()) & exclude)]
         out[c] = _drop_overlaps(ranked)[:top]
     return out
 

@@ -16,10 +16,11 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from oversight.mine.cluster import cluster_embeddings, clustering_from_labels
-from oversight.mine.miner import Representation, finish_run, represent_notes
 from oversight.mine.miner import collect_notes as collect_stage
+from oversight.mine.miner import finish_run
 from oversight.mine.naming import NAME_PROMPT
 from oversight.mine.notes import llm_edit_explainer
+from oversight.mine.represent import Representation, represent_notes
 from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
 from oversight.runtime import Runtime
 
