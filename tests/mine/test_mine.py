@@ -180,3 +180,10 @@ async def test_an_llm_name_about_one_subject_falls_back_to_keywords(tmp_store, t
     assert "failure" in single_subject_words([n.text for n in notes], [n.subject for n in notes])
     assert result.patterns and {p.named_by for p in result.patterns} == {"keywords"}
     assert not any("failure" in p.name for p in result.patterns)
+
+
+def test_centroids_of_another_width_are_not_compared() -> None:
+    """A store mined before the representation changed holds narrower centroids: members still match."""
+    old = [Previous("p_a", frozenset({"1", "2"}), np.ones(4, dtype=np.float32) / 2)]
+    wide = np.ones((2, 6), dtype=np.float32) / np.sqrt(6)
+    assert match_patterns(old, [frozenset({"1", "2", "3"}), frozenset({"9"})], wide) == ["p_a", None]
