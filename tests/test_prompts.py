@@ -38,3 +38,20 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         load_prompt("nope")
     with pytest.raises(ConfigError, match="'prompt' is undefined"):
         load_prompt("draft").render(input=None, context=None)
+
+
+def test_worked_examples_are_earlier_turns_of_the_chat(tmp_path: Path) -> None:
+    (tmp_path / "qa.md").write_text(
+        "---\nname: qa\n---\n## system\nBe brief.\n\n## example user\nCapital of Peru?\n\n## example assistant\n"
+        "Lima\n\n## example user\nCapital of {% raw %}{{ x }}{% endraw %}?\n\n## example assistant\nX\n\n"
+        "## user\n{{ prompt }}\n", encoding="utf-8")
+    prompt = load_prompt("qa", tmp_path)
+    assert [(m["role"], m["content"]) for m in prompt.render(prompt="Capital of Chad?")] == [
+        ("system", "Be brief."), ("user", "Capital of Peru?"), ("assistant", "Lima"),
+        ("user", "Capital of {{ x }}?"), ("assistant", "X"), ("user", "Capital of Chad?")]
+    (tmp_path / "bad.md").write_text("## system\nx\n## example user\nq\n## user\n{{ prompt }}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="example assistant"):
+        load_prompt("bad", tmp_path)
+    (tmp_path / "bad2.md").write_text("## example assistant\na\n## user\n{{ prompt }}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="no '## example user'"):
+        load_prompt("bad2", tmp_path)

@@ -65,6 +65,12 @@ class NotFoundError(OversightError):
     """A record that was asked for does not exist."""
 
 
+class InterventionError(OversightError, ValueError):
+    """An intervention that cannot be decided, applied or validated as asked (a move its status does
+    not allow, a blank reason, a patch that does not apply, nothing to decide recurrence with):
+    nothing was changed."""
+
+
 class InvalidAnswerError(OversightError):
     """A trainer's answer does not fit its item (bad field, a verdict on a missing finding)."""
 

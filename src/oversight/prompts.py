@@ -2,9 +2,10 @@
 
 A prompt is one Markdown file in ``prompts/``: YAML front matter (name, description,
 default parameters such as ``temperature`` and ``max_tokens``), then a ``## system``
-section and a ``## user`` section written in Jinja2. A prompt's version is the hash of
-the file's bytes, so any edit makes a new version, and each Draft and Critique records
-the version that made it.
+section and a ``## user`` section written in Jinja2; between them, optional worked examples
+as ``## example user`` / ``## example assistant`` pairs, sent as earlier turns of the chat
+(a few-shot set). A prompt's version is the hash of the file's bytes, so any edit makes a
+new version, and each Draft and Critique records the version that made it.
 
 A user can point ``prompts_dir`` (``OVERSIGHT_PROMPTS_DIR``) at a folder of their own;
 a prompt missing there falls back to the bundled one.
@@ -21,9 +22,9 @@ from typing import Any
 
 from oversight.errors import ConfigError
 
-__all__ = ["Prompt", "load_prompt", "bundled_prompts_dir"]
+__all__ = ["Prompt", "bundled_prompts_dir", "load_prompt", "prompt_from_text"]
 
-_SECTION = re.compile(r"^##\s+(system|user)\s*$", re.MULTILINE)
+_SECTION = re.compile(r"^##\s+(system|user|example user|example assistant)\s*$", re.MULTILINE)
 
 
 def bundled_prompts_dir() -> Path:
@@ -45,13 +46,17 @@ class Prompt:
     user: str
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    examples: tuple[tuple[str, str], ...] = ()  # (user, assistant) turns before the request
 
     def render(self, **variables: Any) -> list[dict[str, str]]:
         """Chat messages with the variables filled in. Raises ConfigError on a missing one."""
         import jinja2
 
         messages = []
-        for role, source in (("system", self.system), ("user", self.user)):
+        turns = [("system", self.system)]
+        for user, assistant in self.examples:
+            turns += [("user", user), ("assistant", assistant)]
+        for role, source in (*turns, ("user", self.user)):
             if not source.strip():
                 continue
             try:
@@ -83,6 +88,12 @@ def load_prompt(name: str, prompts_dir: str | Path | None = None) -> Prompt:
     raise ConfigError(f"no prompt named {name!r} (looked in {', '.join(str(c.parent) for c in candidates)})")
 
 
+def prompt_from_text(text: str, *, path: Path) -> Prompt:
+    """A prompt from file text that is not on disk (a patched prompt): its version is the hash of
+    the text, as for a file. ``path`` is the file it derives from (shown in errors). Raises ConfigError."""
+    return _parse(path, text.encode("utf-8"))
+
+
 @lru_cache(maxsize=64)
 def _parse(path: Path, raw: bytes) -> Prompt:
     import yaml
@@ -101,9 +112,24 @@ def _parse(path: Path, raw: bytes) -> Prompt:
         except yaml.YAMLError as exc:
             raise ConfigError(f"prompt {path}: front matter is not valid YAML: {exc}") from exc
     parts = _SECTION.split(body)
-    sections = {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    ordered = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
+    sections = {name: text for name, text in ordered if not name.startswith("example")}
     if "user" not in sections:
         raise ConfigError(f"prompt {path}: needs a '## user' section")
+    examples: list[tuple[str, str]] = []
+    pending: str | None = None
+    for name, text in ordered:
+        if name == "example user":
+            if pending is not None:
+                raise ConfigError(f"prompt {path}: '## example user' needs an '## example assistant' after it")
+            pending = text
+        elif name == "example assistant":
+            if pending is None:
+                raise ConfigError(f"prompt {path}: '## example assistant' with no '## example user' before it")
+            examples.append((pending, text))
+            pending = None
+    if pending is not None:
+        raise ConfigError(f"prompt {path}: '## example user' needs an '## example assistant' after it")
     params = dict(meta.get("parameters") or {})
     return Prompt(
         name=str(meta.get("name") or path.stem),
@@ -113,4 +139,5 @@ def _parse(path: Path, raw: bytes) -> Prompt:
         user=sections["user"],
         params=params,
         description=str(meta.get("description", "")),
+        examples=tuple(examples),
     )

@@ -24,6 +24,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "patterns": "oversight.cli.mine:patterns",
     "report": "oversight.cli.mine:report",
     "audit": "oversight.cli.audit:audit",
+    "interventions": "oversight.cli.intervene:interventions",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -41,6 +42,7 @@ SHORT_HELP: dict[str, str] = {
     "patterns": "List failure patterns.",
     "report": "Write the leads' failure-pattern report.",
     "audit": "Audit judgments for style bias, agreement and blind spots.",
+    "interventions": "Targeted changes for failure patterns and the lead's decisions on them.",
 }
 
 

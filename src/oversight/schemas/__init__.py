@@ -2,7 +2,8 @@
 
 - ``refine``: Task -> Draft -> Critique -> Refinement (the refine loop);
 - ``mine``: FailureNote -> Pattern (grouped into Themes), MiningRun;
-- ``audit``: Judgment (pairwise, pointwise) and the typed results audits return.
+- ``audit``: Judgment (pairwise, pointwise) and the typed results audits return;
+- ``intervene``: Intervention (six kinds of payload) and its Validation.
 
 All share one ``Record`` base (unknown fields are errors). Every stage imports its
 records from here; this package imports nothing of oversight but errors-free helpers.
@@ -11,9 +12,12 @@ records from here; this package imports nothing of oversight but errors-free hel
 from oversight.schemas._base import Record, content_hash, new_id, text_hash, utcnow
 from oversight.schemas.audit import *  # noqa: F403
 from oversight.schemas.audit import __all__ as _audit_all
+from oversight.schemas.intervene import *  # noqa: F403
+from oversight.schemas.intervene import __all__ as _intervene_all
 from oversight.schemas.mine import *  # noqa: F403
 from oversight.schemas.mine import __all__ as _mine_all
 from oversight.schemas.refine import *  # noqa: F403
 from oversight.schemas.refine import __all__ as _refine_all
 
-__all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow", *_refine_all, *_mine_all, *_audit_all]
+__all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow", *_refine_all, *_mine_all, *_audit_all,
+           *_intervene_all]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oversight.store._intervene import InterventionRecords
 from oversight.store._judgments import JudgmentRecords
 from oversight.store._mine import MineRecords
 from oversight.store._refine import RefineRecords
@@ -9,7 +10,7 @@ from oversight.store._refine import RefineRecords
 __all__ = ["Store"]
 
 
-class Store(RefineRecords, MineRecords, JudgmentRecords):
+class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

@@ -96,3 +96,9 @@ def m006_edit_explanations(conn: Connection) -> None:
 def m007_note_abstractions(conn: Connection) -> None:
     """The cache of paid note abstractions (`oversight mine --abstract`): a re-run pays for none twice."""
     t.metadata.create_all(conn, tables=[t.note_abstractions])
+
+
+@migration
+def m008_interventions(conn: Connection) -> None:
+    """Interventions: targeted changes for a pattern, the lead's decision and their validations."""
+    t.metadata.create_all(conn, tables=[t.interventions])

@@ -227,3 +227,19 @@ note_abstractions = Table(
     Column("statement", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# -- interventions (m008): a targeted change for a pattern, the lead's decision and its validations --
+
+interventions = Table(
+    "interventions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("pattern_id", String(64), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_interventions_pattern", "pattern_id"),
+)

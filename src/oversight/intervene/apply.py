@@ -1,0 +1,110 @@
+"""Applying an intervention to a prompt: a unified diff, or a few-shot set, gives a new prompt version.
+
+The new prompt is never written over the old file: it is a ``Prompt`` made from the patched
+text (``prompt_from_text``), whose version is the hash of that text like any prompt file's, so
+drafts made with it are cached under their own ids and a re-run pays nothing twice. Writing the
+accepted patch into prompts/ is the lead's step (``oversight interventions show ID`` prints it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+from oversight.errors import InterventionError
+from oversight.prompts import Prompt, prompt_from_text
+from oversight.schemas import FewShot, FewShotExample, PromptPatch
+
+__all__ = ["PatchError", "apply_unified_diff", "few_shot_text", "make_diff", "patched_prompt"]
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+class PatchError(InterventionError):
+    """A diff that does not apply to the text it is given."""
+
+
+def make_diff(old: str, new: str, name: str) -> str:
+    """A unified diff from ``old`` to ``new`` (what a prompt_patch stores)."""
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/prompts/{name}.md", tofile=f"b/prompts/{name}.md"))
+
+
+def _hunks(diff: str) -> list[tuple[int, list[str], list[str]]]:
+    hunks: list[tuple[int, list[str], list[str]]] = []
+    current: tuple[int, list[str], list[str]] | None = None
+    for raw in diff.splitlines(keepends=True):
+        if raw.startswith(("--- ", "+++ ")) and current is None:
+            continue
+        match = _HUNK.match(raw)
+        if match:
+            current = (int(match.group(1)), [], [])
+            hunks.append(current)
+            continue
+        if current is None or raw.startswith("\\"):  # "\ No newline at end of file"
+            continue
+        line = raw[1:] if raw[:1] in (" ", "-", "+") else raw
+        if not line.endswith("\n"):
+            line += "\n"
+        if raw.startswith(" ") or raw in ("\n",):
+            current[1].append(line)
+            current[2].append(line)
+        elif raw.startswith("-"):
+            current[1].append(line)
+        elif raw.startswith("+"):
+            current[2].append(line)
+        else:
+            raise PatchError(f"not a line of a unified diff: {raw.rstrip()!r}")
+    if not hunks:
+        raise PatchError("the diff holds no hunk (@@ ... @@)")
+    return hunks
+
+
+def apply_unified_diff(text: str, diff: str) -> str:
+    """``text`` with ``diff`` applied. Each hunk must match where it says (or, failing that, exactly
+    once after the previous hunk). Raises PatchError naming the hunk that does not apply."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    out: list[str] = []
+    position = 0
+    for number, (start, old, new) in enumerate(_hunks(diff), 1):
+        at = start if not old else start - 1  # "-3,0" inserts after line 3
+        if lines[at:at + len(old)] != old:
+            found = [i for i in range(position, len(lines) - len(old) + 1) if lines[i:i + len(old)] == old]
+            if len(found) != 1:
+                what = "not found" if not found else f"found {len(found)} times"
+                raise PatchError(f"hunk {number} (at line {start}) does not apply: its lines are {what}")
+            at = found[0]
+        if at < position:
+            raise PatchError(f"hunk {number} overlaps the one before it")
+        out += lines[position:at] + new
+        position = at + len(old)
+    return "".join(out + lines[position:])
+
+
+def few_shot_text(base: str, examples: list[FewShotExample]) -> str:
+    """The prompt file text with the examples as worked turns (``## example user`` / ``## example
+    assistant``) just before its ``## user`` section; kept literal: an example holding ``{{`` is
+    not a template."""
+    marker = re.search(r"^## user\s*$", base, flags=re.MULTILINE)
+    if marker is None:
+        raise PatchError("the prompt has no '## user' section to put the examples before")
+    turns = "".join(f"## example user\n{{% raw %}}{e.prompt.strip()}{{% endraw %}}\n\n"
+                    f"## example assistant\n{{% raw %}}{e.answer.strip()}{{% endraw %}}\n\n" for e in examples)
+    return base[:marker.start()].rstrip("\n") + "\n\n" + turns + base[marker.start():]
+
+
+def patched_prompt(base: Prompt, payload: PromptPatch | FewShot) -> Prompt:
+    """The new prompt an intervention makes from ``base``. Raises PatchError (a patch made for another
+    version, or one that does not apply) or ConfigError (the result is not a valid prompt file)."""
+    text = Path(base.path).read_text(encoding="utf-8")
+    if isinstance(payload, PromptPatch):
+        if payload.base_version != base.version:
+            raise PatchError(f"the patch was written for {payload.prompt} version {payload.base_version}; "
+                             f"the prompt is now version {base.version}")
+        new = apply_unified_diff(text, payload.diff)
+    else:
+        new = few_shot_text(text, payload.examples)
+    return prompt_from_text(new, path=Path(base.path))

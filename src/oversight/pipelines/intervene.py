@@ -1,0 +1,154 @@
+"""The intervene graph: suggest_interventions -> lead_decision (interrupt) -> record_decisions -> validate_accepted.
+
+A thread starts from a pattern id. The suggestions are kept in the store at once; the thread
+then pauses for the lead, who may answer days later from another process (the checkpointer is
+the refine graph's: SQLite or PostgreSQL). Their answer, ``{"decisions": {ID: {"decision":
+"accepted" | "rejected", "reason": "..."}}}``, is checked where it is given: a bad one pauses
+again with a ``problem``, never fails the thread. Accepted prompt patches and few-shot sets are
+validated by re-drafting (drafts cached by id, so a resumed thread pays nothing twice); a
+validation that cannot run (no check, no tasks) is reported in the state, not raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypedDict
+
+from oversight.errors import NotFoundError, OversightError
+from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
+from oversight.pipelines.refine import open_checkpointer
+from oversight.runtime import Runtime
+
+__all__ = [
+    "LEAD_DECISION",
+    "InterveneInput",
+    "InterveneState",
+    "build_intervene_graph",
+    "check_decisions",
+    "intervene_graph",
+    "lead_decision",
+    "record_decisions",
+    "suggest_interventions",
+    "validate_accepted",
+]
+
+LEAD_DECISION = "lead_decision"
+CHOICES = ("accepted", "rejected")
+
+
+class InterveneInput(TypedDict):
+    """What an intervene thread starts from."""
+
+    pattern_id: str
+
+
+class InterveneState(TypedDict, total=False):
+    pattern_id: str
+    proposals: list[dict[str, Any]]
+    needs_model: list[str]
+    decisions: dict[str, dict[str, str]]
+    validations: list[dict[str, Any]]
+
+
+async def suggest_interventions(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+    """Propose interventions for the pattern (rules; the namer model too when it is available) and keep them."""
+    from oversight.intervene.service import suggest_for_patterns
+
+    llm = runtime.namer if await runtime.model_available(runtime.namer) else None
+    prompt = await asyncio.to_thread(runtime.prompt, "suggest_intervention") if llm is not None else None
+    [found] = await suggest_for_patterns(runtime.store, [state["pattern_id"]], llm=llm, prompt=prompt)
+    live = await asyncio.to_thread(runtime.store.interventions, pattern_id=state["pattern_id"])
+    return {
+        "proposals": [{"id": i.id, "kind": i.kind, "title": i.title, "status": i.status,
+                       "expected_effect": i.expected_effect} for i in live if i.status == "proposed"],
+        "needs_model": list(found.suggestions.needs_model),
+    }
+
+
+def check_decisions(answer: Any, proposals: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The lead's decisions, checked: every id proposed here, a known decision, a reason. Raises ValueError."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("decisions"), dict):
+        raise ValueError('answer with {"decisions": {ID: {"decision": "accepted" or "rejected", "reason": "..."}}}')
+    ids = {p["id"] for p in proposals}
+    out: dict[str, dict[str, str]] = {}
+    for key, value in answer["decisions"].items():
+        if key not in ids:
+            raise ValueError(f"{key!r} is not one of this pattern's proposals ({', '.join(sorted(ids)) or 'none'})")
+        if not isinstance(value, dict) or value.get("decision") not in CHOICES:
+            raise ValueError(f"{key}: decision must be one of {', '.join(CHOICES)}")
+        reason = value.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"{key}: a reason is required")
+        out[key] = {"decision": value["decision"], "reason": reason.strip()}
+    return out
+
+
+def lead_decision(state: InterveneState) -> dict[str, Any]:
+    """Pause for the lead with the proposals; re-pause with ``problem`` until the answer fits."""
+    from langgraph.types import interrupt
+
+    proposals = state.get("proposals", [])
+    problem: str | None = None
+    while True:
+        answer = interrupt({"pattern_id": state["pattern_id"], "proposals": proposals,
+                            "needs_model": state.get("needs_model", []), "choices": list(CHOICES),
+                            "problem": problem})
+        try:
+            return {"decisions": check_decisions(answer, proposals)}
+        except ValueError as exc:
+            problem = str(exc)
+
+
+async def record_decisions(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+    """Keep each decision (idempotent: deciding the same way again changes nothing but the reason)."""
+    for intervention_id, decided in state.get("decisions", {}).items():
+        await asyncio.to_thread(runtime.store.decide_intervention, intervention_id, decided["decision"],
+                                decided["reason"])
+    return {}
+
+
+async def validate_accepted(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+    """Validate each accepted prompt patch or few-shot set; say why when one cannot be validated."""
+    from oversight.intervene.validate import VALIDATABLE, validate
+
+    out = []
+    prompt = await asyncio.to_thread(runtime.prompt, "draft")
+    for intervention_id, decided in state.get("decisions", {}).items():
+        current = await asyncio.to_thread(runtime.store.intervention, intervention_id)
+        if decided["decision"] != "accepted" or current is None or current.kind not in VALIDATABLE:
+            continue
+        try:
+            validation = await validate(runtime.store, intervention_id, drafter=runtime.drafter, base_prompt=prompt)
+        except (NotFoundError, ValueError, OversightError) as exc:
+            out.append({"id": intervention_id, "outcome": None, "problem": str(exc)})
+            continue
+        out.append({"id": intervention_id, "outcome": validation.outcome, "reason": validation.reason,
+                    "before": validation.before, "after": validation.after})
+    return {"validations": out}
+
+
+def build_intervene_graph(runtime: RuntimeSource) -> Any:
+    """The intervene graph's builder (a StateGraph, not compiled)."""
+    from langgraph.graph import END, START, StateGraph
+
+    lazy = LazyRuntime(runtime)
+    builder = StateGraph(InterveneState, input_schema=InterveneInput)
+    builder.add_node("suggest_interventions", bind(suggest_interventions, lazy))
+    builder.add_node(LEAD_DECISION, lead_decision)
+    builder.add_node("record_decisions", bind(record_decisions, lazy))
+    builder.add_node("validate_accepted", bind(validate_accepted, lazy))
+    builder.add_edge(START, "suggest_interventions")
+    builder.add_edge("suggest_interventions", LEAD_DECISION)
+    builder.add_edge(LEAD_DECISION, "record_decisions")
+    builder.add_edge("record_decisions", "validate_accepted")
+    builder.add_edge("validate_accepted", END)
+    return builder
+
+
+@asynccontextmanager
+async def intervene_graph(runtime: Runtime) -> AsyncIterator[Any]:
+    """The intervene graph compiled with the runtime's checkpointer."""
+    async with open_checkpointer(runtime.settings.checkpoint_location()) as saver:
+        yield build_intervene_graph(runtime).compile(checkpointer=saver, name="intervene")

@@ -1,0 +1,116 @@
+"""Interventions: targeted changes for a failure pattern, the lead's decision and their validations.
+
+Status moves (``oversight.schemas.intervene``): proposed -> accepted | rejected (and a lead may
+change their mind between the two); accepted -> one of the validation outcomes, which a later
+validation may replace. Every move is one transaction that reads the row, checks the move and
+writes it; a move the status does not allow raises and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from oversight.errors import InterventionError, NotFoundError
+from oversight.schemas import OUTCOMES, Intervention, Validation, utcnow
+from oversight.store import tables as t
+from oversight.store._base import StoreBase
+
+__all__ = ["DECIDABLE", "VALIDATABLE", "InterventionError", "InterventionRecords"]
+
+DECISIONS = ("accepted", "rejected")
+DECIDABLE = ("proposed", "accepted", "rejected")  # statuses a lead may accept or reject from
+VALIDATABLE = ("accepted", *OUTCOMES)  # statuses a validation may be recorded from (re-validation too)
+
+
+
+class InterventionRecords(StoreBase):
+    """What interventions keep: proposals, the lead's decisions, validations."""
+
+    def save_interventions(self, items: Sequence[Intervention]) -> tuple[int, int]:
+        """Keep interventions in one transaction; ones whose id exists are left alone (suggesting
+        twice adds nothing). Returns (added, already present)."""
+        rows = [
+            {"id": i.id, "pattern_id": i.pattern_id, "kind": i.kind, "status": i.status,
+             "created_at": i.created_at, "updated_at": i.updated_at, "data": i.model_dump(mode="json")}
+            for i in items
+        ]
+        with self.transaction() as conn:
+            added = len(self._insert_missing(conn, t.interventions, rows))
+        return added, len(items) - added
+
+    def intervention(self, intervention_id: str) -> Intervention | None:
+        """One intervention, or None."""
+        with self.reading() as conn:
+            data = conn.scalar(select(t.interventions.c.data).where(t.interventions.c.id == intervention_id))
+        return None if data is None else Intervention.model_validate(data)
+
+    def interventions(self, *, pattern_id: str | None = None, status: str | None = None) -> list[Intervention]:
+        """Interventions, newest first, optionally of one pattern or in one status."""
+        table = t.interventions
+        query = select(table.c.data).order_by(table.c.created_at.desc(), table.c.id)
+        if pattern_id is not None:
+            query = query.where(table.c.pattern_id == pattern_id)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        with self.reading() as conn:
+            return [Intervention.model_validate(d) for d in conn.scalars(query)]
+
+    def decide_intervention(self, intervention_id: str, decision: str, reason: str) -> Intervention:
+        """Accept or reject an intervention with the lead's reason; return it as stored.
+
+        Allowed from proposed, and between accepted and rejected. Raises NotFoundError (unknown
+        id) or InterventionError (a blank reason, a decision other than accepted/rejected, or a
+        status already set by a validation); either way nothing changes.
+        """
+        if decision not in DECISIONS:
+            raise InterventionError(f"a decision is 'accepted' or 'rejected', not {decision!r}")
+        reason = (reason or "").strip()
+        if not reason:
+            raise InterventionError(f"a reason is required to mark intervention {intervention_id!r} {decision}")
+
+        def decide(current: Intervention) -> dict[str, Any]:
+            if current.status not in DECIDABLE:
+                raise InterventionError(
+                    f"intervention {intervention_id!r} is {current.status.replace('_', ' ')}: it cannot be "
+                    f"{decision} any more (only a proposed, accepted or rejected one can)")
+            return {"status": decision, "reason": reason}
+
+        return self._move(intervention_id, decide)
+
+    def record_validation(self, intervention_id: str, validation: Validation) -> Intervention:
+        """Append a validation and set the status to its outcome; return the intervention as stored.
+
+        Allowed from accepted or an earlier outcome (re-validation). Raises NotFoundError or
+        InterventionError; either way nothing changes.
+        """
+
+        def validate(current: Intervention) -> dict[str, Any]:
+            if current.status not in VALIDATABLE:
+                raise InterventionError(
+                    f"intervention {intervention_id!r} is {current.status}: only an accepted (or already "
+                    f"validated) intervention can be validated")
+            return {"status": validation.outcome, "validations": [*current.validations, validation]}
+
+        return self._move(intervention_id, validate)
+
+    def _move(self, intervention_id: str, change: Callable[[Intervention], dict[str, Any]]) -> Intervention:
+        """Read one intervention (locked on PostgreSQL), apply ``change`` and write it, in one transaction."""
+        table = t.interventions
+        with self.transaction() as conn:
+            current = self._locked(conn, intervention_id)
+            moved = current.model_copy(update={**change(current), "updated_at": utcnow()})
+            moved = Intervention.model_validate(moved.model_dump(mode="json"))  # checked as a whole record
+            conn.execute(update(table).where(table.c.id == intervention_id).values(
+                status=moved.status, updated_at=moved.updated_at, data=moved.model_dump(mode="json")))
+        return moved
+
+    @staticmethod
+    def _locked(conn: Connection, intervention_id: str) -> Intervention:
+        table = t.interventions
+        data = conn.scalar(select(table.c.data).where(table.c.id == intervention_id).with_for_update())
+        if data is None:
+            raise NotFoundError(f"no intervention with id {intervention_id!r}")
+        return Intervention.model_validate(data)
