@@ -145,3 +145,13 @@ def test_lexical_vectors_carry_shared_failure_words_and_need_enough_notes() -> N
     both = combine(np.eye(6, 8, dtype=np.float32), lexical)
     assert both.shape == (6, 8 + lexical.shape[1])
     assert np.allclose(np.linalg.norm(both, axis=1), 1.0, atol=1e-5)
+
+
+def test_identical_notes_have_no_lexical_part_and_raise_no_warning() -> None:
+    import warnings
+
+    from oversight.mine.represent import lexical_vectors
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lexical_vectors(["far too long for the question"] * 6, [None] * 6) is None

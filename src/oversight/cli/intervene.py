@@ -102,9 +102,10 @@ def validate_command(ctx: click.Context, intervention_id: str, sample: int, cont
         return
     change = validation.change
     click.echo(f"{intervention_id}: {validation.outcome}")
-    click.echo(f"  recurrence on {validation.tasks} affected tasks ({validation.decided_by}): "
-               f"{validation.before:.0%} before, {validation.after:.0%} after; change {change.estimate:+.0%} "
-               f"[{change.low:+.0%}, {change.high:+.0%}]")
+    if change is not None and validation.before is not None and validation.after is not None:
+        click.echo(f"  recurrence on {validation.tasks} affected tasks ({validation.decided_by}): "
+                   f"{validation.before:.0%} before, {validation.after:.0%} after; change {change.estimate:+.0%} "
+                   f"[{change.low:+.0%}, {change.high:+.0%}]")
     for name, interval in validation.regressions.items():
         click.echo(f"  check {visible(name)}: {interval.estimate:+.0%} [{interval.low:+.0%}, {interval.high:+.0%}]")
     if validation.calibration is not None:
@@ -263,11 +264,15 @@ def _block(label: str, text: str) -> list[str]:
 
 def _validation(number: int, v: Validation) -> list[str]:
     change = v.change
-    lines = [
-        f"  [{number}] {v.outcome} ({_when(v.at)}, decided by {visible(v.decided_by)})",
-        f"      failure rate before {v.before:.1%} -> after {v.after:.1%} on {v.tasks} task(s), {v.controls} control(s)",
-        f"      change {change.estimate:+.1%} [{change.low:+.1%}, {change.high:+.1%}] ({change.level:.0%} interval)",
-    ]
+    lines = [f"  [{number}] {v.outcome} ({_when(v.at)}, decided by {visible(v.decided_by)})"]
+    if v.before is None or v.after is None or change is None:
+        lines.append(f"      not measured: nothing was re-drafted ({v.tasks} affected task(s))")
+    else:
+        lines += [
+            f"      failure rate before {v.before:.1%} -> after {v.after:.1%} on {v.tasks} task(s), "
+            f"{v.controls} control(s)",
+            f"      change {change.estimate:+.1%} [{change.low:+.1%}, {change.high:+.1%}] ({change.level:.0%} interval)",
+        ]
     if v.old_version or v.new_version:
         lines.append(f"      prompt {visible(v.old_version) or '?'} -> {visible(v.new_version) or '?'}, seed {v.seed}")
     for check, interval in v.regressions.items():

@@ -210,11 +210,14 @@ def report_text(store: Store, fmt: str, *, audit: bool = True) -> str:
     from oversight.audit.report import report_sections
     from oversight.grounding import grounding_report
     from oversight.report import build_report, grounding_section
+    from oversight.report.interventions import interventions_section
 
     result, notes_by_id = _last_run(store)
     extra = []
     if fmt != "json":  # the JSON form is the mining result alone
-        sections = [grounding_section(grounding_report(store)), *(report_sections(store) if audit else [])]
+        names = {p.id: p.name for p in result.patterns}
+        sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
+                    *(report_sections(store) if audit else [])]
         extra = [s for s in sections if s is not None]
     return build_report(result, notes_by_id, fmt, extra_sections=extra)  # type: ignore[arg-type]
 

@@ -31,13 +31,23 @@ from oversight.draft import draft_task
 from oversight.errors import InterventionError, NotFoundError, StructuredOutputError
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import PROGRAMMATIC, passes
-from oversight.intervene.stats import calibrate, decide, paired_change
-from oversight.schemas import CheckCriterion, EvalCheck, FewShot, Interval, Intervention, PromptPatch, Task, Validation
+from oversight.intervene.stats import KAPPA_THRESHOLD, MIN_PER_CLASS, calibrate, decide, paired_change, wilson
+from oversight.schemas import (
+    Calibration,
+    CheckCriterion,
+    EvalCheck,
+    FewShot,
+    Interval,
+    Intervention,
+    PromptPatch,
+    Task,
+    Validation,
+)
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
     from oversight.prompts import Prompt
-    from oversight.schemas import Calibration, Draft, Pattern
+    from oversight.schemas import Draft, Pattern
     from oversight.store import Store
 
 __all__ = ["JUDGE_PROMPT", "ValidationPlan", "plan_validation", "run_validation", "validate"]
@@ -111,7 +121,8 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
         if other.id == pattern.id:
             continue
         for k, criterion in enumerate(_pattern_checks(store, other.id)):
-            regression[f"{other.name} [{criterion.kind} {criterion.value}]" + (f" #{k + 1}" if k else "")] = criterion
+            what = criterion.kind if criterion.value is None else f"{criterion.kind} {criterion.value}"
+            regression[f"{other.name} [{what}]" + (f" #{k + 1}" if k else "")] = criterion
     return ValidationPlan(intervention, pattern, affected, control, own[0] if own else None, regression)
 
 
@@ -145,6 +156,12 @@ async def _calibration(store: Store, plan: ValidationPlan, judge: LLM, prompt: P
     tasks = {t.id: t for t in await asyncio.to_thread(store.tasks, {r.task_id for r in refinements})}
     pairs = [(r.id in flagged, tasks[r.task_id], drafts[r.draft_id].text) for r in refinements
              if r.draft_id in drafts and r.task_id in tasks]
+    positives = sum(human for human, _, _ in pairs)
+    if positives < MIN_PER_CLASS or len(pairs) - positives < MIN_PER_CLASS:  # cannot be trusted: ask nothing
+        return Calibration(
+            judge=f"judge:{judge.model}", positives=positives, negatives=len(pairs) - positives,
+            true_positive_rate=wilson(0, 0), true_negative_rate=wilson(0, 0),
+            kappa=Interval(estimate=0.0, low=0.0, high=0.0), threshold=KAPPA_THRESHOLD, calibrated=False)
     verdicts = await asyncio.gather(*(_judge(judge, prompt, plan.pattern, task, text) for _, task, text in pairs))
     kept = [(human, bool(v)) for (human, _, _), v in zip(pairs, verdicts, strict=True) if v is not None]
     return calibrate(f"judge:{judge.model}", [h for h, _ in kept], [v for _, v in kept], seed=seed)
@@ -171,6 +188,12 @@ async def run_validation(
         assert judge is not None and judge_prompt is not None
         progress(f"calibrating judge {judge.model} against the trainers' labels")
         calibration = await _calibration(store, plan, judge, judge_prompt, seed)
+        if not calibration.calibrated:  # its verdicts would not count: draft nothing
+            return await _keep(store, plan, Validation(
+                decided_by=f"judge:{judge.model}", tasks=len(plan.affected), controls=len(plan.controls),
+                before=None, after=None, calibration=calibration, outcome="judge_not_calibrated",
+                reason=_uncalibrated(calibration), seed=seed, old_version=base_prompt.version,
+                new_version=new_prompt.version))
     tasks = plan.affected + plan.controls
     progress(f"drafting {len(tasks)} tasks with prompt {base_prompt.version} and {new_prompt.version}")
     drafts = await _draft_both(tasks, drafter, base_prompt, new_prompt, store)
@@ -198,19 +221,26 @@ async def run_validation(
             new_fails = [not passes(criterion, n.text, reference=t.reference) for t, _, n in rows]
             regressions[label] = paired_change(old_fails, new_fails, seed=seed)
     outcome, reason = decide(change, len(plan.affected), regressions, min_tasks=min_tasks)
-    if calibration is not None and not calibration.calibrated:
-        outcome, reason = "judge_not_calibrated", (
-            f"the judge's agreement with the trainers (kappa {calibration.kappa.estimate:.2f}, interval "
-            f"{calibration.kappa.low:.2f} to {calibration.kappa.high:.2f}) is below {calibration.threshold}: "
-            f"its verdicts do not count. " + reason)
     validation = Validation(
         decided_by=decided_by, tasks=len(plan.affected), controls=len(plan.controls),
         before=sum(before) / len(before), after=sum(after) / len(after), change=change, regressions=regressions,
         calibration=calibration, outcome=outcome, reason=reason, seed=seed,
         old_version=base_prompt.version, new_version=new_prompt.version,
     )
+    return await _keep(store, plan, validation)
+
+
+async def _keep(store: Store, plan: ValidationPlan, validation: Validation) -> Validation:
     await asyncio.to_thread(store.record_validation, plan.intervention.id, validation)
     return validation
+
+
+def _uncalibrated(calibration: Calibration) -> str:
+    k = calibration.kappa
+    return (f"the judge's agreement with the trainers' labels (kappa {k.estimate:.2f}, interval {k.low:.2f} to "
+            f"{k.high:.2f}, on {calibration.positives} drafts with the failure and {calibration.negatives} without) "
+            f"is below {calibration.threshold} or rests on fewer than 5 of either: its verdicts do not count, and "
+            "nothing was re-drafted")
 
 
 async def validate(store: Store, intervention_id: str, *, drafter: LLM, base_prompt: Prompt, judge: LLM | None = None,

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -152,7 +153,7 @@ def lexical_vectors(texts: Sequence[str], subjects: Sequence[str | None]) -> np.
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if len(texts) < 4:
+    if len(set(texts)) < 4:  # four notes saying the same thing have no shared vocabulary to weigh
         return None
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=LEXICAL_MIN_NOTES,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
@@ -163,7 +164,9 @@ def lexical_vectors(texts: Sequence[str], subjects: Sequence[str | None]) -> np.
     dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(texts) - 1)
     if dims < 2:
         return None
-    reduced = TruncatedSVD(dims, random_state=0).fit_transform(counts).astype(np.float32)
+    with warnings.catch_warnings():  # a column of zero variance makes the explained-variance ratio 0/0: unused
+        warnings.simplefilter("ignore", RuntimeWarning)
+        reduced = TruncatedSVD(dims, random_state=0).fit_transform(counts).astype(np.float32)
     norms = np.linalg.norm(reduced, axis=1, keepdims=True)
     reduced = np.where(norms > 1e-9, reduced / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
     return centre_by_subject(reduced, subjects)

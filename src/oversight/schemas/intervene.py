@@ -141,9 +141,10 @@ class Validation(Record):
     decided_by: str = Field(description="'check' or 'judge:<model>' or 'human'")
     tasks: int = Field(description="affected tasks re-drafted")
     controls: int = Field(description="control tasks re-drafted")
-    before: float = Field(description="share of affected drafts where the failure recurs, old prompt")
-    after: float
-    change: Interval = Field(description="after - before, paired bootstrap")
+    before: float | None = Field(description="share of affected drafts where the failure recurs, old prompt "
+                                             "(None: not measured, the judge was not calibrated)")
+    after: float | None = None
+    change: Interval | None = Field(default=None, description="after - before, paired bootstrap")
     regressions: dict[str, Interval] = Field(default_factory=dict,
                                              description="per other check, change on the control sample")
     calibration: Calibration | None = None
