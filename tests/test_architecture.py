@@ -310,9 +310,10 @@ def test_only_the_runtime_turns_settings_into_parts() -> None:
     for _name, path, tree in _parsed():
         relative = path.relative_to(SRC / PACKAGE).as_posix()
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and (what := called(node)) in made_here:
-                if not any(relative == allowed or relative.startswith(allowed + "/") for allowed in made_here[what]):
-                    bad.append(f"{_show(path)}:{node.lineno}: {what}(...)")
+            if (isinstance(node, ast.Call) and (what := called(node)) in made_here
+                    and not any(relative == allowed or relative.startswith(allowed + "/")
+                                for allowed in made_here[what])):
+                bad.append(f"{_show(path)}:{node.lineno}: {what}(...)")
     _fail_listing("settings become a store, an LLM or the embedded server only in runtime.py:", bad)
 
 

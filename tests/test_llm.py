@@ -276,7 +276,7 @@ async def test_embed_rejects_one_vector_per_token(monkeypatch: pytest.MonkeyPatc
                                                            "embedding": [[0.1, 0.2], [0.3, 0.4]]}])
 
     monkeypatch.setattr(litellm, "aembedding", unpooled)
-    with pytest.raises(LLMError, match="openai/smollm2: .* one per token"):
+    with pytest.raises(LLMError, match=r"openai/smollm2: .* one per token"):
         await LLM("openai/smollm2").embed(["two tokens"])
 
 

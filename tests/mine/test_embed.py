@@ -46,7 +46,7 @@ def test_default_embedder_is_the_local_int8_minilm() -> None:
 
 
 def test_a_litellm_embedding_model_needs_an_llm() -> None:
-    with pytest.raises(ConfigError, match="'openai/text-embedding-3-small'.*needs an LLM object"):
+    with pytest.raises(ConfigError, match=r"'openai/text-embedding-3-small'.*needs an LLM object"):
         get_embedder("openai/text-embedding-3-small")
     llm = LLM("openai/text-embedding-3-small")
     chosen = get_embedder("openai/text-embedding-3-small", llm=llm)
