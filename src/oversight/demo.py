@@ -18,7 +18,7 @@ from oversight.pipelines import draft_tasks
 from oversight.runtime import Runtime
 from oversight.tasks import load_tasks
 
-__all__ = ["DEMO_DATA", "DemoResult", "run_demo"]
+__all__ = ["DEMO_DATA", "DemoResult", "refine_capital_questions", "run_demo", "validate_one_intervention"]
 
 DEMO_DATA = Path(__file__).resolve().parent / "data" / "demo"
 
@@ -83,3 +83,84 @@ async def run_demo(
         items=rows,
         errors=summary.errors,
     )
+
+
+# -- the demo's second part: a known failure, targeted and validated -------------------------
+
+CAPITALS = Path(__file__).resolve().parent / "data" / "capitals" / "tasks.jsonl"
+ONE_WORD_TAG = "ignores-one-word-instruction"
+WRONG_TAG = "wrong-capital"
+
+
+async def refine_capital_questions(runtime: Runtime, limit: int = 12) -> int:
+    """Draft ``limit`` bundled capital questions ("Answer with one word.") and refine them as a
+    trainer would: every answer longer than two words becomes the capital, tagged, with a reason
+    (and tagged wrong-capital when the draft names another city). Returns how many were refined."""
+    import asyncio
+
+    from oversight.draft import draft_task
+    from oversight.intervene.checks import word_count
+    from oversight.refine import RefinementInput, build_refinement
+
+    store = runtime.store
+    tasks = load_tasks(CAPITALS)[:limit]
+    await asyncio.to_thread(store.add_tasks, tasks, source="oversight demo (capital questions)")
+    prompt = await asyncio.to_thread(runtime.prompt, "draft")
+    drafts = await asyncio.gather(*(draft_task(t, runtime.drafter, prompt, store=store) for t in tasks))
+    work = []
+    for task, draft in zip(tasks, drafts, strict=True):
+        if word_count(draft.text) <= 2 or not task.reference:
+            continue
+        tags, why = [ONE_WORD_TAG], "Asked for one word; the draft answered with a sentence."
+        if task.reference.casefold() not in draft.text.casefold():
+            tags.append(WRONG_TAG)
+        answer = RefinementInput(decision="rewrite", refined_text=task.reference, tags=tags, rationale=why)
+        work.append((task, draft, build_refinement(answer, draft, None).model_copy(update={"reviewer": "demo-trainer"})))
+    await asyncio.to_thread(store.add_finished_work, work, source="oversight demo (capital questions)")
+    return len(work)
+
+
+async def validate_one_intervention(runtime: Runtime) -> dict[str, Any] | None:
+    """Propose interventions for the one-word pattern, accept them as a lead would, add the lead's
+    correctness check to the wrong-capital pattern, and validate the few-shot set. None when the
+    last mining run has no one-word pattern."""
+    import asyncio
+
+    from oversight.intervene.service import suggest_for_patterns
+    from oversight.intervene.validate import validate
+    from oversight.schemas import CheckCriterion, EvalCheck, Intervention
+
+    store = runtime.store
+    patterns = await asyncio.to_thread(store.patterns)
+    notes = {n.id: n for n in await asyncio.to_thread(store.notes)}
+
+    def holding(tag: str) -> Any:
+        counted = [(sum(notes[i].source == "tag" and notes[i].text == tag.replace("-", " ") for i in p.member_ids
+                        if i in notes), p) for p in patterns]
+        best = max(counted, key=lambda c: c[0], default=(0, None))
+        return best[1] if best[0] else None
+
+    one_word, wrong = holding(ONE_WORD_TAG), holding(WRONG_TAG)
+    if one_word is None:
+        return None
+    [found] = await suggest_for_patterns(store, [one_word.id])
+    chosen = [i for i in found.suggestions.interventions if i.kind in ("eval_check", "few_shot")]
+    if wrong is not None and wrong.id != one_word.id:
+        check = EvalCheck(criterion=CheckCriterion(kind="contains_reference", description="names the right capital"))
+        lead = Intervention(id=Intervention.derive_id(wrong.id, check), pattern_id=wrong.id, kind="eval_check",
+                            title="The answer names the right capital", payload=check, proposed_by="lead",
+                            expected_effect="catches a change that makes the model name the wrong city")
+        await asyncio.to_thread(store.save_interventions, [lead])
+        chosen.append(lead)
+    for item in chosen:
+        current = await asyncio.to_thread(store.intervention, item.id)
+        if current is not None and current.status in ("proposed", "rejected"):
+            await asyncio.to_thread(store.decide_intervention, item.id, "accepted",
+                                    "demo: the lead accepts what the data supports")
+    few_shot = next((i for i in chosen if i.kind == "few_shot"), None)
+    if few_shot is None:
+        return {"pattern": one_word.name, "proposed": [i.title for i in chosen], "validation": None}
+    prompt = await asyncio.to_thread(runtime.prompt, "draft")
+    validation = await validate(store, few_shot.id, drafter=runtime.drafter, base_prompt=prompt, controls=0)
+    return {"pattern": one_word.name, "intervention": few_shot.id, "title": few_shot.title,
+            "proposed": [i.title for i in chosen], "validation": validation}

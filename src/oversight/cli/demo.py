@@ -77,13 +77,50 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     """).rstrip())
     # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
     names = "llm" if settings.model else "keywords"
-    err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
+    err("drafting 12 bundled capital questions (\"Answer with one word.\") and refining them as a trainer would ...")
     with Runtime.open(settings) as runtime:
-        mined = asyncio.run(mine_and_report(runtime, root, names=names))
+        mined = asyncio.run(_patterns_and_one_intervention(runtime, root, names))
     for line in mined["next"]:
         click.echo(line)
+    _print_intervention(mined["intervention"])
     if result.errors:
         ctx.exit(1)
+
+
+async def _patterns_and_one_intervention(runtime: Runtime, root: Path, names: str) -> dict[str, Any]:
+    """Refine the capital questions, mine, validate one intervention, write the report with it."""
+    from oversight.cli.mine import report_text
+    from oversight.demo import refine_capital_questions, validate_one_intervention
+
+    await refine_capital_questions(runtime)
+    err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
+    mined = await mine_and_report(runtime, root, names=names)
+    err("proposing interventions for the one-word pattern and validating the few-shot set (re-drafting) ...")
+    mined["intervention"] = await validate_one_intervention(runtime)
+    for fmt, path in (("html", mined["html"]), ("md", mined["markdown"])):  # now with the interventions section
+        path.write_text(report_text(runtime.store, fmt), encoding="utf-8")
+    return mined
+
+
+def _print_intervention(found: dict[str, Any] | None) -> None:
+    if found is None:
+        click.echo("\n  intervention  no one-word pattern was found this time: nothing to validate")
+        return
+    click.echo(f"\n  pattern       {found['pattern']}")
+    click.echo(f"  proposed      {'; '.join(found['proposed'])}")
+    validation = found.get("validation")
+    if validation is None:
+        click.echo("  validation    no few-shot set could be built from the refinements")
+        return
+    click.echo(f"  validated     {found['title']} ({found['intervention']})")
+    if validation.change is not None:
+        change = validation.change
+        click.echo(f"  one-word failures {validation.before:.0%} -> {validation.after:.0%} on {validation.tasks} tasks, "
+                   f"change {change.estimate * 100:+.0f} points [{change.low * 100:+.0f}, {change.high * 100:+.0f}]")
+    for name, interval in validation.regressions.items():
+        click.echo(f"  check {name}: {interval.estimate * 100:+.0f} points "
+                   f"[{interval.low * 100:+.0f}, {interval.high * 100:+.0f}] (positive: more failures)")
+    click.echo(f"  outcome       {validation.outcome.replace('_', ' ')}: {validation.reason}")
 
 
 async def mine_and_report(runtime: Runtime, folder: str | Path, names: str = "llm") -> dict[str, Any]:

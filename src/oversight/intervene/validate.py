@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, Pattern
     from oversight.store import Store
 
-__all__ = ["JUDGE_PROMPT", "ValidationPlan", "plan_validation", "run_validation", "validate"]
+__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "plan_validation", "run_validation",
+           "validate"]
 
 JUDGE_PROMPT = "judge_failure"
 VALIDATABLE = ("prompt_patch", "few_shot")
@@ -136,8 +137,14 @@ async def _draft_both(
 
 
 async def _judge(judge: LLM, prompt: Prompt, pattern: Pattern, task: Task, text: str) -> bool | None:
-    messages = prompt.render(name=pattern.name, description=pattern.description, criteria=pattern.criteria,
-                             prompt=task.prompt, response=text)
+    return await ask_judge(judge, prompt, name=pattern.name, description=pattern.description,
+                           criteria=pattern.criteria, request=task.prompt, response=text)
+
+
+async def ask_judge(judge: LLM, prompt: Prompt, *, name: str, description: str, criteria: list[str], request: str,
+                    response: str) -> bool | None:
+    """Does ``response`` show the failure (``prompt``: judge_failure)? None when the answer never fit. Raises LLMError."""
+    messages = prompt.render(name=name, description=description, criteria=criteria, prompt=request, response=response)
     try:
         verdict, _ = await judge.structured(messages, FailureVerdict, **prompt.params)
     except StructuredOutputError:
