@@ -286,7 +286,7 @@ def _worker(kind: str, inputs: str, output: str) -> None:
     if kind == "ours":
         from oversight.mine.cluster import cluster_embeddings
         from oversight.mine.naming import class_keywords
-        from oversight.mine.represent import centre_by_subject, mask_notes
+        from oversight.mine.represent import centre_by_subject, combine, lexical_vectors, mask_notes
         from oversight.schemas import FailureNote
 
         # Subjects for the cost of the representation: notes spread over 2% as many items
@@ -296,7 +296,8 @@ def _worker(kind: str, inputs: str, output: str) -> None:
                  for i, d in enumerate(docs)]
         started = time.perf_counter()
         masked = mask_notes(notes)
-        vectors = centre_by_subject(vectors, [n.subject for n in notes])
+        subjects = [n.subject for n in notes]
+        vectors = combine(centre_by_subject(vectors, subjects), lexical_vectors(masked, subjects))
         clustering = cluster_embeddings(vectors)
         class_keywords(masked, clustering.labels)
         wall = time.perf_counter() - started
