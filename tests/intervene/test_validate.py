@@ -170,3 +170,47 @@ def test_an_empty_pattern_is_refused_before_anything_is_paid(tmp_store) -> None:
     with pytest.raises(ValidationError, match="no tasks in this database"):
         plan_validation(tmp_store, item.id)
     assert tmp_store.intervention(item.id).validations == []
+
+
+class CountingJudge:
+    """A judge that agrees with the trainers (present: an answer of more than two words) and counts its calls."""
+
+    model = "fake/judge"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def structured(self, messages, schema, **params):
+        self.calls += 1
+        response = messages[-1]["content"].split("Response:", 1)[1].split("Return a JSON object")[0]
+        return schema(present=word_count(response) > 2), None
+
+
+@pytest.mark.vcr
+async def test_a_calibrated_judge_decides_and_is_asked_once_per_draft(recorded_llm, tmp_store, embedder) -> None:
+    """Cassette for the drafts: 12 wordy SmolLM2 answers refined (the failure), 6 one-word answers accepted."""
+    from oversight.schemas import Draft
+
+    prompt, item = await seeded_pattern_without_a_check(tmp_store, recorded_llm, embedder, accepted=0)
+    short = capital_tasks(18)[12:]
+    tmp_store.add_tasks(short)
+    tmp_store.add_finished_work([
+        (task, draft, build_refinement(RefinementInput(decision="accept"), draft, None))
+        for task in short
+        for draft in [Draft(id=f"d-short-{task.id}", task_id=task.id, model="human", prompt_name="draft",
+                            prompt_version="hand", text=task.reference)]])
+    judge = CountingJudge()
+    validation = await validate(tmp_store, item.id, drafter=recorded_llm, base_prompt=prompt, judge=judge,
+                                judge_prompt=load_prompt("judge_failure"), seed=5, controls=0)
+    calibration = validation.calibration
+    assert calibration.calibrated and (calibration.positives, calibration.negatives) == (12, 6)
+    assert calibration.kappa.estimate == 1.0 and validation.decided_by == "judge:fake/judge"
+    assert validation.tasks == 12 and validation.before == 1.0
+    asked = judge.calls
+    # the 18 labelled drafts once; the old drafts of the 12 affected tasks are among them (same verdict,
+    # not asked again); then the 12 new drafts
+    assert asked == 18 + 12
+    again = await validate(tmp_store, item.id, drafter=recorded_llm, base_prompt=prompt, judge=judge,
+                           judge_prompt=load_prompt("judge_failure"), seed=5, controls=0)
+    assert judge.calls == asked  # every verdict was kept: the re-run pays the judge nothing
+    assert (again.before, again.after, again.outcome) == (validation.before, validation.after, validation.outcome)

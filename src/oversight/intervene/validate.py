@@ -20,6 +20,7 @@ decide recurrence) is refused before anything is drafted or written.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from oversight.errors import InterventionError, NotFoundError, StructuredOutputE
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import PROGRAMMATIC, passes
 from oversight.intervene.stats import KAPPA_THRESHOLD, MIN_PER_CLASS, calibrate, decide, paired_change, wilson
+from oversight.mine.notes import finish_even_if_cancelled
 from oversight.schemas import (
     Calibration,
     CheckCriterion,
@@ -42,6 +44,7 @@ from oversight.schemas import (
     PromptPatch,
     Task,
     Validation,
+    text_hash,
 )
 
 if TYPE_CHECKING:
@@ -136,9 +139,19 @@ async def _draft_both(
     return list(await asyncio.gather(*(both(t) for t in tasks)))
 
 
-async def _judge(judge: LLM, prompt: Prompt, pattern: Pattern, task: Task, text: str) -> bool | None:
-    return await ask_judge(judge, prompt, name=pattern.name, description=pattern.description,
-                           criteria=pattern.criteria, request=task.prompt, response=text)
+async def _judge(store: Store, judge: LLM, prompt: Prompt, pattern: Pattern, task: Task, text: str) -> bool | None:
+    """The judge's verdict on one draft, asked once: a verdict already paid for (same model, prompt
+    version, failure, request and response) is read from the store, a new one kept as it arrives."""
+    key = text_hash(json.dumps([pattern.name, pattern.description, pattern.criteria, task.prompt, text]))
+    known = await asyncio.to_thread(store.judge_verdicts, judge.model, prompt.version, [key])
+    if key in known:
+        return known[key]
+    present = await ask_judge(judge, prompt, name=pattern.name, description=pattern.description,
+                              criteria=pattern.criteria, request=task.prompt, response=text)
+    if present is None:
+        return None
+    return await finish_even_if_cancelled(
+        asyncio.to_thread(store.save_judge_verdict, judge.model, prompt.version, key, present))
 
 
 async def ask_judge(judge: LLM, prompt: Prompt, *, name: str, description: str, criteria: list[str], request: str,
@@ -169,7 +182,8 @@ async def _calibration(store: Store, plan: ValidationPlan, judge: LLM, prompt: P
             judge=f"judge:{judge.model}", positives=positives, negatives=len(pairs) - positives,
             true_positive_rate=wilson(0, 0), true_negative_rate=wilson(0, 0),
             kappa=Interval(estimate=0.0, low=0.0, high=0.0), threshold=KAPPA_THRESHOLD, calibrated=False)
-    verdicts = await asyncio.gather(*(_judge(judge, prompt, plan.pattern, task, text) for _, task, text in pairs))
+    verdicts = await asyncio.gather(*(_judge(store, judge, prompt, plan.pattern, task, text)
+                                      for _, task, text in pairs))
     kept = [(human, bool(v)) for (human, _, _), v in zip(pairs, verdicts, strict=True) if v is not None]
     return calibrate(f"judge:{judge.model}", [h for h, _ in kept], [v for _, v in kept], seed=seed)
 
@@ -213,7 +227,7 @@ async def run_validation(
         decided_by = f"check:{check.kind}"
     else:
         assert judge is not None and judge_prompt is not None
-        verdicts = await asyncio.gather(*(_judge(judge, judge_prompt, plan.pattern, t, d.text)
+        verdicts = await asyncio.gather(*(_judge(store, judge, judge_prompt, plan.pattern, t, d.text)
                                           for t, pair in zip(plan.affected, affected, strict=True) for d in pair))
         before = [bool(v) for v in verdicts[0::2]]
         after = [bool(v) for v in verdicts[1::2]]

@@ -102,3 +102,9 @@ def m007_note_abstractions(conn: Connection) -> None:
 def m008_interventions(conn: Connection) -> None:
     """Interventions: targeted changes for a pattern, the lead's decision and their validations."""
     t.metadata.create_all(conn, tables=[t.interventions])
+
+
+@migration
+def m009_judge_verdicts(conn: Connection) -> None:
+    """The cache of paid judge verdicts: a judge-decided validation run again pays for none twice."""
+    t.metadata.create_all(conn, tables=[t.judge_verdicts])

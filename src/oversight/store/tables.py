@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -242,4 +243,17 @@ interventions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
     Index("ix_interventions_pattern", "pattern_id"),
+)
+
+
+# -- paid judge verdicts (m009): a validation decided by an LLM judge asks it once per draft --
+
+judge_verdicts = Table(
+    "judge_verdicts",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("prompt_version", String(64), primary_key=True),
+    Column("input_hash", String(64), primary_key=True),  # text_hash of the failure, request and response judged
+    Column("present", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
