@@ -155,3 +155,12 @@ def test_identical_notes_have_no_lexical_part_and_raise_no_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert lexical_vectors(["far too long for the question"] * 6, [None] * 6) is None
+
+
+def test_names_are_masked_whole_and_nothing_after_them() -> None:
+    """A particle of a name ("de", "of", "the") is masked only inside the name: "Jackson's death" kept
+    "Xath" once, and "asked Jackson the question" must not lose its "the"."""
+    assert mask_text("caused Jackson's death based on it") == "caused X death based on it"
+    assert mask_text("met Charles de Gaulle in Paris") == "met X in X"
+    assert mask_text("asked Jackson the question") == "asked X the question"
+    assert mask_text("went to the Bank of England today") == "went to the X today"

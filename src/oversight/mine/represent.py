@@ -66,7 +66,7 @@ COMMON_TASK_SHARE = 0.2  # a word in more task texts than this is the project's 
 _QUOTE = re.compile(r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|(?<![A-Za-z])\'[^\'\n]{2,400}\'(?![A-Za-z])')
 _NUMBER = re.compile(r"\b\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s|%)?\b")
 # A capitalised word (or run of them) after a lower-case word: a name, not a sentence start.
-_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'’-]+(?: (?:[A-Z][\w'’-]+|of|de|the))*")
+_NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'’-]+(?:(?: (?:of|de|the))* [A-Z][\w'’-]+)*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
