@@ -99,7 +99,12 @@ def test_one_word_notes_give_a_one_word_limit_and_two_examples_that_pass_it() ->
         assert passes(check.payload.criterion, shown.answer)
         assert shown.prompt.startswith("What is the capital of")
     assert {e.answer for e in shots.payload.examples} <= {a for _, _, a in CAPITALS}
-    assert out.needs_model == ["prompt_patch", "guideline", "data_request", "routing_rule"]
+    # a rubric item for trainers from the data: the shortest refined answer, and the draft it fixed
+    [guide] = by_kind(out.interventions, "guideline")
+    assert (guide.payload.good_example, guide.payload.bad_example) == (
+        "Paris", "The capital of France is Paris, a city with a long history and many museums.")
+    assert guide.task_ids == ["t-fr"] and guide.proposed_by == "rules"
+    assert out.needs_model == ["prompt_patch", "data_request", "routing_rule"]
     assert any("need a model" in n for n in out.notes)
 
 
@@ -176,7 +181,7 @@ def test_suggesting_twice_gives_the_same_ids_whatever_the_order() -> None:
     random.Random(3).shuffle(shuffled_notes)
     random.Random(4).shuffle(shuffled_examples)
     again = [i.id for i in suggest_by_rules(pattern, shuffled_notes, shuffled_examples).interventions]
-    assert len(first) == 2 and again == first
+    assert len(first) == 3 and again == first
 
 
 async def test_what_exists_already_is_not_suggested_again() -> None:
@@ -186,10 +191,12 @@ async def test_what_exists_already_is_not_suggested_again() -> None:
     same_title = shots.model_copy(update={"id": "iv_by_a_lead", "proposed_by": "lead",
                                           "title": "  show the draft prompt TWO human-refined answers as examples!"})
     again = await suggest(pattern, notes, examples, existing=[check, same_title])
-    assert again.interventions == []
-    assert [i.id for i in (await suggest(pattern, notes, examples, existing=[check])).interventions] == [shots.id]
+    assert [i.kind for i in again.interventions] == ["guideline"]  # the only one not proposed before
+    guide = by_kind(first, "guideline")[0]
+    assert [i.id for i in (await suggest(pattern, notes, examples, existing=[check])).interventions] == [
+        shots.id, guide.id]
     elsewhere = same_title.model_copy(update={"pattern_id": "p_other"})  # the same title for another pattern
-    assert len((await suggest(pattern, notes, examples, existing=[elsewhere])).interventions) == 2
+    assert len((await suggest(pattern, notes, examples, existing=[elsewhere])).interventions) == 3
 
 
 class QueuedLLM:
@@ -257,7 +264,7 @@ async def test_an_answer_that_never_fits_the_schema_is_a_note_not_a_crash() -> N
     pattern, notes, examples = one_word_case()
     llm = QueuedLLM(StructuredOutputError("no JSON object in the answer", raw="Sure!"))
     out = await suggest(pattern, notes, examples, llm=llm)
-    assert [i.proposed_by for i in out.interventions] == ["rules", "rules"]
+    assert [i.proposed_by for i in out.interventions] == ["rules", "rules", "rules"]
     assert any("did not fit the schema" in n for n in out.notes)
 
 
@@ -298,22 +305,24 @@ async def test_the_embedded_model_suggests_for_a_real_pattern(recorded_llm, vcr)
 
     assert len(items) == 5 and out.needs_model == []
     # no length, list or JSON hint and no phrase cut three times: the rules propose only examples
-    [shots] = [i for i in out.interventions if i.proposed_by == "rules"]
+    shots, guide = [i for i in out.interventions if i.proposed_by == "rules"]
     assert shots.kind == "few_shot" and shots.task_ids == ["dev-001", "dev-004"]  # the two shortest refined
+    assert guide.kind == "guideline" and guide.payload.good_example and guide.payload.bad_example
     for record in out.interventions:
         assert Intervention.model_validate(record.model_dump(mode="json")) == record
         assert record.id == Intervention.derive_id("p_redundant", record.payload)
     made = [i for i in out.interventions if i.proposed_by != "rules"]
     assert {i.proposed_by for i in made} == {"llm:openai/smollm2-135m-instruct"}
-    # SmolLM2 wrote four items that fit the schema; two repeat an earlier item's title
-    assert [i.kind for i in made] == ["prompt_patch", "guideline"]
-    assert "2 model proposal(s) dropped" in out.notes[-1]
+    # what the recorded SmolLM2 answer holds: a prompt patch and a guideline survive, later items with a
+    # title already given are dropped (and said to be)
+    assert [i.kind for i in made][:2] == ["prompt_patch", "guideline"]
+    assert "model proposal(s) dropped" in out.notes[-1]
     assert all(i.note_ids == pattern.member_ids and len(i.task_ids) == 5 for i in made)
     draft_text = load_prompt("draft").path.read_text(encoding="utf-8")
     patched = apply_unified_diff(draft_text, made[0].payload.diff)
     assert len(patched.splitlines()) == len(draft_text.splitlines()) + 1
     [added] = [line[1:] for line in made[0].payload.diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
-    assert added.startswith("The answer is") and patched.index(added) < patched.index("## user")
+    assert added.startswith("the correct answer for the question") and patched.index(added) < patched.index("## user")
     [request] = vcr.requests
     body = json.loads(request.body)
     assert body["response_format"]["type"] == "json_object"

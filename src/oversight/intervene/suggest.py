@@ -2,8 +2,8 @@
 
 The rules need no model and propose only what the notes and the human refinements support: a
 programmatic ``eval_check`` when the notes ask for a length, a list, JSON, or when reviewers keep
-deleting the same phrase, and a ``few_shot`` set of the shortest refined answers that pass it.
-The other kinds (prompt patch, guideline, data request, routing rule, a judged check) need a
+deleting the same phrase; a ``few_shot`` set of the shortest refined answers that pass it; a
+``guideline`` with a draft and its refinement as the bad and good example. The other kinds need a
 model: ``suggest_with_llm`` asks one (prompts/suggest_intervention.md) and keeps what is valid.
 Ids derive from the pattern and the payload, so suggesting twice proposes the same records.
 """
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oversight.errors import StructuredOutputError
 from oversight.intervene.apply import make_diff
 from oversight.intervene.checks import check_error, passes, word_count
+from oversight.intervene.guidelines import guideline_from_examples
 from oversight.prompts import Prompt, load_prompt
 from oversight.schemas import (
     CHECK_KINDS,
@@ -44,8 +45,7 @@ from oversight.schemas import (
 if TYPE_CHECKING:
     from oversight.llm import LLM
 
-__all__ = ["MODEL_KINDS", "SUGGEST_PROMPT", "InterventionIdeas", "Suggestions", "dedupe", "suggest",
-           "suggest_by_rules", "suggest_with_llm", "system_patch"]
+__all__ = ["MODEL_KINDS", "SUGGEST_PROMPT", "InterventionIdeas", "Suggestions", "dedupe", "suggest", "suggest_by_rules", "suggest_with_llm", "system_patch"]
 
 SUGGEST_PROMPT = "suggest_intervention"
 MODEL_KINDS: tuple[str, ...] = ("prompt_patch", "guideline", "data_request", "routing_rule")
@@ -245,8 +245,10 @@ def suggest_by_rules(pattern: Pattern, notes: list[FailureNote], examples: list[
     out = Suggestions()
     checks = _checks(pattern, members, mine, sorted(set(tasks)), out)
     few_shot = _few_shot(pattern, members, mine, checks, out)
-    out.interventions = [*checks, *([few_shot] if few_shot else [])]
-    out.needs_model = [*MODEL_KINDS[:2], *([] if checks else ["eval_check"]), *MODEL_KINDS[2:]]
+    guideline = guideline_from_examples(pattern, members, mine)
+    out.interventions = [*checks, *([few_shot] if few_shot else []), *([guideline] if guideline else [])]
+    out.needs_model = [MODEL_KINDS[0], *([] if guideline else ["guideline"]), *([] if checks else ["eval_check"]),
+                       *MODEL_KINDS[2:]]
     out.notes.append(_needs_model_note(out.needs_model))
     return out
 
