@@ -21,7 +21,7 @@ item each note is about), three steps move the patterns from the subject to the 
    name a failure ("tense", "opinion", "does not mention"); these keep them.
 
 On TTCW (1,254 expert explanations, 48 stories) the three lift AMI with the craft category from
-0.26 to 0.49 and drop AMI with the story from 0.23 to -0.01 (ARI 0.14 to 0.40); the figures for
+0.26 to 0.48 and drop AMI with the story from 0.23 to -0.01 (ARI 0.14 to 0.39); the figures for
 every set are in the bench's output and the issue notes.
 """
 
