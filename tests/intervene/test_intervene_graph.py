@@ -147,3 +147,26 @@ def test_cli_suggest_and_refusals_change_nothing(tmp_path: Path, embedder) -> No
     with Store.open(db) as store:
         assert store.intervention(few_shot) == before
         assert store.count("drafts") == 14
+
+
+def test_a_routing_rule_is_built_from_the_audits_where_one_exists(tmp_path: Path, embedder) -> None:
+    from oversight.review import save_routing_rule
+    from oversight.schemas import GroupRoute, RoutingRule
+
+    db = tmp_path / "o.db"
+    pattern_id = seed_one_word_failures(db, embedder)
+    runner = CliRunner()
+    plain = json.loads(runner.invoke(cli, ["--db", str(db), "interventions", "suggest", "--no-model",
+                                           "--pattern", pattern_id, "--json"]).stdout)
+    assert "routing_rule" not in {i["kind"] for i in plain[0]["interventions"]}  # no audit rule yet
+    with Store.open(db) as store:
+        save_routing_rule(store, RoutingRule(
+            rules=[GroupRoute(field="domain", value="geography", route="expert", raters=1,
+                              reason="trainers agree with experts only 55% of the time on geography")],
+            default=GroupRoute(field="all", value=None, route="single_rater", raters=1)))
+    again = json.loads(runner.invoke(cli, ["--db", str(db), "interventions", "suggest", "--no-model",
+                                           "--pattern", pattern_id, "--json"]).stdout)
+    [routing] = [i for i in again[0]["interventions"] if i["kind"] == "routing_rule"]
+    assert routing["payload"]["condition"] == {"domain": "geography"} and routing["payload"]["route"] == "expert"
+    assert "55% of the time on geography" in routing["rationale"] and routing["proposed_by"] == "rules"
+    assert "routing_rule" not in again[0]["needs_model"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from oversight.errors import NotFoundError
 from oversight.intervene.suggest import Suggestions, suggest
+from oversight.schemas import Intervention
 
 if TYPE_CHECKING:
     from oversight.llm import LLM
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, FailureNote, Pattern, Refinement, Task
     from oversight.store import Store
 
-__all__ = ["PatternSuggestions", "gather_evidence", "suggest_for_patterns"]
+__all__ = ["PatternSuggestions", "gather_evidence", "routing_from_audit", "suggest_for_patterns"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,41 @@ class PatternSuggestions:
     suggestions: Suggestions
     added: int
     present: int
+
+
+def routing_from_audit(store: Store, pattern: Pattern, notes: list[FailureNote]) -> Intervention | None:
+    """A routing rule for the pattern built from the audit's stored routing rule (``oversight audit ... --save``
+    writes it): when most of the pattern's notes fall in a kind or domain the audit sends to experts or
+    to several raters, propose routing that group so (blocking). None without such a rule or group."""
+    from collections import Counter
+
+    from oversight.review import load_routing_rule
+    from oversight.schemas import RoutingRuleProposal
+
+    rule = load_routing_rule(store)
+    if rule is None or not notes:
+        return None
+    for group in rule.rules:
+        if group.route not in ("expert", "several_raters") or group.field == "all":
+            continue
+        values = Counter(getattr(n, group.field) for n in notes)
+        share = values.get(group.value, 0) / len(notes)
+        if share < 0.5:
+            continue
+        route = "expert" if group.route == "expert" else "double"
+        payload = RoutingRuleProposal(rule=f"Send {group.field} {group.value!r} tasks to {group.route.replace('_', ' ')} "
+                                      f"review ({group.raters} rater(s))", route=route,
+                                      condition={group.field: group.value})
+        return Intervention(
+            id=Intervention.derive_id(pattern.id, payload), pattern_id=pattern.id, kind="routing_rule",
+            title=f"Route {group.field} {group.value!r} to {group.route.replace('_', ' ')} review", payload=payload,
+            rationale=f"{share:.0%} of the pattern's {len(notes)} notes are on {group.field} {group.value!r}, which "
+                      f"the audit's routing rule sends to {group.route.replace('_', ' ')}: {group.reason}".strip(": "),
+            expected_effect="this failure is caught by the reviewers the audit found reliable on this group",
+            note_ids=[n.id for n in notes if getattr(n, group.field) == group.value][:50],
+            task_ids=sorted({n.task_id for n in notes if n.task_id and getattr(n, group.field) == group.value})[:50],
+            proposed_by="rules")
+    return None
 
 
 def gather_evidence(store: Store, pattern: Pattern) -> tuple[list[FailureNote], list[tuple[Task, Draft, Refinement]]]:
@@ -68,6 +104,10 @@ async def suggest_for_patterns(
         notes, examples = await asyncio.to_thread(gather_evidence, store, pattern)
         existing = await asyncio.to_thread(store.interventions, pattern_id=pattern.id)
         found = await suggest(pattern, notes, examples, llm=llm, prompt=prompt, existing=existing)
+        routing = await asyncio.to_thread(routing_from_audit, store, pattern, notes)
+        if routing is not None and all(i.id != routing.id for i in [*existing, *found.interventions]):
+            found.interventions.append(routing)
+            found.needs_model = [k for k in found.needs_model if k != "routing_rule"]
         added, present = await asyncio.to_thread(store.save_interventions, found.interventions)
         out.append(PatternSuggestions(pattern, found, added, present))
     return out
