@@ -73,8 +73,12 @@ def test_show_gives_a_lead_everything(store_url: str) -> None:
     for part in ("Ask for short answers", "prompt_patch", "p_other", "proposed", "llm:gpt-4o-mini",
                  "prompt: draft (applies to version abc123)", "n3", "t3", "Validations (0)"):
         assert part in text, part
-    for line in DIFF.splitlines():  # the diff itself, line by line
-        assert line in text.splitlines() or f"  {line}" in text.splitlines(), line
+    # the diff itself, whole and in order, under its "diff:" label at the label's indent
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "diff:")
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    diff = DIFF.splitlines()
+    assert lines[at + 1: at + 1 + len(diff)] == [indent + line for line in diff]
 
     with Store.open(store_url) as store:
         store.decide_intervention(check_id, "accepted", "cheap to run")

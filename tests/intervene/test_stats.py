@@ -65,7 +65,8 @@ def test_interval_covers_the_true_difference_in_simulations() -> None:
         v = np.where(rng.random(60) < 0.5, u, rng.random(60))  # uniform again: same task half the time
         change = paired_change(u < 0.8, v < 0.5, seed=run)
         covered += change.low <= -0.3 <= change.high
-    assert covered / runs >= 0.88, f"coverage {covered / runs:.1%}"
+    # near the nominal 95%: not far below it, and not so wide that it always covers (seeded: 96%)
+    assert 0.88 <= covered / runs <= 0.99, f"coverage {covered / runs:.1%}"
 
 
 @pytest.mark.parametrize(("before", "after"), [([True, False], [True]), ([], [])])
