@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, Field
 
+from oversight._aio import finish_even_if_cancelled, gather_or_cancel
 from oversight.errors import StructuredOutputError
-from oversight.mine.notes import finish_even_if_cancelled, gather_or_cancel
 from oversight.schemas import text_hash
 
 if TYPE_CHECKING:

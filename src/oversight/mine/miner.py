@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from oversight._aio import gather_or_cancel
 from oversight.mine.cluster import Clustering, ClusterParams, cluster_embeddings
 from oversight.mine.identity import Previous, match_patterns
 from oversight.mine.naming import (
@@ -29,7 +30,7 @@ from oversight.mine.naming import (
     nearest_patterns,
     sample_members,
 )
-from oversight.mine.notes import EditExplainer, LLMEditExplainer, gather_or_cancel, notes_from_refinement
+from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
 from oversight.mine.represent import represent_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
 from oversight.prompts import load_prompt

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from oversight._aio import finish_even_if_cancelled, gather_or_cancel
 from oversight.errors import StructuredOutputError
 from oversight.schemas import Critique, DiffOp, Draft, FailureNote, NoteSource, Refinement, Task, text_hash
 
@@ -29,8 +30,6 @@ __all__ = [
     "LLMEditExplainer",
     "describe_edit",
     "edit_hash",
-    "finish_even_if_cancelled",
-    "gather_or_cancel",
     "llm_edit_explainer",
     "notes_from_refinement",
     "significant_edits",
@@ -314,25 +313,3 @@ def llm_edit_explainer(llm: LLM, prompt: Prompt, *, cache: EditNoteCache | None 
     failures raise LLMError. ``collect_notes`` gives it the store as ``cache``.
     """
     return LLMEditExplainer(llm, prompt, cache)
-
-
-async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
-    """Await ``work`` to the end even if the caller is cancelled meanwhile (then re-raise the cancel):
-    a paid answer on its way into the store must land."""
-    future = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait([future])
-        raise
-
-
-async def gather_or_cancel(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run ``jobs`` concurrently, results in order; the first failure cancels the rest, waits
-    for them to stop, and is raised as itself (not as an ExceptionGroup)."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(job) for job in jobs]
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]

@@ -34,6 +34,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -70,11 +71,17 @@ _NAME = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'’-]+(?:(?: (?:of|de|the))* [A-Z][\
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
-def _lower_words(text: str) -> set[str]:
-    """The words of a text, lower-cased, without English stop words (never a subject's own)."""
+@cache
+def _stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in ENGLISH_STOP_WORDS}
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def _lower_words(text: str) -> set[str]:
+    """The words of a text, lower-cased, without English stop words (never a subject's own)."""
+    stop = _stop_words()
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in stop}
 
 
 def subject_word_limit(subjects: int) -> int:

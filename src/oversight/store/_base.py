@@ -290,6 +290,31 @@ class StoreBase:
                 out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
         return out
 
+    # -- caches of paid model answers (edit explanations, note abstractions, judge verdicts) --------
+
+    def _paid_answers(self, table: Table, scope: dict[str, Any], key: str, keys: Iterable[str],
+                      value: str) -> dict[str, Any]:
+        """Answers already paid for, by ``key`` column, among the rows matching ``scope`` (model, prompt version)."""
+        out: dict[str, Any] = {}
+        with self.reading() as conn:
+            for part in chunks(list(dict.fromkeys(keys))):
+                found = conn.execute(select(table.c[key], table.c[value]).where(
+                    *(table.c[column] == wanted for column, wanted in scope.items()), table.c[key].in_(part)))
+                out.update({k: v for k, v in found})
+        return out
+
+    def _keep_paid_answer(self, table: Table, scope: dict[str, Any], key: str, key_value: str, value: str,
+                          answer: Any) -> Any:
+        """Keep one paid answer in its own transaction; return the one kept: another run's, if it kept one first."""
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(table).values(**scope, **{key: key_value, value: answer}, created_at=utcnow()))
+            return answer
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        return self._paid_answers(table, scope, key, [key_value], value).get(key_value, answer)
+
     def _insert_once(self, table: Table, row: dict[str, Any], after: Any = None) -> dict[str, Any] | None:
         """Insert a row and return None; if its id exists (a re-run, or a concurrent writer won),
         return the stored data instead.

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, select, update
 
-from oversight.errors import InterventionError, NotFoundError, StoreError
+from oversight.errors import InterventionError, NotFoundError
 from oversight.schemas import OUTCOMES, Intervention, Validation, utcnow
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks
+from oversight.store._base import StoreBase
 
 __all__ = ["DECIDABLE", "VALIDATABLE", "InterventionError", "InterventionRecords"]
 
@@ -32,26 +31,14 @@ class InterventionRecords(StoreBase):
 
     def judge_verdicts(self, model: str, prompt_version: str, input_hashes: Iterable[str]) -> dict[str, bool]:
         """Verdicts a judge already gave with this prompt version, by input hash."""
-        v = t.judge_verdicts
-        out: dict[str, bool] = {}
-        with self.reading() as conn:
-            for part in chunks(list(dict.fromkeys(input_hashes))):
-                found = conn.execute(select(v.c.input_hash, v.c.present).where(
-                    v.c.model == model, v.c.prompt_version == prompt_version, v.c.input_hash.in_(part)))
-                out.update({h: bool(p) for h, p in found})
-        return out
+        scope = {"model": model, "prompt_version": prompt_version}
+        found = self._paid_answers(t.judge_verdicts, scope, "input_hash", input_hashes, "present")
+        return {h: bool(p) for h, p in found.items()}
 
     def save_judge_verdict(self, model: str, prompt_version: str, input_hash: str, present: bool) -> bool:
         """Keep one paid verdict (its own transaction); return the one kept (another run's, if first)."""
-        key = {"model": model, "prompt_version": prompt_version, "input_hash": input_hash}
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(t.judge_verdicts).values(**key, present=present, created_at=utcnow()))
-            return present
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-        return self.judge_verdicts(model, prompt_version, [input_hash]).get(input_hash, present)
+        scope = {"model": model, "prompt_version": prompt_version}
+        return bool(self._keep_paid_answer(t.judge_verdicts, scope, "input_hash", input_hash, "present", present))
 
     def save_interventions(self, items: Sequence[Intervention]) -> tuple[int, int]:
         """Keep interventions in one transaction; ones whose id exists are left alone (suggesting

@@ -7,10 +7,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from oversight.errors import StoreError
-from oversight.schemas import FailureNote, MiningRun, Pattern, text_hash, utcnow
+from oversight.schemas import FailureNote, MiningRun, Pattern, text_hash
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 
@@ -69,15 +67,8 @@ class MineRecords(StoreBase):
         self, model: str, prompt_version: str, draft_hash: str, edit_hashes: Iterable[str]
     ) -> dict[str, str]:
         """Sentences a model already wrote with this prompt version for edits of this draft, by edit hash."""
-        e = t.edit_explanations
-        out: dict[str, str] = {}
-        with self.reading() as conn:
-            for part in chunks(list(dict.fromkeys(edit_hashes))):
-                found = conn.execute(select(e.c.edit_hash, e.c.sentence).where(
-                    e.c.model == model, e.c.prompt_version == prompt_version, e.c.draft_hash == draft_hash,
-                    e.c.edit_hash.in_(part)))
-                out.update({h: s for h, s in found})
-        return out
+        scope = {"model": model, "prompt_version": prompt_version, "draft_hash": draft_hash}
+        return self._paid_answers(t.edit_explanations, scope, "edit_hash", edit_hashes, "sentence")
 
     def save_edit_explanation(
         self, model: str, prompt_version: str, draft_hash: str, edit_hash: str, sentence: str
@@ -86,38 +77,18 @@ class MineRecords(StoreBase):
 
         When another run kept one for the same key first, that one stays and is returned.
         """
-        key = {"model": model, "prompt_version": prompt_version, "draft_hash": draft_hash, "edit_hash": edit_hash}
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(t.edit_explanations).values(**key, sentence=sentence, created_at=utcnow()))
-            return sentence
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-        return self.edit_explanations(model, prompt_version, draft_hash, [edit_hash]).get(edit_hash, sentence)
+        scope = {"model": model, "prompt_version": prompt_version, "draft_hash": draft_hash}
+        return self._keep_paid_answer(t.edit_explanations, scope, "edit_hash", edit_hash, "sentence", sentence)
 
     def note_abstractions(self, model: str, prompt_version: str, text_hashes: Iterable[str]) -> dict[str, str]:
         """Topic-free restatements a model already wrote with this prompt version, by note text hash."""
-        a = t.note_abstractions
-        out: dict[str, str] = {}
-        with self.reading() as conn:
-            for part in chunks(list(dict.fromkeys(text_hashes))):
-                found = conn.execute(select(a.c.text_hash, a.c.statement).where(
-                    a.c.model == model, a.c.prompt_version == prompt_version, a.c.text_hash.in_(part)))
-                out.update({h: s for h, s in found})
-        return out
+        scope = {"model": model, "prompt_version": prompt_version}
+        return self._paid_answers(t.note_abstractions, scope, "text_hash", text_hashes, "statement")
 
     def save_note_abstraction(self, model: str, prompt_version: str, text_hash: str, statement: str) -> str:
         """Keep one paid restatement (its own transaction); return the one kept (another run's, if first)."""
-        key = {"model": model, "prompt_version": prompt_version, "text_hash": text_hash}
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(t.note_abstractions).values(**key, statement=statement, created_at=utcnow()))
-            return statement
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-        return self.note_abstractions(model, prompt_version, [text_hash]).get(text_hash, statement)
+        scope = {"model": model, "prompt_version": prompt_version}
+        return self._keep_paid_answer(t.note_abstractions, scope, "text_hash", text_hash, "statement", statement)
 
     # -- patterns and runs -----------------------------------------------------------
 
