@@ -3,7 +3,8 @@
 - ``refine``: Task -> Draft -> Critique -> Refinement (the refine loop);
 - ``mine``: FailureNote -> Pattern (grouped into Themes), MiningRun;
 - ``audit``: Judgment (pairwise, pointwise) and the typed results audits return;
-- ``intervene``: Intervention (six kinds of payload) and its Validation.
+- ``intervene``: Intervention (six kinds of payload) and its Validation;
+- ``review``: User, ReviewLease, CalibrationItem and CalibrationAnswer (the review page).
 
 All share one ``Record`` base (unknown fields are errors). Every stage imports its
 records from here; this package imports nothing of oversight but errors-free helpers.
@@ -18,6 +19,8 @@ from oversight.schemas.mine import *  # noqa: F403
 from oversight.schemas.mine import __all__ as _mine_all
 from oversight.schemas.refine import *  # noqa: F403
 from oversight.schemas.refine import __all__ as _refine_all
+from oversight.schemas.review import *  # noqa: F403
+from oversight.schemas.review import __all__ as _review_all
 
 __all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow", *_refine_all, *_mine_all, *_audit_all,
-           *_intervene_all]
+           *_intervene_all, *_review_all]

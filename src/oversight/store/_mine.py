@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -99,6 +100,22 @@ class MineRecords(StoreBase):
             query = query.where(t.patterns.c.status == "active")
         with self.reading() as conn:
             return [Pattern.model_validate(d) for d in conn.scalars(query)]
+
+    def pattern_names(self) -> dict[str, str]:
+        """Each active pattern's name by id, largest first (for pickers on the review page)."""
+        query = (select(t.patterns.c.id, t.patterns.c.name).where(t.patterns.c.status == "active")
+                 .order_by(t.patterns.c.size.desc(), t.patterns.c.id))
+        with self.reading() as conn:
+            return {pid: name for pid, name in conn.execute(query)}
+
+    def tag_counts(self, *, recent: int = 5000) -> list[str]:
+        """The failure tags of the last ``recent`` refinements, commonest first (the project's taxonomy in use)."""
+        query = select(t.refinements.c.data).order_by(t.refinements.c.created_at.desc()).limit(recent)
+        counts: Counter[str] = Counter()
+        with self.reading() as conn:
+            for data in conn.scalars(query):
+                counts.update(data.get("tags") or [])
+        return [tag for tag, _ in counts.most_common()]
 
     def centroids(self) -> dict[str, np.ndarray]:
         """Each active pattern's centroid."""

@@ -217,6 +217,8 @@ class RefineRecords(StoreBase):
         values = {k: v for k, v in values.items() if v is not None or k == "error"}
         if state != "drafting":
             values.update(claim=None, lease_until=None)
+        if state != "awaiting_review":  # a refined (or re-drafted) task holds no review lease
+            values.update(reviewer=None, review_claimed_at=None, review_lease_until=None)
         conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
                      .values(state=state, updated_at=utcnow(), **values))
 

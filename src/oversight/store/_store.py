@@ -6,11 +6,12 @@ from oversight.store._intervene import InterventionRecords
 from oversight.store._judgments import JudgmentRecords
 from oversight.store._mine import MineRecords
 from oversight.store._refine import RefineRecords
+from oversight.store._review import ReviewRecords
 
 __all__ = ["Store"]
 
 
-class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords):
+class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, ReviewRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

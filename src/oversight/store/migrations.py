@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from oversight.schemas import utcnow
 from oversight.store import tables as t
@@ -108,3 +108,17 @@ def m008_interventions(conn: Connection) -> None:
 def m009_judge_verdicts(conn: Connection) -> None:
     """The cache of paid judge verdicts: a judge-decided validation run again pays for none twice."""
     t.metadata.create_all(conn, tables=[t.judge_verdicts])
+
+
+@migration
+def m010_review(conn: Connection) -> None:
+    """The review page: users, web sessions, calibration items and answers; review leases on task_states."""
+    t.metadata.create_all(conn, tables=[t.users, t.web_sessions, t.calibration_items, t.calibration_answers])
+    present = {column["name"] for column in inspect(conn).get_columns("task_states")}
+    quote = conn.dialect.identifier_preparer.quote
+    for column in (t.task_states.c.reviewer, t.task_states.c.review_claimed_at, t.task_states.c.review_lease_until):
+        if column.name not in present:  # a database made before m010 (a new one has them from m004)
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE task_states ADD COLUMN {quote(column.name)} {kind}"))
+    for index in t.REVIEW_INDEXES:
+        index.create(conn, checkfirst=True)

@@ -113,6 +113,10 @@ task_states = Table(
     Column("lease_until", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # m010: the trainer holding it on the review page (awaiting_review), until review_lease_until
+    Column("reviewer", String(100)),
+    Column("review_claimed_at", DateTime(timezone=True)),
+    Column("review_lease_until", DateTime(timezone=True)),
     Index("ix_task_states_state", "state"),
 )
 
@@ -257,3 +261,69 @@ judge_verdicts = Table(
     Column("present", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# -- the review page (m010): who signs in, their sessions, calibration items and answers ---------
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("token_hash", String(128), nullable=False),  # only the hash of a sign-in token is kept
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_users_token_hash", "token_hash", unique=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(128), primary_key=True),  # hash of the session cookie
+    Column("user_name", String(100), nullable=False),
+    Column("csrf", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_web_sessions_expires", "expires_at"),
+    Index("ix_web_sessions_user", "user_name"),
+)
+
+calibration_items = Table(
+    "calibration_items",
+    metadata,
+    Column("task_id", String(200), primary_key=True),
+    Column("draft_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+calibration_answers = Table(
+    "calibration_answers",
+    metadata,
+    Column("task_id", String(200), primary_key=True),
+    Column("reviewer", String(100), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_calibration_answers_reviewer", "reviewer"),
+)
+
+# What the review page reads by (m010 creates them on a database made before it; a new one has
+# them from the migration that creates their table). Covering, so that counting and paging 100k
+# queued tasks reads indexes, not rows.
+REVIEW_INDEXES: list[Index] = [
+    # the queue in its order; draft_id for the model filter
+    Index("ix_task_states_review", task_states.c.state, task_states.c.updated_at, task_states.c.task_id,
+          task_states.c.draft_id),
+    # is it queued, and where: for the batch and domain filters (from tasks), the model filter (from drafts)
+    Index("ix_task_states_task_state", task_states.c.task_id, task_states.c.state, task_states.c.updated_at),
+    Index("ix_task_states_draft_state", task_states.c.draft_id, task_states.c.state, task_states.c.updated_at,
+          task_states.c.task_id),
+    # a trainer's own leases, in queue order
+    Index("ix_task_states_reviewer", task_states.c.reviewer, task_states.c.state, task_states.c.updated_at,
+          task_states.c.task_id),
+    Index("ix_tasks_source", tasks.c.source, tasks.c.id),
+    Index("ix_tasks_domain", tasks.c.domain, tasks.c.id),
+    Index("ix_drafts_model", drafts.c.model, drafts.c.id),
+    Index("ix_refinements_reviewer", refinements.c.reviewer, refinements.c.created_at),  # a trainer's progress
+]

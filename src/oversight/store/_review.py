@@ -1,0 +1,447 @@
+"""The review page's records: users and their sessions, review leases, and calibration.
+
+A trainer holds a queued task (``awaiting_review``) under a *review lease*, kept on its
+``task_states`` row (``reviewer``, ``review_claimed_at``, ``review_lease_until``): two
+trainers never hold the same task, a lease that runs out puts the task back in the queue,
+and saving a refinement (any move out of ``awaiting_review``) clears it. A claim does not
+touch ``updated_at``, so the queue keeps its order while items are held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
+
+from oversight.errors import NotFoundError, StoreError
+from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement, ReviewLease, User, utcnow
+from oversight.store import tables as t
+from oversight.store._base import StoreBase, chunks
+
+__all__ = ["ReviewRecords"]
+
+_FEW = 2000  # a filtered queue this short is paged in Python on SQLite (see review_queue_page)
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _user(row: Any) -> User:
+    """A User from its row (the ``disabled`` column is the truth)."""
+    return User.model_validate({**row.data, "disabled": bool(row.disabled)})
+
+
+class ReviewRecords(StoreBase):
+    """What the review page reads and writes."""
+
+    # -- users and sessions ------------------------------------------------------------------
+
+    def add_user(self, user: User, token_hash: str) -> None:
+        """Keep a new user, who signs in with the token of this hash. Raises StoreError if the name exists."""
+        u = t.users
+        exists_message = f"user '{user.name}' exists"
+        try:
+            with self.transaction() as conn:
+                if conn.scalar(select(u.c.name).where(u.c.name == user.name)) is not None:
+                    raise StoreError(exists_message)
+                conn.execute(insert(u).values(name=user.name, role=user.role, token_hash=token_hash,
+                                              disabled=user.disabled, created_at=user.created_at,
+                                              data=user.model_dump(mode="json")))
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError) and self.user(user.name) is not None:
+                raise StoreError(exists_message) from exc  # added by someone else meanwhile
+            raise
+
+    def set_user_token(self, name: str, token_hash: str) -> None:
+        """Give a user a new sign-in token (the old one stops working). Raises NotFoundError."""
+        with self.transaction() as conn:
+            result = conn.execute(update(t.users).where(t.users.c.name == name).values(token_hash=token_hash))
+            if not result.rowcount:
+                raise NotFoundError(f"no user {name!r}")
+
+    def set_user_disabled(self, name: str, disabled: bool) -> None:
+        """Disable (or enable again) a user; disabling ends their sessions. Raises NotFoundError."""
+        u = t.users
+        with self.transaction() as conn:
+            data = conn.scalar(select(u.c.data).where(u.c.name == name))
+            if data is None:
+                raise NotFoundError(f"no user {name!r}")
+            conn.execute(update(u).where(u.c.name == name).values(disabled=disabled,
+                                                                  data={**data, "disabled": disabled}))
+            if disabled:
+                conn.execute(delete(t.web_sessions).where(t.web_sessions.c.user_name == name))
+
+    def user(self, name: str) -> User | None:
+        """The user of this name, or None."""
+        with self.reading() as conn:
+            row = conn.execute(select(t.users.c.data, t.users.c.disabled).where(t.users.c.name == name)).first()
+        return None if row is None else _user(row)
+
+    def users(self) -> list[User]:
+        """Every user, by name."""
+        with self.reading() as conn:
+            rows = conn.execute(select(t.users.c.data, t.users.c.disabled).order_by(t.users.c.name)).all()
+        return [_user(row) for row in rows]
+
+    def user_by_token_hash(self, token_hash: str) -> User | None:
+        """The (enabled) user who signs in with the token of this hash, or None."""
+        u = t.users
+        with self.reading() as conn:
+            row = conn.execute(select(u.c.data, u.c.disabled)
+                               .where(u.c.token_hash == token_hash, u.c.disabled.is_(False))).first()
+        return None if row is None else _user(row)
+
+    def create_session(self, id_hash: str, user_name: str, csrf: str, expires_at: datetime) -> None:
+        """Keep a signed-in session until ``expires_at`` (and drop everyone's expired ones)."""
+        now = utcnow()
+        w = t.web_sessions
+        with self.transaction() as conn:
+            conn.execute(delete(w).where(w.c.expires_at < now))  # by its index: cheap
+            conn.execute(insert(w).values(id_hash=id_hash, user_name=user_name, csrf=csrf, created_at=now,
+                                          expires_at=_utc(expires_at)))
+
+    def session(self, id_hash: str) -> tuple[User, str] | None:
+        """The user of a live session and its CSRF token; None if unknown, expired, or the user is disabled."""
+        u, w = t.users, t.web_sessions
+        query = (select(u.c.data, u.c.disabled, w.c.csrf).select_from(w.join(u, u.c.name == w.c.user_name))
+                 .where(w.c.id_hash == id_hash, w.c.expires_at > utcnow(), u.c.disabled.is_(False)))
+        with self.reading() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (_user(row), str(row.csrf))
+
+    def end_session(self, id_hash: str) -> None:
+        """Sign a session out (nothing happens if it is unknown)."""
+        with self.transaction() as conn:
+            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.id_hash == id_hash))
+
+    # -- review leases -------------------------------------------------------------------------
+
+    def _queue(self, batch: str | None, domain: str | None, model: str | None) -> tuple[FromClause, list[Any]]:
+        """What the awaiting-review queue with these filters selects from, and its conditions.
+
+        ``batch`` is the task's source, ``model`` that of the draft the task waits with. With
+        both a task filter and a model, on SQLite the draft is also joined to its task (a task's
+        draft is one of its own): else SQLite, without statistics unless someone runs ANALYZE,
+        may plan the tasks of the batch times the drafts of the model. Not on PostgreSQL, whose
+        estimate that redundant condition spoils (it then sorts every match to pick one).
+        """
+        s, tk, d = t.task_states, t.tasks, t.drafts
+        source: FromClause = s
+        where: list[Any] = [s.c.state == "awaiting_review"]
+        of_task = [column == value for column, value in ((tk.c.source, batch), (tk.c.domain, domain))
+                   if value is not None]
+        if of_task:
+            source = source.join(tk, tk.c.id == s.c.task_id)
+            where += of_task
+        if model is not None:
+            link = d.c.id == s.c.draft_id
+            source = source.join(d, and_(link, d.c.task_id == tk.c.id) if of_task and self.dialect == "sqlite" else link)
+            where.append(d.c.model == model)
+        return source, where
+
+    def claim_review(self, reviewer: str, *, lease_seconds: float, task_id: str | None = None,
+                     batch: str | None = None, domain: str | None = None, model: str | None = None,
+                     exclude: Sequence[str] = ()) -> ReviewLease | None:
+        """Hold the next task awaiting review (or the one given) for ``lease_seconds``; None if there is none.
+
+        Without ``task_id``: the reviewer's own unexpired lease on a task matching the filters
+        comes back renewed (its ``claimed_at`` kept: a reload shows the same item); else the
+        first free task in queue order (``task_states.updated_at``, task id) matching the
+        filters (``batch``: the task's source; ``domain``; ``model``: of the draft it waits
+        with) and not in ``exclude``. With ``task_id``: that task, if it awaits review and is
+        free or already the reviewer's (whose unexpired lease keeps its ``claimed_at``).
+
+        A claim is one UPDATE of the row it picks, still free, so two reviewers never hold
+        the same task; on PostgreSQL the pick skips rows another claim has locked. The pick is
+        a scalar subquery (``task_id = (SELECT ... LIMIT 1)``), which PostgreSQL runs once: as
+        ``task_id IN (SELECT ...)`` it may become a semi-join whose inner side, run again for
+        every row, locks and hands out one more row each time. With filters on SQLite, the
+        tasks they leave are read first (outside the write: SQLite must not upgrade a read to a
+        write); when few, the pick is made among them, not by walking the queue in order.
+        """
+        now = utcnow()
+        until = now + timedelta(seconds=lease_seconds)
+        s = t.task_states
+        mine = and_(s.c.reviewer == reviewer, s.c.review_lease_until >= now)
+        free = or_(s.c.reviewer.is_(None), s.c.review_lease_until.is_(None), s.c.review_lease_until < now)
+        source, where = self._queue(batch, domain, model)
+        if exclude := list(exclude):
+            where.append(s.c.task_id.not_in(exclude))
+        if task_id is not None:
+            where.append(s.c.task_id == task_id)
+        elif source is not s and self.dialect == "sqlite":
+            with self.reading() as conn:
+                found = list(conn.scalars(select(s.c.task_id).select_from(source).where(*where).limit(_FEW + 1)))
+            if not found:
+                return None
+            if len(found) <= _FEW:
+                where.append(s.c.task_id.in_(found))
+
+        def claim(conn: Connection, held: ColumnElement[bool], claimed_at: Any) -> ReviewLease | None:
+            pick = select(s.c.task_id).select_from(source).where(*where, held)
+            pick = pick.order_by(s.c.updated_at, s.c.task_id).limit(1)
+            if self.dialect == "postgresql":
+                pick = pick.with_for_update(of=s, skip_locked=True)
+            row = conn.execute(
+                update(s).where(s.c.task_id == pick.scalar_subquery(), s.c.state == "awaiting_review", held)
+                .values(reviewer=reviewer, review_claimed_at=claimed_at, review_lease_until=until)
+                .returning(s.c.task_id, s.c.review_claimed_at, s.c.review_lease_until)
+            ).first()
+            if row is None:
+                return None
+            return ReviewLease(task_id=row[0], reviewer=reviewer, claimed_at=_utc(row[1]), lease_until=_utc(row[2]))
+
+        with self.transaction() as conn:
+            if task_id is not None:  # theirs already (unexpired): the clock keeps running from their claim
+                kept = case((mine, s.c.review_claimed_at), else_=literal(now, s.c.review_claimed_at.type))
+                return claim(conn, or_(free, mine), kept)
+            return claim(conn, mine, s.c.review_claimed_at) or claim(conn, free, now)
+
+    def review_lease(self, task_id: str) -> ReviewLease | None:
+        """Who holds this task and until when (even if the lease has run out); None if no one."""
+        s = t.task_states
+        with self.reading() as conn:
+            row = conn.execute(select(s.c.reviewer, s.c.review_claimed_at, s.c.review_lease_until)
+                               .where(s.c.task_id == task_id, s.c.reviewer.is_not(None))).first()
+        if row is None or row[1] is None or row[2] is None:
+            return None
+        return ReviewLease(task_id=task_id, reviewer=row[0], claimed_at=_utc(row[1]), lease_until=_utc(row[2]))
+
+    def release_review(self, task_id: str, reviewer: str) -> bool:
+        """Give a held task back to the queue. True if this reviewer held it."""
+        s = t.task_states
+        with self.transaction() as conn:
+            result = conn.execute(update(s).where(s.c.task_id == task_id, s.c.reviewer == reviewer)
+                                  .values(reviewer=None, review_claimed_at=None, review_lease_until=None))
+        return bool(result.rowcount)
+
+    def review_queue_page(self, *, batch: str | None = None, domain: str | None = None, model: str | None = None,
+                          offset: int = 0, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+        """How many tasks await review (with these filters), and one page of them in queue order.
+
+        Each row: task_id, domain, kind, batch (the task's source), model and prompt_version
+        (of its draft), reviewer and lease_until (None unless a lease is running).
+        """
+        s, tk, d = t.task_states, t.tasks, t.drafts
+        offset, limit = max(offset, 0), max(limit, 0)
+        source, where = self._queue(batch, domain, model)
+        order = (s.c.updated_at, s.c.task_id)
+        now = utcnow()
+        with self.reading() as conn:
+            few = None
+            if self.dialect == "sqlite" and source is not s:
+                # a filter leaving few: read them all (from the filter's index) and sort here, as SQLite
+                # would walk the whole queue in order, testing each task, to fill one page (SQLite
+                # compares text bytewise, as Python does, and stores datetimes in one sortable format)
+                few = conn.execute(select(*order).select_from(source).where(*where).limit(_FEW + 1)).all()
+            if few is not None and len(few) <= _FEW:
+                total, ids = len(few), [task_id for _, task_id in sorted(few)[offset:offset + limit]]
+            else:
+                total = conn.scalar(select(func.count()).select_from(source).where(*where)) or 0
+                pick = select(s.c.task_id).select_from(source).where(*where).order_by(*order)
+                ids = list(conn.scalars(pick.offset(offset).limit(limit))) if offset < total and limit else []
+            found = {row.task_id: row for row in conn.execute(
+                select(s.c.task_id, tk.c.domain, tk.c.kind, tk.c.source, d.c.model, d.c.prompt_version,
+                       s.c.reviewer, s.c.review_lease_until)
+                .select_from(s.join(tk, tk.c.id == s.c.task_id).outerjoin(d, d.c.id == s.c.draft_id))
+                .where(s.c.task_id.in_(ids)))} if ids else {}
+        page = []
+        for task_id in ids:
+            row = found[task_id]
+            until = None if row.review_lease_until is None else _utc(row.review_lease_until)
+            held = row.reviewer is not None and until is not None and until >= now
+            page.append({"task_id": task_id, "domain": row.domain, "kind": row.kind, "batch": row.source,
+                         "model": row.model, "prompt_version": row.prompt_version,
+                         "reviewer": row.reviewer if held else None, "lease_until": until if held else None})
+        return total, page
+
+    def review_facets(self) -> dict[str, list[str]]:
+        """The batches, domains and models (sorted) that tasks awaiting review have.
+
+        The values a column has are read by skipping along its index (a recursive ``min(value)
+        > previous``: neither SQLite nor PostgreSQL skips for DISTINCT), each kept if a task with
+        it awaits review: the cost follows the number of values, not of queued tasks. That test
+        is a scalar subquery, as PostgreSQL turns an EXISTS into a join over the whole queue.
+        """
+        s, tk, d = t.task_states, t.tasks, t.drafts
+        task, draft = tk.alias("queued_task"), d.alias("queued_draft")
+
+        def queued(column: Any, linked: Any, link: ColumnElement[bool]) -> Select[Any]:
+            values = select(func.min(column).label("value")).cte(f"{column.name}_values", recursive=True)
+            following = select(func.min(column)).where(column > values.c.value).scalar_subquery()
+            values = values.union_all(select(following).where(values.c.value.is_not(None)))
+            awaiting = select(s.c.task_id).where(linked == values.c.value, s.c.state == "awaiting_review", link)
+            return select(values.c.value).where(values.c.value.is_not(None),
+                                                awaiting.limit(1).scalar_subquery().is_not(None))
+
+        with self.reading() as conn:
+            batches = conn.scalars(queued(tk.c.source, task.c.source, s.c.task_id == task.c.id)).all()
+            domains = conn.scalars(queued(tk.c.domain, task.c.domain, s.c.task_id == task.c.id)).all()
+            models = conn.scalars(queued(d.c.model, draft.c.model, s.c.draft_id == draft.c.id)).all()
+        return {"batches": sorted(batches), "domains": sorted(domains), "models": sorted(models)}
+
+    def reviewer_progress(self, reviewer: str, *, since: datetime) -> dict[str, int]:
+        """What a reviewer did since ``since``: refinements ("done"), skips ("skipped"), calibration answers."""
+        r, a = t.refinements, t.calibration_answers
+        since = _utc(since)
+        with self.reading() as conn:
+            decisions = dict(conn.execute(select(r.c.decision, func.count())
+                                          .where(r.c.reviewer == reviewer, r.c.created_at >= since)
+                                          .group_by(r.c.decision)).all())
+            calibration = conn.scalar(select(func.count()).select_from(a)
+                                      .where(a.c.reviewer == reviewer, a.c.created_at >= since))
+        skipped = int(decisions.pop("skip", 0))
+        return {"done": sum(int(n) for n in decisions.values()), "skipped": skipped,
+                "calibration": int(calibration or 0)}
+
+    # -- what a task went through, and skimming refinements ------------------------------------
+
+    def refinements_of_task(self, task_id: str) -> list[Refinement]:
+        """The refinements of one task, oldest first."""
+        r = t.refinements
+        query = select(r.c.data).where(r.c.task_id == task_id).order_by(r.c.created_at, r.c.id)
+        with self.reading() as conn:
+            return [Refinement.model_validate(data) for data in conn.scalars(query)]
+
+    def drafts_of_task(self, task_id: str) -> list[Draft]:
+        """The drafts of one task, oldest first."""
+        d = t.drafts
+        query = select(d.c.data).where(d.c.task_id == task_id).order_by(d.c.created_at, d.c.id)
+        with self.reading() as conn:
+            return [Draft.model_validate(data) for data in conn.scalars(query)]
+
+    def _has_tag(self, tag: str) -> ColumnElement[bool]:
+        """A refinement whose tags include ``tag`` (exactly: JSON is read the way each database reads it)."""
+        data = t.refinements.c.data
+        if self.dialect == "postgresql":
+            return data.cast(JSONB)["tags"].has_key(tag)  # ? : a string element of the array
+        tags = func.json_each(data, "$.tags").table_valued("value")
+        return exists(select(literal(1)).select_from(tags).where(tags.c.value == tag))
+
+    def skim_page(self, *, tag: str | None = None, model: str | None = None, task_ids: Sequence[str] | None = None,
+                  offset: int = 0, limit: int = 50) -> tuple[int, list[tuple[Draft, Refinement]]]:
+        """How many refinements match, and one page of them, newest first, each with its draft.
+
+        Filters: a tag among the refinement's tags, the draft's model, the task ids (e.g. a
+        pattern's). A refinement whose draft is not kept is not shown.
+        """
+        r, d = t.refinements, t.drafts
+        source = r.join(d, d.c.id == r.c.draft_id)
+        where: list[ColumnElement[bool]] = []
+        if tag is not None:
+            where.append(self._has_tag(tag))
+        if model is not None:
+            where.append(d.c.model == model)
+        offset, limit = max(offset, 0), max(limit, 0)
+        newest: Select[Any] = select(r.c.id).select_from(source).where(*where)
+        with self.reading() as conn:
+            if task_ids is None:
+                total = conn.scalar(select(func.count()).select_from(source).where(*where)) or 0
+                ids = list(conn.scalars(newest.order_by(r.c.created_at.desc(), r.c.id.desc())
+                                        .offset(offset).limit(limit)))
+            else:  # in parts (a pattern may span more tasks than one IN takes), merged here
+                keys: list[tuple[Any, str]] = []
+                for part in chunks(list(dict.fromkeys(task_ids))):
+                    found = conn.execute(select(r.c.created_at, r.c.id).select_from(source)
+                                         .where(*where, r.c.task_id.in_(part)))
+                    keys.extend((_utc(created), rid) for created, rid in found)
+                keys.sort(reverse=True)
+                total, ids = len(keys), [rid for _, rid in keys[offset:offset + limit]]
+            rows = {rid: (dd, rd) for rid, dd, rd in conn.execute(
+                select(r.c.id, d.c.data, r.c.data).select_from(source).where(r.c.id.in_(ids)))} if ids else {}
+        return total, [(Draft.model_validate(rows[i][0]), Refinement.model_validate(rows[i][1])) for i in ids]
+
+    def pattern_task_ids(self, pattern_id: str) -> list[str]:
+        """The tasks a pattern's member notes are about (distinct, sorted)."""
+        m, n = t.pattern_members, t.failure_notes
+        query = (select(n.c.task_id).distinct().select_from(m.join(n, n.c.id == m.c.note_id))
+                 .where(m.c.pattern_id == pattern_id, n.c.task_id.is_not(None)).order_by(n.c.task_id))
+        with self.reading() as conn:
+            return list(conn.scalars(query))
+
+    # -- calibration -----------------------------------------------------------------------------
+
+    def save_calibration_item(self, item: CalibrationItem) -> CalibrationItem:
+        """Keep a calibration item (replacing the task's earlier one). Raises NotFoundError
+        if the task, or its draft ``item.draft_id``, does not exist."""
+        c = t.calibration_items
+        with self.transaction() as conn:
+            if conn.scalar(select(t.tasks.c.id).where(t.tasks.c.id == item.task_id)) is None:
+                raise NotFoundError(f"no task with id {item.task_id!r}")
+            if conn.scalar(select(t.drafts.c.id).where(t.drafts.c.id == item.draft_id,
+                                                        t.drafts.c.task_id == item.task_id)) is None:
+                raise NotFoundError(f"no draft {item.draft_id!r} of task {item.task_id!r}")
+            conn.execute(delete(c).where(c.c.task_id == item.task_id))
+            conn.execute(insert(c).values(task_id=item.task_id, draft_id=item.draft_id, created_at=item.created_at,
+                                          data=item.model_dump(mode="json")))
+        return item
+
+    def calibration_item(self, task_id: str) -> CalibrationItem | None:
+        """The calibration item of a task, or None."""
+        c = t.calibration_items
+        with self.reading() as conn:
+            data = conn.scalar(select(c.c.data).where(c.c.task_id == task_id))
+        return None if data is None else CalibrationItem.model_validate(data)
+
+    def calibration_items(self) -> list[CalibrationItem]:
+        """Every calibration item, oldest first."""
+        c = t.calibration_items
+        with self.reading() as conn:
+            found = conn.scalars(select(c.c.data).order_by(c.c.created_at, c.c.task_id))
+            return [CalibrationItem.model_validate(data) for data in found]
+
+    def remove_calibration_item(self, task_id: str) -> bool:
+        """Stop using a task for calibration (its answers are kept). True if it was an item."""
+        c = t.calibration_items
+        with self.transaction() as conn:
+            return bool(conn.execute(delete(c).where(c.c.task_id == task_id)).rowcount)
+
+    def next_calibration_item(self, reviewer: str) -> CalibrationItem | None:
+        """The oldest calibration item this reviewer has not answered, or None."""
+        c, a = t.calibration_items, t.calibration_answers
+        answered = exists().where(a.c.task_id == c.c.task_id, a.c.reviewer == reviewer)
+        query = select(c.c.data).where(~answered).order_by(c.c.created_at, c.c.task_id).limit(1)
+        with self.reading() as conn:
+            data = conn.scalar(query)
+        return None if data is None else CalibrationItem.model_validate(data)
+
+    def save_calibration_answer(self, answer: CalibrationAnswer) -> CalibrationAnswer:
+        """Keep a reviewer's answer to a calibration item, once: a second answer keeps and returns the first."""
+        a = t.calibration_answers
+        try:
+            with self.transaction() as conn:
+                first = conn.scalar(select(a.c.data).where(a.c.task_id == answer.task_id,
+                                                           a.c.reviewer == answer.reviewer))
+                if first is not None:
+                    return CalibrationAnswer.model_validate(first)
+                conn.execute(insert(a).values(task_id=answer.task_id, reviewer=answer.reviewer,
+                                              created_at=answer.created_at, data=answer.model_dump(mode="json")))
+            return answer
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        kept = self.calibration_answer(answer.task_id, answer.reviewer)  # a concurrent first answer won
+        return answer if kept is None else kept
+
+    def calibration_answer(self, task_id: str, reviewer: str) -> CalibrationAnswer | None:
+        """A reviewer's answer to one calibration item, or None."""
+        a = t.calibration_answers
+        with self.reading() as conn:
+            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id, a.c.reviewer == reviewer))
+        return None if data is None else CalibrationAnswer.model_validate(data)
+
+    def calibration_answers(self, *, reviewer: str | None = None) -> list[CalibrationAnswer]:
+        """Calibration answers (all, or one reviewer's), oldest first."""
+        a = t.calibration_answers
+        query = select(a.c.data).order_by(a.c.created_at, a.c.task_id, a.c.reviewer)
+        if reviewer is not None:
+            query = query.where(a.c.reviewer == reviewer)
+        with self.reading() as conn:
+            return [CalibrationAnswer.model_validate(data) for data in conn.scalars(query)]
