@@ -94,3 +94,55 @@ def test_an_answers_file_is_checked_whole_first(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
     answers = dict(review.read_answers(path, reviewer="ana"))
     assert (answers["a"].reviewer, answers["b"].reviewer) == ("ana", "bo")
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Any:
+    from tests.support.review_seed import seed_items
+
+    settings = load_settings(db=str(tmp_path / "leases.db"), model="openai/x", api_base="http://127.0.0.1:9/v1",
+                             api_key="sk-test", review_lease_seconds=0.3)
+    with Runtime.open(settings) as rt:
+        seed_items(rt, [(Task(id="q", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
+        yield rt
+
+
+async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_refused(seeded: Runtime) -> None:
+    import asyncio
+
+    from oversight.errors import LeaseError
+
+    assert (await review.claim(seeded, "ana")).task_id == "q"
+    await asyncio.sleep(0.4)  # ana's lease runs out ...
+    assert (await review.claim(seeded, "ben")).task_id == "q"  # ... and ben takes the item
+    with pytest.raises(LeaseError, match="someone else"):
+        await review.submit(seeded, "q", {"decision": "accept"}, reviewer="ana")
+    assert seeded.store.refinements_of_task("q") == []
+    saved = await review.submit(seeded, "q", {"decision": "edit", "refined_text": "Lima"}, reviewer="ben")
+    assert [r.id for r in seeded.store.refinements_of_task("q")] == [saved.id]
+
+
+async def test_an_item_being_recorded_cannot_be_claimed_even_when_its_lease_was_short(seeded: Runtime) -> None:
+    """While an answer is recorded the item is held for an hour: a slow submit never hands it to a second trainer."""
+    import asyncio
+
+    from oversight.review import _hold_for_submit
+
+    first = await review.claim(seeded, "ana")
+    await asyncio.sleep(0.4)  # the 0.3 s lease has run out, nobody took the item
+    held = _hold_for_submit(seeded.store, "q", "ana")
+    assert held is not None and held.claimed_at == first.claimed_at  # the clock still runs from her claim
+    await asyncio.sleep(0.4)
+    assert await review.claim(seeded, "ben") is None
+    saved = await review.submit(seeded, "q", {"decision": "accept"}, reviewer="ana")
+    assert saved.reviewer == "ana"
+    assert saved.seconds_spent == 0.3  # measured from her claim, capped at one lease (0.3 s here)
+
+
+async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: Runtime) -> None:
+    await review.claim(seeded, "ana")
+    with pytest.raises(InvalidAnswerError):
+        await review.submit(seeded, "q", {"decision": "rewrite"}, reviewer="ana")
+    lease = seeded.store.review_lease("q")
+    assert lease is not None and lease.reviewer == "ana"
+    assert (lease.lease_until - lease.claimed_at).total_seconds() < 60  # not the submit hold of an hour

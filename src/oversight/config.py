@@ -51,6 +51,12 @@ class Settings(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, le=20)
     lease_seconds: float = Field(default=600.0, gt=0, description="How long a worker holds a task it drafts.")
+    review_lease_seconds: float = Field(
+        default=1800.0, gt=0, description="How long a trainer holds a claimed item before it returns to the queue."
+    )
+    calibration_every: int = Field(
+        default=10, ge=1, description="A trainer meets a calibration item first, then after every N items refined."
+    )
 
     def checkpoint_location(self) -> str:
         """Where the refine graph's checkpointer keeps threads."""

@@ -6,6 +6,7 @@
      ├── StoreError                 the database refused or is at the wrong version
      ├── NotFoundError              a record that was asked for does not exist
      ├── InvalidAnswerError         a trainer's answer does not fit its item: nothing recorded
+     ├── LeaseError                 an item held by another reviewer: nothing recorded
      ├── LocalModelError            the embedded model is missing or would not start
      └── LLMError                   a model call failed for good
           ├── LLMAuthError          bad or missing credentials: never retried
@@ -24,6 +25,7 @@ __all__ = [
     "StoreError",
     "NotFoundError",
     "InvalidAnswerError",
+    "LeaseError",
     "LocalModelError",
     "LLMError",
     "LLMAuthError",
@@ -73,6 +75,10 @@ class InterventionError(OversightError, ValueError):
 
 class InvalidAnswerError(OversightError):
     """A trainer's answer does not fit its item (bad field, a verdict on a missing finding)."""
+
+
+class LeaseError(OversightError):
+    """A queued item is held by another reviewer (or no longer held by this one): nothing was recorded."""
 
 
 class LocalModelError(OversightError):

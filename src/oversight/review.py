@@ -1,7 +1,10 @@
-"""The review queue as a service: list it, open an item, submit an answer, skip, reset.
+"""The review queue as a service: claim an item, open it, submit an answer, skip, release, reset.
 
 `oversight review` (the terminal) and the review page both call these functions; a
-researcher's script can too. Submitting resumes the task's paused refine thread, from
+researcher's script can too. A trainer claims an item under a lease (``claim``): two
+trainers never hold the same item, and an abandoned lease runs out and the item returns
+to the queue. The lease also starts the clock: the time on an item is measured from the
+claim, not trusted from the client. Submitting resumes the task's paused refine thread, from
 any process, any day. An answer is checked before anything is recorded: a bad one
 raises InvalidAnswerError and the item stays in the queue, answerable again.
 
@@ -19,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
+from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError
 from oversight.files import read_rows
 from oversight.refine import RefinementInput
-from oversight.schemas import Critique, Draft, GroupRoute, Refinement, RoutingRule, Task, new_id
+from oversight.schemas import Critique, Draft, GroupRoute, Refinement, ReviewLease, RoutingRule, Task, new_id, utcnow
 from oversight.store import Store
 
 if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
@@ -31,6 +34,9 @@ if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is subm
 __all__ = [
     "QueueEntry",
     "ReviewItem",
+    "claim",
+    "held_item",
+    "release",
     "load_routing_rule",
     "queue",
     "read_answers",
@@ -121,29 +127,118 @@ async def item(runtime: Runtime, task_id: str) -> ReviewItem:
     return await asyncio.to_thread(_load_item, runtime.store, task_id)
 
 
-async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any]) -> Refinement:
+async def claim(
+    runtime: Runtime,
+    reviewer: str,
+    *,
+    task_id: str | None = None,
+    batch: str | None = None,
+    domain: str | None = None,
+    model: str | None = None,
+) -> ReviewLease | None:
+    """Claim the next queued item for ``reviewer`` (or one task), under a lease; None when none is free.
+
+    A reviewer who holds an item already gets it back (its lease renewed, its clock not
+    restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
+    """
+    return await asyncio.to_thread(
+        runtime.store.claim_review, reviewer, lease_seconds=runtime.settings.review_lease_seconds,
+        task_id=task_id, batch=batch, domain=domain, model=model,
+    )
+
+
+# While an answer is being recorded its item is held this long, whatever the lease was: a slow
+# submit must never let the lease run out under it and hand the item to a second trainer.
+SUBMIT_HOLD_SECONDS = 3600.0
+
+
+def _hold_for_submit(store: Store, task_id: str, reviewer: str) -> ReviewLease | None:
+    """Hold the item for the reviewer while their answer is recorded; the lease their clock started with.
+
+    Raises LeaseError when someone else holds it (their lease running) or took it after this
+    reviewer's lease ran out.
+    """
+    before = _check_lease(store, task_id, reviewer)
+    if store.claim_review(reviewer, task_id=task_id, lease_seconds=SUBMIT_HOLD_SECONDS) is None:
+        raise LeaseError(f"task {task_id!r} is being reviewed by someone else")
+    return before if before is not None and before.reviewer == reviewer else None
+
+
+def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | None:
+    lease = store.review_lease(task_id)
+    if lease is not None and lease.reviewer != reviewer and lease.lease_until > utcnow():
+        raise LeaseError(f"task {task_id!r} is being reviewed by someone else")
+    return lease
+
+
+async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[ReviewItem, ReviewLease]:
+    """A queued item for the reviewer who holds it (claiming it if it is free).
+
+    Raises LeaseError (another reviewer holds it) or NotFoundError (not in the queue).
+    """
+    queued = await item(runtime, task_id)
+    lease = await claim(runtime, reviewer, task_id=task_id)
+    if lease is None:
+        await asyncio.to_thread(_check_lease, runtime.store, task_id, reviewer)
+        raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
+    return queued, lease
+
+
+async def release(runtime: Runtime, task_id: str, reviewer: str) -> bool:
+    """Give a held item back to the queue at once (the trainer leaves it). True if they held it."""
+    return await asyncio.to_thread(runtime.store.release_review, task_id, reviewer)
+
+
+async def submit(
+    runtime: Runtime,
+    task_id: str,
+    answer: RefinementInput | dict[str, Any],
+    *,
+    reviewer: str | None = None,
+) -> Refinement:
     """Record a trainer's answer for a queued task and resume its refine thread.
 
     The answer is checked against the draft and critique before the thread is touched.
-    Raises NotFoundError (not in the queue) or InvalidAnswerError (nothing recorded; the
-    task stays in the queue, answerable again).
+    With ``reviewer`` the item must not be held by anyone else, the answer is recorded
+    under that name, and, when the answer gives no time, the time since their claim is kept.
+    Raises NotFoundError (not in the queue), LeaseError (someone else holds it) or
+    InvalidAnswerError (nothing recorded; the task stays in the queue, answerable again).
     """
-    from langgraph.types import Command
-
-    from oversight.pipelines.refine import HUMAN_REFINE, check_answer, refine_graph, run_to_pause
+    from oversight.pipelines.refine import check_answer
 
     queued = await item(runtime, task_id)
     entry = queued.entry
     draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
-    check_answer(value, draft, critique)  # raises InvalidAnswerError before anything moves
-    config = {"configurable": {"thread_id": entry.thread_id}}
+    check_answer({**value, **({"reviewer": reviewer} if reviewer else {})}, draft, critique)  # before anything moves
+    if reviewer is not None:
+        lease = await asyncio.to_thread(_hold_for_submit, runtime.store, task_id, reviewer)
+        value["reviewer"] = reviewer
+        if not value.get("seconds_spent") and lease is not None:
+            value["seconds_spent"] = round(min((utcnow() - lease.claimed_at).total_seconds(),
+                                               runtime.settings.review_lease_seconds), 1)
+    try:
+        result = await _resume(runtime, task_id, entry.thread_id, value)
+    except BaseException:
+        if reviewer is not None:  # not recorded: the item stays theirs, on an ordinary lease again
+            await asyncio.to_thread(runtime.store.claim_review, reviewer, task_id=task_id,
+                                    lease_seconds=runtime.settings.review_lease_seconds)
+        raise
+    return result
+
+
+async def _resume(runtime: Runtime, task_id: str, thread_id: str, value: dict[str, Any]) -> Refinement:
+    from langgraph.types import Command
+
+    from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
+
+    config = {"configurable": {"thread_id": thread_id}}
     async with refine_graph(runtime) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the store says awaiting review but the thread has no pause (its checkpoint was
             # lost, or never written): run it to the pause again; nothing is paid twice
-            await run_to_pause(graph, task_id, entry.thread_id)
+            await run_to_pause(graph, task_id, thread_id)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
             result = await graph.ainvoke(Command(resume=value), config)
@@ -156,8 +251,9 @@ async def submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[
 
 
 async def skip(runtime: Runtime, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:
-    """Skip a queued task (recorded as a 'skip' decision). Raises NotFoundError."""
-    return await submit(runtime, task_id, RefinementInput(decision="skip", reviewer=reviewer, seconds_spent=seconds_spent))
+    """Skip a queued task (recorded as a 'skip' decision). Raises NotFoundError or LeaseError."""
+    answer = RefinementInput(decision="skip", reviewer=reviewer, seconds_spent=seconds_spent)
+    return await submit(runtime, task_id, answer, reviewer=reviewer)
 
 
 async def reset(runtime: Runtime, task_id: str) -> QueueEntry:

@@ -166,15 +166,20 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
         total = min(len(entries), limit or len(entries))
         recorded = 0
         for index, entry in enumerate(entries[:total], start=1):
+            # the page and the terminal share one queue: claim the item first, pass over one held on the page
+            if asyncio.run(service.claim(runtime, who, task_id=entry.task_id)) is None:
+                err(f"{visible(entry.task_id)}: being reviewed by someone else; next")
+                continue
             item = asyncio.run(service.item(runtime, entry.task_id))
             _show(index, total, item)
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
+                    asyncio.run(service.release(runtime, entry.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)
-                    saved = asyncio.run(service.submit(runtime, entry.task_id, answer))
+                    saved = asyncio.run(service.submit(runtime, entry.task_id, answer, reviewer=who))
                 except (InvalidAnswerError, ValueError) as exc:
                     err(f"not recorded: {exc}; answer again")
                     continue

@@ -186,6 +186,10 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
         path = Path(location.removeprefix("sqlite:///")).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            # several processes (page workers, `draft`, `review`) write threads to one file: wait
+            # for the write lock as the store does, instead of failing with "database is locked"
+            await saver.conn.execute("PRAGMA busy_timeout = 30000")
+            await saver.conn.execute("PRAGMA journal_mode = WAL")
             await saver.setup()
             yield saver
 

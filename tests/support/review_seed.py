@@ -1,0 +1,59 @@
+"""Put items in the review queue without a model: tasks with the drafts and critiques a run would make.
+
+Each draft and critique gets the id the runtime's models and prompts would derive, so a
+refine thread run to its pause finds them in the store and pays for nothing (exactly as a
+resumed `oversight draft` would). Used by the web tests and the review benchmark, where
+what is measured is the queue, not the words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from oversight.draft import draft_parameters
+from oversight.runtime import Runtime
+from oversight.schemas import Critique, Draft, Finding, Task
+
+__all__ = ["seed_items"]
+
+
+def seed_items(
+    runtime: Runtime,
+    items: Iterable[tuple[Task, str, Sequence[Finding]]],
+    *,
+    source: str | None = None,
+    model: str | None = None,
+) -> list[str]:
+    """Add (task, draft text, findings) items, each awaiting review; return their task ids.
+
+    ``model`` records another drafter's name on the drafts (for filters); such drafts are not
+    the runtime's own, so their threads are run to the pause only when answered through the page.
+    """
+    store = runtime.store
+    items = list(items)
+    store.add_tasks([task for task, _, _ in items], source=source)
+    draft_params = draft_parameters(runtime.draft_prompt, runtime.draft_params)
+    critique_params = draft_parameters(runtime.critique_prompt, runtime.critique_params)
+    drafter = model or runtime.drafter.model
+    ids = []
+    for task, text, findings in items:
+        draft = Draft(id=Draft.derive_id(task.id, drafter, runtime.draft_prompt.version, draft_params),
+                      task_id=task.id, text=text, model=drafter, prompt_name=runtime.draft_prompt.name,
+                      prompt_version=runtime.draft_prompt.version, parameters=draft_params)
+        store.save_draft(draft)
+        critique = Critique(id=Critique.derive_id(draft.id, runtime.critic.model, runtime.critique_prompt.version,
+                                                  critique_params),
+                            draft_id=draft.id, task_id=task.id, model=runtime.critic.model,
+                            prompt_name=runtime.critique_prompt.name,
+                            prompt_version=runtime.critique_prompt.version, parameters=critique_params,
+                            findings=list(findings), summary="Seeded critique.")
+        store.save_critique(critique, thread_id=runtime.thread_id(task.id))
+        ids.append(task.id)
+    return ids
+
+
+def finding(quote: str, issue: str, **fields: Any) -> Finding:
+    """A critique finding (severity low, category other unless given)."""
+    return Finding(quote=quote, issue=issue, severity=fields.get("severity", "low"),
+                   category=fields.get("category", "other"))
