@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, get_args
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, visible, with_model_options
-from oversight.schemas import Intervention, InterventionStatus, Validation
+from oversight.schemas import Intervention, InterventionStatus
 
 STATUSES: tuple[str, ...] = get_args(InterventionStatus)
 
@@ -195,93 +194,8 @@ def _get(store: Any, intervention_id: str) -> Intervention:
     return found
 
 
-# -- the text of `show` --------------------------------------------------------------------
-
-
 def describe(item: Intervention) -> list[str]:
-    """The lines `show` prints: header, rationale, payload, evidence, validations (untrusted text made visible)."""
-    lines = [
-        f"{visible(item.id)}  {visible(item.title)}",
-        f"  kind: {item.kind}   pattern: {visible(item.pattern_id)}   status: {item.status}"
-        f"   proposed by: {visible(item.proposed_by)}",
-        f"  created {_when(item.created_at)}, updated {_when(item.updated_at)}",
-    ]
-    if item.reason:
-        lines.append(f"  lead's reason: {visible(item.reason)}")
-    lines += _section("Rationale", item.rationale) + _section("Expected effect", item.expected_effect)
-    lines += ["", f"Payload ({item.kind})", *[f"  {line}" for line in _payload(item.payload.model_dump())]]
-    lines += ["", "Evidence",
-              f"  notes ({len(item.note_ids)}): {visible(', '.join(item.note_ids)) or '-'}",
-              f"  tasks ({len(item.task_ids)}): {visible(', '.join(item.task_ids)) or '-'}"]
-    lines += ["", f"Validations ({len(item.validations)})"]
-    for number, validation in enumerate(item.validations, 1):
-        lines += _validation(number, validation)
-    if not item.validations:
-        lines.append("  none yet")
-    return lines
+    """The lines `show` prints (``oversight.intervene.describe``, untrusted text made visible)."""
+    from oversight.intervene.describe import describe as lines
 
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def _section(title: str, text: str) -> list[str]:
-    return ["", title, *[f"  {line}" for line in visible(text).splitlines()]] if text.strip() else []
-
-
-def _payload(data: dict[str, Any]) -> list[str]:
-    kind = data["kind"]
-    if kind == "prompt_patch":
-        return [f"prompt: {visible(data['prompt'])} (applies to version {visible(data['base_version'])})",
-                "diff:", *visible(data["diff"]).splitlines()]
-    if kind == "few_shot":
-        lines = [f"prompt: {visible(data['prompt'])}"]
-        for number, example in enumerate(data["examples"], 1):
-            lines += [f"example {number}" + (f" (task {visible(example['task_id'])})" if example["task_id"] else ""),
-                      *_block("prompt", example["prompt"]), *_block("answer", example["answer"])]
-        return lines
-    if kind == "eval_check":
-        criterion = data["criterion"]
-        value = "" if criterion["value"] is None else f" {visible(str(criterion['value']))}"
-        lines = [f"check: {criterion['kind']}{value}"]
-        if criterion["description"]:
-            lines.append(f"description: {visible(criterion['description'])}")
-        return [*lines, f"cases: {visible(', '.join(data['cases'])) or '-'}"]
-    lines = []  # guideline, data_request, routing_rule: their fields as they are
-    for key, value in data.items():
-        if key == "kind" or value in ("", [], {}):
-            continue
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        lines += _block(key.replace("_", " "), shown)
-    return lines
-
-
-def _block(label: str, text: str) -> list[str]:
-    """``label: text`` on one line, or the label and the text indented under it when it spans lines."""
-    rows = visible(text).splitlines() or [""]
-    return [f"{label}: {rows[0]}"] if len(rows) == 1 else [f"{label}:", *[f"  {row}" for row in rows]]
-
-
-def _validation(number: int, v: Validation) -> list[str]:
-    change = v.change
-    lines = [f"  [{number}] {v.outcome} ({_when(v.at)}, decided by {visible(v.decided_by)})"]
-    if v.before is None or v.after is None or change is None:
-        lines.append(f"      not measured: nothing was re-drafted ({v.tasks} affected task(s))")
-    else:
-        lines += [
-            f"      failure rate before {v.before:.1%} -> after {v.after:.1%} on {v.tasks} task(s), "
-            f"{v.controls} control(s)",
-            f"      change {change.estimate:+.1%} [{change.low:+.1%}, {change.high:+.1%}] ({change.level:.0%} interval)",
-        ]
-    if v.old_version or v.new_version:
-        lines.append(f"      prompt {visible(v.old_version) or '?'} -> {visible(v.new_version) or '?'}, seed {v.seed}")
-    for check, interval in v.regressions.items():
-        lines.append(f"      regression check {visible(check)}: {interval.estimate:+.1%} "
-                     f"[{interval.low:+.1%}, {interval.high:+.1%}]")
-    if v.calibration is not None:
-        c = v.calibration
-        lines.append(f"      judge {visible(c.judge)}: kappa {c.kappa.estimate:.2f} [{c.kappa.low:.2f}, {c.kappa.high:.2f}]"
-                     f" (threshold {c.threshold:.2f}, {'calibrated' if c.calibrated else 'not calibrated'})")
-    if v.reason:
-        lines.append(f"      reason: {visible(v.reason)}")
-    return lines
+    return lines(item, visible)

@@ -194,32 +194,16 @@ def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
 
 
 def _last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
-    """The last mining run and every note by id. Raises NotFoundError before the first run."""
-    from oversight.errors import NotFoundError
-    from oversight.mine.miner import current
+    from oversight.leads import last_run
 
-    result = current(store)
-    if result is None:
-        raise NotFoundError("no mining run yet: run `oversight mine` first")
-    return result, {n.id: n for n in store.notes()}
+    return last_run(store)
 
 
 def report_text(store: Store, fmt: str, *, audit: bool = True) -> str:
-    """The leads' report of the store's last mining run, with the critics' grounding and precision
-    and the audit of kept judgments. Raises NotFoundError."""
-    from oversight.audit.report import report_sections
-    from oversight.grounding import grounding_report
-    from oversight.report import build_report, grounding_section
-    from oversight.report.interventions import interventions_section
+    """The leads' report (``oversight.leads.report_text``, which the review page shows too)."""
+    from oversight.leads import report_text as text
 
-    result, notes_by_id = _last_run(store)
-    extra = []
-    if fmt != "json":  # the JSON form is the mining result alone
-        names = {p.id: p.name for p in result.patterns}
-        sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
-                    *(report_sections(store) if audit else [])]
-        extra = [s for s in sections if s is not None]
-    return build_report(result, notes_by_id, fmt, extra_sections=extra)  # type: ignore[arg-type]
+    return text(store, fmt, audit=audit)
 
 
 def _print_table(shown: list[dict[str, Any]], data: dict[str, Any]) -> None:

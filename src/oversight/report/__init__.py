@@ -8,7 +8,7 @@ and extra sections as ``ReportSection(title, html, markdown)`` (the audit adds o
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from oversight.report._data import ReportSection, report_data
@@ -33,8 +33,11 @@ def build_report(
     fmt: ReportFormat = "html",
     *,
     extra_sections: Sequence[ReportSection] = (),
+    member_href: Callable[[FailureNote], str | None] | None = None,
 ) -> str:
     """The report of a mining result; ``notes`` by id show each member by its own id (a file's, when imported).
+
+    ``member_href`` links each member in the HTML form (e.g. to its item on the review page).
 
     Callers fetch both (``oversight.mine.current(store)``, ``store.notes()``) and pass any extra
     sections (``oversight.audit.report.report_sections(store)``); the report imports no stage.
@@ -44,4 +47,7 @@ def build_report(
         return json.dumps(report_data(result, dict(notes)), indent=2, ensure_ascii=False)
     if fmt == "md":
         return render_markdown(result, member_ids=members, extra_sections=extra_sections)
-    return render_html(result, member_ids=members, extra_sections=extra_sections)
+    hrefs = None
+    if member_href is not None:
+        hrefs = {p.id: [member_href(notes[i]) if i in notes else None for i in p.member_ids] for p in result.patterns}
+    return render_html(result, member_ids=members, extra_sections=extra_sections, member_hrefs=hrefs)

@@ -112,7 +112,16 @@ def _heatmap(result: MiningResult) -> str:
     )
 
 
-def _pattern_details(pattern: Pattern, member_ids: Sequence[str]) -> str:
+def _member_list(member_ids: Sequence[str], hrefs: Sequence[str | None] | None) -> str:
+    """Members as text, or as links where ``hrefs`` gives one (escaped either way)."""
+    if hrefs is None:
+        return escape(", ".join(member_ids))
+    return ", ".join(
+        f'<a href="{escape(href)}">{escape(m)}</a>' if href else escape(m) for m, href in zip(member_ids, hrefs, strict=False)
+    )
+
+
+def _pattern_details(pattern: Pattern, member_ids: Sequence[str], hrefs: Sequence[str | None] | None = None) -> str:
     s = pattern.stats
     criteria = "".join(f"<li>{escape(c)}</li>" for c in pattern.criteria)
     examples = "".join(
@@ -140,7 +149,7 @@ def _pattern_details(pattern: Pattern, member_ids: Sequence[str]) -> str:
         f" · seen {seen} · severity: {severity}</p>"
         + (f"<p class=muted>{slices}</p>" if slices else "")
         + f"<p><b>Representative notes</b></p>{examples}"
-        f'<p class="ids"><b>Members:</b> {escape(", ".join(shown))}{more}</p></details>'
+        f'<p class="ids"><b>Members:</b> {_member_list(shown, hrefs)}{more}</p></details>'
     )
 
 
@@ -150,6 +159,7 @@ def render_html(
     member_ids: dict[str, list[str]] | None = None,
     extra_sections: Sequence[ReportSection] = (),
     title: str = "Failure patterns",
+    member_hrefs: dict[str, list[str | None]] | None = None,
 ) -> str:
     """The whole report as one HTML page (opens with no network)."""
     run = result.run
@@ -161,7 +171,9 @@ def render_html(
             (run.themes, "themes"), (run.noise, "noise notes"), (run.matched, "continued from last run"),
         ]
     )
-    details = "".join(_pattern_details(p, member_ids.get(p.id, p.member_ids)) for p in result.patterns)
+    details = "".join(
+        _pattern_details(p, member_ids.get(p.id, p.member_ids), (member_hrefs or {}).get(p.id)) for p in result.patterns
+    )
     noise = ", ".join(escape(n.display_id) for n in result.noise[:300])
     extras = "".join(
         f'<section class="extra"><h2>{escape(s.title)}</h2>{s.html}</section>' for s in extra_sections

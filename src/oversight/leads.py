@@ -1,0 +1,58 @@
+"""What leads read, assembled from the store: the failure-pattern report with every section.
+
+`oversight report`, the demo and the review page's lead pages all call ``report_text``, so a
+lead sees the same content in a file and on the page. The report package itself imports no
+stage; this module gathers the stages' sections and hands them to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from oversight.errors import NotFoundError
+from oversight.store import Store
+
+if TYPE_CHECKING:
+    from oversight.mine.miner import MiningResult
+    from oversight.schemas import FailureNote
+
+__all__ = ["last_run", "report_text"]
+
+
+def last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
+    """The last mining run and every note by id. Raises NotFoundError before the first run."""
+    from oversight.mine.miner import current
+
+    result = current(store)
+    if result is None:
+        raise NotFoundError("no mining run yet: run `oversight mine` first")
+    return result, {n.id: n for n in store.notes()}
+
+
+def report_text(
+    store: Store,
+    fmt: str,
+    *,
+    audit: bool = True,
+    member_href: Callable[[FailureNote], str | None] | None = None,
+) -> str:
+    """The leads' report of the store's last mining run, with the critics' grounding and precision,
+    the interventions and the audit of kept judgments. Raises NotFoundError.
+
+    ``member_href`` gives each member note a link in the HTML form (the review page links a
+    note to its item).
+    """
+    from oversight.audit.report import report_sections
+    from oversight.grounding import grounding_report
+    from oversight.report import build_report, grounding_section
+    from oversight.report.interventions import interventions_section
+
+    result, notes_by_id = last_run(store)
+    extra = []
+    if fmt != "json":  # the JSON form is the mining result alone
+        names = {p.id: p.name for p in result.patterns}
+        sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
+                    *(report_sections(store) if audit else [])]
+        extra = [s for s in sections if s is not None]
+    return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href)  # type: ignore[arg-type]
