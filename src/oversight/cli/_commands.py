@@ -25,6 +25,9 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "report": "oversight.cli.mine:report",
     "audit": "oversight.cli.audit:audit",
     "interventions": "oversight.cli.intervene:interventions",
+    "serve": "oversight.cli.web:serve",
+    "users": "oversight.cli.web:users",
+    "calibration": "oversight.cli.web:calibration",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -43,6 +46,9 @@ SHORT_HELP: dict[str, str] = {
     "report": "Write the leads' failure-pattern report.",
     "audit": "Audit judgments for style bias, agreement and blind spots.",
     "interventions": "Targeted changes for failure patterns and the lead's decisions on them.",
+    "serve": "Serve the review page (trainers refine, leads read patterns and decide).",
+    "users": "Accounts of the review page: trainers and leads.",
+    "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
 }
 
 

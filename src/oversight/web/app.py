@@ -1,0 +1,140 @@
+"""The review page's application: FastAPI, server-rendered Jinja2 templates, a little plain JavaScript.
+
+``create_app`` builds it around a Runtime (the store, the settings); `oversight serve` runs
+it on uvicorn, one or several workers on one database. Handlers only parse, call the
+library (``oversight.review``, ``oversight.calibration``, the store) and render; every store
+call runs in a thread, so no handler blocks the loop. The page never calls a model: when the
+provider is down, the queue keeps serving the drafts that exist.
+
+Untrusted text (tasks, drafts, critiques, notes) only reaches the page through Jinja2's
+autoescaping, and a Content-Security-Policy allows scripts and styles from this server alone,
+so a draft holding ``<script>`` shows as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oversight.errors import (
+    InvalidAnswerError,
+    LeaseError,
+    NotFoundError,
+    OversightError,
+)
+from oversight.web._render import CSP, HERE, page, redirect
+from oversight.web.auth import AccessDenied, SignInRequired
+
+if TYPE_CHECKING:
+    from oversight.runtime import Runtime
+
+__all__ = ["create_app", "create_app_from_env"]
+
+log = logging.getLogger("oversight.web")
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    return page(request, "error.html", status=status, title=title, message=message)
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return redirect("/login?next=" + _safe_next(request.url.path))
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied) -> Response:
+        return _error_page(request, 403, "Not yours to open", str(exc))
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, exc: NotFoundError) -> Response:
+        return _error_page(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(LeaseError)
+    async def _lease(request: Request, exc: LeaseError) -> Response:
+        return _error_page(request, 409, "Someone else has this item", str(exc))
+
+    @app.exception_handler(InvalidAnswerError)
+    async def _invalid(request: Request, exc: InvalidAnswerError) -> Response:
+        return _error_page(request, 400, "That answer was not recorded", str(exc))
+
+    @app.exception_handler(OversightError)
+    async def _oversight(request: Request, exc: OversightError) -> Response:
+        return _error_page(request, 400, "That did not work", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path", "body"))
+        return _error_page(request, 400, "Bad request", f"{where}: {first.get('msg', 'invalid')}".strip(": "))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = {404: "Not found", 405: "Not allowed"}.get(exc.status_code, "Bad request")
+        return _error_page(request, exc.status_code, title, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("error serving %s %s", request.method, request.url.path)
+        return _error_page(request, 500, "Something went wrong on the server",
+                           "The error is in the server's log; nothing you sent was half recorded.")
+
+
+def _safe_next(path: str) -> str:
+    """A redirect target after sign-in: a local path only (never another site)."""
+    from urllib.parse import quote
+
+    return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="/")
+
+
+def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
+    """The review page around a Runtime. With ``close_runtime`` the app closes it on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if close_runtime:
+                runtime.close()
+
+    app = FastAPI(title="oversight review", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.runtime = runtime
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    _install_error_pages(app)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from oversight.web import lead_pages, review_pages
+
+    app.include_router(review_pages.router)
+    app.include_router(lead_pages.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for uvicorn's workers (``--workers N``): settings from OVERSIGHT_* and oversight.toml."""
+    from oversight.config import load_settings
+    from oversight.runtime import Runtime
+
+    settings = load_settings(os.environ.get("OVERSIGHT_CONFIG"))
+    return create_app(Runtime.open(settings), close_runtime=True)

@@ -1,0 +1,134 @@
+"""The leads' pages: the pattern report, the judgment audit, interventions, calibration, trainers.
+
+The report is the one `oversight report` writes (``oversight.leads.report_text``), with each
+pattern's members linked to their items. Trainers are refused every page here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from oversight import calibration
+from oversight.errors import NotFoundError, OversightError
+from oversight.schemas import FailureNote, utcnow
+from oversight.web._render import REPORT_CSP, form_of, page, redirect, runtime_of, session_of
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/lead")
+
+
+def _member_href(note: FailureNote) -> str | None:
+    from urllib.parse import quote
+
+    return f"/tasks/{quote(note.task_id, safe='')}" if note.task_id else None
+
+
+@router.get("", response_class=HTMLResponse)
+async def hub(request: Request) -> Response:
+    await session_of(request, lead=True)
+    store = runtime_of(request).store
+    counts = await asyncio.to_thread(store.status)
+    users = await asyncio.to_thread(store.users)
+    since = utcnow() - timedelta(days=1)
+    progress = {u.name: await asyncio.to_thread(store.reviewer_progress, u.name, since=since) for u in users}
+    return page(request, "lead.html", counts=counts, users=users, progress=progress)
+
+
+@router.get("/report", response_class=HTMLResponse)
+async def report(request: Request) -> Response:
+    await session_of(request, lead=True)
+    from oversight.leads import report_text
+
+    try:
+        html = await asyncio.to_thread(report_text, runtime_of(request).store, "html", member_href=_member_href)
+    except NotFoundError as exc:
+        return page(request, "message.html", title="Failure patterns", message=str(exc))
+    nav = page(request, "_nav.html").body.decode()
+    html = html.replace("<body>", f'<body><link rel="stylesheet" href="/static/style.css">{nav}', 1)
+    return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request) -> Response:
+    await session_of(request, lead=True)
+    from oversight.audit.report import report_sections
+
+    sections = await asyncio.to_thread(report_sections, runtime_of(request).store)
+    return page(request, "sections.html", title="Judgment audit", sections=sections, csp=REPORT_CSP,
+                empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")
+
+
+@router.get("/interventions", response_class=HTMLResponse)
+async def interventions(request: Request) -> Response:
+    await session_of(request, lead=True)
+    from oversight.intervene.describe import describe
+
+    store = runtime_of(request).store
+    status = request.query_params.get("status") or None
+    found = await asyncio.to_thread(lambda: store.interventions(status=status))
+    names = await asyncio.to_thread(store.pattern_names)
+    items = [(i, "\n".join(describe(i))) for i in found]
+    return page(request, "interventions.html", items=items, names=names, status_filter=status,
+                flash=request.query_params.get("flash"))
+
+
+@router.post("/interventions/{intervention_id}/decide")
+async def decide(request: Request, intervention_id: str) -> Response:
+    session = await session_of(request, lead=True)
+    form = await form_of(request, session)
+    decision = {"accept": "accepted", "reject": "rejected"}.get(str(form.get("decision") or ""))
+    if decision is None:
+        raise OversightError("decide with accept or reject")
+    reason = str(form.get("reason") or "").strip()
+    reason = f"{reason} ({session.user.name})" if reason else ""
+    store = runtime_of(request).store
+    await asyncio.to_thread(store.decide_intervention, intervention_id, decision, reason)
+    return redirect(f"/lead/interventions?flash={decision}#{intervention_id}")
+
+
+@router.get("/calibration", response_class=HTMLResponse)
+async def calibration_page(request: Request) -> Response:
+    await session_of(request, lead=True)
+    store = runtime_of(request).store
+    items = await asyncio.to_thread(store.calibration_items)
+    people, pairs = await asyncio.to_thread(calibration.agreement, store)
+    answers = await asyncio.to_thread(store.calibration_answers)
+    return page(request, "lead_calibration.html", items=items, people=people, pairs=pairs, answers=answers,
+                flash=request.query_params.get("flash"))
+
+
+@router.post("/calibration")
+async def add_calibration(request: Request) -> Response:
+    """Make a refinement in the store (by its id) the expert version of a calibration item."""
+    session = await session_of(request, lead=True)
+    form = await form_of(request, session)
+    store = runtime_of(request).store
+    refinement_id = str(form.get("refinement_id") or "").strip()
+    task_id = str(form.get("task_id") or "").strip()
+
+    def seed() -> Any:
+        refinements = store.refinements_of_task(task_id)
+        chosen = next((r for r in refinements if r.id == refinement_id), None)
+        if chosen is None:
+            raise NotFoundError(f"no refinement {refinement_id!r} on task {task_id!r}")
+        try:
+            return calibration.seed_from_refinement(store, chosen, expert=str(form.get("expert") or "") or None)
+        except ValueError as exc:
+            raise NotFoundError(str(exc)) from exc
+
+    await asyncio.to_thread(seed)
+    return redirect("/lead/calibration?flash=added")
+
+
+@router.post("/calibration/{task_id}/remove")
+async def remove_calibration(request: Request, task_id: str) -> Response:
+    session = await session_of(request, lead=True)
+    await form_of(request, session)
+    await asyncio.to_thread(runtime_of(request).store.remove_calibration_item, task_id)
+    return redirect("/lead/calibration?flash=removed")

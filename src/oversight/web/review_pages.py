@@ -1,0 +1,362 @@
+"""The trainer's pages: sign in, the queue, the refine view, calibration items, compare and skim.
+
+Each handler parses the request, calls ``oversight.review`` / ``oversight.calibration`` / the
+store (in a thread) and renders a template. Answers go through the same checks as the
+terminal's: a bad one re-renders the form with the reason and records nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from oversight import calibration, review
+from oversight.errors import InvalidAnswerError, NotFoundError
+from oversight.refine import word_diff
+from oversight.schemas import Critique, Draft, utcnow
+from oversight.web._render import form_of, page, redirect, runtime_of, session_of
+from oversight.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    AccessDenied,
+    Session,
+    check_csrf,
+    end_session,
+    start_session,
+)
+
+__all__ = ["answer_from_form", "router"]
+
+router = APIRouter()
+PAGE_SIZE = 50
+DECISIONS = [("accept", "a", "Accept"), ("edit", "e", "Edit"), ("rewrite", "r", "Rewrite"),
+             ("reject", "x", "Reject"), ("skip", "s", "Skip")]
+SHORTCUTS = [("a / e / r / x / s", "accept, edit, rewrite, reject, skip"), ("1 … 9", "finding n: right, wrong, unset"),
+             ("t", "tags"), ("w", "why (rationale)"), ("c", "confidence (then arrows)"),
+             ("Ctrl+Enter", "submit"), ("Esc", "leave a text field"), ("?", "show these keys")]
+
+
+def _filters(request: Request) -> dict[str, str | None]:
+    q = request.query_params
+    return {k: (q.get(k) or None) for k in ("batch", "domain", "model")}
+
+
+def _today() -> datetime:
+    now = utcnow()
+    return datetime(now.year, now.month, now.day, tzinfo=UTC)
+
+
+# -- signing in -------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/") -> Response:
+    import secrets
+
+    nonce = secrets.token_urlsafe(16)
+    response = page(request, "login.html", nonce=nonce, next=next, error=None)
+    response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900,
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    target = str(form.get("next") or "/")
+    target = target if target.startswith("/") and not target.startswith("//") else "/"
+    if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("nonce")):  # type: ignore[arg-type]
+        return page(request, "login.html", status=400, nonce="", next=target,
+                    error="The sign-in form expired: reload the page and sign in again.")
+    started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+    if started is None:
+        import secrets
+
+        nonce = secrets.token_urlsafe(16)
+        response = page(request, "login.html", status=401, nonce=nonce, next=target,
+                        error="That token is not valid (or the account is disabled).")
+        response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900)
+        return response
+    raw, _ = started
+    response = redirect(target)
+    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="lax", max_age=SESSION_HOURS * 3600,
+                        secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    session = await session_of(request)
+    await form_of(request, session)
+    await end_session(request, runtime_of(request).store)
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    session = await session_of(request)
+    return redirect("/lead" if session.is_lead else "/queue")
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# -- the queue --------------------------------------------------------------------------------
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page") or "1"
+    return max(1, min(int(raw), 10**6)) if raw.isdigit() else 1
+
+
+@router.get("/queue", response_class=HTMLResponse)
+async def queue_page(request: Request) -> Response:
+    session = await session_of(request)
+    store = runtime_of(request).store
+    filters = _filters(request)
+    number = _page_number(request)
+    total, rows = await asyncio.to_thread(
+        store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    facets = await _facets(request)
+    progress = await asyncio.to_thread(store.reviewer_progress, session.user.name, since=_today())
+    facet_rows = [("batch", "Batch", facets.get("batches", [])), ("domain", "Domain", facets.get("domains", [])),
+                  ("model", "Model", facets.get("models", []))]
+    return page(request, "queue.html", rows=rows, total=total, facet_rows=facet_rows, filters=filters, progress=progress,
+                page_number=number, pages=max(1, -(-total // PAGE_SIZE)), me=session.user.name,
+                flash=request.query_params.get("flash"), body_page="queue")
+
+
+@router.post("/queue/next")
+async def next_item(request: Request) -> Response:
+    session = await session_of(request)
+    form = await form_of(request, session)
+    runtime = runtime_of(request)
+    filters = {k: (form.get(k) or None) for k in ("batch", "domain", "model")}
+    due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name, runtime.settings.calibration_every)
+    if due is not None:
+        return redirect(f"/calibration/{due.task_id}")
+    lease = await review.claim(runtime, session.user.name, **filters)
+    if lease is None:
+        item = await asyncio.to_thread(runtime.store.next_calibration_item, session.user.name)
+        if item is not None:  # the queue is empty: calibration work is still useful
+            return redirect(f"/calibration/{item.task_id}")
+        return redirect("/queue?flash=empty")
+    return redirect(f"/items/{lease.task_id}")
+
+
+# -- the refine view --------------------------------------------------------------------------
+
+
+def answer_from_form(form: dict[str, Any], draft: Draft, critique: Critique | None) -> dict[str, Any]:
+    """The trainer's answer as RefinementInput fields. Raises InvalidAnswerError for what the form cannot mean."""
+    decision = str(form.get("decision") or "")
+    if decision not in {d for d, _, _ in DECISIONS}:
+        raise InvalidAnswerError("choose a decision: accept, edit, rewrite, reject or skip")
+    text = str(form.get("refined_text") or "").replace("\r\n", "\n")
+    answer: dict[str, Any] = {"decision": decision}
+    if decision in ("edit", "rewrite"):
+        if text.strip() == draft.text.strip():
+            raise InvalidAnswerError(f"decision '{decision}' but the text is the draft's: change it, or accept")
+        answer["refined_text"] = text
+    if decision != "skip":
+        answer["tags"] = [t.strip() for t in str(form.get("tags") or "").split(",") if t.strip()]
+        answer["rationale"] = str(form.get("rationale") or "").strip()
+        verdicts = []
+        for index in range(len(critique.findings) if critique else 0):
+            value = form.get(f"verdict_{index}")
+            if value in ("right", "wrong"):
+                verdicts.append({"finding": index, "verdict": value})
+        answer["finding_verdicts"] = verdicts
+        confidence = str(form.get("confidence") or "")
+        if confidence:
+            if confidence not in {"1", "2", "3", "4", "5"}:
+                raise InvalidAnswerError("confidence is 1 to 5")
+            answer["confidence"] = (int(confidence) - 1) / 4  # as the terminal records it
+    return answer
+
+
+async def _facets(request: Request) -> dict[str, list[str]]:
+    """The queue's batches, domains and models for the filters (cached 30 s: they change with imports,
+    and reading them costs more than the page of the queue itself at 100,000 items)."""
+    state = request.app.state
+    cached = getattr(state, "queue_facets", None)
+    if cached is not None and (utcnow() - cached[0]).total_seconds() < 30:
+        return cached[1]  # type: ignore[no-any-return]
+    facets = await asyncio.to_thread(runtime_of(request).store.review_facets)
+    state.queue_facets = (utcnow(), facets)
+    return facets
+
+
+async def _tag_options(request: Request) -> list[str]:
+    """The project's failure tags, commonest first: every tag trainers used so far (cached a minute)."""
+    state = request.app.state
+    cached = getattr(state, "tag_options", None)
+    if cached is not None and (utcnow() - cached[0]).total_seconds() < 60:
+        return cached[1]  # type: ignore[no-any-return]
+    tags = await asyncio.to_thread(runtime_of(request).store.tag_counts)
+    state.tag_options = (utcnow(), tags)
+    return tags
+
+
+async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
+                       claimed_at: datetime | None, calibrating: bool, status: int = 200,
+                       error: str | None = None, form: dict[str, Any] | None = None) -> Response:
+    return page(request, "refine.html", status=status, item=item, task=item.task, draft=item.draft,
+                critique=item.critique, action=action, claimed_at=claimed_at, calibrating=calibrating,
+                error=error, form=form or {}, decisions=DECISIONS, shortcuts=SHORTCUTS,
+                tag_options=await _tag_options(request), body_page="refine", now_iso=utcnow().isoformat())
+
+
+@router.get("/items/{task_id}", response_class=HTMLResponse)
+async def item_page(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    item, lease = await review.held_item(runtime_of(request), task_id, session.user.name)
+    return await _refine_page(request, session, item, action=f"/items/{task_id}", claimed_at=lease.claimed_at,
+                              calibrating=False)
+
+
+@router.post("/items/{task_id}", response_class=HTMLResponse)
+async def submit_item(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    form = await form_of(request, session)
+    runtime = runtime_of(request)
+    item = await review.item(runtime, task_id)
+    lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+    try:
+        answer = answer_from_form(form, item.draft, item.critique)
+        refinement = await review.submit(runtime, task_id, answer, reviewer=session.user.name)
+    except InvalidAnswerError as exc:
+        return await _refine_page(request, session, item, action=f"/items/{task_id}", status=400, error=str(exc),
+                                  claimed_at=lease.claimed_at if lease else None, calibrating=False, form=form)
+    return redirect(f"/done/{task_id}?r={refinement.id}")
+
+
+@router.post("/items/{task_id}/release")
+async def release_item(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    await form_of(request, session)
+    await review.release(runtime_of(request), task_id, session.user.name)
+    return redirect("/queue?flash=released")
+
+
+@router.get("/done/{task_id}", response_class=HTMLResponse)
+async def done_page(request: Request, task_id: str, r: str = "") -> Response:
+    session = await session_of(request)
+    store = runtime_of(request).store
+    refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
+    refinement = next((x for x in refinements if x.id == r), None)
+    if refinement is None or (refinement.reviewer != session.user.name and not session.is_lead):
+        raise NotFoundError(f"no refinement {r!r} of yours on task {task_id!r}")
+    draft = await asyncio.to_thread(store.get_draft, refinement.draft_id)
+    return page(request, "done.html", refinement=refinement, draft=draft, task_id=task_id, body_page="queue")
+
+
+# -- calibration items ------------------------------------------------------------------------
+
+
+async def _calibration_item(request: Request, task_id: str) -> review.ReviewItem:
+    store = runtime_of(request).store
+    item = await asyncio.to_thread(store.calibration_item, task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id!r} is not a calibration item")
+    task = await asyncio.to_thread(store.get_task, task_id)
+    draft = await asyncio.to_thread(store.get_draft, item.draft_id)
+    if draft is None:
+        raise NotFoundError(f"calibration item {task_id!r} has no draft")
+    critique = await asyncio.to_thread(store.get_critique, item.critique_id) if item.critique_id else None
+    return review.ReviewItem(review.QueueEntry(task_id, ""), task, draft, critique)
+
+
+@router.get("/calibration/{task_id}", response_class=HTMLResponse)
+async def calibration_page(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    store = runtime_of(request).store
+    if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
+        return redirect(f"/calibration/{task_id}/result")
+    item = await _calibration_item(request, task_id)
+    return await _refine_page(request, session, item, action=f"/calibration/{task_id}", claimed_at=None,
+                              calibrating=True)
+
+
+@router.post("/calibration/{task_id}", response_class=HTMLResponse)
+async def calibration_submit(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    form = await form_of(request, session)
+    item = await _calibration_item(request, task_id)
+    try:
+        answer = answer_from_form(form, item.draft, item.critique)
+        started = form.get("started_at")
+        if started:
+            try:
+                spent = (utcnow() - datetime.fromisoformat(str(started))).total_seconds()
+                answer["seconds_spent"] = round(max(0.0, min(spent, 4 * 3600)), 1)
+            except ValueError:
+                pass
+        await calibration.answer(runtime_of(request), task_id, answer, reviewer=session.user.name)
+    except InvalidAnswerError as exc:
+        return await _refine_page(request, session, item, action=f"/calibration/{task_id}", status=400,
+                                  error=str(exc), claimed_at=None, calibrating=True, form=form)
+    return redirect(f"/calibration/{task_id}/result")
+
+
+@router.get("/calibration/{task_id}/result", response_class=HTMLResponse)
+async def calibration_result(request: Request, task_id: str, reviewer: str | None = None) -> Response:
+    session = await session_of(request)
+    who = reviewer if (reviewer and session.is_lead) else session.user.name
+    store = runtime_of(request).store
+    answer = await asyncio.to_thread(store.calibration_answer, task_id, who)
+    if answer is None:
+        raise NotFoundError(f"{who} has not answered calibration item {task_id!r}")
+    item = await _calibration_item(request, task_id)
+    expert = await asyncio.to_thread(store.calibration_item, task_id)
+    assert expert is not None
+    theirs = calibration.final_text(answer.refinement.decision, answer.refinement.refined_text, item.draft.text)
+    experts = calibration.final_text(expert.decision, expert.refined_text, item.draft.text)
+    return page(request, "calibration_result.html", answer=answer, expert=expert, item=item,
+                ops=word_diff(theirs, experts), body_page="queue")
+
+
+# -- reading many: compare and skim ------------------------------------------------------------
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+async def compare_page(request: Request, task_id: str) -> Response:
+    session = await session_of(request)
+    store = runtime_of(request).store
+    lease = await asyncio.to_thread(store.review_lease, task_id)
+    if (lease is not None and not session.is_lead and lease.reviewer != session.user.name
+            and lease.lease_until > utcnow()):
+        raise AccessDenied(f"task {task_id!r} is being reviewed by {lease.reviewer}")
+    task = await asyncio.to_thread(store.get_task, task_id)
+    drafts = await asyncio.to_thread(store.drafts_of_task, task_id)
+    refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
+    by_draft: dict[str, list[Any]] = {}
+    for refinement in refinements:
+        by_draft.setdefault(refinement.draft_id, []).append(refinement)
+    return page(request, "compare.html", task=task, drafts=drafts, by_draft=by_draft, body_page="compare")
+
+
+@router.get("/skim", response_class=HTMLResponse)
+async def skim_page(request: Request) -> Response:
+    await session_of(request)
+    store = runtime_of(request).store
+    q = request.query_params
+    tag, model, pattern = q.get("tag") or None, q.get("model") or None, q.get("pattern") or None
+    number = _page_number(request)
+    task_ids = await asyncio.to_thread(store.pattern_task_ids, pattern) if pattern else None
+    total, rows = await asyncio.to_thread(store.skim_page, tag=tag, model=model, task_ids=task_ids,
+                                          offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    patterns = await asyncio.to_thread(store.pattern_names)
+    return page(request, "skim.html", rows=rows, total=total, tag=tag, model=model, pattern=pattern,
+                patterns=patterns, page_number=number, pages=max(1, -(-total // PAGE_SIZE)),
+                tag_options=await _tag_options(request), body_page="skim")
