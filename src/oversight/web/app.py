@@ -86,7 +86,8 @@ def _install_error_pages(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("error serving %s %s", request.method, request.url.path)
         return _error_page(request, 500, "Something went wrong on the server",
-                           "The error is in the server's log; nothing you sent was half recorded.")
+                           "The error is in the server's log. Open the queue to see whether what you sent "
+                           "was recorded before sending it again.")
 
 
 def _safe_next(path: str) -> str:
