@@ -507,3 +507,12 @@ def test_datetimes_come_back_aware_utc(store: Store) -> None:
                   rows[0]["lease_until"]):
         assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
     assert abs(lease.claimed_at - datetime.now(UTC)) < timedelta(minutes=1)  # type: ignore[union-attr]
+
+
+def test_a_count_limit_stops_the_count_but_not_the_page(store: Store) -> None:
+    seed(store, [f"t{i:02d}" for i in range(12)], domain="geo")
+    assert store.review_queue_page(count_limit=5)[0] == 6  # "5+": the count stopped past the limit
+    assert store.review_queue_page(count_limit=50)[0] == 12
+    assert store.review_queue_page(domain="geo", count_limit=3, limit=4)[0] == 4
+    total, rows = store.review_queue_page(count_limit=5, offset=2, limit=3)
+    assert (total, [r["task_id"] for r in rows]) == (6, ["t02", "t03", "t04"])

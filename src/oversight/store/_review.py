@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from oversight.errors import NotFoundError, StoreError
-from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement, ReviewLease, User, utcnow
+from oversight.schemas import Draft, Refinement, ReviewLease, User, utcnow
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 
@@ -223,8 +223,12 @@ class ReviewRecords(StoreBase):
         return bool(result.rowcount)
 
     def review_queue_page(self, *, batch: str | None = None, domain: str | None = None, model: str | None = None,
-                          offset: int = 0, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+                          offset: int = 0, limit: int = 50,
+                          count_limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
         """How many tasks await review (with these filters), and one page of them in queue order.
+
+        With ``count_limit`` the count stops past it (returns at most count_limit + 1): an exact
+        count of 100,000 queued tasks costs more than the page itself.
 
         Each row: task_id, domain, kind, batch (the task's source), model and prompt_version
         (of its draft), reviewer and lease_until (None unless a lease is running).
@@ -243,8 +247,12 @@ class ReviewRecords(StoreBase):
                 few = conn.execute(select(*order).select_from(source).where(*where).limit(_FEW + 1)).all()
             if few is not None and len(few) <= _FEW:
                 total, ids = len(few), [task_id for _, task_id in sorted(few)[offset:offset + limit]]
+                total = total if count_limit is None else min(total, count_limit + 1)
             else:
-                total = conn.scalar(select(func.count()).select_from(source).where(*where)) or 0
+                counted = select(s.c.task_id).select_from(source).where(*where)
+                if count_limit is not None:
+                    counted = counted.limit(count_limit + 1)
+                total = conn.scalar(select(func.count()).select_from(counted.subquery())) or 0
                 pick = select(s.c.task_id).select_from(source).where(*where).order_by(*order)
                 ids = list(conn.scalars(pick.offset(offset).limit(limit))) if offset < total and limit else []
             found = {row.task_id: row for row in conn.execute(
@@ -365,83 +373,3 @@ class ReviewRecords(StoreBase):
                  .where(m.c.pattern_id == pattern_id, n.c.task_id.is_not(None)).order_by(n.c.task_id))
         with self.reading() as conn:
             return list(conn.scalars(query))
-
-    # -- calibration -----------------------------------------------------------------------------
-
-    def save_calibration_item(self, item: CalibrationItem) -> CalibrationItem:
-        """Keep a calibration item (replacing the task's earlier one). Raises NotFoundError
-        if the task, or its draft ``item.draft_id``, does not exist."""
-        c = t.calibration_items
-        with self.transaction() as conn:
-            if conn.scalar(select(t.tasks.c.id).where(t.tasks.c.id == item.task_id)) is None:
-                raise NotFoundError(f"no task with id {item.task_id!r}")
-            if conn.scalar(select(t.drafts.c.id).where(t.drafts.c.id == item.draft_id,
-                                                        t.drafts.c.task_id == item.task_id)) is None:
-                raise NotFoundError(f"no draft {item.draft_id!r} of task {item.task_id!r}")
-            conn.execute(delete(c).where(c.c.task_id == item.task_id))
-            conn.execute(insert(c).values(task_id=item.task_id, draft_id=item.draft_id, created_at=item.created_at,
-                                          data=item.model_dump(mode="json")))
-        return item
-
-    def calibration_item(self, task_id: str) -> CalibrationItem | None:
-        """The calibration item of a task, or None."""
-        c = t.calibration_items
-        with self.reading() as conn:
-            data = conn.scalar(select(c.c.data).where(c.c.task_id == task_id))
-        return None if data is None else CalibrationItem.model_validate(data)
-
-    def calibration_items(self) -> list[CalibrationItem]:
-        """Every calibration item, oldest first."""
-        c = t.calibration_items
-        with self.reading() as conn:
-            found = conn.scalars(select(c.c.data).order_by(c.c.created_at, c.c.task_id))
-            return [CalibrationItem.model_validate(data) for data in found]
-
-    def remove_calibration_item(self, task_id: str) -> bool:
-        """Stop using a task for calibration (its answers are kept). True if it was an item."""
-        c = t.calibration_items
-        with self.transaction() as conn:
-            return bool(conn.execute(delete(c).where(c.c.task_id == task_id)).rowcount)
-
-    def next_calibration_item(self, reviewer: str) -> CalibrationItem | None:
-        """The oldest calibration item this reviewer has not answered, or None."""
-        c, a = t.calibration_items, t.calibration_answers
-        answered = exists().where(a.c.task_id == c.c.task_id, a.c.reviewer == reviewer)
-        query = select(c.c.data).where(~answered).order_by(c.c.created_at, c.c.task_id).limit(1)
-        with self.reading() as conn:
-            data = conn.scalar(query)
-        return None if data is None else CalibrationItem.model_validate(data)
-
-    def save_calibration_answer(self, answer: CalibrationAnswer) -> CalibrationAnswer:
-        """Keep a reviewer's answer to a calibration item, once: a second answer keeps and returns the first."""
-        a = t.calibration_answers
-        try:
-            with self.transaction() as conn:
-                first = conn.scalar(select(a.c.data).where(a.c.task_id == answer.task_id,
-                                                           a.c.reviewer == answer.reviewer))
-                if first is not None:
-                    return CalibrationAnswer.model_validate(first)
-                conn.execute(insert(a).values(task_id=answer.task_id, reviewer=answer.reviewer,
-                                              created_at=answer.created_at, data=answer.model_dump(mode="json")))
-            return answer
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
-        kept = self.calibration_answer(answer.task_id, answer.reviewer)  # a concurrent first answer won
-        return answer if kept is None else kept
-
-    def calibration_answer(self, task_id: str, reviewer: str) -> CalibrationAnswer | None:
-        """A reviewer's answer to one calibration item, or None."""
-        a = t.calibration_answers
-        with self.reading() as conn:
-            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id, a.c.reviewer == reviewer))
-        return None if data is None else CalibrationAnswer.model_validate(data)
-
-    def calibration_answers(self, *, reviewer: str | None = None) -> list[CalibrationAnswer]:
-        """Calibration answers (all, or one reviewer's), oldest first."""
-        a = t.calibration_answers
-        query = select(a.c.data).order_by(a.c.created_at, a.c.task_id, a.c.reviewer)
-        if reviewer is not None:
-            query = query.where(a.c.reviewer == reviewer)
-        with self.reading() as conn:
-            return [CalibrationAnswer.model_validate(data) for data in conn.scalars(query)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oversight.store._calibration import CalibrationRecords
 from oversight.store._intervene import InterventionRecords
 from oversight.store._judgments import JudgmentRecords
 from oversight.store._mine import MineRecords
@@ -11,7 +12,8 @@ from oversight.store._review import ReviewRecords
 __all__ = ["Store"]
 
 
-class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, ReviewRecords):
+class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, ReviewRecords,
+            CalibrationRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

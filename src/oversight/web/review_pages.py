@@ -34,6 +34,7 @@ __all__ = ["answer_from_form", "router"]
 
 router = APIRouter()
 PAGE_SIZE = 50
+QUEUE_COUNT_LIMIT = 10_000  # the queue page counts waiting items up to this many (then says "10000+")
 DECISIONS = [("accept", "a", "Accept"), ("edit", "e", "Edit"), ("rewrite", "r", "Rewrite"),
              ("reject", "x", "Reject"), ("skip", "s", "Skip")]
 SHORTCUTS = [("a / e / r / x / s", "accept, edit, rewrite, reject, skip"), ("1 … 9", "finding n: right, wrong, unset"),
@@ -125,15 +126,17 @@ async def queue_page(request: Request) -> Response:
     store = runtime_of(request).store
     filters = _filters(request)
     number = _page_number(request)
-    total, rows = await asyncio.to_thread(
-        store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    total, rows = await asyncio.to_thread(store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE,
+                                          limit=PAGE_SIZE, count_limit=QUEUE_COUNT_LIMIT)
+    more = total > QUEUE_COUNT_LIMIT  # shown as "10000+": the lead hub has the exact counts
+    total = min(total, QUEUE_COUNT_LIMIT)
     facets = await _facets(request)
     progress = await asyncio.to_thread(store.reviewer_progress, session.user.name, since=_today())
     facet_rows = [("batch", "Batch", facets.get("batches", [])), ("domain", "Domain", facets.get("domains", [])),
                   ("model", "Model", facets.get("models", []))]
     return page(request, "queue.html", rows=rows, total=total, facet_rows=facet_rows, filters=filters, progress=progress,
                 page_number=number, pages=max(1, -(-total // PAGE_SIZE)), me=session.user.name,
-                flash=request.query_params.get("flash"), body_page="queue")
+                flash=request.query_params.get("flash"), body_page="queue", more=more)
 
 
 @router.post("/queue/next")

@@ -1,0 +1,97 @@
+"""Calibration items (a draft with an expert's refinement) and trainers' answers to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from oversight.errors import NotFoundError, StoreError
+from oversight.schemas import CalibrationAnswer, CalibrationItem
+from oversight.store import tables as t
+from oversight.store._base import StoreBase
+
+__all__ = ["CalibrationRecords"]
+
+
+class CalibrationRecords(StoreBase):
+    """Calibration items and answers; every trainer answers each item once, apart from refinements."""
+
+    # -- calibration -----------------------------------------------------------------------------
+
+    def save_calibration_item(self, item: CalibrationItem) -> CalibrationItem:
+        """Keep a calibration item (replacing the task's earlier one). Raises NotFoundError
+        if the task, or its draft ``item.draft_id``, does not exist."""
+        c = t.calibration_items
+        with self.transaction() as conn:
+            if conn.scalar(select(t.tasks.c.id).where(t.tasks.c.id == item.task_id)) is None:
+                raise NotFoundError(f"no task with id {item.task_id!r}")
+            if conn.scalar(select(t.drafts.c.id).where(t.drafts.c.id == item.draft_id,
+                                                        t.drafts.c.task_id == item.task_id)) is None:
+                raise NotFoundError(f"no draft {item.draft_id!r} of task {item.task_id!r}")
+            conn.execute(delete(c).where(c.c.task_id == item.task_id))
+            conn.execute(insert(c).values(task_id=item.task_id, draft_id=item.draft_id, created_at=item.created_at,
+                                          data=item.model_dump(mode="json")))
+        return item
+
+    def calibration_item(self, task_id: str) -> CalibrationItem | None:
+        """The calibration item of a task, or None."""
+        c = t.calibration_items
+        with self.reading() as conn:
+            data = conn.scalar(select(c.c.data).where(c.c.task_id == task_id))
+        return None if data is None else CalibrationItem.model_validate(data)
+
+    def calibration_items(self) -> list[CalibrationItem]:
+        """Every calibration item, oldest first."""
+        c = t.calibration_items
+        with self.reading() as conn:
+            found = conn.scalars(select(c.c.data).order_by(c.c.created_at, c.c.task_id))
+            return [CalibrationItem.model_validate(data) for data in found]
+
+    def remove_calibration_item(self, task_id: str) -> bool:
+        """Stop using a task for calibration (its answers are kept). True if it was an item."""
+        c = t.calibration_items
+        with self.transaction() as conn:
+            return bool(conn.execute(delete(c).where(c.c.task_id == task_id)).rowcount)
+
+    def next_calibration_item(self, reviewer: str) -> CalibrationItem | None:
+        """The oldest calibration item this reviewer has not answered, or None."""
+        c, a = t.calibration_items, t.calibration_answers
+        answered = exists().where(a.c.task_id == c.c.task_id, a.c.reviewer == reviewer)
+        query = select(c.c.data).where(~answered).order_by(c.c.created_at, c.c.task_id).limit(1)
+        with self.reading() as conn:
+            data = conn.scalar(query)
+        return None if data is None else CalibrationItem.model_validate(data)
+
+    def save_calibration_answer(self, answer: CalibrationAnswer) -> CalibrationAnswer:
+        """Keep a reviewer's answer to a calibration item, once: a second answer keeps and returns the first."""
+        a = t.calibration_answers
+        try:
+            with self.transaction() as conn:
+                first = conn.scalar(select(a.c.data).where(a.c.task_id == answer.task_id,
+                                                           a.c.reviewer == answer.reviewer))
+                if first is not None:
+                    return CalibrationAnswer.model_validate(first)
+                conn.execute(insert(a).values(task_id=answer.task_id, reviewer=answer.reviewer,
+                                              created_at=answer.created_at, data=answer.model_dump(mode="json")))
+            return answer
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        kept = self.calibration_answer(answer.task_id, answer.reviewer)  # a concurrent first answer won
+        return answer if kept is None else kept
+
+    def calibration_answer(self, task_id: str, reviewer: str) -> CalibrationAnswer | None:
+        """A reviewer's answer to one calibration item, or None."""
+        a = t.calibration_answers
+        with self.reading() as conn:
+            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id, a.c.reviewer == reviewer))
+        return None if data is None else CalibrationAnswer.model_validate(data)
+
+    def calibration_answers(self, *, reviewer: str | None = None) -> list[CalibrationAnswer]:
+        """Calibration answers (all, or one reviewer's), oldest first."""
+        a = t.calibration_answers
+        query = select(a.c.data).order_by(a.c.created_at, a.c.task_id, a.c.reviewer)
+        if reviewer is not None:
+            query = query.where(a.c.reviewer == reviewer)
+        with self.reading() as conn:
+            return [CalibrationAnswer.model_validate(data) for data in conn.scalars(query)]
