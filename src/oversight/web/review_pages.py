@@ -188,27 +188,26 @@ def answer_from_form(form: dict[str, Any], draft: Draft, critique: Critique | No
     return answer
 
 
+async def _cached(request: Request, name: str, seconds: float, read: Any) -> Any:
+    """``read()`` (a store method, run in a thread), kept on the app for ``seconds``."""
+    state = request.app.state
+    cached = getattr(state, name, None)
+    if cached is not None and (utcnow() - cached[0]).total_seconds() < seconds:
+        return cached[1]
+    value = await asyncio.to_thread(read)
+    setattr(state, name, (utcnow(), value))
+    return value
+
+
 async def _facets(request: Request) -> dict[str, list[str]]:
     """The queue's batches, domains and models for the filters (cached 30 s: they change with imports,
     and reading them costs more than the page of the queue itself at 100,000 items)."""
-    state = request.app.state
-    cached = getattr(state, "queue_facets", None)
-    if cached is not None and (utcnow() - cached[0]).total_seconds() < 30:
-        return cached[1]  # type: ignore[no-any-return]
-    facets = await asyncio.to_thread(runtime_of(request).store.review_facets)
-    state.queue_facets = (utcnow(), facets)
-    return facets
+    return await _cached(request, "queue_facets", 30, runtime_of(request).store.review_facets)  # type: ignore[no-any-return]
 
 
 async def _tag_options(request: Request) -> list[str]:
     """The project's failure tags, commonest first: every tag trainers used so far (cached a minute)."""
-    state = request.app.state
-    cached = getattr(state, "tag_options", None)
-    if cached is not None and (utcnow() - cached[0]).total_seconds() < 60:
-        return cached[1]  # type: ignore[no-any-return]
-    tags = await asyncio.to_thread(runtime_of(request).store.tag_counts)
-    state.tag_options = (utcnow(), tags)
-    return tags
+    return await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)  # type: ignore[no-any-return]
 
 
 async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
