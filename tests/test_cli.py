@@ -113,6 +113,31 @@ def test_export_empty_and_formats(tmp_path: Path, suffix: str) -> None:
     assert result.exit_code == 0 and Path(f"out{suffix}").exists()
 
 
+def test_export_says_which_refinements_are_simulated_and_their_arm(tmp_path: Path) -> None:
+    import csv
+
+    import pyarrow.parquet as pq
+
+    from oversight.schemas import Refinement, Task
+
+    assert run("init").exit_code == 0
+    with Store.open("oversight.db") as store:
+        store.add_tasks([Task(id="a", prompt="A?"), Task(id="b", prompt="B?", metadata={"arm": "critique_hidden"})])
+        store.save_refinement(Refinement(task_id="a", draft_id="da", decision="accept", reviewer="ann"))
+        store.save_refinement(Refinement(task_id="b", draft_id="db", decision="reject", reviewer="sim-catches",
+                                         simulated=True, arm="critique_hidden"))
+    rows = [json.loads(line) for line in run("export").stdout.splitlines()]
+    assert [(r["task_id"], r["reviewer"], r["simulated"], r["arm"]) for r in rows] == [
+        ("a", "ann", False, None), ("b", "sim-catches", True, "critique_hidden")]
+    assert run("export", "-o", "x.csv").exit_code == 0
+    with open("x.csv", newline="", encoding="utf-8") as handle:
+        cells = [(r["simulated"], r["arm"]) for r in csv.DictReader(handle)]
+    assert cells == [("False", ""), ("True", "critique_hidden")]
+    assert run("export", "-o", "x.parquet").exit_code == 0
+    table = pq.read_table("x.parquet").to_pydict()
+    assert (table["simulated"], table["arm"]) == ([False, True], [None, "critique_hidden"])
+
+
 def test_review_answers_file_errors_name_line_and_field(tmp_path: Path) -> None:
     Path("answers.jsonl").write_text('{"task_id": "a", "decision": "accept"}\n{"task_id": "b", "decision": "edit"}\n')
     result = CliRunner().invoke(cli, ["review", "--answers", "answers.jsonl"])

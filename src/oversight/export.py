@@ -19,7 +19,7 @@ __all__ = ["COLUMNS", "export_rows", "write_csv", "write_jsonl", "write_parquet"
 COLUMNS = (
     "refinement_id", "task_id", "prompt", "domain", "kind", "draft_id", "model", "prompt_version", "draft",
     "critique_summary", "findings", "findings_held_back", "decision", "refined_text", "tags", "rationale", "words", "confidence",
-    "seconds_spent", "reviewer", "created_at",
+    "seconds_spent", "reviewer", "simulated", "arm", "created_at",
 )
 
 
@@ -63,6 +63,8 @@ def export_rows(store: Store) -> list[dict[str, Any]]:
                 "confidence": ref.confidence,
                 "seconds_spent": ref.seconds_spent,
                 "reviewer": ref.reviewer,
+                "simulated": ref.simulated,  # a simulated reviewer answered (an experiment's scripted policy or LLM)
+                "arm": ref.arm,  # an assistance experiment's arm: critique_shown, critique_hidden; None outside one
                 "created_at": ref.created_at.isoformat(),
             }
         )

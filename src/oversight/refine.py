@@ -66,8 +66,11 @@ def build_refinement(
     else:
         refined = answer.refined_text
     diff = word_diff(draft.text, refined) if refined is not None and answer.decision in ("edit", "rewrite") else []
+    said = answer.model_dump(mode="json")
+    if said["arm"] is None and not said["simulated"]:  # outside experiments: the ids refinements always had
+        del said["arm"], said["simulated"]
     return Refinement(
-        id="r_" + content_hash(key, draft.id, answer.model_dump(mode="json")),
+        id="r_" + content_hash(key, draft.id, said),
         task_id=draft.task_id,
         draft_id=draft.id,
         critique_id=critique.id if critique is not None else None,
@@ -80,4 +83,6 @@ def build_refinement(
         confidence=answer.confidence,
         seconds_spent=answer.seconds_spent,
         reviewer=answer.reviewer,
+        arm=answer.arm,
+        simulated=answer.simulated,
     )

@@ -25,7 +25,19 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError
 from oversight.files import read_rows
 from oversight.refine import RefinementInput
-from oversight.schemas import Critique, Draft, GroupRoute, Refinement, ReviewLease, RoutingRule, Task, new_id, utcnow
+from oversight.schemas import (
+    ARMS,
+    Arm,
+    Critique,
+    Draft,
+    GroupRoute,
+    Refinement,
+    ReviewLease,
+    RoutingRule,
+    Task,
+    new_id,
+    utcnow,
+)
 from oversight.store import Store
 
 if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
@@ -34,6 +46,7 @@ if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is subm
 __all__ = [
     "QueueEntry",
     "ReviewItem",
+    "arm_of",
     "claim",
     "held_item",
     "release",
@@ -74,12 +87,17 @@ class QueueEntry:
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """What a trainer sees for one task: the task, the draft, the AI critique, the route."""
+    """What a trainer sees for one task: the task, the draft, the AI critique, the route.
+
+    In an assistance experiment's hidden arm (``arm == "critique_hidden"``) ``critique`` is None:
+    the critique exists, the trainer is not shown it.
+    """
 
     entry: QueueEntry
     task: Task
     draft: Draft
     critique: Critique | None
+    arm: Arm | None = None
 
 
 def save_routing_rule(store: Store, rule: RoutingRule) -> None:
@@ -119,7 +137,15 @@ def _load_item(store: Store, task_id: str) -> ReviewItem:
     rule = load_routing_rule(store)
     route = None if rule is None else rule.route_for(task.kind, task.domain)
     entry = QueueEntry(task_id, state["thread_id"], route)
-    return ReviewItem(entry, task, draft, store.get_critique(state["critique_id"] or ""))
+    arm = arm_of(task)
+    critique = None if arm == "critique_hidden" else store.get_critique(state["critique_id"] or "")
+    return ReviewItem(entry, task, draft, critique, arm)
+
+
+def arm_of(task: Task) -> Arm | None:
+    """The assistance arm an experiment gave a task (its metadata ``arm``), or None."""
+    arm = task.metadata.get("arm")
+    return arm if arm in ARMS else None
 
 
 async def item(runtime: Runtime, task_id: str) -> ReviewItem:
@@ -195,12 +221,15 @@ async def submit(
     answer: RefinementInput | dict[str, Any],
     *,
     reviewer: str | None = None,
+    simulated: bool = False,
 ) -> Refinement:
     """Record a trainer's answer for a queued task and resume its refine thread.
 
     The answer is checked against the draft and critique before the thread is touched.
     With ``reviewer`` the item must not be held by anyone else, the answer is recorded
     under that name, and, when the answer gives no time, the time since their claim is kept.
+    The refinement records the item's assistance arm and whether a ``simulated`` reviewer
+    answered; the service sets both, whatever the answer says.
     Raises NotFoundError (not in the queue), LeaseError (someone else holds it) or
     InvalidAnswerError (nothing recorded; the task stays in the queue, answerable again).
     """
@@ -210,6 +239,7 @@ async def submit(
     entry = queued.entry
     draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
+    value.update(arm=queued.arm, simulated=simulated)
     check_answer({**value, **({"reviewer": reviewer} if reviewer else {})}, draft, critique)  # before anything moves
     if reviewer is not None:
         lease = await asyncio.to_thread(_hold_for_submit, runtime.store, task_id, reviewer)

@@ -65,3 +65,31 @@ def test_refinement_decisions_are_judgments() -> None:
     assert (got[0].kind, got[0].domain, got[2].kind) == ("explain", "physics", None)
     result = agreement(got)
     assert result.level == "nominal" and result.disagreement_rate == 1.0  # ann and bob split on d1
+
+
+def test_a_simulated_reviewers_decisions_are_recognisable_judgments() -> None:
+    from oversight.audit import audit_judgments, is_simulated
+    from oversight.audit.report import render_audit_html, render_audit_markdown
+
+    refinements = [
+        Refinement(task_id="t1", draft_id="d1", decision="accept", reviewer="ann"),
+        Refinement(task_id="t1", draft_id="d1", decision="reject", reviewer="ann", simulated=True,
+                   arm="critique_hidden"),
+        Refinement(task_id="t2", draft_id="d2", decision="edit", reviewer="sim-catches", refined_text="...",
+                   simulated=True, arm="critique_shown"),
+        Refinement(task_id="t2", draft_id="d2", decision="edit", reviewer="bob", refined_text="..."),
+    ]
+    got = judgments_from_refinements(refinements)
+    assert [j.annotator for j in got] == ["ann", "sim:ann", "sim:sim-catches", "bob"]  # never the person "ann"
+    assert [is_simulated(j) for j in got] == [False, True, True, False]
+    assert [j.metadata.get("arm") for j in got] == [None, "critique_hidden", "critique_shown", None]
+    result = audit_judgments(got, source="refinements")
+    assert (result.n_judgments, result.n_simulated) == (4, 2)
+    line = "2 of 4 judgments came from simulated reviewers (annotators named sim:...); they are audited like the others."
+    assert line in result.verdict
+    assert "4 judgments (2 from simulated reviewers), 2 items" in render_audit_html(result)
+    assert "4 judgments (2 from simulated reviewers), 2 items" in render_audit_markdown(result)
+    people = audit_judgments([j for j in got if not is_simulated(j)], source="refinements")
+    assert people.n_simulated == 0 and not any("simulated" in v for v in people.verdict)
+    assert "simulated" not in render_audit_html(people) and "simulated" not in render_audit_markdown(people)
+

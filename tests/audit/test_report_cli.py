@@ -157,6 +157,26 @@ def test_cli_save_then_audit_refinements(tmp_path: Path, neighbor: list[Pairwise
         assert load_routing_rule(store).rules[0].value == "qa"
 
 
+def test_cli_audit_of_refinements_counts_simulated_reviewers(tmp_path: Path) -> None:
+    from oversight.schemas import Refinement, Task
+    from oversight.store import Store
+
+    db = tmp_path / "o.db"
+    with Store.open(db) as store:
+        store.add_tasks([Task(id="t1", prompt="p", kind="qa")])
+        for reviewer, decision, simulated in (("ann", "accept", False), ("ann", "reject", True),
+                                              ("sim-llm", "reject", True)):
+            store.save_refinement(Refinement(task_id="t1", draft_id="d1", decision=decision, reviewer=reviewer,
+                                             simulated=simulated))
+    run = CliRunner().invoke(cli, ["--db", str(db), "audit", "refinements", "--report-dir", str(tmp_path / "r")])
+    assert run.exit_code == 0, run.output
+    line = "2 of 3 judgments came from simulated reviewers (annotators named sim:...); they are audited like the others."
+    assert f"- {line}" in run.stdout.splitlines()
+    assert "3 judgments (2 from simulated reviewers)" in (tmp_path / "r" / "audit.md").read_text()
+    data = json.loads((tmp_path / "r" / "audit.json").read_text())
+    assert (data["n_simulated"], data["annotators"]) == (2, ["ann", "sim:ann", "sim:sim-llm"])
+
+
 def test_report_shows_the_llm_judge_beside_the_humans(pandalm: list[PairwiseJudgment]) -> None:
     from oversight.audit import compare_with_judge
 

@@ -74,6 +74,20 @@ async def test_notes_are_derived_deterministically() -> None:
     assert [n.id for n in first] == [n.id for n in again]
 
 
+async def test_notes_of_a_simulated_reviewer_are_marked_and_kept_so(store) -> None:
+    task, draft, critique, refinement = a_case()
+    simulated = refinement.model_copy(update={"id": "r-sim", "simulated": True, "reviewer": "sim-catches"})
+    human = await notes_from_refinement(refinement, task=task, draft=draft, critique=critique)
+    sim = await notes_from_refinement(simulated, task=task, draft=draft, critique=critique)
+    assert [n.simulated for n in human] == [False] * 5  # a tag, two rationale sentences, a finding, an edit
+    assert [n.simulated for n in sim] == [True] * 5
+    assert [(n.source, n.text) for n in sim] == [(n.source, n.text) for n in human]  # the same notes, marked
+    store.save_notes(human + sim)
+    kept = {n.id: n.simulated for n in store.notes()}
+    assert sorted(kept.values()) == [False] * 5 + [True] * 5
+    assert all(kept[n.id] for n in sim)
+
+
 @pytest.mark.parametrize("decision", ["accept", "skip"])
 async def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
     refinement = Refinement(task_id="t", draft_id="d", decision=decision, tags=["x"])

@@ -13,9 +13,9 @@ from typing import Any
 
 from oversight.draft import draft_parameters
 from oversight.runtime import Runtime
-from oversight.schemas import Critique, Draft, Finding, Task
+from oversight.schemas import Arm, Critique, Draft, Finding, Task
 
-__all__ = ["seed_items"]
+__all__ = ["arm_task", "finding", "seed_items"]
 
 
 def seed_items(
@@ -57,3 +57,10 @@ def finding(quote: str, issue: str, **fields: Any) -> Finding:
     """A critique finding (severity low, category other unless given)."""
     return Finding(quote=quote, issue=issue, severity=fields.get("severity", "low"),
                    category=fields.get("category", "other"))
+
+
+def arm_task(task_id: str, prompt: str, arm: Arm, **fields: Any) -> Task:
+    """A task as an assistance experiment queues it: its arm in the metadata (critique shown or hidden)."""
+    metadata = {**fields.pop("metadata", {}), "arm": arm}
+    return Task(id=task_id, prompt=prompt, metadata=metadata, **fields)
+

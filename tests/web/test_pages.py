@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 
-from oversight import calibration
+from oversight import calibration, review
 from oversight.pipelines.refine import refine_graph
 from oversight.schemas import Task
+from tests.support.review_seed import arm_task, finding
 from tests.web.conftest import Site, csrf_of, default_items, sign_in
 
 
@@ -232,6 +233,69 @@ def test_compare_and_skim_show_what_was_refined(site: Site) -> None:
     compare = ana.get("/tasks/cap-fr").text
     assert "The capital of France is Paris" in compare
     assert "<del>" in compare and "<ins>Paris" in compare
+    assert 'class="badge arm"' not in compare and "simulated" not in compare  # a person, outside any experiment
     skim = ana.get("/skim?tag=verbose").text
     assert "cap-fr" in skim
     assert "cap-fr" not in ana.get("/skim?tag=no-such-tag").text
+
+
+def experiment_items() -> list[tuple[Task, str, list[Any]]]:
+    """Two items of an assistance experiment, one per arm, each with a finding the critic made."""
+    one_word = finding("on the coast", "Adds detail the one-word instruction forbids.", category="instruction-violation")
+    return [
+        (arm_task("hid", "Capital of Peru? One word.", "critique_hidden", domain="geo"), "Lima, on the coast.",
+         [one_word]),
+        (arm_task("shown", "Capital of Chile? One word.", "critique_shown", domain="geo"), "Santiago, on the coast.",
+         [one_word]),
+    ]
+
+
+def test_the_hidden_arm_shows_no_critique_nor_verdict_controls(site_factory: Any) -> None:
+    site = site_factory(experiment_items())
+    ana = site.client("ana")
+    shown, _ = refine_form(ana, "shown")  # the shown arm: the critique and its verdict controls, as ever
+    assert 'class="critique"' in shown and "Adds detail the one-word" in shown and 'name="verdict_0"' in shown
+    hidden, csrf = refine_form(ana, "hid")
+    assert "Lima, on the coast." in hidden
+    assert 'class="critique"' not in hidden and "AI critique" not in hidden and "No findings." not in hidden
+    assert "Adds detail the one-word" not in hidden and "Was the critic right?" not in hidden
+    assert 'name="verdict_' not in hidden
+    done = ana.post("/items/hid", data={"csrf": csrf, "decision": "edit", "refined_text": "Lima", "verdict_0": "right"})
+    assert done.status_code == 303, done.text
+    [mine] = site.runtime.store.refinements_of_task("hid")
+    assert (mine.refined_text, mine.finding_verdicts) == ("Lima", [])  # no verdict on a critique never shown
+
+
+def test_compare_and_skim_mark_simulated_refinements_and_show_the_arm(site_factory: Any) -> None:
+    from oversight.schemas import Refinement
+
+    site = site_factory(experiment_items())
+    store = site.runtime.store
+    drafts = {t: store.drafts_of_task(t)[0].id for t in ("hid", "shown")}
+    store.save_refinement(Refinement(task_id="hid", draft_id=drafts["hid"], decision="accept", reviewer="ana",
+                                     arm="critique_hidden"))
+    store.save_refinement(Refinement(task_id="shown", draft_id=drafts["shown"], decision="reject",
+                                     reviewer="sim-catches", arm="critique_shown", simulated=True))
+    lea = site.client("lea")
+    compare = lea.get("/tasks/shown").text
+    assert 'by sim-catches <span class="badge warn simulated"' in compare and ">critique shown</span>" in compare
+    human = lea.get("/tasks/hid").text
+    assert ">critique hidden</span>" in human and "simulated" not in human
+    skim = lea.get("/skim").text
+    assert skim.count('class="badge warn simulated"') == 1 and skim.count('class="badge arm"') == 2
+
+
+def test_answers_in_an_experiment_record_their_arm_and_who_answered(site_factory: Any) -> None:
+    """The page's answer and a simulated reviewer's (through the same service) keep the arm and the mark."""
+    site = site_factory(experiment_items())
+    ana = site.client("ana")
+    _, csrf = refine_form(ana, "hid")
+    assert ana.post("/items/hid", data={"csrf": csrf, "decision": "accept"}).status_code == 303
+    [mine] = site.runtime.store.refinements_of_task("hid")
+    assert (mine.arm, mine.simulated) == ("critique_hidden", False)
+    answer = {"decision": "edit", "refined_text": "Santiago", "rationale": "One word was asked."}
+    asyncio.run(review.submit(site.runtime, "shown", answer, reviewer="sim-catches", simulated=True))
+    [sim] = site.runtime.store.refinements_of_task("shown")
+    assert (sim.arm, sim.simulated, sim.reviewer) == ("critique_shown", True, "sim-catches")
+    compare = site.client("lea").get("/tasks/shown").text
+    assert 'by sim-catches <span class="badge warn simulated"' in compare

@@ -40,6 +40,7 @@ _WHERE = {
     "normalise_choice": "io",
     "import_judgments": "io",
     "judgments_from_refinements": "io",
+    "is_simulated": "io",
     # statistics
     "style_features": "features",
     "normalised_difference": "features",

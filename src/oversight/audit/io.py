@@ -27,11 +27,14 @@ if TYPE_CHECKING:
 __all__ = [
     "PAIRWISE_FIELDS",
     "POINTWISE_FIELDS",
+    "SIMULATED_PREFIX",
     "import_judgments",
+    "is_simulated",
     "judgments_from_refinements",
     "normalise_choice",
     "parse_mapping",
     "read_judgments",
+    "simulated_annotator",
 ]
 
 PAIRWISE_FIELDS = (
@@ -51,6 +54,7 @@ PAIRWISE_FIELDS = (
 )
 POINTWISE_FIELDS = ("id", "item", "annotator", "score", "label", "gold", "kind", "domain", "metadata")
 _KNOWN = set(PAIRWISE_FIELDS) | set(POINTWISE_FIELDS)
+SIMULATED_PREFIX = "sim:"  # the annotator of a simulated reviewer's judgment (as "llm:" names an LLM judge)
 _A = {"a", "1", "response_a", "model_a", "output_1", "output (a)", "first", "left"}
 _B = {"b", "2", "response_b", "model_b", "output_2", "output (b)", "second", "right"}
 _TIE = {"tie", "0", "draw", "equal", "same", "tie (bothbad)", "both", "none"}
@@ -220,7 +224,9 @@ def judgments_from_refinements(
     """Each refinement decision (accept, edit, rewrite, reject) as a label on its draft by its reviewer.
 
     Skips are not judgments. With tasks, the task's kind and domain come along, so the
-    ceilings audit can route by them.
+    ceilings audit can route by them. A simulated reviewer's decision is kept, marked: its
+    annotator is ``sim:<reviewer>`` (never the same rater as a person of that name) and its
+    metadata has ``simulated: True``; an assistance experiment's ``arm`` comes along too.
     """
     tasks = tasks or {}
     out = []
@@ -228,15 +234,30 @@ def judgments_from_refinements(
         if r.decision == "skip":
             continue
         task = tasks.get(r.task_id)
+        metadata: dict[str, object] = {"task_id": r.task_id, "source": "refinement", "confidence": r.confidence}
+        if r.simulated:
+            metadata["simulated"] = True
+        if r.arm is not None:
+            metadata["arm"] = r.arm
         out.append(
             PointwiseJudgment(
                 id=r.id,
                 item=r.draft_id,
-                annotator=r.reviewer,
+                annotator=simulated_annotator(r.reviewer) if r.simulated else r.reviewer,
                 label=r.decision,
                 kind=task.kind if task else None,
                 domain=task.domain if task else None,
-                metadata={"task_id": r.task_id, "source": "refinement", "confidence": r.confidence},
+                metadata=metadata,
             )
         )
     return out
+
+
+def simulated_annotator(reviewer: str) -> str:
+    """The annotator name of a simulated reviewer's judgments: ``sim:<reviewer>``."""
+    return reviewer if reviewer.startswith(SIMULATED_PREFIX) else SIMULATED_PREFIX + reviewer
+
+
+def is_simulated(judgment: Judgment) -> bool:
+    """Did a simulated reviewer give this judgment (its metadata says ``simulated``)?"""
+    return bool(judgment.metadata.get("simulated"))

@@ -29,6 +29,12 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _judgments(result: AuditResult) -> str:
+    """"120 judgments", and how many simulated reviewers gave when any did (the verdict says it too)."""
+    simulated = f" ({result.n_simulated} from simulated reviewers)" if result.n_simulated else ""
+    return f"{result.n_judgments} judgments{simulated}"
+
+
 def _terms(model: StyleModel) -> list[FeatureEffect]:
     """Each feature, then each combined factor (whose name lists its members)."""
     return [*model.features.values(), *model.factors.values()]
@@ -174,7 +180,7 @@ def render_audit_html(result: AuditResult) -> str:
     """A self-contained HTML section (no scripts, no external files)."""
     out = [f'<section class="oversight-audit"><style>{_CSS}</style>', "<h2>Judgment audit</h2>"]
     out.append(
-        f"<p>{escape(result.source)}: {result.n_judgments} judgments, {result.n_items} items, "
+        f"<p>{escape(result.source)}: {_judgments(result)}, {result.n_items} items, "
         f"{len(result.annotators)} annotator(s). Flagged: Holm-adjusted p &lt; {result.alpha_level} and "
         f"effect ≥ {result.min_effect * 100:.0f} points at 1 SD.</p>"
     )
@@ -228,7 +234,7 @@ def render_audit_markdown(result: AuditResult) -> str:
     out = [
         "## Judgment audit",
         "",
-        f"{md_text(result.source)}: {result.n_judgments} judgments, {result.n_items} items, "
+        f"{md_text(result.source)}: {_judgments(result)}, {result.n_items} items, "
         f"{len(result.annotators)} annotator(s).",
         "",
     ]

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from oversight.audit.agreement_stats import agreement, blind_spots
+from oversight.audit.io import is_simulated
 from oversight.audit.routing import ceilings, routing_rule
 from oversight.audit.style import ALPHA, MIN_EFFECT, MIN_ITEMS, fit_style, position_bias, win_rates
 from oversight.schemas import AuditResult, FeatureEffect, Judgment, PairwiseJudgment, StyleModel
 
-__all__ = ["audit_judgments", "raw_pattern_lines", "verdict"]
+__all__ = ["audit_judgments", "raw_pattern_lines", "simulated_line", "verdict"]
 
 MIN_ANNOTATOR_ITEMS = 100  # fit a per-annotator style model only with this many judgments
 MAX_ANNOTATOR_MODELS = 20
@@ -38,6 +39,7 @@ def audit_judgments(
         source=source,
         kind="pairwise" if pairwise else "pointwise",
         n_judgments=len(judgments),
+        n_simulated=sum(1 for j in judgments if is_simulated(j)),
         n_items=len(items),
         annotators=sorted({j.annotator for j in judgments}),
         alpha_level=alpha,
@@ -159,7 +161,15 @@ def verdict(result: AuditResult) -> list[str]:
     routes = Counter(c.route for c in result.ceilings)
     if routes:
         lines.append("Routing: " + ", ".join(f"{n} group(s) -> {r}" for r, n in routes.items()) + ".")
+    if result.n_simulated:
+        lines.append(simulated_line(result))
     return lines
+
+
+def simulated_line(result: AuditResult) -> str:
+    """What share of the judgments simulated reviewers gave (audited alike, named sim:...)."""
+    return (f"{result.n_simulated} of {result.n_judgments} judgments came from simulated reviewers "
+            "(annotators named sim:...); they are audited like the others.")
 
 
 def _alpha_word(alpha: float) -> str:

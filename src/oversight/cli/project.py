@@ -100,7 +100,9 @@ def export(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     """Export refinements with their task, draft, critique, decisions, tags and comments.
 
     One row per refinement. CSV has a header row; its nested fields (findings, tags,
-    words) are JSON text in their cell, and an empty cell means no value.
+    words) are JSON text in their cell, and an empty cell means no value. Each row says
+    whether a simulated reviewer answered (simulated) and, in an assistance experiment,
+    whether the AI critique was shown (arm: critique_shown or critique_hidden).
     """
     from oversight.export import export_rows, write_csv, write_jsonl, write_parquet
     from oversight.runtime import open_store

@@ -1,8 +1,9 @@
 """Failure notes from refinements: tags, rationale, confirmed findings and edits (files: note_files.py).
 
 Each note keeps where it came from (source) and links to task, draft, model, prompt
-version, domain, kind and reviewer. Ids are derived from the origin, so turning the same
-refinement (or importing the same file) twice gives the same notes, not new ones.
+version, domain, kind and reviewer (and whether the reviewer was simulated). Ids are derived
+from the origin, so turning the same refinement (or importing the same file) twice gives
+the same notes, not new ones.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ async def notes_from_refinement(
         "domain": task.domain if task else None,
         "kind": task.kind if task else None,
         "reviewer": refinement.reviewer,
+        "simulated": refinement.simulated,  # mined alike, marked in the report
         "created_at": refinement.created_at,
         "metadata": {"decision": refinement.decision},
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
 
-__all__ = ["ReportSection", "heatmap_field", "report_data"]
+__all__ = ["ReportSection", "Simulated", "heatmap_field", "report_data", "simulated_share", "simulated_text"]
 
 
 class ReportSection(NamedTuple):
@@ -16,6 +17,32 @@ class ReportSection(NamedTuple):
     title: str
     html: str
     markdown: str
+
+
+class Simulated(NamedTuple):
+    """How many notes came from simulated reviewers: of the whole run, and of each pattern (by id)."""
+
+    run: int
+    patterns: Mapping[str, int]
+
+
+def simulated_share(result: MiningResult, notes: Mapping[str, Any]) -> Simulated:
+    """Count the run's notes (pattern members and noise) that a simulated reviewer's refinement gave.
+
+    Notes not in ``notes`` count as not simulated (a report built without notes marks nothing).
+    """
+    def simulated(note: Any) -> bool:
+        return bool(getattr(note, "simulated", False))
+
+    per_pattern = {p.id: sum(1 for i in p.member_ids if i in notes and simulated(notes[i])) for p in result.patterns}
+    members = {i for p in result.patterns for i in p.member_ids}
+    in_noise = sum(1 for n in result.noise if n.id not in members and simulated(n))
+    return Simulated(sum(per_pattern.values()) + in_noise, per_pattern)
+
+
+def simulated_text(count: int, total: int) -> str:
+    """The mark a pattern (or run) gets: "12 of 40 notes from simulated reviewers"."""
+    return f"{count} of {total} notes from simulated reviewers"
 
 
 def heatmap_field(result: MiningResult) -> str | None:
@@ -34,9 +61,13 @@ def _member_ids(result: MiningResult, pattern: Any, notes: dict[str, Any]) -> li
 
 
 def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON form of a report: the run, themes, and every pattern with stats and member ids."""
+    """The JSON form of a report: the run, themes, and every pattern with stats and member ids.
+
+    ``simulated_notes`` (the run's and each pattern's) counts notes from simulated reviewers.
+    """
     notes = notes or {}
     run = result.run
+    simulated = simulated_share(result, notes)
     return {
         "run": {
             "id": run.id,
@@ -49,6 +80,7 @@ def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> di
             "continued": run.matched,
             "embedding_model": run.embedding_model,
             "names": run.names,
+            "simulated_notes": simulated.run,
         },
         "themes": result.themes,
         "patterns": [
@@ -61,6 +93,7 @@ def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> di
                 "named_by": p.named_by,
                 "theme_id": p.theme_id,
                 "size": p.size,
+                "simulated_notes": simulated.patterns.get(p.id, 0),
                 "members": _member_ids(result, p, notes),
                 "stats": p.stats.model_dump(mode="json"),
                 "history": p.history,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from oversight.report._data import ReportSection, heatmap_field
+from oversight.report._data import ReportSection, Simulated, heatmap_field, simulated_text
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
@@ -32,6 +32,9 @@ details{background:#fff;border:1px solid #dde2ea;border-radius:8px;margin:10px 0
 summary{cursor:pointer;font-weight:600}
 blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid #3b6fd8;background:#f3f6fb}
 code{font-size:12px;color:#5b6575}.ids{font-size:12px;color:#5b6575;word-break:break-all}
+.sim{display:inline-block;font-size:12px;font-weight:600;color:#7a4b00;background:#fff3d6;border:1px solid #f0d28a;
+border-radius:4px;padding:0 6px}
+p.sim{display:block;font-size:14px;padding:6px 10px}
 """
 
 
@@ -66,7 +69,12 @@ def _heat_colour(share: float) -> str:
     return f"background:rgb({r},{g},{b});color:{ink}"
 
 
-def _overview(result: MiningResult) -> str:
+def _sim_mark(count: int, total: int) -> str:
+    """The mark of a pattern some of whose notes came from simulated reviewers ('' when none did)."""
+    return f' <span class="sim">{simulated_text(count, total)}</span>' if count else ""
+
+
+def _overview(result: MiningResult, simulated: Simulated) -> str:
     themes = {t["id"]: t for t in result.themes}
     rows: list[str] = []
     grouped: dict[str | None, list[Pattern]] = {}
@@ -80,9 +88,10 @@ def _overview(result: MiningResult) -> str:
             rows.append(f'<tr class="theme"><td colspan="5">Theme: {escape(theme["name"])} '
                         f'({len(patterns)} patterns, {theme["size"]} notes)</td></tr>')
         for p in patterns:
+            mark = _sim_mark(simulated.patterns.get(p.id, 0), p.size)
             rows.append(
                 f'<tr id="row-{escape(p.id)}"><td><a href="#{escape(p.id)}">{escape(p.name)}</a><br>'
-                f"<code>{escape(p.id)}</code></td><td>{p.size}</td><td>{_bar(p.stats.prevalence, top)} "
+                f"<code>{escape(p.id)}</code>{mark}</td><td>{p.size}</td><td>{_bar(p.stats.prevalence, top)} "
                 f"{p.stats.prevalence:.1%}</td><td>{_sparkline(p)}</td><td>{len(p.history)}</td></tr>"
             )
     return (
@@ -121,7 +130,9 @@ def _member_list(member_ids: Sequence[str], hrefs: Sequence[str | None] | None) 
     )
 
 
-def _pattern_details(pattern: Pattern, member_ids: Sequence[str], hrefs: Sequence[str | None] | None = None) -> str:
+def _pattern_details(
+    pattern: Pattern, member_ids: Sequence[str], hrefs: Sequence[str | None] | None = None, simulated: int = 0
+) -> str:
     s = pattern.stats
     criteria = "".join(f"<li>{escape(c)}</li>" for c in pattern.criteria)
     examples = "".join(
@@ -142,7 +153,8 @@ def _pattern_details(pattern: Pattern, member_ids: Sequence[str], hrefs: Sequenc
     more = f" … and {len(member_ids) - len(shown)} more" if len(member_ids) > len(shown) else ""
     return (
         f'<details id="{escape(pattern.id)}" class="pattern"><summary>{escape(pattern.name)} '
-        f'<span class="muted">({pattern.size} notes, {s.prevalence:.1%} of refinements)</span></summary>'
+        f'<span class="muted">({pattern.size} notes, {s.prevalence:.1%} of refinements)</span>'
+        f"{_sim_mark(simulated, pattern.size)}</summary>"
         f"<p>{escape(pattern.description)}</p>"
         + (f"<p><b>Belongs here if it</b></p><ul>{criteria}</ul>" if criteria else "")
         + f"<p class=muted>Keywords: {escape(', '.join(pattern.keywords))} · named by {escape(pattern.named_by)}"
@@ -160,10 +172,16 @@ def render_html(
     extra_sections: Sequence[ReportSection] = (),
     title: str = "Failure patterns",
     member_hrefs: dict[str, list[str | None]] | None = None,
+    simulated: Simulated | None = None,
 ) -> str:
-    """The whole report as one HTML page (opens with no network)."""
+    """The whole report as one HTML page (opens with no network).
+
+    ``simulated`` counts the notes from simulated reviewers: the header says when the run has any,
+    and each pattern with some is marked.
+    """
     run = result.run
     member_ids = member_ids or {}
+    simulated = simulated or Simulated(0, {})
     cards = "".join(
         f'<div class="card"><b>{value}</b>{escape(label)}</div>'
         for value, label in [
@@ -172,8 +190,15 @@ def render_html(
         ]
     )
     details = "".join(
-        _pattern_details(p, member_ids.get(p.id, p.member_ids), (member_hrefs or {}).get(p.id)) for p in result.patterns
+        _pattern_details(p, member_ids.get(p.id, p.member_ids), (member_hrefs or {}).get(p.id),
+                         simulated.patterns.get(p.id, 0))
+        for p in result.patterns
     )
+    sim_run = (
+        f'<p class="sim" id="simulated-reviewers">This run includes simulated reviewers: '
+        f"{simulated_text(simulated.run, run.notes)}. They are mined like any other; each pattern "
+        "says how many of its notes they gave.</p>"
+    ) if simulated.run else ""
     noise = ", ".join(escape(n.display_id) for n in result.noise[:300])
     extras = "".join(
         f'<section class="extra"><h2>{escape(s.title)}</h2>{s.html}</section>' for s in extra_sections
@@ -184,8 +209,8 @@ def render_html(
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head><body><main>'
         f"<h1>{escape(title)}</h1><p class=muted>Run <code>{escape(run.id)}</code> at "
         f"{run.started_at:%Y-%m-%d %H:%M} UTC · embeddings {escape(run.embedding_model)} · names {escape(run.names)}</p>"
-        f'<div class="cards">{cards}</div>{empty}'
-        f"<h2>Patterns by prevalence</h2>{_overview(result) if result.patterns else ''}"
+        f'{sim_run}<div class="cards">{cards}</div>{empty}'
+        f"<h2>Patterns by prevalence</h2>{_overview(result, simulated) if result.patterns else ''}"
         f"<h2>Where they show up</h2>{_heatmap(result) if result.patterns else ''}"
         f"<h2>Examples</h2>{details}"
         f'<h2>Noise</h2><p class="muted">{run.noise} notes did not recur enough to form a pattern.</p>'

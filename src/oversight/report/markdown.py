@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from oversight.report._data import ReportSection
+from oversight.report._data import ReportSection, Simulated, simulated_text
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
@@ -63,10 +63,16 @@ def render_markdown(
     member_ids: dict[str, list[str]] | None = None,
     extra_sections: Sequence[ReportSection] = (),
     title: str = "Failure patterns",
+    simulated: Simulated | None = None,
 ) -> str:
-    """The report as Markdown: a prevalence table, then each pattern with its examples."""
+    """The report as Markdown: a prevalence table, then each pattern with its examples.
+
+    ``simulated`` counts the notes from simulated reviewers: the header says when the run has any,
+    and each pattern with some is marked.
+    """
     run = result.run
     member_ids = member_ids or {}
+    simulated = simulated or Simulated(0, {})
     lines = [
         f"# {md_text(title)}",
         "",
@@ -74,6 +80,11 @@ def render_markdown(
          f"refinements/rows, {run.patterns} patterns in {run.themes} themes, {run.noise} notes left as noise, "
          f"{run.matched} patterns continued from the last run."),
         "",
+    ]
+    if simulated.run:
+        lines += [f"**This run includes simulated reviewers:** {simulated_text(simulated.run, run.notes)}. They are "
+                  "mined like any other; each pattern says how many of its notes they gave.", ""]
+    lines += [
         "| Pattern | Notes | Prevalence | | Trend |",
         "| --- | ---: | ---: | --- | --- |",
     ]
@@ -90,12 +101,17 @@ def render_markdown(
         for p in members:
             trend = " ".join(f"{t.share:.0%}" for t in p.stats.trend[-6:])
             indent = "↳ " if nested and theme and len(members) > 1 else ""
-            lines.append(f"| {indent}[{md_text(p.name)}](#{_anchor(p.id)}) | {p.size} | {p.stats.prevalence:.1%} | "
+            sim = simulated.patterns.get(p.id, 0)
+            size = f"{p.size} ({sim} simulated)" if sim else str(p.size)
+            lines.append(f"| {indent}[{md_text(p.name)}](#{_anchor(p.id)}) | {size} | {p.stats.prevalence:.1%} | "
                          f"`{_bar(p.stats.prevalence / top)}` | {trend} |")
     for p in result.patterns:
         s = p.stats
         summary = (f"{_code(p.id)} · {p.size} notes · {s.prevalence:.1%} of refinements · "
                    f"named by {md_text(p.named_by)}")
+        sim = simulated.patterns.get(p.id, 0)
+        if sim:
+            summary += f" · **{simulated_text(sim, p.size)}**"
         lines += ["", f'<a id="{_anchor(p.id)}"></a>', f"## {md_text(p.name)}", "", summary, "",
                   md_text(p.description)]
         if p.criteria:

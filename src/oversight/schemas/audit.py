@@ -300,6 +300,7 @@ class AuditResult(Record):
     source: str = ""
     kind: Literal["pairwise", "pointwise"]
     n_judgments: int
+    n_simulated: int = Field(default=0, description="Judgments from simulated reviewers (annotators 'sim:...').")
     n_items: int
     annotators: list[str]
     alpha_level: float = Field(description="Significance level before Holm adjustment.")

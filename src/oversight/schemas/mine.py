@@ -44,6 +44,7 @@ class FailureNote(Record):
     domain: str | None = None
     kind: str | None = None
     reviewer: str | None = None
+    simulated: bool = Field(default=False, description="Derived from a simulated reviewer's refinement.")
     severity: Severity | None = None
     external_id: str | None = Field(default=None, description="The id the note had in an imported file.")
     import_source: str | None = Field(default=None, description="The file a note was imported from.")

@@ -214,6 +214,10 @@ class _Answer(Record):
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     seconds_spent: float = Field(default=0.0, ge=0.0)
     reviewer: str = "anonymous"
+    # set by the review service, never by the client: whether the AI critique was shown (an
+    # assistance experiment's arm; None outside one) and whether a simulated reviewer answered
+    arm: Literal["critique_shown", "critique_hidden"] | None = None
+    simulated: bool = False
 
 
 class RefinementInput(_Answer):
