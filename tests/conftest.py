@@ -3,7 +3,6 @@ sleep, cassettes under cassettes/<test path>/<test>.yaml with secrets filtered."
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.cassettes import MATCH_ON, llm_body_matcher
+from tests.support.cassettes import SECRET_HEADERS as CASSETTE_SECRET_HEADERS
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -25,16 +27,7 @@ RECORDED_API_BASE = "http://127.0.0.1:8765/v1"
 RECORDED_MODEL = "openai/smollm2-135m-instruct"
 RECORDED_API_KEY = "sk-local"
 
-SECRET_HEADERS = [
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "openai-organization",
-    "openai-project",
-    "anthropic-api-key",
-    "cookie",
-    "set-cookie",
-]
+SECRET_HEADERS = CASSETTE_SECRET_HEADERS
 
 
 @pytest.fixture(autouse=True)
@@ -120,21 +113,8 @@ def store(store_url: str) -> Iterator[Any]:
 # -- cassettes ----------------------------------------------------------------------
 
 
-def _llm_body_matcher(r1: Any, r2: Any) -> None:
-    """Requests match when they ask the same thing: messages, response format, sampling."""
-
-    def key(request: Any) -> Any:
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, TypeError):
-            return request.body
-        return {k: body.get(k) for k in ("messages", "response_format", "temperature", "max_tokens", "input")}
-
-    assert key(r1) == key(r2), "request body differs from the recorded one"
-
-
 def pytest_recording_configure(config: Any, vcr: Any) -> None:
-    vcr.register_matcher("llm_body", _llm_body_matcher)
+    vcr.register_matcher("llm_body", llm_body_matcher)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +122,7 @@ def vcr_config() -> dict[str, Any]:
     return {
         "filter_headers": [(h, None) for h in SECRET_HEADERS],
         "filter_query_parameters": ["key", "api_key"],
-        "match_on": ["method", "scheme", "host", "port", "path", "llm_body"],
+        "match_on": MATCH_ON,
         "decode_compressed_response": True,
     }
 

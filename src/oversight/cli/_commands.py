@@ -28,6 +28,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "serve": "oversight.cli.web:serve",
     "users": "oversight.cli.web:users",
     "calibration": "oversight.cli.web:calibration",
+    "experiment": "oversight.cli.experiment:experiment",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -49,6 +50,7 @@ SHORT_HELP: dict[str, str] = {
     "serve": "Serve the review page (trainers refine, leads read patterns and decide).",
     "users": "Accounts of the review page: trainers and leads.",
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
+    "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
 }
 
 

@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, Pattern
     from oversight.store import Store
 
-__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "plan_validation", "run_validation",
+__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "judge_recurrence", "plan_validation",
+           "run_validation",
            "validate"]
 
 JUDGE_PROMPT = "judge_failure"
@@ -139,7 +140,7 @@ async def _draft_both(
     return list(await asyncio.gather(*(both(t) for t in tasks)))
 
 
-async def _judge(store: Store, judge: LLM, prompt: Prompt, pattern: Pattern, task: Task, text: str) -> bool | None:
+async def judge_recurrence(store: Store, judge: LLM, prompt: Prompt, pattern: Pattern, task: Task, text: str) -> bool | None:
     """The judge's verdict on one draft, asked once: a verdict already paid for (same model, prompt
     version, failure, request and response) is read from the store, a new one kept as it arrives."""
     key = text_hash(json.dumps([pattern.name, pattern.description, pattern.criteria, task.prompt, text]))
@@ -182,7 +183,7 @@ async def _calibration(store: Store, plan: ValidationPlan, judge: LLM, prompt: P
             judge=f"judge:{judge.model}", positives=positives, negatives=len(pairs) - positives,
             true_positive_rate=wilson(0, 0), true_negative_rate=wilson(0, 0),
             kappa=Interval(estimate=0.0, low=0.0, high=0.0), threshold=KAPPA_THRESHOLD, calibrated=False)
-    verdicts = await asyncio.gather(*(_judge(store, judge, prompt, plan.pattern, task, text)
+    verdicts = await asyncio.gather(*(judge_recurrence(store, judge, prompt, plan.pattern, task, text)
                                       for _, task, text in pairs))
     kept = [(human, bool(v)) for (human, _, _), v in zip(pairs, verdicts, strict=True) if v is not None]
     return calibrate(f"judge:{judge.model}", [h for h, _ in kept], [v for _, v in kept], seed=seed)
@@ -227,7 +228,7 @@ async def run_validation(
         decided_by = f"check:{check.kind}"
     else:
         assert judge is not None and judge_prompt is not None
-        verdicts = await asyncio.gather(*(_judge(store, judge, judge_prompt, plan.pattern, t, d.text)
+        verdicts = await asyncio.gather(*(judge_recurrence(store, judge, judge_prompt, plan.pattern, t, d.text)
                                           for t, pair in zip(plan.affected, affected, strict=True) for d in pair))
         before = [bool(v) for v in verdicts[0::2]]
         after = [bool(v) for v in verdicts[1::2]]

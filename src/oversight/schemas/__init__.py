@@ -4,7 +4,8 @@
 - ``mine``: FailureNote -> Pattern (grouped into Themes), MiningRun;
 - ``audit``: Judgment (pairwise, pointwise) and the typed results audits return;
 - ``intervene``: Intervention (six kinds of payload) and its Validation;
-- ``review``: User, ReviewLease, CalibrationItem and CalibrationAnswer (the review page).
+- ``review``: User, ReviewLease, CalibrationItem and CalibrationAnswer (the review page);
+- ``experiment``: Experiment (declared conditions, sample, seed, measures), PlantedError, ExperimentItem.
 
 All share one ``Record`` base (unknown fields are errors). Every stage imports its
 records from here; this package imports nothing of oversight but errors-free helpers.
@@ -13,6 +14,8 @@ records from here; this package imports nothing of oversight but errors-free hel
 from oversight.schemas._base import Record, content_hash, new_id, text_hash, utcnow
 from oversight.schemas.audit import *  # noqa: F403
 from oversight.schemas.audit import __all__ as _audit_all
+from oversight.schemas.experiment import *  # noqa: F403
+from oversight.schemas.experiment import __all__ as _experiment_all
 from oversight.schemas.intervene import *  # noqa: F403
 from oversight.schemas.intervene import __all__ as _intervene_all
 from oversight.schemas.mine import *  # noqa: F403
@@ -23,4 +26,4 @@ from oversight.schemas.review import *  # noqa: F403
 from oversight.schemas.review import __all__ as _review_all
 
 __all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow", *_refine_all, *_mine_all, *_audit_all,
-           *_intervene_all, *_review_all]
+           *_intervene_all, *_review_all, *_experiment_all]

@@ -122,3 +122,9 @@ def m010_review(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE task_states ADD COLUMN {quote(column.name)} {kind}"))
     for index in t.REVIEW_INDEXES:
         index.create(conn, checkfirst=True)
+
+
+@migration
+def m011_experiments(conn: Connection) -> None:
+    """Experiment items: one task under one condition, its arm and its planted error."""
+    t.metadata.create_all(conn, tables=[t.experiment_items])

@@ -308,6 +308,19 @@ calibration_answers = Table(
     Index("ix_calibration_answers_reviewer", "reviewer"),
 )
 
+experiment_items = Table(
+    "experiment_items",
+    metadata,
+    Column("item_id", String(200), primary_key=True),  # its task in the review queue
+    Column("experiment", String(64), nullable=False),
+    Column("key", String(16), nullable=False),  # Experiment.key: a changed declaration makes new items
+    Column("task_id", String(200), nullable=False),  # the source task
+    Column("condition", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_experiment_items_experiment", "experiment", "key"),
+)
+
 # What the review page reads by (m010 creates them on a database made before it; a new one has
 # them from the migration that creates their table). Covering, so that counting and paging 100k
 # queued tasks reads indexes, not rows.

@@ -1,0 +1,21 @@
+"""Declared oversight experiments for researchers: conditions, simulated reviewers, effects with intervals.
+
+    from oversight.experiments import load_experiment, run, summary
+    experiment = load_experiment("examples/experiments/assistance.yaml")
+    with Runtime.open(load_settings()) as runtime:
+        rows = asyncio.run(run(experiment, runtime))   # one row per task and condition
+    print(summary(rows))                                 # effects with confidence intervals
+
+- ``declare``: the experiment as YAML (``schemas.Experiment`` is the object);
+- ``plant``: known errors planted in drafts, and whether a reviewer caught them;
+- ``reviewers``: scripted and LLM reviewers that answer through the review service;
+- ``run``: items in the review queue, reviewers, rows (resumable from the store);
+- ``analysis``: ``summary``, paired where the design is paired;
+- ``triage``: which items need a human for a review budget, and the recall it buys.
+"""
+
+from oversight.experiments.analysis import SUMMARY_COLUMNS, summary
+from oversight.experiments.declare import load_experiment
+from oversight.experiments.run import ROW_COLUMNS, ExperimentError, rows, run
+
+__all__ = ["ROW_COLUMNS", "SUMMARY_COLUMNS", "ExperimentError", "load_experiment", "rows", "run", "summary"]

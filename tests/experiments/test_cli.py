@@ -1,0 +1,71 @@
+"""`oversight experiment run`: bad declarations and bad task files are refused before anything is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from oversight.cli import cli
+from oversight.store import Store
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_a_bad_declaration_names_its_line_and_creates_no_database(tmp_path: Path) -> None:
+    Path("e.yaml").write_text("name: e\nconditions:\n  - name: a\n    critique: maybe\nreviewer: {policy: catches}\n")
+    result = invoke("experiment", "run", "e.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: e.yaml:4: field 'conditions.0.critique': input should be 'shown' or")
+    assert not Path("oversight.db").exists()
+
+
+def test_a_bad_task_file_names_its_line_and_keeps_nothing(tmp_path: Path) -> None:
+    Path("tasks.jsonl").write_text('{"id": "a", "prompt": "A?"}\n{"id": "b", "prompt": ""}\n')
+    Path("e.yaml").write_text("name: e\ntasks: {file: tasks.jsonl}\nconditions: [{name: a}]\n"
+                              "reviewer: {policy: catches}\n")
+    assert invoke("init").exit_code == 0
+    result = invoke("experiment", "run", "e.yaml")
+    assert result.exit_code == 1
+    assert "tasks.jsonl:2: field 'prompt'" in result.stderr
+    with Store.open("oversight.db") as store:
+        assert store.task_ids() == [] and store.experiment_names() == []
+
+
+def test_a_selection_with_no_tasks_says_what_to_do(tmp_path: Path) -> None:
+    Path("e.yaml").write_text("name: e\nconditions: [{name: a}]\nreviewer: {policy: catches}\n")
+    assert invoke("init").exit_code == 0
+    result = invoke("experiment", "run", "e.yaml")
+    assert result.exit_code == 1 and "selects no tasks" in result.stderr and "oversight tasks import" in result.stderr
+
+
+def test_triage_of_a_judges_verdicts_reports_recall_beside_random(tmp_path: Path) -> None:
+    import json
+
+    from oversight.audit.datasets import load_llmbar
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "experiments" / "llmbar"
+    judged = load_llmbar(fixture, file="natural_gpt4_swap.json", subset="natural")
+    Path("pairs.jsonl").write_text("".join(json.dumps(j.model_dump(mode="json")) + "\n" for j in judged))
+    result = invoke("experiment", "triage", "pairs.jsonl", "--budget", "0.1", "--budget", "0.5", "--json",
+                    "--order", "order.csv")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    # GPT-4 on LLMBar Natural: 7 of 100 pairs judged differently across orders (each one an error),
+    # 15 wrong verdicts in all, so 7 + (15 - 7) / 2 = 11 pairs with an error
+    assert out["pairs"] == 100 and out["errors"] == 11
+    ten = out["recall"][0]
+    assert (ten["reviewed"], ten["caught"], ten["random_recall"]) == (10, 7, 0.1)
+    order = Path("order.csv").read_text().splitlines()
+    assert order[0].startswith("rank,id,score,self_disagreement,picked_longer")
+    assert all(line.split(",")[3] == "1.0" for line in order[1:8])  # the 7 self-disagreements first
+
+
+def test_triage_without_a_judge_name_among_several_annotators_says_so(tmp_path: Path) -> None:
+    rows = [{"id": "p", "prompt": "q", "response_a": "a", "response_b": "b", "annotator": who, "choice": "a"}
+            for who in ("gpt", "claude")]
+    Path("pairs.jsonl").write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
+    result = invoke("experiment", "triage", "pairs.jsonl")
+    assert result.exit_code == 1 and "name the judge" in result.stderr
