@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from oversight.errors import StoreError
 from oversight.schemas import Draft, ExperimentItem, PlantedError, Refinement, Task
 
 
@@ -47,8 +48,8 @@ def test_a_batch_that_fails_keeps_nothing(store) -> None:
     clash = work("e", "k1", ["t2"])
     item, task, draft = clash[0]
     broken = (item, task, draft.model_copy(update={"task_id": None}))  # NOT NULL task_id: the insert fails
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the database's own error, wrapped or not
-        store.add_experiment_items(good + [broken], source="experiment:e")
+    with pytest.raises(StoreError):
+        store.add_experiment_items([*good, broken], source="experiment:e")
     assert store.experiment_items("e") == [] and store.batch_task_ids("experiment:e") == []
 
 
