@@ -61,3 +61,20 @@ def test_refinements_of_tasks_reads_only_those(store) -> None:
                                          simulated=True, arm="critique_hidden"))
     found = store.refinements_of_tasks([items[0].item_id])
     assert [r.task_id for r in found] == [items[0].item_id] and found[0].simulated and found[0].arm == "critique_hidden"
+
+
+def test_draft_workers_never_claim_an_experiments_items(store) -> None:
+    store.add_tasks([Task(id="mine", prompt="Q?")])
+    store.add_experiment_items(work("e", "k1", ["t1", "t2"]), source="experiment:e")
+    claimed = store.claim_tasks(lease_seconds=60, limit=10)
+    assert [task_id for task_id, _, _ in claimed] == ["mine"]  # the experiment drafts its own (planted) items
+    item = store.experiment_items("e")[0].item_id
+    assert [c[0] for c in store.claim_tasks(lease_seconds=60, task_ids=[item])] == [item]  # asked for by id: yes
+
+
+def test_an_item_nobody_reviews_is_no_task_in_the_queue(store) -> None:
+    [(item, _, _)] = work("e", "k1", ["t1"])
+    unreviewed = item.model_copy(update={"draft_id": "d.src"})
+    assert store.add_experiment_items([(unreviewed, None, None)], source="experiment:e") == 1
+    assert store.experiment_items("e")[0].draft_id == "d.src"
+    assert store.batch_task_ids("experiment:e") == [] and store.task_ids() == []

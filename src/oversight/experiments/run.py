@@ -191,23 +191,27 @@ async def run(
             return await draft_task(task, rt.drafter, rt.draft_prompt, store=store, parameters=rt.draft_params)
 
     drafts = await asyncio.gather(*(source_draft(t, c) for t, c in pairs))
-    work = [_item(experiment, task, condition, draft, runtimes[condition.name])
+    work = [_item(experiment, task, condition, draft, runtimes[condition.name],
+                  queued=experiment.reviewer_of(condition) is not None)
             for (task, condition), draft in zip(pairs, drafts, strict=True)]
     added = await asyncio.to_thread(store.add_experiment_items, work, source=experiment.batch)
     if added:
-        progress(f"{added} new review items in batch {experiment.batch}")
+        progress(f"{added} new items" + (f" (review items in batch {experiment.batch})"
+                                         if any(task for _, task, _ in work) else ""))
     await _review(experiment, runtime, runtimes, [item for item, _, _ in work], progress, limit)
     if experiment.recurrence is not None and experiment.recurrence.pattern is not None:
         return await _rows_with_judge(experiment, runtime)
     return await asyncio.to_thread(rows, store, experiment)
 
 
-def _item(experiment: Experiment, task: Task, condition: Condition, source: Draft,
-          rt: Runtime) -> tuple[ExperimentItem, Task, Draft]:
+def _item(experiment: Experiment, task: Task, condition: Condition, source: Draft, rt: Runtime, *,
+          queued: bool) -> tuple[ExperimentItem, Task | None, Draft | None]:
+    """The item of ``task`` under ``condition``; with ``queued`` (someone reviews it) also its review
+    task and the draft the reviewer sees. Unreviewed items are measured on the source draft alone."""
     iid = item_id(experiment, task.id, condition.name)
     text, error = plant(source.text, experiment.plant, item_rng(experiment.seed, iid, "plant")) \
         if experiment.plant else (source.text, None)
-    queued = Task(id=iid, prompt=planted_prompt(task.prompt, error), input=task.input, context=task.context,
+    review_task = Task(id=iid, prompt=planted_prompt(task.prompt, error), input=task.input, context=task.context,
                   domain=task.domain, kind=task.kind, reference=task.reference,
                   metadata={"experiment": experiment.name, "condition": condition.name, "task": task.id,
                             "arm": condition.arm})
@@ -216,9 +220,9 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
                   model=source.model, prompt_name=source.prompt_name, prompt_version=source.prompt_version,
                   parameters=params, text=text, usage=source.usage)
     item = ExperimentItem(experiment=experiment.name, key=experiment.key, item_id=iid, task_id=task.id,
-                          condition=condition.name, arm=condition.arm, draft_id=shown.id, source_draft_id=source.id,
-                          plant=error)
-    return item, queued, shown
+                          condition=condition.name, arm=condition.arm,
+                          draft_id=shown.id if queued else source.id, source_draft_id=source.id, plant=error)
+    return (item, review_task, shown) if queued else (item, None, None)
 
 
 async def _review(experiment: Experiment, runtime: Runtime, runtimes: dict[str, Runtime], items: list[ExperimentItem],

@@ -17,6 +17,7 @@ from oversight.schemas.intervene import CheckCriterion
 
 __all__ = [
     "ARMS",
+    "EXPERIMENT_BATCH_PREFIX",
     "Arm",
     "Condition",
     "Experiment",
@@ -35,6 +36,9 @@ __all__ = [
 # The assistance arm of a review item: the AI critique beside the draft, or not.
 Arm = Literal["critique_shown", "critique_hidden"]
 ARMS: tuple[Arm, Arm] = ("critique_shown", "critique_hidden")
+
+# The batch (tasks.source) of an experiment's review items: "experiment:NAME".
+EXPERIMENT_BATCH_PREFIX = "experiment:"
 
 PlantKind = Literal["wrong_number", "unsupported_sentence", "ignored_instruction"]
 Measure = Literal["caught", "flagged", "seconds", "recurrence", "agreement", "critic_pointed"]
@@ -187,7 +191,7 @@ class Experiment(Record):
     @property
     def batch(self) -> str:
         """The batch its review items are queued under (the review page's and `review`'s filter)."""
-        return f"experiment:{self.name}"
+        return f"{EXPERIMENT_BATCH_PREFIX}{self.name}"
 
 
 class PlantedError(Record):

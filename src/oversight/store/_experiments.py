@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from oversight.schemas import Draft, ExperimentItem, Refinement, Task
+from oversight.schemas import Draft, ExperimentItem, Refinement, Task, utcnow
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 from oversight.store._refine import _draft_row, _task_row
@@ -17,19 +17,22 @@ __all__ = ["ExperimentRecords"]
 class ExperimentRecords(StoreBase):
     """An experiment's items, written with their task and draft in one transaction."""
 
-    def add_experiment_items(self, work: Sequence[tuple[ExperimentItem, Task, Draft]], *, source: str) -> int:
-        """Keep items with their queue task (under batch ``source``) and the draft the reviewer sees.
+    def add_experiment_items(self, work: Sequence[tuple[ExperimentItem, Task | None, Draft | None]], *,
+                             source: str) -> int:
+        """Keep items with their review task (under batch ``source``) and the draft the reviewer sees
+        (None for an item nobody reviews: it is measured on its source draft).
 
         Items, tasks and drafts whose ids exist are left alone, so a re-run adds only what is
         missing. Returns how many items were new.
         """
         with self.transaction() as conn:
-            self._insert_tasks(conn, [_task_row(task, source) for _, task, _ in work])  # type: ignore[attr-defined]
-            self._insert_missing(conn, t.drafts, [_draft_row(draft) for _, _, draft in work])
+            self._insert_tasks(conn, [_task_row(task, source) for _, task, _ in work  # type: ignore[attr-defined]
+                                      if task is not None])
+            self._insert_missing(conn, t.drafts, [_draft_row(draft) for _, _, draft in work if draft is not None])
             fresh = self._insert_missing(conn, t.experiment_items, [{
                 "item_id": item.item_id, "experiment": item.experiment, "key": item.key, "task_id": item.task_id,
-                "condition": item.condition, "created_at": task.created_at, "data": item.model_dump(mode="json"),
-            } for item, task, _ in work], key="item_id")
+                "condition": item.condition, "created_at": utcnow(), "data": item.model_dump(mode="json"),
+            } for item, _, _ in work], key="item_id")
         return len(fresh)
 
     def experiment_items(self, experiment: str, key: str | None = None) -> list[ExperimentItem]:

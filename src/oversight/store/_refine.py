@@ -17,10 +17,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, exists, or_, select, update
 
 from oversight.errors import NotFoundError
-from oversight.schemas import Critique, Draft, FindingVerdict, Refinement, Task, new_id, utcnow
+from oversight.schemas import (
+    EXPERIMENT_BATCH_PREFIX,
+    Critique,
+    Draft,
+    FindingVerdict,
+    Refinement,
+    Task,
+    new_id,
+    utcnow,
+)
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
 
@@ -256,7 +265,8 @@ class RefineRecords(StoreBase):
         """Claim up to ``limit`` tasks that need drafting; return (task_id, claim token, attempts) each.
 
         Claimable: pending, failed, or drafting under a lease that has expired (its worker
-        died). The claim is one UPDATE, so two workers never hold the same task; on
+        died). Without ``task_ids``, an experiment's review items are never claimed: the
+        experiment drafts them itself (a planted draft, its condition's model). The claim is one UPDATE, so two workers never hold the same task; on
         PostgreSQL the candidate rows are picked with FOR UPDATE SKIP LOCKED so workers do
         not queue behind each other.
         """
@@ -267,6 +277,9 @@ class RefineRecords(StoreBase):
         pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(limit)
         if task_ids is not None:
             pick = pick.where(s.c.task_id.in_(list(task_ids)))
+        else:  # an experiment's items are drafted by the experiment (its planted draft), never by `draft`
+            pick = pick.where(~exists().where(t.tasks.c.id == s.c.task_id,
+                                              t.tasks.c.source.like(f"{EXPERIMENT_BATCH_PREFIX}%")))
         if exclude := list(exclude):  # e.g. the ones that failed in this run: not again, not now
             pick = pick.where(s.c.task_id.not_in(exclude))
         if self.dialect == "postgresql":

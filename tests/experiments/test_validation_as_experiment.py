@@ -1,0 +1,59 @@
+"""A validation is one kind of experiment: the same drafts, the same check, the same statistic.
+
+The few-shot fix for "Answer with one word" (tests/intervene/test_validate.py) is validated, then
+declared as a paired experiment (the bundled prompt vs the intervention's patch, recurrence by
+the pattern's accepted check) on the validation's tasks. The experiment finds every draft the
+validation paid for (the cassette holds only the validation's requests: a new one would fail
+the test) and reports the same change with the same interval.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from oversight.experiments import run, summary
+from oversight.intervene.suggest import suggest_by_rules
+from oversight.intervene.validate import plan_validation, validate
+from oversight.mine.miner import mine
+from oversight.runtime import Runtime
+from oversight.schemas import Experiment, FewShot
+from tests.intervene.conftest import embedder  # noqa: F401
+from tests.intervene.test_validate import capital_tasks, holding, trainers_refine
+
+
+@pytest.mark.vcr
+async def test_a_validation_declared_as_an_experiment_pays_nothing_and_agrees(
+        recorded_llm, recorded_settings, tmp_store, embedder) -> None:  # noqa: F811
+    tasks = capital_tasks(16)
+    tmp_store.add_tasks(tasks)
+    prompt = await trainers_refine(tmp_store, recorded_llm, tasks)
+    result = await mine(tmp_store, names="keywords", embedder=embedder)
+    notes = {n.id: n for n in tmp_store.notes()}
+    one_word = holding(result.patterns, notes, "ignores one word instruction")
+    refinements = {r.id: r for r in tmp_store.refinements()}
+    examples = list({r.id: (tmp_store.get_task(r.task_id), tmp_store.get_draft(r.draft_id), r)
+                     for r in (refinements[notes[i].refinement_id] for i in one_word.member_ids
+                               if notes[i].refinement_id)}.values())
+    found = suggest_by_rules(one_word, [notes[i] for i in one_word.member_ids], examples)
+    tmp_store.save_interventions(found.interventions)
+    for item in found.interventions:
+        tmp_store.decide_intervention(item.id, "accepted", "test")
+    few_shot = next(i for i in found.interventions if isinstance(i.payload, FewShot))
+    validation = await validate(tmp_store, few_shot.id, drafter=recorded_llm, base_prompt=prompt, seed=7)
+    affected = [t.id for t in plan_validation(tmp_store, few_shot.id, seed=7).affected]
+    drafts = tmp_store.count("drafts")
+
+    experiment = Experiment(name="one-word-fix", tasks={"ids": affected}, seed=7,
+                            conditions=[{"name": "bundled"}, {"name": "few-shot", "patch": few_shot.id}],
+                            recurrence={"pattern": one_word.id})
+    with Runtime.open(recorded_settings, store=tmp_store) as rt:
+        frame = await run(experiment, rt)
+        assert tmp_store.count("drafts") == drafts  # every draft found: no model call, no copy
+    assert len(frame) == 2 * len(affected) and frame["recurs"].notna().all()
+    before = frame[frame.condition == "bundled"]["recurs"].mean()
+    after = frame[frame.condition == "few-shot"]["recurs"].mean()
+    assert (before, after) == pytest.approx((validation.before, validation.after))
+    effect = summary(frame).set_index("condition").loc["few-shot"]
+    assert effect.paired and effect.pairs == validation.tasks
+    assert (effect.effect, effect.effect_low, effect.effect_high) == pytest.approx(
+        (validation.change.estimate, validation.change.low, validation.change.high))
