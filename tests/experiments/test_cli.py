@@ -69,3 +69,30 @@ def test_triage_without_a_judge_name_among_several_annotators_says_so(tmp_path: 
     Path("pairs.jsonl").write_text("".join(__import__("json").dumps(r) + "\n" for r in rows))
     result = invoke("experiment", "triage", "pairs.jsonl")
     assert result.exit_code == 1 and "name the judge" in result.stderr
+
+
+def test_triage_of_drafts_measures_on_answered_work_and_lists_the_queue_first(recorded_settings) -> None:
+    import json
+
+    from oversight.runtime import Runtime
+    from oversight.schemas import Refinement, Task
+    from tests.support.review_seed import finding, seed_items
+
+    high = [finding("the year 1862", "Wrong year.", severity="high")]
+    with Runtime.open(recorded_settings) as rt:
+        seed_items(rt, [(Task(id=f"h{i}", prompt="When?"), "In the year 1862.", high) for i in range(1, 6)]
+                   + [(Task(id=f"n{i}", prompt="When?"), "In 1861.", []) for i in range(1, 6)])
+        for task_id, decision in [("h1", "reject"), ("h2", "reject"), ("h3", "accept"), ("n1", "reject"),
+                                  ("n2", "accept"), ("n3", "accept")]:
+            draft_id = rt.store.task_state(task_id)["draft_id"]
+            rt.store.save_refinement(Refinement(task_id=task_id, draft_id=draft_id, decision=decision))
+    result = invoke("--db", recorded_settings.db, "experiment", "triage", "--drafts", "--budget", "0.5", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["answered"], out["queued"]) == (6, 4)
+    [half] = out["recall"]
+    # the three drafts the critic flagged high come first: two of them were rejected, of three rejections
+    assert (half["reviewed"], half["errors"], half["caught"]) == (3, 3, 2)
+    assert sorted(out["review_first"]) == ["h4", "h5"]
+    both = invoke("experiment", "triage")
+    assert both.exit_code == 2 and "--drafts" in both.stderr

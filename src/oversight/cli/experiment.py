@@ -91,7 +91,10 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
 
 
 @experiment.command("triage")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--drafts", is_flag=True,
+              help="Triage the database's drafts instead: the review queue by the critic's findings and the "
+                   "routing rule, measured on the drafts trainers already answered.")
 @click.option("--judge", metavar="NAME", help="The annotator to triage (needed when several rated the pairs).")
 @click.option("--budget", "budgets", type=click.FloatRange(0, 1, min_open=True), multiple=True,
               help="Fractions of pairs a human can review. Repeatable.  [default: 0.1, 0.25, 0.5]")
@@ -100,22 +103,34 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
 @click.option("--order", "order_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write every pair in review order (id, score, signals) to a CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the recall at each budget as JSON.")
-def triage_command(file: Path, judge: str | None, budgets: tuple[float, ...], mapping: tuple[str, ...],
-                   order_path: str | None, as_json: bool) -> None:
-    """Which of a judge's pairwise verdicts need a human, for a review budget.
+@click.pass_context
+def triage_command(ctx: click.Context, file: Path | None, drafts: bool, judge: str | None, budgets: tuple[float, ...],
+                   mapping: tuple[str, ...], order_path: str | None, as_json: bool) -> None:
+    """Which items need a human, for a review budget: a judge's pairwise verdicts (FILE) or, with
+    --drafts, the drafts in the database.
 
     FILE is a pairwise judgment file as `oversight audit judgments` reads it, ideally with each
     pair judged in both orders (`shown_first`). Pairs are ranked by the judge's disagreement with
     itself across orders, then by how far its pick is the longer answer, then by other raters'
     disagreement (weights fixed in advance). With `gold`, prints the share of the judge's errors
-    each budget catches, beside random review."""
+    each budget catches, beside random review.
+
+    With --drafts: drafts are ranked by the AI critic's worst shown finding, then how many it shows,
+    then the audit's routing rule. The drafts trainers already answered say how well that ranking
+    catches the ones they changed or rejected; the queue's first items for the first budget are listed."""
     import pandas as pd
 
-    from oversight.audit.io import read_judgments
     from oversight.experiments.triage import BUDGETS, JUDGE_WEIGHTS, judge_items, rank, recall_at, score
+
+    if (file is None) == (not drafts):
+        raise click.UsageError("give a judgment FILE, or --drafts for the database's drafts")
+    target = writable_path(order_path) if order_path else None
+    if drafts:
+        _triage_drafts(ctx, budgets or BUDGETS, target, as_json)
+        return
+    from oversight.audit.io import read_judgments
     from oversight.schemas import PairwiseJudgment
 
-    target = writable_path(order_path) if order_path else None
     pairs = [j for j in read_judgments(file, list(mapping)) if isinstance(j, PairwiseJudgment)]
     if not pairs:
         raise click.ClickException(f"{file}: no pairwise judgments (triage ranks a judge's pairwise verdicts)")
@@ -148,3 +163,47 @@ def triage_command(file: Path, judge: str | None, budgets: tuple[float, ...], ma
         click.echo(f"  review {row.budget:.0%} ({row.reviewed} pairs): {row.recall:.0%} of errors caught "
                    f"[{row.recall_low:.0%}, {row.recall_high:.0%}]; random {row.random_recall:.0%} "
                    f"[{row.random_low:.0%}, {row.random_high:.0%}]; {row.lift:.1f}x")
+
+
+def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path | None, as_json: bool) -> None:
+    import math as _math
+
+    import pandas as pd
+
+    from oversight.experiments.triage import CRITIC_WEIGHTS, draft_items, rank, recall_at, score
+    from oversight.runtime import open_store
+
+    with open_store(settings_from(ctx), create=False) as store:
+        answered = draft_items(store, which="refined")
+        queued = draft_items(store, which="queued")
+    measured = None
+    if answered and any(i.error for i in answered) and not all(i.error for i in answered):
+        measured = recall_at(rank(answered, CRITIC_WEIGHTS), budgets)
+    ranked = rank(queued, CRITIC_WEIGHTS) if queued else []
+    first = ranked[:_math.ceil(round(budgets[0] * len(ranked), 9))] if ranked else []
+    if target is not None:
+        rows = [{"rank": i + 1, "task_id": item.id, "score": round(score(item, CRITIC_WEIGHTS), 4), **item.signals}
+                for i, item in enumerate(ranked)]
+        try:
+            pd.DataFrame(rows).to_csv(target, index=False)
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc)) from exc
+    if as_json:
+        emit_json({"answered": len(answered), "queued": len(ranked),
+                   "recall": None if measured is None else measured.to_dict("records"),
+                   "review_first": [i.id for i in first]})
+        return
+    if measured is None:
+        click.echo(f"{len(answered)} answered drafts: too few changed and kept ones to measure the ranking on")
+    else:
+        changed = int(measured["errors"].iloc[0])
+        click.echo(f"on {len(answered)} answered drafts ({changed} changed or rejected by trainers), the critic's "
+                   "ranking would have caught:")
+        for row in measured.itertuples(index=False):
+            click.echo(f"  review {row.budget:.0%} ({row.reviewed}): {row.recall:.0%} of them "
+                       f"[{row.recall_low:.0%}, {row.recall_high:.0%}]; random {row.random_recall:.0%}; "
+                       f"{row.lift:.1f}x")
+    click.echo(f"{len(ranked)} drafts wait for review; the first {len(first)} ({budgets[0]:.0%}) to review:")
+    for item in first:
+        click.echo(f"  {item.id}  severity {item.signals['critic_severity']:.2f}, "
+                   f"findings {item.signals['critic_findings']:.2f}, route {item.signals['route']:.2f}")

@@ -35,6 +35,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,9 @@ import pandas as pd
 from oversight.audit.features import style_features
 from oversight.intervene.stats import wilson
 from oversight.schemas import Critique, PairwiseJudgment, RoutingRule
+
+if TYPE_CHECKING:
+    from oversight.store import Store
 
 __all__ = [
     "BUDGETS",
@@ -54,6 +58,7 @@ __all__ = [
     "TriageItem",
     "budget_for",
     "critique_signals",
+    "draft_items",
     "judge_items",
     "rank",
     "recall_at",
@@ -173,6 +178,35 @@ def route_signal(rule: RoutingRule | None, kind: str | None = None, domain: str 
     if rule is None:
         return _UNKNOWN_ROUTE
     return ROUTE_SCORE.get(rule.route_for(kind, domain).route, _UNKNOWN_ROUTE)
+
+
+def draft_items(store: Store, *, which: Literal["refined", "queued"]) -> list[TriageItem]:
+    """The store's drafts as triage items (blocking reads): the critic's signals and the route.
+
+    ``queued``: the items awaiting review, truth unknown (what to look at first). ``refined``: the
+    drafts trainers have answered, ``error`` True when they changed or rejected it (an edit,
+    rewrite or reject; a skip is no answer): how well the signals would have ranked past work.
+    """
+    from oversight.review import load_routing_rule
+
+    rule = load_routing_rule(store)
+    states = store.task_states("awaiting_review" if which == "queued" else "refined")
+    tasks = {t.id: t for t in store.tasks([s.task_id for s in states])}
+    critiques = store.critiques({s["critique_id"] for s in states if s["critique_id"]})
+    answered: dict[str, bool] = {}
+    if which == "refined":
+        for r in store.refinements_of_tasks([s.task_id for s in states]):
+            if r.decision != "skip":
+                answered.setdefault(r.task_id, r.decision != "accept")  # the first answer counts
+    items = []
+    for state in states:
+        if which == "refined" and state.task_id not in answered:
+            continue
+        task = tasks.get(state.task_id)
+        signals = critique_signals(critiques.get(state["critique_id"] or ""))
+        signals["route"] = route_signal(rule, task.kind if task else None, task.domain if task else None)
+        items.append(TriageItem(id=state.task_id, signals=signals, error=answered.get(state.task_id)))
+    return items
 
 
 def score(item: TriageItem, weights: Mapping[str, float]) -> float:
