@@ -117,7 +117,7 @@ def test_the_readme_python_example_runs_offline(tmp_path: Path) -> None:
 
 
 def small(**changes: object) -> Experiment:
-    spec = {"name": "people", "tasks": {"file": str(ROOT / "src/oversight/data/demo/tasks.jsonl")}, "sample": 4,
+    spec = {"name": "people", "tasks": {"file": "src/oversight/data/demo/tasks.jsonl"}, "sample": 4,
             "seed": 3, "design": "randomised", "plant": ["unsupported_sentence"],
             "conditions": [{"name": "alone", "critique": "hidden"}, {"name": "helped", "critique": "shown"}],
             "reviewer": {"policy": "human"}, "measures": ["caught", "flagged"]}
@@ -128,7 +128,7 @@ def small(**changes: object) -> Experiment:
 async def test_people_answer_the_same_items_in_the_queue_with_the_arm_honoured(recorded_settings) -> None:
     experiment = small()
     with Runtime.open(recorded_settings) as rt:
-        frame = await run(experiment, rt)
+        frame = await run(experiment, rt, base=ROOT)
         assert (frame["state"] == "awaiting_review").all() and frame["decision"].isna().all()
         queued = set(rt.store.batch_task_ids(experiment.batch))
         assert queued == set(frame["item_id"])
@@ -143,7 +143,7 @@ async def test_people_answer_the_same_items_in_the_queue_with_the_arm_honoured(r
         answer = RefinementInput(decision="reject", rationale="a sentence nothing supports", simulated=True)
         kept = await review.submit(rt, lease.task_id, answer, reviewer="ana")
         assert kept.arm == row.arm and kept.simulated is False  # the service decides both, not the answer
-        after = (await run(experiment, rt)).set_index("item_id")
+        after = (await run(experiment, rt, base=ROOT)).set_index("item_id")
     assert after.loc[lease.task_id, "caught"] == True and after.loc[lease.task_id, "reviewer"] == "ana"  # noqa: E712
     assert after["decision"].notna().sum() == 1
 
@@ -152,11 +152,11 @@ async def test_people_answer_the_same_items_in_the_queue_with_the_arm_honoured(r
 async def test_an_llm_reviewer_answers_through_the_review_service(recorded_settings) -> None:
     experiment = small(name="llm-reviewer", reviewer={"policy": "llm"})
     with Runtime.open(recorded_settings) as rt:
-        frame = await run(experiment, rt)
+        frame = await run(experiment, rt, base=ROOT)
         assert (frame["state"] == "refined").all() and set(frame["reviewer"]) == {"sim-llm"}
         assert frame["simulated"].all() and frame["caught"].notna().all()
         assert (frame["seconds"] > 10).all()  # the reading model: 10 s plus 4 words a second
-        again = await run(experiment, rt)  # its answers are kept: nothing is asked twice
+        again = await run(experiment, rt, base=ROOT)  # its answers are kept: nothing is asked twice
     pd.testing.assert_frame_equal(stable(frame), stable(again))
 
 
@@ -168,13 +168,13 @@ async def test_a_paired_prompt_comparison_measures_recurrence_by_a_check(recorde
     (prompts / "draft_terse.md").write_text(bundled.replace("name: draft", "name: draft_terse", 1).replace(
         "## system\n", "## system\nWhen asked for one word, reply with that one word only.\n", 1), encoding="utf-8")
     experiment = Experiment.model_validate({
-        "name": "terse", "tasks": {"file": str(CAPITALS)}, "sample": 12, "seed": 0,
+        "name": "terse", "tasks": {"file": str(CAPITALS.relative_to(ROOT))}, "sample": 12, "seed": 0,
         "conditions": [{"name": "bundled"}, {"name": "terse", "prompt": "draft_terse"}],
         "recurrence": {"check": {"kind": "max_words", "value": 1}}})
     settings = load_settings(db=recorded_settings.db, model=RECORDED_MODEL, api_base=RECORDED_API_BASE,
                              api_key=RECORDED_API_KEY, concurrency=1, prompts_dir=str(prompts))
     with Runtime.open(settings) as rt:
-        frame = await run(experiment, rt)
+        frame = await run(experiment, rt, base=ROOT)
         assert len(frame) == 24 and frame["recurs"].notna().all() and frame["decision"].isna().all()
         assert frame.groupby("condition")["prompt_version"].nunique().to_dict() == {"bundled": 1, "terse": 1}
         assert frame.loc[frame.condition == "bundled", "prompt_version"].iloc[0] == rt.draft_prompt.version
@@ -184,3 +184,20 @@ async def test_a_paired_prompt_comparison_measures_recurrence_by_a_check(recorde
     bundled = frame[frame.condition == "bundled"].set_index("task_id")["recurs"]
     other = frame[frame.condition == "terse"].set_index("task_id")["recurs"]
     assert terse.effect == pytest.approx(other.mean() - bundled.mean())
+
+
+def test_the_same_task_under_the_same_condition_gets_the_same_error_wherever_the_file_lies(recorded_settings) -> None:
+    from oversight.experiments.run import _item
+    from oversight.schemas import Draft, Task
+
+    task = Task(id="q1", prompt="When was it?")
+    source = Draft(id="d1", task_id="q1", model=RECORDED_MODEL, prompt_name="draft", prompt_version="v",
+                   text="It was fought on July 21, 1861, by about 18,000 men on each side of the river.")
+    spelled = [small(tasks={"file": "src/oversight/data/demo/tasks.jsonl"}),
+               small(tasks={"file": str(ROOT / "src/oversight/data/demo/tasks.jsonl")})]
+    with Runtime.open(recorded_settings) as rt:
+        made = [_item(e, task, e.conditions[0], source, rt, queued=True) for e in spelled]
+    (first, first_task, first_draft), (second, second_task, second_draft) = made
+    assert first.key != second.key and first.item_id != second.item_id  # two declarations, two sets of items
+    assert first.plant == second.plant and first_draft.text == second_draft.text != source.text
+    assert first_task.prompt == second_task.prompt

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from oversight.prompts import Prompt
     from oversight.store import Store
 
-__all__ = ["REVIEWER_PROMPT", "LLMReview", "Scripted", "SimulatedReviewer", "item_rng"]
+__all__ = ["REVIEWER_PROMPT", "LLMReview", "Scripted", "SimulatedReviewer", "item_rng", "unit_of"]
 
 REVIEWER_PROMPT = "simulated_reviewer"
 _TAG = {"wrong_number": "wrong-number", "unsupported_sentence": "unsupported-claim",
@@ -62,9 +62,21 @@ class SimulatedReviewer(Protocol):
     async def answer(self, item: ReviewItem, error: PlantedError | None, *, seed: int) -> RefinementInput: ...
 
 
-def item_rng(seed: int, task_id: str, reviewer: str) -> random.Random:
-    """The random stream of one reviewer on one item: the same on every re-run, whatever the order."""
-    return random.Random(content_hash(seed, task_id, reviewer))
+def item_rng(seed: int, unit: str, reviewer: str) -> random.Random:
+    """The random stream of one reviewer on one unit (``unit_of``): the same on every re-run, in any order."""
+    return random.Random(content_hash(seed, unit, reviewer))
+
+
+def unit_of(task_id: str, condition: str) -> str:
+    """What an item is: a source task under a condition (not its queue id, which changes with the declaration)."""
+    return f"{task_id}\x1f{condition}"
+
+
+def _unit(item: ReviewItem) -> str:
+    meta = item.task.metadata
+    if isinstance(meta.get("task"), str) and isinstance(meta.get("condition"), str):
+        return unit_of(meta["task"], meta["condition"])
+    return item.task.id
 
 
 def _remove(error: PlantedError, text: str) -> str:
@@ -106,7 +118,7 @@ class Scripted:
                                seconds_spent=round(seconds * 1.5, 1))
 
     async def answer(self, item: ReviewItem, error: PlantedError | None, *, seed: int) -> RefinementInput:
-        return self.decide(item, error, item_rng(seed, item.task.id, self.name))
+        return self.decide(item, error, item_rng(seed, _unit(item), self.name))
 
 
 # The reviewer model's answer. No docstring: it would enter the JSON schema of every request.

@@ -34,7 +34,7 @@ from oversight import review
 from oversight.draft import draft_parameters, draft_task
 from oversight.errors import NotFoundError, OversightError
 from oversight.experiments.plant import caught, critic_pointed, plant, planted_prompt
-from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng
+from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng, unit_of
 from oversight.intervene.checks import PROGRAMMATIC, passes, word_count
 from oversight.schemas import (
     CheckCriterion,
@@ -209,8 +209,10 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
     """The item of ``task`` under ``condition``; with ``queued`` (someone reviews it) also its review
     task and the draft the reviewer sees. Unreviewed items are measured on the source draft alone."""
     iid = item_id(experiment, task.id, condition.name)
-    text, error = plant(source.text, experiment.plant, item_rng(experiment.seed, iid, "plant")) \
-        if experiment.plant else (source.text, None)
+    # seeded by what the item is, not by its id (which holds the declaration's key): the same task
+    # under the same condition and seed gets the same error wherever the file lies
+    text, error = plant(source.text, experiment.plant, item_rng(experiment.seed, unit_of(task.id, condition.name),
+                                                                "plant")) if experiment.plant else (source.text, None)
     review_task = Task(id=iid, prompt=planted_prompt(task.prompt, error), input=task.input, context=task.context,
                   domain=task.domain, kind=task.kind, reference=task.reference,
                   metadata={"experiment": experiment.name, "condition": condition.name, "task": task.id,
