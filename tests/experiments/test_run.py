@@ -180,7 +180,7 @@ async def test_a_paired_prompt_comparison_measures_recurrence_by_a_check(recorde
         assert frame.loc[frame.condition == "bundled", "prompt_version"].iloc[0] == rt.draft_prompt.version
     effects = summary(frame).set_index("condition")
     terse = effects.loc["terse"]
-    assert terse.paired and terse.pairs == 12
+    assert terse.paired and terse.pairs == 12 and frame.attrs["recurrence"] == "check:max_words 1"
     bundled = frame[frame.condition == "bundled"].set_index("task_id")["recurs"]
     other = frame[frame.condition == "terse"].set_index("task_id")["recurs"]
     assert terse.effect == pytest.approx(other.mean() - bundled.mean())

@@ -76,7 +76,7 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
         except OSError as exc:
             raise click.ClickException(describe_os_error(exc)) from exc
     if as_json:
-        emit_json({"experiment": declared.model_dump(mode="json"),
+        emit_json({"experiment": declared.model_dump(mode="json"), "recurrence": frame.attrs.get("recurrence"),
                    "rows": frame.astype(object).where(frame.notna(), None).to_dict("records"),
                    "summary": effects.astype(object).where(effects.notna(), None).to_dict("records")})
         return
@@ -87,6 +87,8 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
     click.echo(f"{declared.name}: {len(frame)} rows ({shape}); {reviewed} reviewed")
     for line in _table(effects):
         click.echo(line)
+    if "recurrence" in frame.attrs:
+        click.echo(f"recurrence decided by {frame.attrs['recurrence']}")
     click.echo("(* the interval excludes no difference)")
 
 

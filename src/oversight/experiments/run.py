@@ -309,7 +309,10 @@ async def _rows_with_judge(experiment: Experiment, runtime: Runtime) -> pd.DataF
     verdicts = await asyncio.gather(*(judge_recurrence(store, runtime.judge, prompt, pattern, tasks[i.task_id],
                                                        drafts[i.source_draft_id].text) for i in items))
     judged = {i.item_id: v for i, v in zip(items, verdicts, strict=True)}
-    return await asyncio.to_thread(rows, store, experiment, judged=judged)
+    frame = await asyncio.to_thread(rows, store, experiment, judged=judged)
+    frame.attrs["recurrence"] = (f"judge:{runtime.judge.model} (not calibrated against the trainers' labels: "
+                                 "`oversight interventions validate --judge` calibrates it)")
+    return frame
 
 
 def rows(store: Any, experiment: Experiment, *, judged: dict[str, bool | None] | None = None) -> pd.DataFrame:
@@ -356,4 +359,9 @@ def rows(store: Any, experiment: Experiment, *, judged: dict[str, bool | None] |
         })
     frame = pd.DataFrame(out, columns=ROW_COLUMNS)
     frame.attrs["experiment"] = experiment.model_dump(mode="json")
+    if check is not None:
+        frame.attrs["recurrence"] = f"check:{check.kind}" + (f" {check.value}" if check.value is not None else "")
+    elif judged is not None:
+        # unlike a validation, the judge is not calibrated against the trainers' labels first
+        frame.attrs["recurrence"] = "judge (not calibrated against the trainers' labels)"
     return frame
