@@ -17,6 +17,7 @@ from oversight.intervene.validate import plan_validation, validate
 from oversight.mine.miner import mine
 from oversight.runtime import Runtime
 from oversight.schemas import Experiment, FewShot
+from tests.conftest import RECORDED_MODEL
 from tests.intervene.conftest import embedder  # noqa: F401
 from tests.intervene.test_validate import capital_tasks, holding, trainers_refine
 
@@ -57,3 +58,23 @@ async def test_a_validation_declared_as_an_experiment_pays_nothing_and_agrees(
     assert effect.paired and effect.pairs == validation.tasks
     assert (effect.effect, effect.effect_low, effect.effect_high) == pytest.approx(
         (validation.change.estimate, validation.change.low, validation.change.high))
+
+
+@pytest.mark.vcr
+async def test_recurrence_of_a_pattern_without_a_check_is_asked_of_the_judge_once(
+        recorded_llm, recorded_settings, tmp_store, embedder) -> None:  # noqa: F811
+    from tests.intervene.test_validate import seeded_pattern_without_a_check
+
+    _, item = await seeded_pattern_without_a_check(tmp_store, recorded_llm, embedder, accepted=0)
+    experiment = Experiment(name="judged", tasks={"ids": [t.id for t in capital_tasks(12)]}, seed=1,
+                            conditions=[{"name": "bundled"}, {"name": "few-shot", "patch": item.id}],
+                            recurrence={"pattern": item.pattern_id})
+    with Runtime.open(recorded_settings, store=tmp_store) as rt:
+        frame = await run(experiment, rt)
+        asked = tmp_store.count("judge_verdicts")
+        again = await run(experiment, rt)  # verdicts are kept: the judge is asked nothing twice
+        assert tmp_store.count("judge_verdicts") == asked
+    assert len(frame) == 24 and frame["recurs"].notna().all() and asked == frame["draft_id"].nunique()
+    assert frame.attrs["recurrence"].startswith(f"judge:{RECORDED_MODEL}") and "not calibrated" in \
+        frame.attrs["recurrence"]
+    assert frame["recurs"].tolist() == again["recurs"].tolist()
