@@ -148,10 +148,23 @@ async def test_people_answer_the_same_items_in_the_queue_with_the_arm_honoured(r
     assert after["decision"].notna().sum() == 1
 
 
-@pytest.mark.vcr
-async def test_an_llm_reviewer_answers_through_the_review_service(recorded_settings) -> None:
+LLM_REVIEWER_CASSETTE = CASSETTES / "experiments" / "test_run" / \
+    "test_an_llm_reviewer_answers_through_the_review_service.yaml"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_settings(request: pytest.FixtureRequest, recorded_settings):
+    """The recorded endpoint, on SQLite and (when configured) PostgreSQL (store and checkpointer)."""
+    if request.param == "sqlite":
+        return recorded_settings
+    return load_settings(db=request.getfixturevalue("postgres_url"), model=RECORDED_MODEL,
+                         api_base=RECORDED_API_BASE, api_key=RECORDED_API_KEY, concurrency=1)
+
+
+@pytest.mark.vcr(str(LLM_REVIEWER_CASSETTE))
+async def test_an_llm_reviewer_answers_through_the_review_service(any_db_settings) -> None:
     experiment = small(name="llm-reviewer", reviewer={"policy": "llm"})
-    with Runtime.open(recorded_settings) as rt:
+    with Runtime.open(any_db_settings) as rt:
         frame = await run(experiment, rt, base=ROOT)
         assert (frame["state"] == "refined").all() and set(frame["reviewer"]) == {"sim-llm"}
         assert frame["simulated"].all() and frame["caught"].notna().all()
