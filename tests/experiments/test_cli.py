@@ -96,3 +96,14 @@ def test_triage_of_drafts_measures_on_answered_work_and_lists_the_queue_first(re
     assert sorted(out["review_first"]) == ["h4", "h5"]
     both = invoke("experiment", "triage")
     assert both.exit_code == 2 and "--drafts" in both.stderr
+
+
+def test_an_unknown_patch_is_refused_before_any_task_is_imported(tmp_path: Path) -> None:
+    Path("tasks.jsonl").write_text('{"id": "a", "prompt": "A?"}\n')
+    Path("e.yaml").write_text("name: e\ntasks: {file: tasks.jsonl}\nconditions: [{name: a}, {name: b, patch: i_nope}]\n"
+                              "reviewer: {policy: catches}\n")
+    assert invoke("init").exit_code == 0
+    result = invoke("experiment", "run", "e.yaml")
+    assert result.exit_code == 1 and "condition 'b': no intervention 'i_nope'" in result.stderr
+    with Store.open("oversight.db") as store:
+        assert store.task_ids() == []

@@ -178,8 +178,9 @@ async def run(
     NotFoundError, ExperimentError (before anything is paid for), or LLMError.
     """
     store = runtime.store
+    runtimes = await asyncio.to_thread(  # refuses an unknown patch before any task is imported
+        lambda: {c.name: condition_runtime(runtime, c) for c in experiment.conditions})
     tasks = await asyncio.to_thread(select_tasks, store, experiment, base=base)
-    runtimes = {c.name: condition_runtime(runtime, c) for c in experiment.conditions}
     pairs = assign(tasks, experiment)
     progress(f"{experiment.name}: {len(tasks)} tasks, {len(pairs)} items under {len(experiment.conditions)} "
              f"conditions ({experiment.design})")
@@ -214,9 +215,9 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
     text, error = plant(source.text, experiment.plant, item_rng(experiment.seed, unit_of(task.id, condition.name),
                                                                 "plant")) if experiment.plant else (source.text, None)
     review_task = Task(id=iid, prompt=planted_prompt(task.prompt, error), input=task.input, context=task.context,
-                  domain=task.domain, kind=task.kind, reference=task.reference,
-                  metadata={"experiment": experiment.name, "condition": condition.name, "task": task.id,
-                            "arm": condition.arm})
+                       domain=task.domain, kind=task.kind, reference=task.reference,
+                       metadata={"experiment": experiment.name, "condition": condition.name, "task": task.id,
+                                 "arm": condition.arm})
     params = draft_parameters(rt.draft_prompt, rt.draft_params)
     shown = Draft(id=Draft.derive_id(iid, rt.drafter.model, rt.draft_prompt.version, params), task_id=iid,
                   model=source.model, prompt_name=source.prompt_name, prompt_version=source.prompt_version,
