@@ -175,6 +175,25 @@ def test_cli_audit_of_refinements_counts_simulated_reviewers(tmp_path: Path) -> 
     assert "3 judgments (2 from simulated reviewers)" in (tmp_path / "r" / "audit.md").read_text()
     data = json.loads((tmp_path / "r" / "audit.json").read_text())
     assert (data["n_simulated"], data["annotators"]) == (2, ["ann", "sim:ann", "sim:sim-llm"])
+    assert "(2 simulated left out)" in run.stderr
+
+
+def test_simulated_decisions_alone_never_set_the_queues_routing(tmp_path: Path) -> None:
+    from oversight.review import load_routing_rule
+    from oversight.schemas import Refinement, Task
+    from oversight.store import Store
+
+    db = tmp_path / "o.db"
+    with Store.open(db) as store:
+        store.add_tasks([Task(id=f"t{i}", prompt="p", kind="qa") for i in range(3)])
+        for i in range(3):
+            store.save_refinement(Refinement(task_id=f"t{i}", draft_id=f"d{i}", decision="reject",
+                                             reviewer="sim-catches", simulated=True))
+    run = CliRunner().invoke(cli, ["--db", str(db), "audit", "refinements", "--no-report"])
+    assert run.exit_code == 0, run.output
+    assert "routing rule was left as it was" in run.stderr
+    with Store.open(db) as store:
+        assert load_routing_rule(store) is None
 
 
 def test_report_shows_the_llm_judge_beside_the_humans(pandalm: list[PairwiseJudgment]) -> None:

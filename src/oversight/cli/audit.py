@@ -162,7 +162,7 @@ def _write_report(result: AuditResult, folder: Path) -> Path:
 def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool) -> None:
     """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing."""
     from oversight.audit import audit_judgments
-    from oversight.audit.io import judgments_from_refinements
+    from oversight.audit.io import is_simulated, judgments_from_refinements
     from oversight.errors import NotFoundError
     from oversight.review import save_routing_rule
     from oversight.runtime import open_store
@@ -175,8 +175,18 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
         if not found:
             raise NotFoundError(f"no refinement decisions in {masked_url(settings.db)}")
         result = audit_judgments(found, source=f"refinements in {masked_url(settings.db)}")
-        save_routing_rule(store, result.routing)
-    err("kept the routing rule: `oversight review` now orders its queue by it")
+        # the queue is worked by people: its routing comes from people's decisions, never a simulation's
+        people = [j for j in found if not is_simulated(j)]
+        if not people:
+            err("every decision came from simulated reviewers: the routing rule was left as it was")
+        elif len(people) < len(found):
+            rule = audit_judgments(people, source=f"people's refinements in {masked_url(settings.db)}").routing
+            save_routing_rule(store, rule)
+            err(f"kept the routing rule from people's decisions ({len(found) - len(people)} simulated left out): "
+                "`oversight review` now orders its queue by it")
+        else:
+            save_routing_rule(store, result.routing)
+            err("kept the routing rule: `oversight review` now orders its queue by it")
     if not no_report:
         err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")
     if as_json:
