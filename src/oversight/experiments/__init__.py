@@ -1,10 +1,14 @@
 """Declared oversight experiments for researchers: conditions, simulated reviewers, effects with intervals.
 
     from oversight.experiments import load_experiment, run, summary
+    from oversight.llm import run_sync
     experiment = load_experiment("examples/experiments/assistance.yaml")
     with Runtime.open(load_settings()) as runtime:
-        rows = asyncio.run(run(experiment, runtime))   # one row per task and condition
-    print(summary(rows))                                 # effects with confidence intervals
+        rows = run_sync(run(experiment, runtime))     # or `await run(...)` in async code
+    print(summary(rows))                               # effects with confidence intervals
+
+``run`` is async like every stage that calls a model (it runs under FastAPI and LangGraph's
+server too); ``llm.run_sync`` is the sync facade for scripts and notebooks.
 
 - ``declare``: the experiment as YAML (``schemas.Experiment`` is the object);
 - ``plant``: known errors planted in drafts, and whether a reviewer caught them;
