@@ -85,6 +85,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests.support.review_seed
 
+from bench_workers import postgres_reachable  # noqa: E402 - a sibling bench (bench/ is the script's folder)
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 OVERSIGHT = Path(sys.executable).parent / "oversight"  # the console script: the server is `oversight serve`
@@ -176,16 +178,6 @@ def postgres_backend(base: str) -> Backend:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return Backend("postgres", fresh, seed_suffix="?options=-csynchronous_commit%3Doff")
-
-
-def postgres_reachable(url: str) -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            return None
-    except Exception as exc:  # any reason is a reason to skip
-        return str(exc).strip().splitlines()[0]
 
 
 def settings_for(db: str, lease: float) -> Any:
@@ -450,6 +442,16 @@ class Tally:
         with self.lock:
             return sum(len(v) for v in self.answered.values())
 
+    def refused(self, status: int, what: str) -> None:
+        """Count a refusal: 409 (the lease was lost), 404 (answered by someone else), else an error.
+        The caller holds ``lock``."""
+        if status == 409:
+            self.lease_lost += 1
+        elif status == 404:
+            self.gone += 1
+        else:
+            self.errors.append(f"{what}: {status}")
+
 
 def send(client: Any, tally: Tally, method: str, path: str, **kwargs: Any) -> Any:
     """One request; on a connection the server closed meanwhile (uvicorn drops keep-alive connections
@@ -507,12 +509,7 @@ def _trainer_loop(client: Any, csrf: str, name: str, tally: Tally, deadline: flo
         t2 = time.perf_counter()
         if page.status_code != 200 or task_id not in page.text:
             with tally.lock:
-                if page.status_code == 409:
-                    tally.lease_lost += 1
-                elif page.status_code == 404:
-                    tally.gone += 1
-                else:
-                    tally.errors.append(f"{name} GET {where}: {page.status_code}")
+                tally.refused(page.status_code, f"{name} GET {where}")
             continue
         with tally.lock:
             tally.page.append(t2 - t1)
@@ -523,13 +520,10 @@ def _trainer_loop(client: Any, csrf: str, name: str, tally: Tally, deadline: flo
             if done.status_code == 303 and done.headers.get("location", "").startswith(f"/done/{task_id}?"):
                 tally.answered[task_id].append(name)
                 tally.loop.append(t3 - t0)
-            elif done.status_code == 409:
-                tally.lease_lost += 1
-            elif done.status_code == 404:
-                tally.gone += 1
             else:
-                tally.errors.append(f"{name} POST {where}: {done.status_code}")
-                tally.failed[task_id].append(name)
+                tally.refused(done.status_code, f"{name} POST {where}")
+                if done.status_code not in (404, 409):
+                    tally.failed[task_id].append(name)
 
 
 def quitter(url: str, token: str, tally: Tally, when: int, deadline: float, out: dict[str, Any]) -> None:

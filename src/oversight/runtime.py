@@ -11,6 +11,7 @@ with keyword names never starts it, and it stops on close.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 import threading
@@ -123,6 +124,28 @@ class Runtime:
             max_attempts=s.max_attempts, structured_mode=s.structured_output, sleep=sleep,
             prepare=self._start_embedded if embedded else None,
         )
+
+    def llm_for(self, model: str) -> LLM:
+        """An LLM for ``model``: the runtime's own when one of its models is that one (one
+        concurrency limit per model), else a new one configured like them."""
+        for llm in (self.drafter, self.critic, self.judge, self.namer):
+            if llm.model == model:
+                return llm
+        return self._make_llm(model, None)
+
+    def drafting_with(self, *, drafter: LLM | None = None, prompt: Prompt | None = None) -> Runtime:
+        """This runtime drafting with another model or prompt (an experiment's condition).
+
+        It shares the store, the other models and the embedded server; close this one, not it.
+        The prompt's own parameters apply, with the settings' overrides on top as always.
+        """
+        changes: dict[str, Any] = {}
+        if drafter is not None and drafter is not self.drafter:
+            changes["drafter"] = drafter
+        if prompt is not None and prompt is not self.draft_prompt:
+            overrides = {k: v for k, v in self.draft_params.items() if self.draft_prompt.params.get(k) != v}
+            changes.update(draft_prompt=prompt, draft_params={**prompt.params, **overrides})
+        return dataclasses.replace(self, **changes) if changes else self
 
     @property
     def uses_embedded_model(self) -> bool:

@@ -12,30 +12,18 @@ from __future__ import annotations
 import pytest
 
 from oversight.experiments import run, summary
-from oversight.intervene.suggest import suggest_by_rules
 from oversight.intervene.validate import plan_validation, validate
-from oversight.mine.miner import mine
 from oversight.runtime import Runtime
 from oversight.schemas import Experiment, FewShot
 from tests.conftest import RECORDED_MODEL
 from tests.intervene.conftest import embedder  # noqa: F401
-from tests.intervene.test_validate import capital_tasks, holding, trainers_refine
+from tests.intervene.test_validate import capital_tasks, one_word_pattern
 
 
 @pytest.mark.vcr
 async def test_a_validation_declared_as_an_experiment_pays_nothing_and_agrees(
         recorded_llm, recorded_settings, tmp_store, embedder) -> None:  # noqa: F811
-    tasks = capital_tasks(16)
-    tmp_store.add_tasks(tasks)
-    prompt = await trainers_refine(tmp_store, recorded_llm, tasks)
-    result = await mine(tmp_store, names="keywords", embedder=embedder)
-    notes = {n.id: n for n in tmp_store.notes()}
-    one_word = holding(result.patterns, notes, "ignores one word instruction")
-    refinements = {r.id: r for r in tmp_store.refinements()}
-    examples = list({r.id: (tmp_store.get_task(r.task_id), tmp_store.get_draft(r.draft_id), r)
-                     for r in (refinements[notes[i].refinement_id] for i in one_word.member_ids
-                               if notes[i].refinement_id)}.values())
-    found = suggest_by_rules(one_word, [notes[i] for i in one_word.member_ids], examples)
+    prompt, _, _, one_word, found = await one_word_pattern(tmp_store, recorded_llm, embedder)
     tmp_store.save_interventions(found.interventions)
     for item in found.interventions:
         tmp_store.decide_intervention(item.id, "accepted", "test")

@@ -53,22 +53,29 @@ def holding(patterns, notes, text):
     return max(patterns, key=lambda p: sum(notes[i].text == text for i in p.member_ids))
 
 
-@pytest.mark.vcr
-async def test_few_shot_fixes_the_format_and_the_correctness_check_catches_what_it_breaks(
-        recorded_llm, tmp_store, embedder) -> None:
+async def one_word_pattern(store, llm, embedder):
+    """16 capital tasks refined as the bench's trainer does and mined: the prompt, the patterns, the notes,
+    the one-word pattern and what the rules suggest for it."""
     tasks = capital_tasks(16)
-    tmp_store.add_tasks(tasks)
-    prompt = await trainers_refine(tmp_store, recorded_llm, tasks)
-    result = await mine(tmp_store, names="keywords", embedder=embedder)
-    notes = {n.id: n for n in tmp_store.notes()}
+    store.add_tasks(tasks)
+    prompt = await trainers_refine(store, llm, tasks)
+    result = await mine(store, names="keywords", embedder=embedder)
+    notes = {n.id: n for n in store.notes()}
     one_word = holding(result.patterns, notes, "ignores one word instruction")
-    wrong = holding(result.patterns, notes, "wrong capital")
-    assert one_word.id != wrong.id
-    refinements = {r.id: r for r in tmp_store.refinements()}
-    examples = list({r.id: (tmp_store.get_task(r.task_id), tmp_store.get_draft(r.draft_id), r)
+    refinements = {r.id: r for r in store.refinements()}
+    examples = list({r.id: (store.get_task(r.task_id), store.get_draft(r.draft_id), r)
                      for r in (refinements[notes[i].refinement_id] for i in one_word.member_ids
                                if notes[i].refinement_id)}.values())
     found = suggest_by_rules(one_word, [notes[i] for i in one_word.member_ids], examples)
+    return prompt, result.patterns, notes, one_word, found
+
+
+@pytest.mark.vcr
+async def test_few_shot_fixes_the_format_and_the_correctness_check_catches_what_it_breaks(
+        recorded_llm, tmp_store, embedder) -> None:
+    prompt, patterns, notes, one_word, found = await one_word_pattern(tmp_store, recorded_llm, embedder)
+    wrong = holding(patterns, notes, "wrong capital")
+    assert one_word.id != wrong.id
     few_shot = next(i for i in found.interventions if isinstance(i.payload, FewShot))
     correct = EvalCheck(criterion=CheckCriterion(kind="contains_reference"))
     lead = Intervention(id=Intervention.derive_id(wrong.id, correct), pattern_id=wrong.id, kind="eval_check",

@@ -168,11 +168,9 @@ def triage_command(ctx: click.Context, file: Path | None, drafts: bool, judge: s
 
 
 def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path | None, as_json: bool) -> None:
-    import math as _math
-
     import pandas as pd
 
-    from oversight.experiments.triage import CRITIC_WEIGHTS, draft_items, rank, recall_at, score
+    from oversight.experiments.triage import CRITIC_WEIGHTS, draft_items, rank, recall_at, reviewed_count, score
     from oversight.runtime import open_store
 
     with open_store(settings_from(ctx), create=False) as store:
@@ -182,7 +180,7 @@ def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path 
     if answered and any(i.error for i in answered) and not all(i.error for i in answered):
         measured = recall_at(rank(answered, CRITIC_WEIGHTS), budgets)
     ranked = rank(queued, CRITIC_WEIGHTS) if queued else []
-    first = ranked[:_math.ceil(round(budgets[0] * len(ranked), 9))] if ranked else []
+    first = ranked[:reviewed_count(budgets[0], len(ranked))] if ranked else []
     if target is not None:
         rows = [{"rank": i + 1, "task_id": item.id, "score": round(score(item, CRITIC_WEIGHTS), 4), **item.signals}
                 for i, item in enumerate(ranked)]

@@ -26,6 +26,7 @@ from oversight.intervene.stats import (
     calibrate,
     difference_of_proportions,
     mean_difference,
+    mean_interval,
     paired_change,
     wilson,
 )
@@ -44,14 +45,7 @@ _COLUMN = {"recurrence": "recurs", "agreement": "flagged"}
 
 def _level(values: Any, rate: bool, seed: int) -> Interval:
     x = np.asarray(values, dtype=float)
-    if rate:
-        return wilson(int(x.sum()), len(x))
-    if len(x) == 1:
-        return Interval(estimate=float(x[0]), low=float(x[0]), high=float(x[0]))
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(2000, len(x)))].mean(axis=1)
-    low, high = np.quantile(means, [0.025, 0.975])
-    return Interval(estimate=float(x.mean()), low=float(low), high=float(high))
+    return wilson(int(x.sum()), len(x)) if rate else mean_interval(x, seed=seed)
 
 
 def _effect(frame: pd.DataFrame, column: str, condition: str, base: str, *, paired: bool, rate: bool,

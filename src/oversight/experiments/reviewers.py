@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from oversight.errors import StructuredOutputError
-from oversight.experiments.plant import critic_pointed
+from oversight.experiments.plant import critic_pointed, points_at
 from oversight.intervene.checks import word_count
 from oversight.review import ReviewItem
 from oversight.schemas import FindingVerdict, LLMReviewer, PlantedError, RefinementInput, ScriptedReviewer, content_hash
@@ -110,9 +110,8 @@ class Scripted:
             p *= 1 - spec.miss
         if error is None or not looks or rng.random() >= p:
             return RefinementInput(decision="accept", seconds_spent=round(seconds, 1), confidence=0.75)
-        verdicts = [FindingVerdict(finding=i, verdict="right") for i, f in enumerate(item.critique.findings)
-                    if critic_pointed(error, text, item.critique.model_copy(update={"findings": [f]}))
-                    ] if item.critique is not None else []
+        shown = item.critique.findings if item.critique is not None else []
+        verdicts = [FindingVerdict(finding=i, verdict="right") for i, f in enumerate(shown) if points_at(error, text, f)]
         return RefinementInput(decision="edit", refined_text=_remove(error, text), tags=[_TAG[error.kind]],
                                rationale=_WHY[error.kind], finding_verdicts=verdicts, confidence=0.9,
                                seconds_spent=round(seconds * 1.5, 1))

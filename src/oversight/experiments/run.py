@@ -24,7 +24,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -35,12 +34,13 @@ from oversight.draft import draft_parameters, draft_task
 from oversight.errors import NotFoundError, OversightError
 from oversight.experiments.plant import caught, critic_pointed, plant, planted_prompt
 from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng, unit_of
-from oversight.intervene.checks import PROGRAMMATIC, passes, word_count
+from oversight.intervene.apply import patched_prompt
+from oversight.intervene.checks import passes, word_count
+from oversight.intervene.validate import JUDGE_PROMPT, judge_recurrence, pattern_checks
 from oversight.schemas import (
     CheckCriterion,
     Condition,
     Draft,
-    EvalCheck,
     Experiment,
     ExperimentItem,
     FewShot,
@@ -133,11 +133,6 @@ def condition_runtime(runtime: Runtime, condition: Condition) -> Runtime:
 
     Raises NotFoundError or ExperimentError (a patch that is not a prompt patch or few-shot set).
     """
-    from oversight.intervene.apply import patched_prompt
-
-    changes: dict[str, Any] = {}
-    if condition.model:
-        changes["drafter"] = runtime._make_llm(condition.model, None)
     prompt = runtime.prompt(condition.prompt) if condition.prompt else runtime.draft_prompt
     if condition.patch:
         intervention = runtime.store.intervention(condition.patch)
@@ -147,17 +142,15 @@ def condition_runtime(runtime: Runtime, condition: Condition) -> Runtime:
             raise ExperimentError(f"condition {condition.name!r}: {condition.patch} is a {intervention.kind}; "
                                   "only a prompt patch or few-shot set changes how drafts are made")
         prompt = patched_prompt(prompt, intervention.payload)
-    if prompt is not runtime.draft_prompt:
-        overrides = {k: v for k, v in runtime.draft_params.items() if runtime.draft_prompt.params.get(k) != v}
-        changes.update(draft_prompt=prompt, draft_params={**prompt.params, **overrides})
-    return dataclasses.replace(runtime, **changes) if changes else runtime
+    return runtime.drafting_with(drafter=runtime.llm_for(condition.model) if condition.model else None,
+                                 prompt=prompt)
 
 
 def _reviewer(runtime: Runtime, spec: Any) -> SimulatedReviewer | None:
     if isinstance(spec, ScriptedReviewer):
         return Scripted(spec)
     if isinstance(spec, LLMReviewer):
-        llm = runtime._make_llm(spec.model, None) if spec.model else runtime.judge
+        llm = runtime.llm_for(spec.model) if spec.model else runtime.judge
         return LLMReview(spec, llm, runtime.prompt(REVIEWER_PROMPT), runtime.store)
     return None  # humans, or no reviewer
 
@@ -285,16 +278,12 @@ def _recurrence_check(store: Any, experiment: Experiment) -> CheckCriterion | No
         return None
     if spec.check is not None:
         return spec.check
-    checks = [i.payload.criterion for i in store.interventions(pattern_id=spec.pattern)
-              if isinstance(i.payload, EvalCheck) and i.status not in ("rejected", "retired")
-              and i.payload.criterion.kind in PROGRAMMATIC]
+    checks = pattern_checks(store, spec.pattern or "")  # as a validation decides recurrence
     return checks[0] if checks else None
 
 
 async def _rows_with_judge(experiment: Experiment, runtime: Runtime) -> pd.DataFrame:
     """Rows whose recurrence a judge decides (a pattern with no programmatic check): verdicts are cached."""
-    from oversight.intervene.validate import JUDGE_PROMPT, judge_recurrence
-
     store = runtime.store
     if await asyncio.to_thread(_recurrence_check, store, experiment) is not None:
         return await asyncio.to_thread(rows, store, experiment)
@@ -311,6 +300,7 @@ async def _rows_with_judge(experiment: Experiment, runtime: Runtime) -> pd.DataF
                                                        drafts[i.source_draft_id].text) for i in items))
     judged = {i.item_id: v for i, v in zip(items, verdicts, strict=True)}
     frame = await asyncio.to_thread(rows, store, experiment, judged=judged)
+    # unlike a validation, the judge is not calibrated against the trainers' labels first
     frame.attrs["recurrence"] = (f"judge:{runtime.judge.model} (not calibrated against the trainers' labels: "
                                  "`oversight interventions validate --judge` calibrates it)")
     return frame
@@ -362,7 +352,4 @@ def rows(store: Any, experiment: Experiment, *, judged: dict[str, bool | None] |
     frame.attrs["experiment"] = experiment.model_dump(mode="json")
     if check is not None:
         frame.attrs["recurrence"] = f"check:{check.kind}" + (f" {check.value}" if check.value is not None else "")
-    elif judged is not None:
-        # unlike a validation, the judge is not calibrated against the trainers' labels first
-        frame.attrs["recurrence"] = "judge (not calibrated against the trainers' labels)"
     return frame

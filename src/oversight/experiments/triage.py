@@ -63,6 +63,7 @@ __all__ = [
     "rank",
     "recall_at",
     "recall_curve",
+    "reviewed_count",
     "route_signal",
     "score",
 ]
@@ -253,7 +254,7 @@ def _outcomes(ranked: Sequence[TriageItem]) -> np.ndarray:
     return errors
 
 
-def _reviewed(budget: float, n: int) -> int:
+def reviewed_count(budget: float, n: int) -> int:
     """ceil(budget * n), without 0.1 * 100 = 10.000000000000002 becoming 11."""
     if not 0 < budget <= 1:
         raise ValueError(f"budgets are fractions in (0, 1], got {budget}")
@@ -289,7 +290,7 @@ def recall_at(
     tail = (1 - level) / 2 * 100
     rows = []
     for budget in budgets:
-        k = _reviewed(budget, n)
+        k = reviewed_count(budget, n)
         caught = int(caught_by_rank[k - 1])
         ci = wilson(caught, total, level)
         random_caught = rng.hypergeometric(total, n - total, k, size=random_runs) / total
@@ -319,7 +320,7 @@ def recall_curve(ranked: Sequence[TriageItem], step: float = 0.05) -> pd.DataFra
     rows = []
     for i in range(1, steps + 1):
         budget = min(1.0, round(i * step, 9))
-        k = _reviewed(budget, n)
+        k = reviewed_count(budget, n)
         caught = int(caught_by_rank[k - 1])
         rows.append({"budget": budget, "reviewed": k, "caught": caught, "recall": caught / total,
                      "random_recall": k / n})

@@ -46,6 +46,7 @@ __all__ = [
     "decide",
     "difference_of_proportions",
     "mean_difference",
+    "mean_interval",
     "paired_change",
     "wilson",
 ]
@@ -176,6 +177,19 @@ def difference_of_proportions(successes: int, n: int, base_successes: int, base_
     low = d - float(np.hypot(a.estimate - a.low, b.high - b.estimate))
     high = d + float(np.hypot(a.high - a.estimate, b.estimate - b.low))
     return Interval(estimate=d, low=max(-1.0, low), high=min(1.0, high), level=level)
+
+
+def mean_interval(values: Sequence[float], *, seed: int, resamples: int = 2000, level: float = 0.95) -> Interval:
+    """The mean of ``values`` with a percentile bootstrap interval (resampled a few million cells at a
+    time, so memory stays bounded however many values). Raises ValueError on empty input."""
+    x = np.asarray(values, dtype=float).ravel()
+    if len(x) == 0:
+        raise ValueError("values must not be empty")
+    _check_level(level, resamples)
+    rng = np.random.default_rng(seed)
+    means = np.concatenate([x[idx].mean(axis=1) for idx in _resampled_indices(rng, len(x), resamples)])
+    low, high = _percentiles(means, level)
+    return Interval(estimate=float(x.mean()), low=low, high=high, level=level)
 
 
 def mean_difference(values: Sequence[float], base: Sequence[float], *, paired: bool, seed: int,

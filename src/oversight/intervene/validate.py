@@ -53,7 +53,8 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, Pattern
     from oversight.store import Store
 
-__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "judge_recurrence", "plan_validation",
+__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "judge_recurrence", "pattern_checks",
+           "plan_validation",
            "run_validation",
            "validate"]
 
@@ -84,7 +85,8 @@ class ValidationPlan:
     regression_checks: dict[str, CheckCriterion]  # label -> criterion (other patterns' checks)
 
 
-def _pattern_checks(store: Store, pattern_id: str) -> list[CheckCriterion]:
+def pattern_checks(store: Store, pattern_id: str) -> list[CheckCriterion]:
+    """The programmatic checks of a pattern that decide recurrence: its live eval checks."""
     return [i.payload.criterion for i in store.interventions(pattern_id=pattern_id)
             if isinstance(i.payload, EvalCheck) and i.status in LIVE and i.payload.criterion.kind in PROGRAMMATIC]
 
@@ -115,7 +117,7 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
     rng = random.Random(seed)
     if len(affected) > sample:
         affected = sorted(rng.sample(affected, sample), key=lambda t: t.id)
-    own = _pattern_checks(store, pattern.id)
+    own = pattern_checks(store, pattern.id)
     if not own and not judge:
         raise ValidationError(f"nothing decides whether {pattern.name!r} recurs: accept an eval_check for pattern "
                               f"{pattern.id}, or validate with --judge MODEL")
@@ -125,7 +127,7 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
     for other in store.patterns():
         if other.id == pattern.id:
             continue
-        for k, criterion in enumerate(_pattern_checks(store, other.id)):
+        for k, criterion in enumerate(pattern_checks(store, other.id)):
             what = criterion.kind if criterion.value is None else f"{criterion.kind} {criterion.value}"
             regression[f"{other.name} [{what}]" + (f" #{k + 1}" if k else "")] = criterion
     return ValidationPlan(intervention, pattern, affected, control, own[0] if own else None, regression)

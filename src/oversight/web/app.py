@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -46,30 +46,30 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
     return page(request, "error.html", status=status, title=title, message=message)
 
 
+# The library's errors as pages: status and title; the message is the error's own words.
+_ERROR_PAGES: dict[type[Exception], tuple[int, str]] = {
+    AccessDenied: (403, "Not yours to open"),
+    NotFoundError: (404, "Not found"),
+    LeaseError: (409, "Someone else has this item"),
+    InvalidAnswerError: (400, "That answer was not recorded"),
+    OversightError: (400, "That did not work"),
+}
+
+
+def _page_for(status: int, title: str) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return _error_page(request, status, title, str(exc))
+
+    return handler
+
+
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         return redirect("/login?next=" + _safe_next(request.url.path))
 
-    @app.exception_handler(AccessDenied)
-    async def _denied(request: Request, exc: AccessDenied) -> Response:
-        return _error_page(request, 403, "Not yours to open", str(exc))
-
-    @app.exception_handler(NotFoundError)
-    async def _not_found(request: Request, exc: NotFoundError) -> Response:
-        return _error_page(request, 404, "Not found", str(exc))
-
-    @app.exception_handler(LeaseError)
-    async def _lease(request: Request, exc: LeaseError) -> Response:
-        return _error_page(request, 409, "Someone else has this item", str(exc))
-
-    @app.exception_handler(InvalidAnswerError)
-    async def _invalid(request: Request, exc: InvalidAnswerError) -> Response:
-        return _error_page(request, 400, "That answer was not recorded", str(exc))
-
-    @app.exception_handler(OversightError)
-    async def _oversight(request: Request, exc: OversightError) -> Response:
-        return _error_page(request, 400, "That did not work", str(exc))
+    for error, (status, title) in _ERROR_PAGES.items():
+        app.add_exception_handler(error, _page_for(status, title))
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
