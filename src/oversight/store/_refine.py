@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, exists, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from oversight.errors import NotFoundError
 from oversight.schemas import (
@@ -278,8 +278,8 @@ class RefineRecords(StoreBase):
         if task_ids is not None:
             pick = pick.where(s.c.task_id.in_(list(task_ids)))
         else:  # an experiment's items are drafted by the experiment (its planted draft), never by `draft`
-            pick = pick.where(~exists().where(t.tasks.c.id == s.c.task_id,
-                                              t.tasks.c.source.like(f"{EXPERIMENT_BATCH_PREFIX}%")))
+            pick = pick.where(s.c.task_id.not_in(
+                select(t.tasks.c.id).where(t.tasks.c.source.like(f"{EXPERIMENT_BATCH_PREFIX}%"))))
         if exclude := list(exclude):  # e.g. the ones that failed in this run: not again, not now
             pick = pick.where(s.c.task_id.not_in(exclude))
         if self.dialect == "postgresql":
