@@ -7,6 +7,7 @@ import pytest
 from oversight.mine.miner import collect_notes
 from oversight.mine.notes import (
     describe_edit,
+    edits_of,
     llm_edit_explainer,
     notes_from_refinement,
     significant_edits,
@@ -22,6 +23,7 @@ from oversight.schemas import (
     Refinement,
     Task,
 )
+from oversight.refine import word_diff
 from tests.mine.conftest import edit_refinement
 
 
@@ -164,3 +166,35 @@ def test_an_edit_says_what_the_removed_words_had_to_do_with_the_context() -> Non
     grounded = DiffOp(op="replace", before="first album", after="second studio album")
     assert describe_edit(grounded, context=context) == (
         'Replaced a few words, from the context: "first album" with "second studio album"')
+
+
+def test_a_rewrite_split_by_kept_words_is_one_edit() -> None:
+    """The word diff keeps "the" between "won"->"lost" and "battle"->"siege of": the trainer made one edit."""
+    draft = "The Union won the battle at Bull Run in July 1861, and then the army marched home."
+    refined = "The Union lost the siege of Bull Run in July 1862, and then the army marched home."
+    assert len(significant_edits(word_diff(draft, refined))) == 3  # what the word diff sees
+    edits = edits_of(word_diff(draft, refined))
+    assert [(op.op, op.before, op.after) for op, _ in edits] == [
+        ("replace", "won the battle at", "lost the siege of"), ("replace", "1861,", "1862,")]
+    assert [draft[at:at + len(op.before)] for op, at in edits] == ["won the battle at", "1861,"]
+    # three kept words apart: two edits; a change of punctuation alone: none
+    apart = edits_of(word_diff("alpha beta gamma delta epsilon zeta", "alpha omega gamma delta epsilon theta"))
+    assert [op.before.strip() for op, _ in apart] == ["beta", "zeta"]
+    assert edits_of(word_diff("Paris, France.", "Paris; France.")) == []
+    # a deletion bridged by a kept word stays a cut of the whole span
+    cut = edits_of(word_diff("It rained a lot and it snowed a lot that day.", "It rained that day."))
+    assert [(op.op, op.before.strip(), op.after.strip()) for op, _ in cut] == [("delete", "a lot and it snowed a lot", "")]
+
+
+def test_an_edit_says_when_the_removed_words_share_none_with_the_prompt() -> None:
+    """Words off the question's subject are told apart from words about it (FineGrainedRLHF's irrelevant answers)."""
+    draft = "Bloom came out on 31 August 2018. Ariana Grande sang on a single released in June."
+    off = DiffOp(op="delete", before=" Ariana Grande sang on a single released in June.")
+    start = draft.index(" Ariana")
+    assert describe_edit(off, draft=draft, start=start, prompt="When did Bloom by Troye Sivan come out?") == (
+        'Removed a whole sentence at the end, sharing no word with the prompt: '
+        '"Ariana Grande sang on a single released in June."')
+    on = DiffOp(op="delete", before=" Bloom was released by Troye Sivan in August.")
+    assert "prompt" not in describe_edit(on, draft=draft + on.before, start=len(draft),
+                                         prompt="When did Bloom by Troye Sivan come out?")
+    assert "prompt" not in describe_edit(off, draft=draft, start=start, prompt="Why?")  # too short to tell

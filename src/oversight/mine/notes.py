@@ -31,6 +31,7 @@ __all__ = [
     "LLMEditExplainer",
     "describe_edit",
     "edit_hash",
+    "edits_of",
     "llm_edit_explainer",
     "notes_from_refinement",
     "significant_edits",
@@ -40,6 +41,9 @@ __all__ = [
 T = TypeVar("T")
 
 MAX_EDIT_NOTES = 8  # per refinement: a full rewrite would otherwise flood the notes (and the model)
+# Two changes with at most this many unchanged words between them are one edit: a trainer who
+# rewrites "won the battle in 1861" to "lost the siege of 1862" made one edit, not three.
+EDIT_GAP_WORDS = 2
 
 # Explains edits no rationale covers: takes (draft text, edits) and returns one sentence per edit.
 EditExplainer = Callable[[str, list[DiffOp]], Awaitable[list[str]]]
@@ -69,8 +73,58 @@ def significant_edits(diff: Sequence[DiffOp]) -> list[DiffOp]:
     return [op for op in diff if op.op != "equal" and _words(op.before) ^ _words(op.after)]
 
 
+_GAP_WORD = re.compile(r"\w+")
+
+
+def edits_of(diff: Sequence[DiffOp], gap: int = EDIT_GAP_WORDS) -> list[tuple[DiffOp, int]]:
+    """The edits a trainer made, each with its character offset in the draft.
+
+    A word diff splits one rewrite at every word it kept ("won" -> "lost", "battle" -> "siege
+    of", with "the" unchanged between): changes separated by at most ``gap`` unchanged words
+    (punctuation and spaces count for none) are joined into one edit that spans them, the kept
+    words included. Measured on FineGrainedRLHF's post-edits: a third as many edits, each
+    overlapping one annotated error span more often (bench/bench_mine_quality.py). Edits that
+    change no word (spacing, punctuation) are left out, as ``significant_edits`` does.
+    """
+    starts, offset = [], 0
+    for op in diff:
+        starts.append(offset)
+        offset += len(op.before)
+    groups: list[tuple[list[DiffOp], int]] = []
+    bridged = False  # the last op was a short unchanged run between two changes
+    for k, op in enumerate(diff):
+        if op.op == "equal":
+            bridged = (bool(groups) and 0 < k < len(diff) - 1 and diff[k - 1].op != "equal"
+                       and diff[k + 1].op != "equal" and len(_GAP_WORD.findall(op.before)) <= gap)
+            if bridged:
+                groups[-1][0].append(op)
+            continue
+        if bridged:
+            groups[-1][0].append(op)
+        else:
+            groups.append(([op], starts[k]))
+        bridged = False
+    edits = []
+    for ops, start in groups:
+        if len(ops) == 1:
+            edit = ops[0]
+        else:
+            before, after = "".join(o.before for o in ops), "".join(o.after for o in ops)
+            kind = "replace" if before.strip() and after.strip() else "delete" if before.strip() else "insert"
+            edit = DiffOp(op=kind, before=before, after=after)
+        if significant_edits([edit]):
+            edits.append((edit, start))
+    return edits
+
+
 def describe_edit(
-    op: DiffOp, limit: int = 160, *, draft: str | None = None, start: int | None = None, context: str | None = None
+    op: DiffOp,
+    limit: int = 160,
+    *,
+    draft: str | None = None,
+    start: int | None = None,
+    context: str | None = None,
+    prompt: str | None = None,
 ) -> str:
     """A plain statement of an edit, used when no model explains it: its kind and shape, then its words.
 
@@ -78,7 +132,8 @@ def describe_edit(
     phrase, a whole sentence), cut down or replaced, a number changed; with ``draft`` and
     ``start`` (the edit's character offset in it) where it was and whether it repeated the
     draft; with ``context`` (the passage the output should rest on) whether the removed words
-    were in it and the added ones came from it. E.g. ``Removed a whole sentence at the end, not
+    were in it and the added ones came from it; with ``prompt`` (the task's question) whether
+    the removed words share none of its words. E.g. ``Removed a whole sentence at the end, not
     in the context: "…"`` or ``Changed a number: "1861" to "1862"``.
     """
 
@@ -91,7 +146,7 @@ def describe_edit(
         return f'Changed a number: "{before}" to "{after}"'
     span = op.after if op.op == "insert" else op.before
     size = _size(span, draft, start, op)
-    place = _place(op, draft, start) + _flags(op, draft, start, context)
+    place = _place(op, draft, start) + _flags(op, draft, start, context, prompt)
     if op.op == "delete":
         return f'Removed {size}{place}: "{before}"'
     if op.op == "insert":
@@ -134,8 +189,8 @@ def _place(op: DiffOp, draft: str | None, start: int | None) -> str:
     return " at the start" if where < 0.2 else " at the end" if where + length > 0.9 else " in the middle"
 
 
-def _flags(op: DiffOp, draft: str | None, start: int | None, context: str | None) -> str:
-    """What the removed words had to do with the rest of the draft and the context."""
+def _flags(op: DiffOp, draft: str | None, start: int | None, context: str | None, prompt: str | None = None) -> str:
+    """What the removed words had to do with the rest of the draft, the context and the prompt."""
     removed = _words(op.before) - _words(op.after)
     added = _words(op.after) - _words(op.before)
     flags = []
@@ -149,6 +204,9 @@ def _flags(op: DiffOp, draft: str | None, start: int | None, context: str | None
             flags.append("not in the context")
         if len(added) >= 2 and len(added & known) >= 0.8 * len(added):
             flags.append("from the context")
+    asked = _words(prompt or "")
+    if len(asked) >= 2 and len(removed) >= 3 and not removed & asked:
+        flags.append("sharing no word with the prompt")
     return "".join(f", {flag}" for flag in flags)
 
 
@@ -200,7 +258,8 @@ async def notes_from_refinement(
                 notes.append(
                     note("finding", f"finding:{verdict.finding}", finding.issue, severity=finding.severity)
                 )
-    notes += await _edit_notes(refinement, draft, rationale, explain_edits, note, context=task.context if task else None)
+    notes += await _edit_notes(refinement, draft, rationale, explain_edits, note,
+                               context=task.context if task else None, prompt=task.prompt if task else None)
     return notes
 
 
@@ -212,13 +271,9 @@ async def _edit_notes(
     note: Callable[..., FailureNote],
     *,
     context: str | None = None,
+    prompt: str | None = None,
 ) -> list[FailureNote]:
-    starts, offset = [], 0
-    for op in refinement.diff:  # each edit's character offset in the draft
-        starts.append(offset)
-        offset += len(op.before)
-    placed = [(op, at) for op, at in zip(refinement.diff, starts, strict=True)
-              if op in significant_edits([op]) and not _covered(op, rationale)]
+    placed = [(op, at) for op, at in edits_of(refinement.diff) if not _covered(op, rationale)]
     if len(placed) > MAX_EDIT_NOTES:  # a rewrite: keep the largest edits, in text order
         largest = sorted(range(len(placed)), key=lambda i: -len(_words(placed[i][0].before) ^ _words(placed[i][0].after)))
         placed = [placed[i] for i in sorted(largest[:MAX_EDIT_NOTES])]
@@ -230,7 +285,7 @@ async def _edit_notes(
         sentences = await explain_edits(draft.text, edits)
         named_by = "llm"
     else:
-        sentences = [describe_edit(op, draft=draft_text, start=at, context=context) for op, at in placed]
+        sentences = [describe_edit(op, draft=draft_text, start=at, context=context, prompt=prompt) for op, at in placed]
         named_by = "diff"
     return [
         note("edit", f"edit:{i}", sentence,
