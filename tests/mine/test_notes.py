@@ -14,6 +14,7 @@ from oversight.mine.notes import (
     split_sentences,
 )
 from oversight.prompts import load_prompt
+from oversight.refine import word_diff
 from oversight.schemas import (
     Critique,
     DiffOp,
@@ -23,7 +24,6 @@ from oversight.schemas import (
     Refinement,
     Task,
 )
-from oversight.refine import word_diff
 from tests.mine.conftest import edit_refinement
 
 
