@@ -131,7 +131,9 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
     ``collect_notes`` (no model: the library's plain edit statements, at most ``MAX_EDIT_NOTES``
     per answer). An edit note is labelled with the error type of the annotated span
     (``feedback["errors"]``) it overlaps most (an insert: the span containing its position);
-    notes touching no span stay in the store (they are mined) but are not scored.
+    an edit touching no span whose added words mostly come from a passage sentence the annotators
+    listed as missing (``feedback["missing-info"]``) is labelled ``Missing-Info``; other notes
+    touching no span stay in the store (they are mined) but are not scored.
     """
     from oversight.mine.imports import import_refinements, load_refinement_file
     from oversight.mine.miner import collect_notes
@@ -139,6 +141,7 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
     rows = json.loads(FINEGRAINEDRLHF_DEV.read_text(encoding="utf-8"))
     path = workdir / "finegrainedrlhf_dev_edits.jsonl"
     spans: dict[str, list[tuple[int, int, str]]] = {}
+    missing: dict[str, set[str]] = {}
     blank = 0
     with path.open("w", encoding="utf-8") as handle:
         for q, item in enumerate(rows):
@@ -147,6 +150,7 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
                 blank += 1
                 continue
             spans[str(q)] = [(e["start"], e["end"], e["error type"]) for e in item["feedback"]["errors"]]
+            missing[str(q)] = _missing_words(item)
             passages = "\n\n".join(" ".join(p) if isinstance(p, list) else str(p) for p in item["passages"])
             handle.write(json.dumps({"id": q, "draft": item["prediction 1"], "refined": refined, "source": q,
                                      "prompt": item["question"], "context": passages}) + "\n")
@@ -176,6 +180,8 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
                 hits = [(min(end, e) - max(start, s), kind) for s, e, kind in spans.get(task, [])
                         if min(end, e) > max(start, s)]
             label = max(hits)[1] if hits else None
+            if label is None and _adds_missing(edit, missing.get(task, set())):
+                label = MISSING_INFO
         note_ids.append(note.id)
         texts.append(note.text)
         truth.append(label)
@@ -186,6 +192,33 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
               "labelled_notes": len(labelled), "unlabelled_notes": len(notes) - len(labelled),
               "label_counts": dict(Counter(labelled).most_common()), "edit_offset_from": dict(how)}
     return BenchSet(note_ids, texts, source, truth, counts)
+
+
+MISSING_INFO = "Missing-Info"
+
+
+def _content_words(text: str) -> set[str]:
+    from oversight.mine.notes import _words
+
+    return _words(text)
+
+
+def _missing_words(item: dict[str, Any]) -> set[str]:
+    """The words of the passage sentences the annotators listed as missing from the answer
+    (``feedback["missing-info"]``: passage_id counts from 1, sentence_id from 0, the title)."""
+    words: set[str] = set()
+    for entry in item["feedback"].get("missing-info") or []:
+        passage = item["passages"][entry["passage_id"] - 1]
+        for k in entry["sentence_id"]:
+            if isinstance(passage, list) and 0 <= k < len(passage):
+                words |= _content_words(passage[k])
+    return words
+
+
+def _adds_missing(edit: dict[str, Any], missing: set[str]) -> bool:
+    """An edit that adds (three or more new words, most of them) what a missing passage sentence says."""
+    added = _content_words(edit.get("after", "")) - _content_words(edit.get("before", ""))
+    return len(added) >= 3 and len(added & missing) >= 0.5 * len(added)
 
 
 def _edit_start(edit: dict[str, Any], refinement: Any, draft: Any, used: set[int]) -> tuple[int | None, str]:

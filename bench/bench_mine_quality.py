@@ -7,7 +7,8 @@ Data (../shared/data), each note with a human failure category and the source it
 TTCW expert explanations with verdict No (category: the craft test, 14; source: the story),
 TofuEval dev explanations with a single error type (category: ``type``, 7; source: the
 document), FineGrainedRLHF dev answers and their corrections (category: the error span each
-edit note overlaps most, 5; source: the question).
+edit note overlaps most, or Missing-Info for an addition from a passage sentence the
+annotators listed as missing; 6; source: the question).
 
 Ours runs the whole library path on a fresh store per set. TTCW and TofuEval notes are kept
 as imported notes with their subject (``metadata["subject"]``); FineGrainedRLHF rows go
