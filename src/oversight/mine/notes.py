@@ -94,8 +94,8 @@ def edits_of(diff: Sequence[DiffOp], gap: int = EDIT_GAP_WORDS) -> list[tuple[Di
     bridged = False  # the last op was a short unchanged run between two changes
     for k, op in enumerate(diff):
         if op.op == "equal":
-            bridged = (bool(groups) and 0 < k < len(diff) - 1 and diff[k - 1].op != "equal"
-                       and diff[k + 1].op != "equal" and len(_GAP_WORD.findall(op.before)) <= gap)
+            bridged = (0 < k < len(diff) - 1 and diff[k - 1].op != "equal" and diff[k + 1].op != "equal"
+                       and len(_GAP_WORD.findall(op.before)) <= gap)
             if bridged:
                 groups[-1][0].append(op)
             continue
