@@ -213,3 +213,45 @@ async def test_context_field_tells_edits_removing_unsupported_words(tmp_path: Pa
     with pytest.raises(InputFileError) as caught:
         load_refinement_file(path, draft_field="prediction", refined_field="corrected", context_field="source")
     assert (caught.value.line, caught.value.field) == (1, "source")
+
+
+def seed_awaiting_review(store: Store, task_id: str, prompt: str) -> None:
+    """A task of the store's own queue, drafted and critiqued: awaiting review."""
+    from oversight.schemas import Critique, Draft, Task
+
+    store.add_tasks([Task(id=task_id, prompt=prompt)])
+    draft = store.save_draft(Draft(id=f"d-{task_id}", task_id=task_id, model="m", prompt_name="draft",
+                                   prompt_version="v1", text="The queue's own draft."))
+    store.save_critique(Critique(id=f"c-{task_id}", draft_id=draft.id, task_id=task_id, model="m",
+                                 prompt_name="critique", prompt_version="v1", findings=[], summary="ok"))
+
+
+def test_a_source_id_naming_another_task_is_refused_and_changes_nothing(store_url: str, tmp_path: Path) -> None:
+    bad = write(tmp_path / "edits.jsonl", [good(1), {**good(2), "item": "q-live"}, good(3)])
+    fields = {"draft_field": "out", "refined_field": "fixed", "id_field": "id", "source_field": "item"}
+    with Store.open(store_url) as store:
+        seed_awaiting_review(store, "q-live", "What is the boiling point of water at sea level?")
+        before = counts(store)
+        with pytest.raises(InputFileError) as caught:
+            import_refinements(store, load_refinement_file(bad, **fields), source_file=bad)
+        message = str(caught.value)
+        assert message.startswith(f"{bad}:2: field 'item': task 'q-live' is already in the store (awaiting_review)")
+        assert "\n" not in message
+
+        result = CliRunner().invoke(cli, ["--db", store_url, "refinements", "import", str(bad),
+                                          *[a for k, v in fields.items() for a in (f"--{k.replace('_', '-')}", v)]])
+        assert result.exit_code == 1 and f"{bad}:2: field 'item': task 'q-live'" in result.stderr
+        assert counts(store) == before
+        assert store.task_state("q-live").state == "awaiting_review"
+        assert store.get_task("q-live").prompt == "What is the boiling point of water at sea level?"
+
+
+def test_a_post_edit_of_the_same_task_is_kept_as_its_refinement(store_url: str, tmp_path: Path) -> None:
+    prompt = "What is the boiling point of water at sea level?"
+    path = write(tmp_path / "edits.jsonl", [{**good(1), "item": "q-live", "question": f"  {prompt}\n"}])
+    fields = {"draft_field": "out", "refined_field": "fixed", "source_field": "item", "prompt_field": "question"}
+    with Store.open(store_url) as store:
+        seed_awaiting_review(store, "q-live", prompt)
+        assert import_refinements(store, load_refinement_file(path, **fields), source_file=path) == (1, 0)
+        assert store.task_state("q-live").state == "refined"
+        assert [r.task_id for r in store.refinements()] == ["q-live"]

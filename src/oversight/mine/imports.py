@@ -4,6 +4,12 @@ Each row becomes a Task, a Draft (model "import") and a Refinement whose word di
 `oversight mine` reads into edit notes, like any trainer's. The whole file is checked before
 anything is written; ids are derived from the file's own row id (with the file name) or, without
 one, from the row's content, so importing the same file again adds nothing.
+
+A ``source_field`` value becomes the task id. A task of that id that the store already holds
+is the same item only when an earlier refinement import made it, or when its prompt is the
+row's prompt (whitespace aside): then the row's refinement is added to it. Any other task of
+that id (one in the review queue, say) is refused by file, line and field, with its state, and
+nothing is written: an import never takes over an unrelated task.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class ImportedRefinement:
     task: Task
     draft: Draft
     refinement: Refinement
+    source_field: str | None = None  # the column the task id came from (None: derived from the row)
 
 
 class ImportCounts(NamedTuple):
@@ -100,14 +107,38 @@ def import_refinements(store: Store, items: Iterable[ImportedRefinement], *, sou
     """Keep the tasks, drafts and refinements of ``items`` in one transaction; return (added, present).
 
     Records whose ids exist are left alone (several rows of one source item share its task:
-    the first row's wins); each task with a new refinement ends ``refined``. Raises StoreError
-    (and nothing is written).
+    the first row's wins); each task with a new refinement ends ``refined``. Raises InputFileError
+    naming the first row whose source id is a different task already in the store, or StoreError
+    (either way nothing is written).
     """
     items = list(items)
+    _refuse_takeovers(store, items, Path(source_file))
     added, present = store.add_finished_work(
         [(item.task, item.draft, item.refinement) for item in items], source=Path(source_file).name
     )
     return ImportCounts(added, present)
+
+
+def _refuse_takeovers(store: Store, items: list[ImportedRefinement], path: Path) -> None:
+    """Raise InputFileError for the first row whose source id names a task that is not its own item."""
+    named = [item for item in items if item.source_field is not None]
+    existing = {task.id: task for task in store.tasks({item.task.id for item in named})} if named else {}
+    if not existing:
+        return
+    states = {s.task_id: s.state for s in store.task_states(None, list(existing))}
+    for item in sorted(named, key=lambda item: item.line):
+        task = existing.get(item.task.id)
+        if task is not None and not _same_item(task, item.task):
+            raise InputFileError(
+                str(path), item.line, item.source_field,
+                f"task {task.id!r} is already in the store ({states.get(task.id, 'no state')}) with another prompt: "
+                "importing would take it over (give the row a source id of its own, or name the task's own prompt "
+                "with --prompt-field)")
+
+
+def _same_item(stored: Task, imported: Task) -> bool:
+    """A stored task is the row's item: an earlier refinement import made it, or it asks the same."""
+    return "import_source" in stored.metadata or " ".join(stored.prompt.split()) == " ".join(imported.prompt.split())
 
 
 def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids: dict[str, int]) -> ImportedRefinement:
@@ -145,7 +176,8 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
         decision="accept" if same else "edit", refined_text=refined_text, diff=word_diff(draft_text, refined_text),
         tags=tags, rationale=rationale, reviewer=reviewer,
     )
-    return ImportedRefinement(line, external, task, draft, refinement)
+    return ImportedRefinement(line, external, task, draft, refinement,
+                              source_field=fields.source if source is not None and task_id == source else None)
 
 
 def _text(path: Path, line: int, row: dict[str, Any], field: str, *, blank_ok: bool) -> str:
