@@ -69,3 +69,25 @@ async def test_one_empty_answer_is_retried_and_every_task_goes_on(open_runtime, 
     assert {s.state for s in runtime.store.task_states()} == {"awaiting_review"}
     assert sum(1 for r in server.requests if r.get("fault")) == 1
     assert len(server.requests) == 2 * 3 + 1  # a draft and a critique per task, one retry
+
+
+@pytest.mark.parametrize("fault", ["null_content_marker", "blank_content_marker"])
+async def test_an_empty_answer_fails_the_task_and_is_not_kept_as_a_draft(open_runtime, fault: str) -> None:
+    with StubServer(faults=Faults(**{fault: BAD})) as server:
+        runtime = open_runtime(server)
+        summary = await draft_tasks(runtime)
+        bad = runtime.store.task_state("bad")
+        assert summary.outcomes == {"good-1": "drafted", "good-2": "drafted", "bad": "failed"}
+        assert bad.state == "failed" and "the model returned an empty answer" in bad["error"]
+        assert MODEL in bad["error"] and summary.errors["bad"] == bad["error"]
+        assert runtime.store.drafts_of_task("bad") == [], "an empty answer is not cached as a draft"
+        assert [r["kind"] for r in server.requests if BAD in r["last_message"]] == ["draft"], "nor critiqued"
+
+    with StubServer() as healthy:  # the next `draft` tries it again, and pays only for it
+        runtime.drafter.api_base = runtime.critic.api_base = healthy.api_base
+        again = await draft_tasks(runtime)
+    assert again.outcomes == {"good-1": "already_drafted", "good-2": "already_drafted", "bad": "resumed"}
+    assert not again.errors
+    assert runtime.store.task_state("bad").state == "awaiting_review"
+    assert [d.text for d in runtime.store.drafts_of_task("bad")] == [f"Stub answer to: {BAD} What is 3 + 3?"]
+    assert [r["kind"] for r in healthy.requests] == ["draft", "critique"]

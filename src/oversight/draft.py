@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from oversight.errors import LLMError
 from oversight.llm import LLM
 from oversight.prompts import Prompt
 from oversight.schemas import Draft, Task, Usage
@@ -38,7 +39,8 @@ async def draft_task(
 
     A draft is "the same" when task, model, prompt version and parameters match,
     so re-running a batch never pays twice. Store calls run in a worker thread, so the
-    event loop (the CLI's, or a LangGraph server's) is never blocked. Raises LLMError.
+    event loop (the CLI's, or a LangGraph server's) is never blocked. Raises LLMError, also
+    when the model answers with no words (nothing is kept: the next run asks again).
     """
     params = draft_parameters(prompt, parameters)
     draft_id = Draft.derive_id(task.id, llm.model, prompt.version, params)
@@ -46,6 +48,9 @@ async def draft_task(
         return existing
     messages = prompt.render(prompt=task.prompt, input=task.input, context=task.context)
     completion = await llm.complete(messages, **params)
+    if not completion.text.strip():
+        reason = f" (finish reason: {completion.finish_reason})" if completion.finish_reason not in (None, "stop") else ""
+        raise LLMError(f"{llm.model}: the model returned an empty answer{reason}")
     draft = Draft(id=draft_id, task_id=task.id, text=completion.text.strip(),
                   **made_by(llm, prompt, params, completion.usage))
     return await asyncio.to_thread(store.save_draft, draft) if store is not None else draft

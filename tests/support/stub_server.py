@@ -46,6 +46,10 @@ class Faults:
 
     empty_choices_at: frozenset[int] = frozenset()
     empty_choices_marker: str | None = None
+    # any request whose last message contains this text gets an answer with no words in it
+    # (``content`` null), and with this one whitespace only
+    null_content_marker: str | None = None
+    blank_content_marker: str | None = None
 
     def empty_choices(self, number: int, last_message: str) -> bool:
         if number in self.empty_choices_at:
@@ -145,6 +149,10 @@ class StubServer:
                 ]
                 if entry.get("fault") == "empty_choices":
                     choices = []
+                elif server.faults.null_content_marker and server.faults.null_content_marker in last:
+                    choices[0]["message"]["content"] = None
+                elif server.faults.blank_content_marker and server.faults.blank_content_marker in last:
+                    choices[0]["message"]["content"] = "  \n\t "
                 self._send(
                     200,
                     {
