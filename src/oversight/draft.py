@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
 
 from oversight.errors import LLMError
@@ -12,6 +13,12 @@ from oversight.schemas import Draft, Task, Usage
 from oversight.store import Store
 
 __all__ = ["draft_parameters", "draft_task", "made_by"]
+
+# Drafts being asked for right now, per event loop, by (store, draft id): a second caller wanting
+# the same draft (another condition of a paired experiment, drafting alike) waits for the first
+# one's answer
+_IN_FLIGHT: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], asyncio.Future[Draft]]] = (
+    weakref.WeakKeyDictionary())
 
 
 def draft_parameters(prompt: Prompt, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -38,12 +45,42 @@ async def draft_task(
     """Draft an answer to ``task``; reuse the stored one if this exact draft exists.
 
     A draft is "the same" when task, model, prompt version and parameters match,
-    so re-running a batch never pays twice. Store calls run in a worker thread, so the
+    so re-running a batch never pays twice, and callers asking for the same draft at once (conditions
+    of an experiment that draft alike) share one request. Store calls run in a worker thread, so the
     event loop (the CLI's, or a LangGraph server's) is never blocked. Raises LLMError, also
     when the model answers with no words (nothing is kept: the next run asks again).
     """
     params = draft_parameters(prompt, parameters)
     draft_id = Draft.derive_id(task.id, llm.model, prompt.version, params)
+    flights = _IN_FLIGHT.setdefault(asyncio.get_running_loop(), {})
+    key = (id(store), draft_id)
+    while (pending := flights.get(key)) is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # this caller was cancelled
+            # the one asking was cancelled before its answer came: ask ourselves
+    flights[key] = future = asyncio.get_running_loop().create_future()
+    try:
+        draft = await _draft_once(task, llm, prompt, params, draft_id, store)
+    except BaseException as exc:
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        else:
+            future.set_exception(exc)
+            future.exception()  # retrieved: callers who wait re-raise it, nobody has to
+        raise
+    else:
+        future.set_result(draft)
+        return draft
+    finally:
+        if flights.get(key) is future:
+            del flights[key]
+
+
+async def _draft_once(task: Task, llm: LLM, prompt: Prompt, params: dict[str, Any], draft_id: str,
+                      store: Store | None) -> Draft:
     if store is not None and (existing := await asyncio.to_thread(store.get_draft, draft_id)) is not None:
         return existing
     messages = prompt.render(prompt=task.prompt, input=task.input, context=task.context)

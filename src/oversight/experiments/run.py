@@ -7,7 +7,7 @@
 3. **Drafts**: each condition drafts the *source* task with its model and prompt (or the
    prompt patched by an intervention, as a validation does). Drafts are cached by id like
    every draft: the same task, model and prompt version is never paid twice, across
-   experiments and validations alike.
+   experiments and validations alike; conditions that draft alike share one request.
 4. **Items**: each (task, condition) becomes a review item: a task of its own in batch
    ``experiment:NAME`` (metadata: the source task, the condition, the arm), whose draft is
    the condition's draft with an error planted in it when the experiment plants errors. The
