@@ -108,7 +108,7 @@ def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fiel
 
 
 async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err, top_level: int | None = None,
-                            abstract: bool = False) -> MiningResult:
+                            abstract: bool = False, wait: bool = False) -> MiningResult:
     """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords.
 
     ``top_level``: how many themes the report's first level has (default 10). ``abstract``: the
@@ -130,11 +130,12 @@ async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err
     return await mine_notes(
         rt.store, names="llm" if namer is not None else "keywords", llm=namer, embedder=rt.embedder,
         params=ClusterParams(top_level=top_level) if top_level else None, explain_edits=explain, abstract=abstractor, name_prompt=rt.prompt(NAME_PROMPT) if namer is not None else None, progress=progress,
+        wait=wait,
     )
 
 
 def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any] | None = None,
-               top_level: int | None = None, abstract: bool = False) -> MiningResult:
+               top_level: int | None = None, abstract: bool = False, wait: bool = False) -> MiningResult:
     """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
     import asyncio
 
@@ -142,7 +143,7 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
     with Runtime.open(settings, create=False) as rt:
-        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level, abstract=abstract))
+        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level, abstract=abstract, wait=wait))
 
 
 @click.command()
@@ -154,15 +155,19 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
 @click.option("--abstract", is_flag=True,
               help="First have the naming model restate each note as a topic-free failure (one call per distinct "
                    "note, kept in the database; worth it with a capable model).")
+@click.option("--wait", is_flag=True,
+              help="When another mine run holds the database, wait for it to end (default: say so and stop).")
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
-def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, as_json: bool, **model: Any) -> None:
+def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: bool, as_json: bool,
+         **model: Any) -> None:
     """Turn refinements into failure notes and cluster all notes into named patterns.
 
     Patterns follow the failure, not the subject: each note's task (or imported --source-field)
-    is masked out of its text and discounted from its vector before clustering."""
-    result = run_mining(ctx, names, model_overrides=model, top_level=top_level, abstract=abstract)
+    is masked out of its text and discounted from its vector before clustering. One run at a time
+    per database: a second one says who holds it (or waits, with --wait)."""
+    result = run_mining(ctx, names, model_overrides=model, top_level=top_level, abstract=abstract, wait=wait)
     run = result.run
     if as_json:
         emit_json(run.model_dump(mode="json", exclude={"noise_ids"}))

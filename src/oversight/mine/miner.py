@@ -21,6 +21,7 @@ import numpy as np
 from oversight._aio import gather_or_cancel
 from oversight.mine.cluster import Clustering, ClusterParams, cluster_embeddings
 from oversight.mine.identity import Previous, match_patterns
+from oversight.mine.lock import holding_mine_lock
 from oversight.mine.naming import (
     NAME_PROMPT,
     class_keywords,
@@ -153,29 +154,33 @@ async def mine(
     name_prompt: Prompt | None = None,
     progress: Progress = _quiet,
     abstract: NoteAbstractor | None = None,
+    wait: bool = False,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
+    One run at a time per database (``oversight.mine.lock``): while another holds the lock this
+    raises MineRunInProgress before anything is paid for, or with ``wait`` waits for it.
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
     name_pattern prompt); without one, keywords name them. Raises LLMError.
     """
-    added = await collect_notes(store, explain_edits=explain_edits)
-    progress(f"notes: {added} new from refinements")
-    notes = await asyncio.to_thread(store.notes)
-    if abstract is not None:
-        progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
-    progress(f"embedding {len(notes)} notes with {embedder.name}")
-    texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract)
-    progress("clustering")
-    clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
-    if abstract is not None:
-        clustering.params["abstracted_by"] = abstract.name
-    return await finish_run(
-        store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
-        name_prompt=name_prompt, progress=progress, texts=texts,
-    )
+    async with holding_mine_lock(store, wait=wait, progress=progress):
+        added = await collect_notes(store, explain_edits=explain_edits)
+        progress(f"notes: {added} new from refinements")
+        notes = await asyncio.to_thread(store.notes)
+        if abstract is not None:
+            progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
+        progress(f"embedding {len(notes)} notes with {embedder.name}")
+        texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract)
+        progress("clustering")
+        clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+        if abstract is not None:
+            clustering.params["abstracted_by"] = abstract.name
+        return await finish_run(
+            store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
+            name_prompt=name_prompt, progress=progress, texts=texts,
+        )
 
 
 async def finish_run(

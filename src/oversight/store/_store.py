@@ -6,6 +6,7 @@ from oversight.store._calibration import CalibrationRecords
 from oversight.store._experiments import ExperimentRecords
 from oversight.store._intervene import InterventionRecords
 from oversight.store._judgments import JudgmentRecords
+from oversight.store._locks import LockRecords
 from oversight.store._mine import MineRecords
 from oversight.store._refine import RefineRecords
 from oversight.store._review import ReviewRecords
@@ -14,7 +15,7 @@ __all__ = ["Store"]
 
 
 class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, ReviewRecords,
-            CalibrationRecords, ExperimentRecords):
+            CalibrationRecords, ExperimentRecords, LockRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

@@ -128,3 +128,9 @@ def m010_review(conn: Connection) -> None:
 def m011_experiments(conn: Connection) -> None:
     """Experiment items: one task under one condition, its arm and its planted error."""
     t.metadata.create_all(conn, tables=[t.experiment_items])
+
+
+@migration
+def m012_run_locks(conn: Connection) -> None:
+    """Run locks: a second `oversight mine` on one database waits or says who holds the lock."""
+    t.metadata.create_all(conn, tables=[t.run_locks])

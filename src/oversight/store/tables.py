@@ -321,6 +321,19 @@ experiment_items = Table(
     Index("ix_experiment_items_experiment", "experiment", "key"),
 )
 
+# -- run locks (m012): one `oversight mine` at a time per database --------------------------------
+
+# A named lock row: who holds it (host/pid/token), since when, and until when unless renewed. A
+# holder that dies stops renewing; its lease runs out and the next run takes the lock.
+run_locks = Table(
+    "run_locks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("owner", String(300), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", DateTime(timezone=True), nullable=False),
+)
+
 # What the review page reads by (m010 creates them on a database made before it; a new one has
 # them from the migration that creates their table). Covering, so that counting and paging 100k
 # queued tasks reads indexes, not rows.
