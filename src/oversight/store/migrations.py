@@ -131,6 +131,6 @@ def m011_experiments(conn: Connection) -> None:
 
 
 @migration
-def m012_run_locks(conn: Connection) -> None:
+def m013_run_locks(conn: Connection) -> None:
     """Run locks: a second `oversight mine` on one database waits or says who holds the lock."""
     t.metadata.create_all(conn, tables=[t.run_locks])

@@ -321,7 +321,7 @@ experiment_items = Table(
     Index("ix_experiment_items_experiment", "experiment", "key"),
 )
 
-# -- run locks (m012): one `oversight mine` at a time per database --------------------------------
+# -- run locks (m013): one `oversight mine` at a time per database ----------------------------------
 
 # A named lock row: who holds it (host/pid/token), since when, and until when unless renewed. A
 # holder that dies stops renewing; its lease runs out and the next run takes the lock.
