@@ -93,6 +93,10 @@ def grounding_rows(critiques: Iterable[tuple[Critique, Sequence[FindingVerdict]]
     for critique, verdicts in critiques:
         key = (critique.model, critique.prompt_name, critique.prompt_version, bool(critique.grounding))
         tallies.setdefault(key, _Tally()).add(critique, verdicts)
+    return _rows(tallies)
+
+
+def _rows(tallies: dict[tuple[str, str, str, bool], _Tally]) -> list[GroundingRow]:
     rows = []
     for (model, name, version, checked), t in sorted(tallies.items(), key=lambda kv: (*kv[0][:3], not kv[0][3])):
         judged = t.right + t.wrong
@@ -112,5 +116,13 @@ def grounding_report(store: Store) -> list[GroundingRow]:
 
 
 def grounding_status(store: Store) -> list[dict[str, Any]]:
-    """The rows of ``grounding_report`` as JSON-ready dicts (for ``oversight status --json``)."""
-    return [row.as_dict() for row in grounding_report(store)]
+    """The rows of ``grounding_report`` as JSON-ready dicts (for ``oversight status --json``), without
+    the dropped examples: from the store's per-critic sums, so no critique is read."""
+    tallies: dict[tuple[str, str, str, bool], _Tally] = {}
+    for found in store.critic_tallies():
+        tally = tallies[(found["model"], found["prompt_name"], found["prompt_version"], found["checked"])] = _Tally()
+        tally.critiques, tally.shown, tally.right, tally.wrong = (found[k] for k in ("critiques", "shown", "right",
+                                                                                       "wrong"))
+        tally.dropped.update(found["dropped"])
+        tally.proposed = tally.shown + tally.dropped.total()
+    return [row.as_dict() for row in _rows(tallies)]

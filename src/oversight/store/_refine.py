@@ -12,12 +12,13 @@ A task moves through one state machine, kept in ``task_states``:
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from oversight.errors import NotFoundError
 from oversight.schemas import (
@@ -32,20 +33,12 @@ from oversight.schemas import (
 )
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, chunks
+from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
 
 TaskStateName = Literal["pending", "drafting", "awaiting_review", "refined", "skipped", "failed"]
 TASK_STATES: tuple[TaskStateName, ...] = ("pending", "drafting", "awaiting_review", "refined", "skipped", "failed")
-
-
-def _usage_totals(records: Iterable[dict[str, Any]]) -> tuple[int, float]:
-    tokens, cost = 0, 0.0
-    for data in records:
-        usage = data.get("usage") or {}
-        tokens += int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
-        cost += float(usage.get("cost_usd", 0.0))
-    return tokens, cost
 
 
 def _task_row(task: Task, source: str | None) -> dict[str, Any]:
@@ -54,14 +47,30 @@ def _task_row(task: Task, source: str | None) -> dict[str, Any]:
 
 
 def _draft_row(draft: Draft) -> dict[str, Any]:
+    data = draft.model_dump(mode="json")
     return {"id": draft.id, "task_id": draft.task_id, "model": draft.model, "prompt_version": draft.prompt_version,
-            "created_at": draft.created_at, "data": draft.model_dump(mode="json")}
+            "created_at": draft.created_at, "data": data, **draft_summary(data)}
 
 
-def _refinement_row(r: Refinement) -> dict[str, Any]:
-    return {"id": r.id, "task_id": r.task_id, "draft_id": r.draft_id, "decision": r.decision,
-            "reviewer": r.reviewer, "seconds_spent": r.seconds_spent, "created_at": r.created_at,
-            "data": r.model_dump(mode="json")}
+def _critique_row(critique: Critique) -> dict[str, Any]:
+    data = critique.model_dump(mode="json")
+    return {"id": critique.id, "draft_id": critique.draft_id, "task_id": critique.task_id, "model": critique.model,
+            "created_at": critique.created_at, "data": data, **critique_summary(data)}
+
+
+def _refinement_rows(conn: Connection, refinements: Sequence[Refinement]) -> list[dict[str, Any]]:
+    """Rows for refinements, their verdicts counted on the findings their critique showed."""
+    critique_ids = list({r.critique_id for r in refinements if r.critique_id})
+    shown: dict[str, int] = {}
+    for part in chunks(critique_ids):
+        shown.update(conn.execute(select(t.critiques.c.id, t.critiques.c.shown).where(t.critiques.c.id.in_(part))).all())
+    rows = []
+    for r in refinements:
+        data = r.model_dump(mode="json")
+        rows.append({"id": r.id, "task_id": r.task_id, "draft_id": r.draft_id, "decision": r.decision,
+                     "reviewer": r.reviewer, "seconds_spent": r.seconds_spent, "created_at": r.created_at,
+                     "data": data, **refinement_summary(data, shown.get(r.critique_id or "") or 0)})
+    return rows
 
 
 class TaskState(dict):  # type: ignore[type-arg]
@@ -151,11 +160,7 @@ class RefineRecords(StoreBase):
 
         If a critique with the same id exists, keep and return that one (the task still moves).
         """
-        row = {"id": critique.id, "draft_id": critique.draft_id, "task_id": critique.task_id,
-               "model": critique.model, "created_at": critique.created_at,
-               "data": critique.model_dump(mode="json")}
-
-        stored = self._insert_once(t.critiques, row, after=lambda conn: self._awaiting(conn, critique, thread_id))
+        stored = self._insert_once(t.critiques, _critique_row(critique), after=lambda conn: self._awaiting(conn, critique, thread_id))
         return critique if stored is None else Critique.model_validate(stored)
 
     # -- refinements -----------------------------------------------------------------
@@ -170,7 +175,7 @@ class RefineRecords(StoreBase):
             existing = conn.scalar(select(t.refinements.c.data).where(t.refinements.c.id == refinement.id))
             if existing is not None:
                 return Refinement.model_validate(existing)
-            conn.execute(t.refinements.insert().values(**_refinement_row(refinement)))
+            conn.execute(t.refinements.insert().values(**_refinement_rows(conn, [refinement])[0]))
             state: TaskStateName = "skipped" if refinement.decision == "skip" else "refined"
             self._set_state(conn, refinement.task_id, state, error=None)
         return refinement
@@ -186,7 +191,7 @@ class RefineRecords(StoreBase):
         with self.transaction() as conn:
             self._insert_tasks(conn, [_task_row(task, source) for task, _, _ in work])
             self._insert_missing(conn, t.drafts, [_draft_row(draft) for _, draft, _ in work])
-            fresh = self._insert_missing(conn, t.refinements, [_refinement_row(r) for _, _, r in work])
+            fresh = self._insert_missing(conn, t.refinements, _refinement_rows(conn, [r for _, _, r in work]))
             for row in fresh:
                 self._set_state(conn, row["task_id"], "skipped" if row["decision"] == "skip" else "refined",
                                 draft_id=row["draft_id"], error=None)
@@ -334,18 +339,61 @@ class RefineRecords(StoreBase):
                                       updated_at=utcnow()))
 
     def status(self) -> dict[str, Any]:
-        """Counts by state, plus totals of what was spent."""
+        """Counts by state, plus totals of what was spent.
+
+        A handful of aggregate queries, each over an index (``STATUS_INDEXES``): no record is read,
+        so it costs milliseconds with 100,000 tasks in the queue.
+        """
+        s, d, c = t.task_states, t.drafts, t.critiques
         with self.reading() as conn:
-            states = Counter(conn.scalars(select(t.task_states.c.state)))
-            draft_data = list(conn.scalars(select(t.drafts.c.data)))
-            critique_data = list(conn.scalars(select(t.critiques.c.data)))
-        tokens, cost = _usage_totals([*draft_data, *critique_data])
+            states = dict(conn.execute(select(s.c.state, func.count()).group_by(s.c.state)).all())
+            drafts, draft_tokens, draft_cost = conn.execute(select(
+                func.count(), func.coalesce(func.sum(d.c.tokens), 0), func.coalesce(func.sum(d.c.cost_usd), 0.0))).one()
+            critiques, critique_tokens, critique_cost = conn.execute(select(
+                func.count(), func.coalesce(func.sum(c.c.tokens), 0), func.coalesce(func.sum(c.c.cost_usd), 0.0))).one()
+            refinements = conn.scalar(select(func.count()).select_from(t.refinements)) or 0
         return {
             "tasks": sum(states.values()),
-            "states": {state: states.get(state, 0) for state in TASK_STATES},
-            "drafts": len(draft_data),
-            "critiques": len(critique_data),
-            "refinements": self.count("refinements"),
-            "tokens": tokens,
-            "cost_usd": round(cost, 6),
+            "states": {state: int(states.get(state, 0)) for state in TASK_STATES},
+            "drafts": int(drafts),
+            "critiques": int(critiques),
+            "refinements": int(refinements),
+            "tokens": int(draft_tokens) + int(critique_tokens),
+            "cost_usd": round(float(draft_cost) + float(critique_cost), 6),
         }
+
+    def critic_tallies(self) -> list[dict[str, Any]]:
+        """Per critic (model, prompt name and version, whether its findings were checked): critiques,
+        findings shown and dropped (by reason), and trainers' verdicts on the shown ones (right, wrong).
+
+        Aggregates over indexes (``STATUS_INDEXES``), no record read: what ``status`` shows.
+        """
+        c, r = t.critiques, t.refinements
+        critic = (c.c.model, c.c.prompt_name, c.c.prompt_version, c.c.checked)
+        tallies: dict[tuple[Any, ...], dict[str, Any]] = {}
+        with self.reading() as conn:
+            for *key, reasons, n, shown in conn.execute(
+                    select(*critic, c.c.drop_reasons, func.count(), func.sum(c.c.shown))
+                    .group_by(*critic, c.c.drop_reasons)):
+                tally = tallies.setdefault(tuple(key), {"critiques": 0, "shown": 0, "dropped": Counter(),
+                                                        "right": 0, "wrong": 0})
+                tally["critiques"] += int(n)
+                tally["shown"] += int(shown or 0)
+                for reason, count in (json.loads(reasons) if reasons else {}).items():
+                    tally["dropped"][reason] += int(count) * int(n)
+            # refinements with verdicts first, summed per critique, then their critics: joined the other
+            # way round, SQLite would walk every critique to find the few that were judged
+            per_critique = (select(r.c.critique_id, func.sum(r.c.verdicts_right).label("right"),
+                                   func.sum(r.c.verdicts_wrong).label("wrong"))
+                            .where(r.c.critique_id.is_not(None), or_(r.c.verdicts_right > 0, r.c.verdicts_wrong > 0))
+                            .group_by(r.c.critique_id).subquery())
+            judged = (select(*critic, func.sum(per_critique.c.right), func.sum(per_critique.c.wrong))
+                      .select_from(per_critique.join(c, c.c.id == per_critique.c.critique_id))
+                      .group_by(*critic))
+            for *key, right, wrong in conn.execute(judged):
+                if (tally := tallies.get(tuple(key))) is not None:
+                    tally["right"] += int(right or 0)
+                    tally["wrong"] += int(wrong or 0)
+        return [{"model": model, "prompt_name": name, "prompt_version": version, "checked": bool(checked),
+                 **{k: (dict(v) if k == "dropped" else v) for k, v in tally.items()}}
+                for (model, name, version, checked), tally in tallies.items()]

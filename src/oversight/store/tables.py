@@ -53,6 +53,9 @@ drafts = Table(
     Column("prompt_version", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
+    # m014: what `status` sums, beside the record (so it reads an index, not 100k records)
+    Column("tokens", Integer),
+    Column("cost_usd", Float),
     Index("ix_drafts_task", "task_id"),
 )
 
@@ -65,6 +68,15 @@ critiques = Table(
     Column("model", String(300), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
+    # m014: what `status` sums per critic (model, prompt, whether findings were checked)
+    Column("prompt_name", String(200)),
+    Column("prompt_version", String(64)),
+    Column("checked", Boolean),
+    Column("shown", Integer),  # findings shown to the trainer
+    Column("dropped", Integer),  # findings held back by the grounding check
+    Column("drop_reasons", String(500)),  # {"reason": count, ...} of those, as JSON text ('' if none)
+    Column("tokens", Integer),
+    Column("cost_usd", Float),
     Index("ix_critiques_draft", "draft_id"),
 )
 
@@ -79,6 +91,10 @@ refinements = Table(
     Column("seconds_spent", Float, nullable=False, default=0.0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("data", JSON, nullable=False),
+    # m014: the trainer's verdicts on the critique's shown findings, for the critics' precision
+    Column("critique_id", String(64)),
+    Column("verdicts_right", Integer),
+    Column("verdicts_wrong", Integer),
     Index("ix_refinements_draft", "draft_id"),
     Index("ix_refinements_task", "task_id"),
 )
@@ -352,4 +368,16 @@ REVIEW_INDEXES: list[Index] = [
     Index("ix_tasks_domain", tasks.c.domain, tasks.c.id),
     Index("ix_drafts_model", drafts.c.model, drafts.c.id),
     Index("ix_refinements_reviewer", refinements.c.reviewer, refinements.c.created_at),  # a trainer's progress
+]
+
+
+# What `status` and the lead hub read (m014 adds them and fills the columns they cover): counting
+# and summing 100k drafted tasks reads these indexes whole, never a record.
+STATUS_INDEXES: list[Index] = [
+    Index("ix_drafts_usage", drafts.c.tokens, drafts.c.cost_usd),
+    Index("ix_critiques_critic", critiques.c.model, critiques.c.prompt_name, critiques.c.prompt_version,
+          critiques.c.checked, critiques.c.drop_reasons, critiques.c.shown, critiques.c.dropped,
+          critiques.c.tokens, critiques.c.cost_usd),
+    Index("ix_refinements_verdicts", refinements.c.critique_id, refinements.c.verdicts_right,
+          refinements.c.verdicts_wrong),
 ]
