@@ -15,6 +15,7 @@ stays paused, answerable again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 
 from oversight.critique import critique_draft as critique_stage
 from oversight.draft import draft_task
-from oversight.errors import InvalidAnswerError, OversightError
+from oversight.errors import InvalidAnswerError, OversightError, StoreError
 from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind, thread_of
 from oversight.refine import RefinementInput, build_refinement
 from oversight.runtime import Runtime
@@ -164,6 +165,8 @@ def build_refine_graph(runtime: RuntimeSource) -> Any:
     return builder
 
 
+_QUIET = logging.NullHandler()
+
 # any fixed number: the key of the PostgreSQL advisory lock that checkpointer set-ups take turns on
 _CHECKPOINT_SETUP_LOCK = 0x6F76_6572_7369_6768
 
@@ -172,12 +175,34 @@ _CHECKPOINT_SETUP_LOCK = 0x6F76_6572_7369_6768
 async def open_checkpointer(location: str) -> AsyncIterator[Any]:
     """An async checkpointer: PostgresSaver for a PostgreSQL URL, else SqliteSaver on a file."""
     if location.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        import psycopg
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
 
         url = location.replace("postgresql+psycopg://", "postgresql://", 1)
-        async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await _setup_postgres_saver(saver)
+        # the pool says each failed reconnect on the log; the command's own line says what matters
+        logging.getLogger("psycopg.pool").addHandler(_QUIET)
+        # a pool, not one connection: each checkpoint write takes a connection checked alive, so a
+        # server that dropped its connections (a restart, a failover) costs a reconnect, not the run
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, min_size=1, max_size=4, open=False, check=AsyncConnectionPool.check_connection,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+        try:  # one plain connection first: a server that is not there is one line at once, not a wait
+            await (await psycopg.AsyncConnection.connect(url, autocommit=True)).close()
+            await pool.open(wait=True, timeout=15)
+        except Exception as exc:
+            await pool.close()
+            from oversight.store import masked_url
+
+            raise StoreError(f"cannot open the checkpoint database {masked_url(location)}: "
+                             f"{_lost_connection(exc) or type(exc).__name__}") from exc
+        try:
+            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+            await _setup_postgres_saver(pool, saver)
             yield saver
+        finally:
+            await pool.close()
     else:
         from pathlib import Path
 
@@ -194,7 +219,7 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
             yield saver
 
 
-async def _setup_postgres_saver(saver: Any) -> None:
+async def _setup_postgres_saver(pool: Any, saver: Any) -> None:
     """Create or migrate the checkpoint tables, one process at a time.
 
     PostgresSaver.setup reads the last migration applied, then applies and records the
@@ -204,7 +229,7 @@ async def _setup_postgres_saver(saver: Any) -> None:
     wait in a statement: a migration builds an index CONCURRENTLY, which waits for every
     open transaction, a waiting lock request included (a deadlock).
     """
-    async with saver.conn.cursor() as cur:  # the saver's own connection: autocommit
+    async with pool.connection() as conn, conn.cursor() as cur:  # autocommit, held while the saver sets up
         delay = 0.02
         while True:
             await cur.execute("SELECT pg_try_advisory_lock(%s) AS got", (_CHECKPOINT_SETUP_LOCK,))
@@ -231,9 +256,41 @@ async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
 
     A thread that stopped half way simply runs again from the start: the draft and
     critique it already paid for are found in the store. So the checkpoint is needed
-    only at the pause ("exit" durability), which saves a checkpoint write per step.
+    only at the pause ("exit" durability), which saves a checkpoint write per step. For the same
+    reason a connection the database dropped under it (a restart, a failover) costs a re-run of
+    the thread on a fresh connection; after three such losses it raises StoreError (one line).
     """
-    await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+    for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
+        try:
+            await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+            return
+        except Exception as exc:
+            lost = _lost_connection(exc)
+            if lost is None:
+                raise
+            if attempt == _CONNECTION_ATTEMPTS:
+                raise StoreError(f"lost the connection to the database {_CONNECTION_ATTEMPTS} times "
+                                 f"on task {task_id!r}: {lost}") from exc
+            # the thread runs again from its start: what it paid for is in the store
+
+
+_CONNECTION_ATTEMPTS = 3  # a dropped connection is replaced at once (the pools check theirs); a server down stays down
+
+
+def _lost_connection(exc: BaseException) -> str | None:
+    """Why the database connection went away under a thread (one line), or None if it is not that."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+    from sqlalchemy.exc import DBAPIError
+
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+        cause = cause.orig or cause
+    elif isinstance(cause, DBAPIError):
+        return None
+    if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout):
+        return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return None
 
 
 # -- drafting many tasks, with several workers on one database -------------------------------

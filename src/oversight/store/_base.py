@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from oversight.errors import StoreError
 from oversight.schemas import utcnow
@@ -22,6 +22,7 @@ __all__ = ["StoreBase", "database_url", "masked_url", "chunks"]
 
 MIGRATION_LOCK = 0x0BE25161  # pg_advisory_xact_lock key: 'oversight migrations'
 CHUNK = 500  # ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits
+RECONNECTS = 2  # a paid answer's write is tried again on a fresh connection this many times
 
 
 def database_url(location: str | Path) -> str:
@@ -102,6 +103,11 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _disconnected(exc: StoreError) -> bool:
+    """A write that failed because the server dropped the connection (the pool replaces it)."""
+    return isinstance(exc.__cause__, DBAPIError) and exc.__cause__.connection_invalidated
 
 
 def _reason(exc: SQLAlchemyError) -> str:
@@ -320,17 +326,22 @@ class StoreBase:
         return the stored data instead.
 
         ``after(conn)`` runs in the same transaction as a successful insert, and alone if the
-        row was already there.
+        row was already there. The row is usually a paid model answer: a connection the server
+        dropped meanwhile (a restart, a failover) is replaced and the write tried again, so the
+        answer is not lost and paid for twice.
         """
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(table).values(**row))
-                if after is not None:
-                    after(conn)
-                return None
-        except StoreError as exc:
-            if not isinstance(exc.__cause__, IntegrityError):
-                raise
+        for attempt in range(1, RECONNECTS + 2):
+            try:
+                with self.transaction() as conn:
+                    conn.execute(insert(table).values(**row))
+                    if after is not None:
+                        after(conn)
+                    return None
+            except StoreError as exc:
+                if isinstance(exc.__cause__, IntegrityError):
+                    break
+                if not _disconnected(exc) or attempt > RECONNECTS:
+                    raise
         if after is not None:
             with self.transaction() as conn:
                 after(conn)
