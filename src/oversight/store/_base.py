@@ -191,6 +191,8 @@ class StoreBase:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _migrate(self) -> list[str]:
+        if self._up_to_date():  # the common case, every command: one read instead of a transaction per step
+            return []
         with self.transaction() as conn:
             self._lock_migrations(conn)
             t.schema_migrations.create(conn, checkfirst=True)
@@ -209,6 +211,15 @@ class StoreBase:
                 continue  # another process applied it between our read and our write
             applied.append(name)
         return applied
+
+    def _up_to_date(self) -> bool:
+        """Every migration is applied already (a step once applied stays applied)."""
+        try:
+            with self.engine.connect() as conn:
+                applied = set(conn.scalars(select(t.schema_migrations.c.name)))
+        except SQLAlchemyError:  # no table yet (a new database): migrate
+            return False
+        return all(name in applied for name, _ in MIGRATIONS)
 
     def _lock_migrations(self, conn: Connection) -> None:
         if self.dialect == "postgresql":  # one migrator per database at a time, until commit
