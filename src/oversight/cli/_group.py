@@ -31,6 +31,14 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line with every write to stdout and stderr escaped (``_output``): no stored
+        text, in a result, a diagnostic or an error line, can drive the terminal."""
+        from oversight.cli._output import escaped_output
+
+        with escaped_output():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; an OversightError or an OSError (a folder that does not exist, a
         permission denied) becomes one line on stderr and exit status 1, never a traceback."""
