@@ -20,6 +20,8 @@ __all__ = ["Settings", "load_settings", "CONFIG_FILE"]
 
 CONFIG_FILE = "oversight.toml"
 ENV_PREFIX = "OVERSIGHT_"
+# settings that may hold a password or a key: an error names them but never shows their value
+SECRET_SETTINGS = frozenset({"api_key", "api_base", "db", "checkpoints"})
 
 
 class Settings(BaseModel):
@@ -99,6 +101,6 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"setting '{field}' (OVERSIGHT_{field.upper()}): {first['msg']} (got {first.get('input')!r})"
-        ) from exc
+        name = str(first["loc"][0]) if first["loc"] else field
+        got = "" if name in SECRET_SETTINGS else f" (got {first.get('input')!r})"
+        raise ConfigError(f"setting '{field}' (OVERSIGHT_{name.upper()}): {first['msg']}{got}") from None
