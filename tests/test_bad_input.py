@@ -186,3 +186,23 @@ def test_a_missing_prompts_dir_is_an_error_before_any_model_is_paid(monkeypatch:
         from oversight.prompts import load_prompt
 
         load_prompt("draft", "my-prompts")
+
+
+def test_an_alias_bomb_in_an_experiment_file_is_one_line_at_once() -> None:
+    """Aliases that expand a few lines into a billion values (or into themselves) are refused unexpanded."""
+    lines = ["name: bomb", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    Path("bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    line = one_line_error(run("experiment", "run", "bomb.yaml"))
+    assert line.startswith("Error: bomb.yaml:") and "aliases" in line, line
+    Path("chain.yaml").write_text("name: x\na0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 200)),
+                                  encoding="utf-8")
+    assert "nested too deeply" in one_line_error(run("experiment", "run", "chain.yaml"))
+    Path("loop.yaml").write_text("name: x\nloop: &me [1, *me]\n", encoding="utf-8")
+    assert "refers to a node that holds it" in one_line_error(run("experiment", "run", "loop.yaml"))
+
+
+def test_a_lone_surrogate_in_an_experiment_file_is_refused_naming_its_line() -> None:
+    Path("e.yaml").write_text(EXPERIMENT + 'description: "bad \\ud800"\n', encoding="utf-8")
+    line = one_line_error(run("experiment", "run", "e.yaml"))
+    assert line.startswith("Error: e.yaml:5: ") and "surrogate" in line, line

@@ -105,7 +105,9 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         name = str(first["loc"][0]) if first["loc"] else field
-        got = "" if name in SECRET_SETTINGS else f" (got {first.get('input')!r})"
+        shown = repr(first.get("input"))
+        shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown):,} characters)"
+        got = "" if name in SECRET_SETTINGS else f" (got {shown})"
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"setting '{field}' (OVERSIGHT_{name.upper()}): {message}{got}") from None
 

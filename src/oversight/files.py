@@ -58,7 +58,7 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
         yield line, row
 
 
-def check_value(path: str | Path, line: int | None, field: str, value: Any) -> None:
+def check_value(path: str | Path, line: int | None, field: str | None, value: Any) -> None:
     """Refuse a value holding a NUL character, a lone surrogate or binary data anywhere, or nested too deeply.
 
     Raises InputFileError naming ``field``. Iterative, so no nesting can exhaust the stack.

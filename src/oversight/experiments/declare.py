@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from oversight.files import MAX_DEPTH, check_value
 from oversight.schemas import Experiment
 
 __all__ = ["load_experiment"]
+
+MAX_VALUES = 100_000  # an experiment declares conditions and a sample: far fewer values than this
 
 
 def _line_of(node: Any, loc: tuple[Any, ...]) -> int | None:
@@ -50,7 +53,7 @@ def load_experiment(path: str | Path) -> Experiment:
     try:
         _check_depth(text)  # before composing: the composer recurses, the parser does not
         node = yaml.compose(text)
-        _check_numbers(path, node)
+        _check_nodes(path, node)  # before constructing: nothing too long, too big or not text
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -62,8 +65,6 @@ def load_experiment(path: str | Path) -> Experiment:
         raise InputFileError(str(path), None, None, f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     if not isinstance(data, dict):
         raise InputFileError(str(path), 1, None, "an experiment is a mapping (name:, conditions:, ...)")
-    for key, value in data.items():  # a NUL or a lone surrogate (YAML's "\ud800") is not text
-        check_value(path, _line_of(node, (key,)), str(key), value)
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
@@ -96,21 +97,47 @@ def _check_depth(text: str) -> None:
             depth -= 1
 
 
-def _check_numbers(path: Path, node: Any) -> None:
-    """Refuse an integer too long for Python to read, naming its line (before safe_load fails on it)."""
-    import sys
-
+def _check_nodes(path: Path, root: Any) -> None:
+    """One pass over the composed document, each node once (an alias is the node it names): no
+    scalar holding a NUL, a lone surrogate (YAML's ``"\\ud800"``) or an integer too long to read;
+    nothing that aliases expand past MAX_VALUES values or MAX_DEPTH levels, or into itself.
+    Raises InputFileError naming the line."""
     import yaml
 
-    limit = sys.get_int_max_str_digits()
-    stack = [node] if node is not None else []
+    digits = sys.get_int_max_str_digits()
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    unfinished: set[int] = set()  # the nodes from the root to the one being read
+    stack: list[tuple[Any, bool]] = [(root, False)] if root is not None else []
     while stack:
-        item = stack.pop()
-        if isinstance(item, yaml.ScalarNode):
-            if item.tag == "tag:yaml.org,2002:int" and len(item.value) > limit:
-                raise InputFileError(str(path), item.start_mark.line + 1, None,
-                                     f"holds a number of more than {limit} digits")
-        elif isinstance(item, yaml.MappingNode):
-            stack.extend(v for pair in item.value for v in pair)
-        elif isinstance(item, yaml.SequenceNode):
-            stack.extend(item.value)
+        node, finished = stack.pop()
+        key, line = id(node), node.start_mark.line + 1
+        kids = [] if isinstance(node, yaml.ScalarNode) else \
+            [v for pair in node.value for v in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if finished:
+            unfinished.discard(key)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if size[key] > MAX_VALUES:
+                raise InputFileError(str(path), line, None, f"expands (through aliases) to more than {MAX_VALUES:,} "
+                                                            "values")
+            if depth[key] > MAX_DEPTH + 1:
+                raise InputFileError(str(path), line, None, f"nested too deeply (more than {MAX_DEPTH} levels)")
+            continue
+        if key in size:
+            continue
+        if key in unfinished:
+            raise InputFileError(str(path), line, None, "an alias refers to a node that holds it")
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(path, line, node, digits)
+            size[key], depth[key] = 1, 0
+            continue
+        unfinished.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids)
+
+
+def _check_scalar(path: Path, line: int, node: Any, digits: int) -> None:
+    check_value(path, line, None, node.value)
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > digits:
+        raise InputFileError(str(path), line, None, f"holds a number of more than {digits} digits")
