@@ -15,7 +15,8 @@ templates, so an example taken from a task (a few-shot intervention) stays liter
 holds (``{{``, ``{% endraw %}``, a line reading ``## user``).
 
 A user can point ``prompts_dir`` (``OVERSIGHT_PROMPTS_DIR``) at a folder of their own;
-a prompt missing there falls back to the bundled one.
+a prompt missing there falls back to the bundled one. The folder itself must exist: a
+misspelt one is an error, never a silent run on the bundled prompts.
 """
 
 from __future__ import annotations
@@ -99,9 +100,12 @@ def _template(source: str) -> Any:
 
 
 def load_prompt(name: str, prompts_dir: str | Path | None = None) -> Prompt:
-    """Load prompts/<name>.md (the user's folder first). Raises ConfigError."""
+    """Load prompts/<name>.md (the user's folder first; it must exist). Raises ConfigError."""
     candidates = []
     if prompts_dir:
+        if not Path(prompts_dir).is_dir():
+            problem = "is not a folder" if Path(prompts_dir).exists() else "no such folder"
+            raise ConfigError(f"prompts_dir {prompts_dir}: {problem} (the folder of your own prompt files)")
         candidates.append(Path(prompts_dir) / f"{name}.md")
     candidates.append(bundled_prompts_dir() / f"{name}.md")
     for path in candidates:
@@ -121,7 +125,11 @@ def _parse(path: Path, raw: bytes) -> Prompt:
     import yaml
 
     version = hashlib.sha256(raw).hexdigest()[:12]
-    text = raw.decode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"prompt {path}:{line}: not UTF-8 text (byte {exc.start})") from None
     meta: dict[str, Any] = {}
     body = text
     if text.startswith("---"):
@@ -133,6 +141,10 @@ def _parse(path: Path, raw: bytes) -> Prompt:
             meta = yaml.safe_load(front) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"prompt {path}: front matter is not valid YAML: {exc}") from exc
+        except (RecursionError, ValueError) as exc:  # nested too deep, a number too long to read
+            raise ConfigError(f"prompt {path}: front matter is not readable YAML ({type(exc).__name__})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("parameters") or {}, dict):
+            raise ConfigError(f"prompt {path}: front matter must be a mapping (name:, description:, parameters:)")
     parts = _SECTION.split(body)
     ordered = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
     sections = {name: text for name, text in ordered if not name.startswith("example")}

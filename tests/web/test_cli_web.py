@@ -100,6 +100,7 @@ def test_serve_runs_a_real_server_process(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
     token = run(db, "users", "add", "lea", "--role", "lead").stdout.strip()  # type: ignore[attr-defined]
     port = free_port()
+    (tmp_path / "none.toml").write_text("")  # no settings from the working folder (a named file must exist)
     env = {**os.environ, "OVERSIGHT_CONFIG": str(tmp_path / "none.toml")}
     process = subprocess.Popen([sys.executable, "-m", "oversight", "--db", str(db), "serve", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from oversight.cli._common import err, settings_from, visible
+from oversight.cli._common import Styled, err, say, settings_from, visible
 
 DECISION_KEYS = {"a": "accept", "e": "edit", "r": "rewrite", "x": "reject", "s": "skip", "q": "quit"}
 
@@ -27,20 +27,20 @@ def _show(index: int, total: int, item: Any) -> None:
     width = 88
     task, draft, critique = item.task, item.draft, item.critique
     label = f" · {visible(item.entry.label)}" if item.entry.label else ""
-    click.secho(f"\n── review {index}/{total} · task {visible(task.id)}"
-                + (f" · {visible(task.domain)}" if task.domain else "") + label + " " + "─" * 20, bold=True)
-    click.secho("TASK", fg="cyan", bold=True)
+    say(Styled(f"\n── review {index}/{total} · task {visible(task.id)}"
+               + (f" · {visible(task.domain)}" if task.domain else "") + label + " " + "─" * 20, bold=True))
+    say(Styled("TASK", fg="cyan", bold=True))
     click.echo(textwrap.fill(_clip(task.prompt, 1200), width))
     if task.input:
         click.echo("input: " + _clip(task.input, 600))
     if task.context:
-        click.secho("context: " + _clip(task.context, 600), dim=True)
-    click.secho(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
-                fg="cyan", bold=True)
+        say(Styled("context: " + _clip(task.context, 600), dim=True))
+    say(Styled(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
+               fg="cyan", bold=True))
     click.echo(visible(draft.text))
     if critique is None:
         return
-    click.secho(f"AI CRITIQUE ({visible(critique.model)})", fg="yellow", bold=True)
+    say(Styled(f"AI CRITIQUE ({visible(critique.model)})", fg="yellow", bold=True))
     if critique.summary:
         click.echo(textwrap.fill(visible(critique.summary), width))
     if not critique.findings:
@@ -56,18 +56,18 @@ def _confirm_diff(before: str, after: str) -> bool:
     from oversight.refine import diff_stats, word_diff
 
     ops = word_diff(before, after)
-    parts = []
+    parts: list[str | Styled] = []
     for op in ops:
         if op.op == "equal":
-            parts.append(visible(op.before))
+            parts.append(op.before)
             continue
         if op.before:
-            parts.append(click.style(f"[-{visible(op.before)}-]", fg="red"))
+            parts.append(Styled(f"[-{op.before}-]", fg="red"))
         if op.after:
-            parts.append(click.style(f"{{+{visible(op.after)}+}}", fg="green"))
+            parts.append(Styled(f"{{+{op.after}+}}", fg="green"))
     stats = diff_stats(ops)
-    click.secho(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True)
-    click.echo("".join(parts))
+    say(Styled(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True))
+    say(*parts)
     return click.confirm("keep this change?", default=True)
 
 

@@ -30,7 +30,9 @@ from oversight.errors import (
     LeaseError,
     NotFoundError,
     OversightError,
+    StoreError,
 )
+from oversight.visible import visible
 from oversight.web._render import CSP, HERE, page, redirect
 from oversight.web.auth import AccessDenied, SignInRequired
 
@@ -70,6 +72,15 @@ def _install_error_pages(app: FastAPI) -> None:
 
     for error, (status, title) in _ERROR_PAGES.items():
         app.add_exception_handler(error, _page_for(status, title))
+
+    @app.exception_handler(StoreError)
+    async def _store_failed(request: Request, exc: StoreError) -> Response:
+        # the message names the database (user, host, name; never the password): for the log, not the page
+        log.error("database failure serving %s %s: %s", request.method, visible(request.url.path), visible(str(exc)))
+        return _error_page(request, 503, "The database is not answering",
+                           "The review page could not use its database just now. Open the queue to see whether "
+                           "what you sent was recorded before sending it again; if this goes on, tell whoever "
+                           "runs the page.")
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
