@@ -210,9 +210,23 @@ async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[Revi
     return queued, lease
 
 
-async def release(runtime: Runtime, task_id: str, reviewer: str) -> bool:
-    """Give a held item back to the queue at once (the trainer leaves it). True if they held it."""
-    return await asyncio.to_thread(runtime.store.release_review, task_id, reviewer)
+def _release(store: Store, task_id: str, reviewer: str) -> None:
+    if store.release_review(task_id, reviewer):
+        return
+    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
+    if state.state != "awaiting_review":
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    lease = store.review_lease(task_id)
+    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
+    raise LeaseError(f"task {task_id!r} is not yours to give back ({holder}); nothing changed")
+
+
+async def release(runtime: Runtime, task_id: str, reviewer: str) -> None:
+    """Give a held item back to the queue at once (the trainer leaves it).
+
+    Raises NotFoundError (no such task in the queue) or LeaseError (the reviewer does not hold it).
+    """
+    await asyncio.to_thread(_release, runtime.store, task_id, reviewer)
 
 
 async def submit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import textwrap
 import time
@@ -132,7 +133,7 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
     The queue follows the audit's routing rule when one is saved (expert-only items last, marked).
     """
     from oversight import review as service
-    from oversight.errors import InvalidAnswerError
+    from oversight.errors import InvalidAnswerError, LeaseError
     from oversight.refine import RefinementInput
     from oversight.runtime import Runtime
 
@@ -175,7 +176,8 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
-                    asyncio.run(service.release(runtime, entry.task_id, who))
+                    with contextlib.suppress(LeaseError):  # their lease ran out and another took it: not theirs
+                        asyncio.run(service.release(runtime, entry.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)
