@@ -166,7 +166,7 @@ class ReviewRecords(StoreBase):
         tasks they leave are read first (outside the write: SQLite must not upgrade a read to a
         write); when few, the pick is made among them, not by walking the queue in order.
         """
-        now = utcnow()
+        now = self.clock()
         until = now + timedelta(seconds=lease_seconds)
         s = t.task_states
         mine = and_(s.c.reviewer == reviewer, s.c.review_lease_until >= now)
@@ -237,7 +237,7 @@ class ReviewRecords(StoreBase):
         offset, limit = max(offset, 0), max(limit, 0)
         source, where = self._queue(batch, domain, model)
         order = (s.c.updated_at, s.c.task_id)
-        now = utcnow()
+        now = self.clock()
         with self.reading() as conn:
             few = None
             if self.dialect == "sqlite" and source is not s:
