@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
-from tests.web.conftest import Site, csrf_of
+from oversight import calibration
+from oversight.schemas import CalibrationItem, Refinement, Task
+from tests.support.clock import Clock
+from tests.web.conftest import Site, csrf_of, default_items
 
 
 def claim_next(client: httpx.Client, **filters: str) -> httpx.Response:
@@ -33,3 +38,61 @@ def test_removing_an_unknown_calibration_item_is_refused(site: Site) -> None:
     assert removed.status_code == 404 and "no calibration item" in removed.text
 
 
+
+
+def _calibration_site(site_factory: Any) -> Site:
+    """The default items and one calibration item, 'calib', whose expert is the lead lea."""
+    site = site_factory([*default_items(),
+                         (Task(id="calib", prompt="Capital of Peru? One word.", domain="geo"), "Lima is it.", [])])
+    store = site.runtime.store
+    draft = store.drafts_of_task("calib")[-1]
+    store.save_calibration_item(CalibrationItem(task_id="calib", draft_id=draft.id, decision="edit",
+                                                refined_text="Lima", expert="lea"))
+    return site
+
+
+def test_the_expert_is_never_served_their_own_calibration_item_nor_counted(site_factory: Any) -> None:
+    site = _calibration_site(site_factory)
+    store, lea = site.runtime.store, site.client("lea")
+    assert claim_next(lea).headers["location"].startswith("/items/")  # not their own item
+    assert store.next_calibration_item("lea") is None
+    own = lea.get("/calibration/calib")
+    assert own.status_code == 403 and "expert" in own.text
+    refused = lea.post("/calibration/calib", data={"csrf": csrf_of(lea.get("/queue").text), "decision": "accept"})
+    assert refused.status_code == 403
+    assert store.calibration_answer("calib", "lea") is None
+    # an answer the expert gave before this was refused is not counted as agreeing with themself
+    item = store.calibration_item("calib")
+    draft = store.get_draft(item.draft_id)
+    mine = Refinement(task_id="calib", draft_id=draft.id, decision="edit", refined_text="Lima", reviewer="lea")
+    store.save_calibration_answer(calibration.score(item, mine, draft))
+    people, pairs = calibration.agreement(store)
+    assert [p.reviewer for p in people] == [] and pairs == []
+
+
+def test_calibration_time_is_from_when_the_server_served_the_item(site_factory: Any) -> None:
+    site = _calibration_site(site_factory)
+    clock = Clock()
+    site.runtime.store.clock = clock
+    ana = site.client("ana")
+    assert claim_next(ana).headers["location"] == "/calibration/calib"
+    page = ana.get("/calibration/calib").text
+    clock.move(60)
+    ana.get("/calibration/calib")  # a reload does not restart the clock
+    clock.move(35)
+    done = ana.post("/calibration/calib", data={"csrf": csrf_of(page), "decision": "accept",
+                                                "started_at": "2000-01-01T00:00:00+00:00"})
+    assert done.status_code == 303
+    assert site.runtime.store.calibration_answer("calib", "ana").refinement.seconds_spent == 95.0  # type: ignore[union-attr]
+
+
+def test_opening_a_free_item_by_its_address_keeps_the_calibration_schedule(site_factory: Any) -> None:
+    site = _calibration_site(site_factory)
+    ana = site.client("ana")
+    opened = ana.get("/items/cap-fr")  # calibration is due first: the address does not skip it
+    assert opened.status_code == 303 and opened.headers["location"] == "/calibration/calib"
+    assert site.runtime.store.review_lease("cap-fr") is None
+    page = ana.get("/calibration/calib").text
+    ana.post("/calibration/calib", data={"csrf": csrf_of(page), "decision": "accept"})
+    assert ana.get("/items/cap-fr").status_code == 200  # nothing due now: the free item is theirs
+    assert site.runtime.store.review_lease("cap-fr").reviewer == "ana"  # type: ignore[union-attr]

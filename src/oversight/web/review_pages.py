@@ -222,7 +222,15 @@ async def _refine_page(request: Request, session: Session, item: review.ReviewIt
 @router.get("/items/{task_id}", response_class=HTMLResponse)
 async def item_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    item, lease = await review.held_item(runtime_of(request), task_id, session.user.name)
+    runtime = runtime_of(request)
+    held = await asyncio.to_thread(runtime.store.review_lease, task_id)
+    if held is None or held.reviewer != session.user.name or held.lease_until <= runtime.store.clock():
+        # not theirs yet: taking it by its address goes the way of the queue, calibration first when due
+        due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name,
+                                      runtime.settings.calibration_every)
+        if due is not None:
+            return redirect(f"/calibration/{due.task_id}")
+    item, lease = await review.held_item(runtime, task_id, session.user.name)
     return await _refine_page(request, session, item, action=f"/items/{task_id}", claimed_at=lease.claimed_at,
                               calibrating=False)
 
@@ -266,11 +274,15 @@ async def done_page(request: Request, task_id: str, r: str = "") -> Response:
 # -- calibration items ------------------------------------------------------------------------
 
 
-async def _calibration_item(request: Request, task_id: str) -> review.ReviewItem:
+async def _calibration_item(request: Request, task_id: str, *, answerer: str | None = None) -> review.ReviewItem:
+    """A calibration item as the refine view shows it; AccessDenied for the ``answerer`` who is its expert."""
     store = runtime_of(request).store
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")
+    if answerer is not None and item.expert == answerer:
+        raise AccessDenied(f"you are the expert of calibration item {task_id!r}: "
+                           "your answer is the one trainers are compared with")
     task = await asyncio.to_thread(store.get_task, task_id)
     draft = await asyncio.to_thread(store.get_draft, item.draft_id)
     if draft is None:
@@ -285,7 +297,8 @@ async def calibration_page(request: Request, task_id: str) -> Response:
     store = runtime_of(request).store
     if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
         return redirect(f"/calibration/{task_id}/result")
-    item = await _calibration_item(request, task_id)
+    item = await _calibration_item(request, task_id, answerer=session.user.name)
+    await asyncio.to_thread(calibration.serve, store, task_id, session.user.name)  # their time runs from now
     return await _refine_page(request, session, item, action=f"/calibration/{task_id}", claimed_at=None,
                               calibrating=True)
 
@@ -294,16 +307,9 @@ async def calibration_page(request: Request, task_id: str) -> Response:
 async def calibration_submit(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
-    item = await _calibration_item(request, task_id)
+    item = await _calibration_item(request, task_id, answerer=session.user.name)
     try:
-        answer = answer_from_form(form, item.draft, item.critique)
-        started = form.get("started_at")
-        if started:
-            try:
-                spent = (utcnow() - datetime.fromisoformat(str(started))).total_seconds()
-                answer["seconds_spent"] = round(max(0.0, min(spent, 4 * 3600)), 1)
-            except ValueError:
-                pass
+        answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
         await calibration.answer(runtime_of(request), task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
         return await _refine_page(request, session, item, action=f"/calibration/{task_id}", status=400,
