@@ -96,3 +96,37 @@ def test_opening_a_free_item_by_its_address_keeps_the_calibration_schedule(site_
     ana.post("/calibration/calib", data={"csrf": csrf_of(page), "decision": "accept"})
     assert ana.get("/items/cap-fr").status_code == 200  # nothing due now: the free item is theirs
     assert site.runtime.store.review_lease("cap-fr").reviewer == "ana"  # type: ignore[union-attr]
+
+
+ODD_ID = "dir/sub#frag?q=1 100% ../é"
+
+
+def test_an_id_with_slashes_hashes_dots_and_unicode_works_end_to_end(site_factory: Any) -> None:
+    """Claim, the item page, submit, the done page, compare: each address encodes the id, each route decodes it."""
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    site = site_factory([(Task(id=ODD_ID, prompt="Capital of Peru? One word.", domain="odd"), "Lima is it.", [])])
+    ana = site.client("ana")
+    claimed = claim_next(ana).headers["location"]
+    assert claimed == "/items/" + quote(ODD_ID, safe="")
+    page = ana.get(claimed)
+    assert page.status_code == 200, page.text
+    assert unescape(re.search(r"<code>([^<]*)</code>", page.text).group(1)) == ODD_ID  # type: ignore[union-attr]
+    action = unescape(re.search(r'id="refine-form" method="post" action="([^"]+)"', page.text).group(1))  # type: ignore[union-attr]
+    assert action == claimed
+    release = unescape(re.search(r'action="([^"]+/release)"', page.text).group(1))  # type: ignore[union-attr]
+    assert release == claimed + "/release"
+    done = ana.post(action, data={"csrf": csrf_of(page.text), "decision": "edit", "refined_text": "Lima"})
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith("/done/" + quote(ODD_ID, safe="") + "?r=")
+    shown = ana.get(done.headers["location"])
+    assert shown.status_code == 200 and "Lima" in shown.text
+    [refinement] = site.runtime.store.refinements_of_task(ODD_ID)
+    assert refinement.refined_text == "Lima"
+    compare = ana.get("/tasks/" + quote(ODD_ID, safe=""))
+    assert compare.status_code == 200 and "Lima" in compare.text
+    assert ana.get("/items/dir/sub").status_code == 404  # an unencoded slash is not the id's
+    signed_out = site.client().get(claimed)  # sign-in comes back to the same item
+    assert parse_qs(urlsplit(signed_out.headers["location"]).query)["next"] == [claimed]

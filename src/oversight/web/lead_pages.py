@@ -126,7 +126,7 @@ async def add_calibration(request: Request) -> Response:
     return redirect("/lead/calibration?flash=added")
 
 
-@router.post("/calibration/{task_id}/remove")
+@router.post("/calibration/{task_id:id}/remove")
 async def remove_calibration(request: Request, task_id: str) -> Response:
     session = await session_of(request, lead=True)
     await form_of(request, session)

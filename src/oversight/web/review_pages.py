@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -18,6 +19,7 @@ from oversight import calibration, review
 from oversight.errors import InvalidAnswerError, NotFoundError
 from oversight.refine import word_diff
 from oversight.schemas import Critique, Draft, utcnow
+from oversight.web._paths import path_id
 from oversight.web._render import form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -147,14 +149,14 @@ async def next_item(request: Request) -> Response:
     filters = {k: (form.get(k) or None) for k in ("batch", "domain", "model")}
     due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name, runtime.settings.calibration_every)
     if due is not None:
-        return redirect(f"/calibration/{due.task_id}")
+        return redirect(f"/calibration/{path_id(due.task_id)}")
     lease = await review.claim(runtime, session.user.name, **filters)
     if lease is None:
         item = await asyncio.to_thread(runtime.store.next_calibration_item, session.user.name)
         if item is not None:  # the queue is empty: calibration work is still useful
-            return redirect(f"/calibration/{item.task_id}")
+            return redirect(f"/calibration/{path_id(item.task_id)}")
         return redirect("/queue?flash=empty")
-    return redirect(f"/items/{lease.task_id}")
+    return redirect(f"/items/{path_id(lease.task_id)}")
 
 
 # -- the refine view --------------------------------------------------------------------------
@@ -219,7 +221,7 @@ async def _refine_page(request: Request, session: Session, item: review.ReviewIt
                 tag_options=await _tag_options(request), body_page="refine", now_iso=utcnow().isoformat())
 
 
-@router.get("/items/{task_id}", response_class=HTMLResponse)
+@router.get("/items/{task_id:id}", response_class=HTMLResponse)
 async def item_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     runtime = runtime_of(request)
@@ -229,13 +231,13 @@ async def item_page(request: Request, task_id: str) -> Response:
         due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name,
                                       runtime.settings.calibration_every)
         if due is not None:
-            return redirect(f"/calibration/{due.task_id}")
+            return redirect(f"/calibration/{path_id(due.task_id)}")
     item, lease = await review.held_item(runtime, task_id, session.user.name)
-    return await _refine_page(request, session, item, action=f"/items/{task_id}", claimed_at=lease.claimed_at,
+    return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
                               calibrating=False)
 
 
-@router.post("/items/{task_id}", response_class=HTMLResponse)
+@router.post("/items/{task_id:id}", response_class=HTMLResponse)
 async def submit_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
@@ -246,12 +248,12 @@ async def submit_item(request: Request, task_id: str) -> Response:
         answer = answer_from_form(form, item.draft, item.critique)
         refinement = await review.submit(runtime, task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/items/{task_id}", status=400, error=str(exc),
+        return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", status=400, error=str(exc),
                                   claimed_at=lease.claimed_at if lease else None, calibrating=False, form=form)
-    return redirect(f"/done/{task_id}?r={refinement.id}")
+    return redirect(f"/done/{path_id(task_id)}?r={quote(refinement.id, safe='')}")
 
 
-@router.post("/items/{task_id}/release")
+@router.post("/items/{task_id:id}/release")
 async def release_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     await form_of(request, session)
@@ -259,7 +261,7 @@ async def release_item(request: Request, task_id: str) -> Response:
     return redirect("/queue?flash=released")
 
 
-@router.get("/done/{task_id}", response_class=HTMLResponse)
+@router.get("/done/{task_id:id}", response_class=HTMLResponse)
 async def done_page(request: Request, task_id: str, r: str = "") -> Response:
     session = await session_of(request)
     store = runtime_of(request).store
@@ -291,19 +293,19 @@ async def _calibration_item(request: Request, task_id: str, *, answerer: str | N
     return review.ReviewItem(review.QueueEntry(task_id, ""), task, draft, critique)
 
 
-@router.get("/calibration/{task_id}", response_class=HTMLResponse)
+@router.get("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     store = runtime_of(request).store
     if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
-        return redirect(f"/calibration/{task_id}/result")
+        return redirect(f"/calibration/{path_id(task_id)}/result")
     item = await _calibration_item(request, task_id, answerer=session.user.name)
     await asyncio.to_thread(calibration.serve, store, task_id, session.user.name)  # their time runs from now
-    return await _refine_page(request, session, item, action=f"/calibration/{task_id}", claimed_at=None,
+    return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", claimed_at=None,
                               calibrating=True)
 
 
-@router.post("/calibration/{task_id}", response_class=HTMLResponse)
+@router.post("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_submit(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
@@ -312,12 +314,12 @@ async def calibration_submit(request: Request, task_id: str) -> Response:
         answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
         await calibration.answer(runtime_of(request), task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/calibration/{task_id}", status=400,
+        return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", status=400,
                                   error=str(exc), claimed_at=None, calibrating=True, form=form)
-    return redirect(f"/calibration/{task_id}/result")
+    return redirect(f"/calibration/{path_id(task_id)}/result")
 
 
-@router.get("/calibration/{task_id}/result", response_class=HTMLResponse)
+@router.get("/calibration/{task_id:id}/result", response_class=HTMLResponse)
 async def calibration_result(request: Request, task_id: str, reviewer: str | None = None) -> Response:
     session = await session_of(request)
     who = reviewer if (reviewer and session.is_lead) else session.user.name
@@ -337,7 +339,7 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
 # -- reading many: compare and skim ------------------------------------------------------------
 
 
-@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+@router.get("/tasks/{task_id:id}", response_class=HTMLResponse)
 async def compare_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     store = runtime_of(request).store
