@@ -53,6 +53,7 @@ __all__ = [
     "load_routing_rule",
     "queue",
     "read_answers",
+    "renew",
     "item",
     "reset",
     "save_routing_rule",
@@ -193,7 +194,7 @@ def _hold_for_submit(store: Store, task_id: str, reviewer: str) -> ReviewLease |
 def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | None:
     lease = store.review_lease(task_id)
     if lease is not None and lease.reviewer != reviewer and lease.lease_until > store.clock():
-        raise LeaseError(f"task {task_id!r} is being reviewed by someone else")
+        raise LeaseError(f"task {task_id!r} is being reviewed by someone else ({lease.reviewer})")
     return lease
 
 
@@ -208,6 +209,27 @@ async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[Revi
         await asyncio.to_thread(_check_lease, runtime.store, task_id, reviewer)
         raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
     return queued, lease
+
+
+def _renew(store: Store, task_id: str, reviewer: str, lease_seconds: float) -> ReviewLease:
+    renewed = store.renew_review(task_id, reviewer, lease_seconds=lease_seconds)
+    if renewed is not None:
+        return renewed
+    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
+    if state.state != "awaiting_review":
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    lease = store.review_lease(task_id)
+    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
+    raise LeaseError(f"task {task_id!r} is no longer yours ({holder}): your answer cannot be recorded")
+
+
+async def renew(runtime: Runtime, task_id: str, reviewer: str) -> ReviewLease:
+    """Extend the reviewer's lease on an item they hold by one lease from now (the page does while they work).
+
+    Their time on the item still runs from their claim. Raises NotFoundError (not in the queue)
+    or LeaseError (someone else took it after their lease ran out, or no one holds it).
+    """
+    return await asyncio.to_thread(_renew, runtime.store, task_id, reviewer, runtime.settings.review_lease_seconds)
 
 
 def _release(store: Store, task_id: str, reviewer: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -130,3 +131,51 @@ def test_an_id_with_slashes_hashes_dots_and_unicode_works_end_to_end(site_factor
     assert ana.get("/items/dir/sub").status_code == 404  # an unencoded slash is not the id's
     signed_out = site.client().get(claimed)  # sign-in comes back to the same item
     assert parse_qs(urlsplit(signed_out.headers["location"]).query)["next"] == [claimed]
+
+
+def test_the_page_renews_its_lease_and_only_for_its_holder(site_factory: Any) -> None:
+    site = site_factory(review_lease_seconds=600.0)
+    clock = Clock()
+    site.runtime.store.clock = clock
+    ana, ben = site.client("ana"), site.client("ben")
+    item = claim_next(ana, domain="web").headers["location"]
+    page = ana.get(item).text
+    assert 'id="lease"' in page and f'data-renew="{item}/lease"' in page
+    assert ana.post(item + "/lease", data={}).status_code == 403  # CSRF-checked like every form
+    clock.move(500)
+    renewed = ana.post(item + "/lease", data={"csrf": csrf_of(page)})
+    assert renewed.status_code == 200, renewed.text
+    until = site.runtime.store.review_lease("xss").lease_until  # type: ignore[union-attr]
+    assert until == clock.now + timedelta(seconds=600)
+    assert renewed.json() == {"lease_until": until.isoformat(), "server_now": clock.now.isoformat()}
+    theirs = ben.post(item + "/lease", data={"csrf": csrf_of(ben.get("/queue").text)})
+    assert theirs.status_code == 409 and "ana holds it" in theirs.json()["error"]
+    clock.move(700)  # her lease ran out; ben takes the item; her page's next renewal is refused
+    assert claim_next(ben, domain="web").headers["location"] == item
+    lost = ana.post(item + "/lease", data={"csrf": csrf_of(page)})
+    assert lost.status_code == 409 and "ben holds it" in lost.json()["error"]
+
+
+def test_a_refused_submit_shows_the_page_again_with_everything_typed(site_factory: Any) -> None:
+    site = site_factory(review_lease_seconds=600.0)
+    clock = Clock()
+    site.runtime.store.clock = clock
+    ana, ben = site.client("ana"), site.client("ben")
+    item = claim_next(ana, domain="geo").headers["location"]
+    assert item == "/items/cap-fr"
+    page = ana.get(item).text
+    clock.move(601)
+    assert claim_next(ben, domain="geo").headers["location"] == item  # her lease ran out: ben took it
+    refused = ana.post(item, data={"csrf": csrf_of(page), "decision": "edit", "refined_text": "Paris",
+                                   "tags": "verbose, ignores-instruction", "rationale": "One word was asked.",
+                                   "verdict_0": "wrong", "confidence": "4"})
+    assert refused.status_code == 409
+    assert "not recorded" in refused.text and "ben" in refused.text
+    assert 'name="decision" value="edit" checked' in refused.text
+    assert ">\nParis</textarea>" in refused.text
+    assert 'value="verbose, ignores-instruction"' in refused.text
+    assert "One word was asked.</textarea>" in refused.text
+    assert 'name="verdict_0" value="wrong" checked' in refused.text
+    assert 'name="confidence" value="4" checked' in refused.text
+    assert 'id="lease"' not in refused.text  # no countdown, no renewing of an item that is not hers
+    assert site.runtime.store.refinements_of_task("cap-fr") == []

@@ -204,6 +204,24 @@ class ReviewRecords(StoreBase):
                 return claim(conn, or_(free, mine), kept)
             return claim(conn, mine, s.c.review_claimed_at) or claim(conn, free, now)
 
+    def renew_review(self, task_id: str, reviewer: str, *, lease_seconds: float) -> ReviewLease | None:
+        """Extend the reviewer's hold on a task awaiting review to ``lease_seconds`` from now; None if not theirs.
+
+        Theirs even when their lease has run out, as long as no one else took the task (a claim
+        writes its own name); its ``claimed_at`` is kept. A task no one holds is not claimed here.
+        """
+        s = t.task_states
+        until = self.clock() + timedelta(seconds=lease_seconds)
+        with self.transaction() as conn:
+            row = conn.execute(
+                update(s).where(s.c.task_id == task_id, s.c.state == "awaiting_review", s.c.reviewer == reviewer,
+                                s.c.review_claimed_at.is_not(None))
+                .values(review_lease_until=until).returning(s.c.review_claimed_at, s.c.review_lease_until)
+            ).first()
+        if row is None:
+            return None
+        return ReviewLease(task_id=task_id, reviewer=reviewer, claimed_at=_utc(row[0]), lease_until=_utc(row[1]))
+
     def review_lease(self, task_id: str) -> ReviewLease | None:
         """Who holds this task and until when (even if the lease has run out); None if no one."""
         s = t.task_states

@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from oversight import calibration, review
-from oversight.errors import InvalidAnswerError, NotFoundError
+from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.refine import word_diff
-from oversight.schemas import Critique, Draft, utcnow
+from oversight.schemas import Critique, Draft, ReviewLease, utcnow
 from oversight.web._paths import path_id
 from oversight.web._render import form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
@@ -214,11 +214,15 @@ async def _tag_options(request: Request) -> list[str]:
 
 async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
                        claimed_at: datetime | None, calibrating: bool, status: int = 200,
-                       error: str | None = None, form: dict[str, Any] | None = None) -> Response:
+                       error: str | None = None, form: dict[str, Any] | None = None,
+                       lease: ReviewLease | None = None) -> Response:
+    """The refine view; with the trainer's ``lease`` it shows its countdown and review.js renews it."""
+    runtime = runtime_of(request)
     return page(request, "refine.html", status=status, item=item, task=item.task, draft=item.draft,
                 critique=item.critique, action=action, claimed_at=claimed_at, calibrating=calibrating,
                 error=error, form=form or {}, decisions=DECISIONS, shortcuts=SHORTCUTS,
-                tag_options=await _tag_options(request), body_page="refine", now_iso=utcnow().isoformat())
+                tag_options=await _tag_options(request), body_page="refine", now_iso=runtime.store.clock().isoformat(),
+                lease=lease, lease_seconds=int(runtime.settings.review_lease_seconds))
 
 
 @router.get("/items/{task_id:id}", response_class=HTMLResponse)
@@ -234,7 +238,7 @@ async def item_page(request: Request, task_id: str) -> Response:
             return redirect(f"/calibration/{path_id(due.task_id)}")
     item, lease = await review.held_item(runtime, task_id, session.user.name)
     return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
-                              calibrating=False)
+                              calibrating=False, lease=lease)
 
 
 @router.post("/items/{task_id:id}", response_class=HTMLResponse)
@@ -243,14 +247,35 @@ async def submit_item(request: Request, task_id: str) -> Response:
     form = await form_of(request, session)
     runtime = runtime_of(request)
     item = await review.item(runtime, task_id)
-    lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+    action = f"/items/{path_id(task_id)}"
     try:
         answer = answer_from_form(form, item.draft, item.critique)
         refinement = await review.submit(runtime, task_id, answer, reviewer=session.user.name)
-    except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", status=400, error=str(exc),
-                                  claimed_at=lease.claimed_at if lease else None, calibrating=False, form=form)
+    except (InvalidAnswerError, LeaseError) as exc:
+        lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+        mine = lease if lease is not None and lease.reviewer == session.user.name else None
+        if isinstance(exc, LeaseError):  # their lease ran out and someone took the item: keep what they typed
+            return await _refine_page(request, session, item, action=action, status=409, claimed_at=None,
+                                      calibrating=False, form=form, error=(
+                                          f"Your answer was not recorded: {exc}. Everything you typed is still below (and kept in "
+                                          "this browser tab): copy what you need, then take the next item."))
+        return await _refine_page(request, session, item, action=action, status=400, error=str(exc),
+                                  claimed_at=mine.claimed_at if mine else None, calibrating=False, form=form,
+                                  lease=mine)
     return redirect(f"/done/{path_id(task_id)}?r={quote(refinement.id, safe='')}")
+
+
+@router.post("/items/{task_id:id}/lease")
+async def renew_lease(request: Request, task_id: str) -> Response:
+    """Keep holding an item while its page is open and in use (review.js calls this); JSON either way."""
+    session = await session_of(request)
+    await form_of(request, session)
+    runtime = runtime_of(request)
+    try:
+        lease = await review.renew(runtime, task_id, session.user.name)
+    except (LeaseError, NotFoundError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=409 if isinstance(exc, LeaseError) else 404)
+    return JSONResponse({"lease_until": lease.lease_until.isoformat(), "server_now": runtime.store.clock().isoformat()})
 
 
 @router.post("/items/{task_id:id}/release")
