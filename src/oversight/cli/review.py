@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import textwrap
 import time
@@ -120,7 +121,9 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
 @click.option("--limit", type=click.IntRange(1), help="Stop after this many reviews.")
 @click.option("--answers", type=click.Path(dir_okay=False),
               help="Apply refinements from a JSONL file instead of asking (fields: task_id, decision, "
-                   "refined_text, tags, rationale, finding_verdicts, confidence, seconds_spent, reviewer).")
+                   "refined_text, tags, rationale, finding_verdicts, confidence, seconds_spent, reviewer). "
+                   "All or nothing: a line whose task is not queued, is held on the review page by someone "
+                   "else, or whose answer does not fit is named and nothing is recorded.")
 @click.option("--reset", "reset_task", metavar="TASK",
               help="Put a task whose review is stuck back in the queue (nothing is paid twice).")
 @click.pass_context
@@ -132,34 +135,24 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
     The queue follows the audit's routing rule when one is saved (expert-only items last, marked).
     """
     from oversight import review as service
-    from oversight.errors import InvalidAnswerError
+    from oversight.errors import InvalidAnswerError, LeaseError
     from oversight.refine import RefinementInput
     from oversight.runtime import Runtime
 
     settings = settings_from(ctx, reviewer=reviewer)
     who = settings.reviewer or getpass.getuser()
-    planned = service.read_answers(answers, reviewer=who) if answers else None  # the whole file, checked first
+    if answers:
+        service.read_answers(answers, reviewer=who)  # the file's own checks, before the database is opened
     with Runtime.open(settings, create=False) as runtime:
         if reset_task:
             entry = asyncio.run(service.reset(runtime, reset_task))
             click.echo(f"{visible(entry.task_id)}: back in the review queue")
             return
-        entries = service.queue(runtime.store)
-        if planned is not None:
-            queued = {e.task_id for e in entries}
-            done = 0
-            for task_id, answer in planned:
-                if task_id not in queued:
-                    err(f"{answers}: {visible(task_id)}: no draft awaiting review; skipped")
-                    continue
-                try:
-                    asyncio.run(service.submit(runtime, task_id, answer))
-                except InvalidAnswerError as exc:
-                    err(f"{answers}: {visible(task_id)}: {visible(str(exc))} (not recorded; still awaiting review)")
-                    continue
-                done += 1
-            click.echo(f"recorded {done} refinement(s) from {answers}")
+        if answers:  # all or nothing: every line checked against the queue (leases too) before any is recorded
+            recorded = asyncio.run(service.apply_answers(runtime, answers, reviewer=who))
+            click.echo(f"recorded {len(recorded)} refinement(s) from {visible(answers)}")
             return
+        entries = service.queue(runtime.store)
         if not entries:
             click.echo("nothing awaiting review (run `oversight draft` first)")
             return
@@ -175,7 +168,8 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
-                    asyncio.run(service.release(runtime, entry.task_id, who))
+                    with contextlib.suppress(LeaseError):  # their lease ran out and another took it: not theirs
+                        asyncio.run(service.release(runtime, entry.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)

@@ -128,3 +128,9 @@ def m010_review(conn: Connection) -> None:
 def m011_experiments(conn: Connection) -> None:
     """Experiment items: one task under one condition, its arm and its planted error."""
     t.metadata.create_all(conn, tables=[t.experiment_items])
+
+
+@migration
+def m012_calibration_serves(conn: Connection) -> None:
+    """When each calibration item was first served to each trainer: the time on it is the server's."""
+    t.metadata.create_all(conn, tables=[t.calibration_serves])

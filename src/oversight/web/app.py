@@ -33,6 +33,7 @@ from oversight.errors import (
     StoreError,
 )
 from oversight.visible import visible
+from oversight.web._paths import KeepEncodedSlashes
 from oversight.web._render import CSP, HERE, page, redirect
 from oversight.web.auth import AccessDenied, SignInRequired
 
@@ -68,7 +69,7 @@ def _page_for(status: int, title: str) -> Callable[[Request, Exception], Awaitab
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        return redirect("/login?next=" + _safe_next(request.url.path))
+        return redirect("/login?next=" + _safe_next(request))
 
     for error, (status, title) in _ERROR_PAGES.items():
         app.add_exception_handler(error, _page_for(status, title))
@@ -101,10 +102,12 @@ def _install_error_pages(app: FastAPI) -> None:
                            "was recorded before sending it again.")
 
 
-def _safe_next(path: str) -> str:
-    """A redirect target after sign-in: a local path only (never another site)."""
+def _safe_next(request: Request) -> str:
+    """A redirect target after sign-in: a local path only (never another site), as it was sent (ids encoded)."""
     from urllib.parse import quote
 
+    raw = request.scope.get("raw_path")
+    path = raw.decode("ascii", "replace") if raw else quote(request.url.path, safe="/")
     return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="/")
 
 
@@ -133,6 +136,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    app.add_middleware(KeepEncodedSlashes)  # an id's encoded "/" stays in its one path segment
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
