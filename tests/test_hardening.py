@@ -353,7 +353,7 @@ def test_visible_marks_every_control_character_but_newline_and_tab() -> None:
 
     shown = visible(ESCAPES + "\x00\nline\ttab\r\n")
     assert "\x1b" not in shown and "\x9b" not in shown and "\r" not in shown and "\x00" not in shown
-    assert "\\x1b[2J" in shown and "\\x9b" in shown and "\\x00" in shown and "\\x0dback" in shown
+    assert "\\x1b[2J" in shown and "\\u009b" in shown and "\\x00" in shown and "\\x0dback" in shown
     assert shown.endswith("\nline\ttab\n")  # CRLF becomes a plain newline
     assert visible("plain, ünïcödé — fine") == "plain, ünïcödé — fine"
     assert visible(None) == ""

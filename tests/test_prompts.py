@@ -40,7 +40,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         load_prompt("draft").render(input=None, context=None)
 
 
-def test_worked_examples_are_earlier_turns_of_the_chat(tmp_path: Path) -> None:
+def test_worked_examples_are_earlier_turns_of_the_chat_sent_as_written(tmp_path: Path) -> None:
     (tmp_path / "qa.md").write_text(
         "---\nname: qa\n---\n## system\nBe brief.\n\n## example user\nCapital of Peru?\n\n## example assistant\n"
         "Lima\n\n## example user\nCapital of {% raw %}{{ x }}{% endraw %}?\n\n## example assistant\nX\n\n"
@@ -48,7 +48,7 @@ def test_worked_examples_are_earlier_turns_of_the_chat(tmp_path: Path) -> None:
     prompt = load_prompt("qa", tmp_path)
     assert [(m["role"], m["content"]) for m in prompt.render(prompt="Capital of Chad?")] == [
         ("system", "Be brief."), ("user", "Capital of Peru?"), ("assistant", "Lima"),
-        ("user", "Capital of {{ x }}?"), ("assistant", "X"), ("user", "Capital of Chad?")]
+        ("user", "Capital of {% raw %}{{ x }}{% endraw %}?"), ("assistant", "X"), ("user", "Capital of Chad?")]
     (tmp_path / "bad.md").write_text("## system\nx\n## example user\nq\n## user\n{{ prompt }}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="example assistant"):
         load_prompt("bad", tmp_path)

@@ -73,3 +73,16 @@ def test_not_utf8(tmp_path: Path) -> None:
     f.write_bytes(b'{"prompt": "ok"}\n{"prompt": "caf\xe9"}\n')
     with pytest.raises(InputFileError, match=r"latin.jsonl:2: not UTF-8"):
         load_tasks(f)
+
+
+@pytest.mark.parametrize("task_id", [".", ".."])
+def test_an_id_of_dots_alone_is_refused_at_import(tmp_path: Path, task_id: str) -> None:
+    f = write(tmp_path / "t.jsonl", '{"id": "ok", "prompt": "Q?"}\n' + json.dumps({"id": task_id, "prompt": "R?"}) + "\n")
+    with pytest.raises(InputFileError, match=r"t.jsonl:2: field 'id': .*dots alone"):
+        load_tasks(f)
+
+
+def test_ids_with_slashes_hashes_and_unicode_are_kept_as_given(tmp_path: Path) -> None:
+    odd = "dir/sub#frag?q=1 100% ../é"
+    f = write(tmp_path / "t.jsonl", json.dumps({"id": odd, "prompt": "Q?"}) + "\n")
+    assert [t.id for t in load_tasks(f)] == [odd]

@@ -2,7 +2,8 @@
 
 A lead seeds an item with an expert's refinement (from a file, or from a refinement already
 in the store). Each trainer meets calibration items in their queue: the first item they
-review, then one after every ``calibration_every`` items refined. After a trainer submits
+review, then one after every ``calibration_every`` items refined (never an item they are the
+expert of; their time on it runs from when the server first served it). After a trainer submits
 one, the page shows the expert's version and the differences. Leads read how far each
 trainer agrees with the experts and with each other, week by week (``agreement``).
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from oversight.errors import InputFileError, NotFoundError
+from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.files import read_rows
 from oversight.refine import RefinementInput
 from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement
@@ -44,6 +45,7 @@ __all__ = [
     "final_text",
     "read_items",
     "score",
+    "serve",
     "seed_from_refinement",
 ]
 
@@ -104,13 +106,33 @@ def due(store: Store, reviewer: str, every: int) -> CalibrationItem | None:
     return store.next_calibration_item(reviewer)
 
 
+# The longest time an answer is credited with: a tab left open overnight is not a day's work.
+MAX_SECONDS = 4 * 3600.0
+
+
+def serve(store: Store, task_id: str, reviewer: str) -> CalibrationItem:
+    """The calibration item to show ``reviewer``; the time on it runs from its first serving (server clock).
+
+    Raises NotFoundError (no such item, or the reviewer is its expert: their answer is the yardstick).
+    """
+    item = store.calibration_item(task_id)
+    if item is None:
+        raise NotFoundError(f"task {task_id!r} is not a calibration item")
+    if item.expert == reviewer:
+        raise NotFoundError(f"calibration item {task_id!r} is not served to {reviewer}: they are its expert")
+    store.serve_calibration_item(task_id, reviewer)
+    return item
+
+
 async def answer(
     runtime: Runtime, task_id: str, value: RefinementInput | dict[str, Any], *, reviewer: str
 ) -> CalibrationAnswer:
     """Check and keep a trainer's answer to a calibration item, scored against the expert's.
 
-    Raises NotFoundError (no such calibration item) or InvalidAnswerError (nothing kept). A
-    second answer by the same trainer keeps the first.
+    An answer that gives no time is credited with the time since the item was first served to
+    the reviewer (``serve``), at most MAX_SECONDS. Raises NotFoundError (no such calibration
+    item) or InvalidAnswerError (nothing kept; the expert's own answer too). A second answer
+    by the same trainer keeps the first.
     """
     from oversight.pipelines.refine import check_answer
 
@@ -118,12 +140,18 @@ async def answer(
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")
+    if item.expert == reviewer:
+        raise InvalidAnswerError(f"you are the expert of calibration item {task_id!r}: "
+                                 "your answer is the one others are compared with")
     draft = await asyncio.to_thread(store.get_draft, item.draft_id)
     if draft is None:
         raise NotFoundError(f"calibration item {task_id!r} has no draft")
     critique = await asyncio.to_thread(store.get_critique, item.critique_id) if item.critique_id else None
     data = value.model_dump(mode="json") if isinstance(value, RefinementInput) else dict(value)
     data["reviewer"] = reviewer
+    served = await asyncio.to_thread(store.calibration_served_at, task_id, reviewer)
+    if not data.get("seconds_spent") and served is not None:
+        data["seconds_spent"] = round(max(0.0, min((store.clock() - served).total_seconds(), MAX_SECONDS)), 1)
     refinement = check_answer(data, draft, critique, key=f"calibration::{reviewer}")
     return await asyncio.to_thread(store.save_calibration_answer, score(item, refinement, draft))
 
@@ -146,14 +174,18 @@ def read_items(store: Store, path: str | Path, *, expert: str | None = None) -> 
 
     Each row names a task that has a draft (``task_id``; ``draft_id`` optional, else the task's
     newest draft) and the expert's answer (decision, refined_text, tags, rationale; ``expert``,
-    else the ``expert`` argument). Raises InputFileError naming the line and field.
+    else the ``expert`` argument), each task once. Raises InputFileError naming the line and field.
     """
     items: list[CalibrationItem] = []
+    first_line: dict[str, int] = {}
     for line, row in read_rows(path):
         row = dict(row)
         task_id = row.pop("task_id", None)
         if not isinstance(task_id, str) or not task_id:
             raise InputFileError(str(path), line, "task_id", "required field is missing")
+        if task_id in first_line:  # a task has one calibration item: the second row would replace the first
+            raise InputFileError(str(path), line, "task_id", f"task {task_id!r} again (first on line {first_line[task_id]})")
+        first_line[task_id] = line
         drafts = store.drafts_of_task(task_id)
         draft_id = row.pop("draft_id", None) or (drafts[-1].id if drafts else None)
         if draft_id is None or draft_id not in {d.id for d in drafts}:
@@ -229,7 +261,9 @@ def _summary(answers: list[CalibrationAnswer]) -> dict[str, Any]:
 
 def agreement(store: Store) -> tuple[list[Agreement], list[PairAgreement]]:
     """Each trainer's agreement with the experts (overall, by week) and each pair's with each other."""
-    answers = store.calibration_answers()
+    experts = {item.task_id: item.expert for item in store.calibration_items()}
+    # an expert's answer to their own item agrees with itself: it says nothing of them
+    answers = [a for a in store.calibration_answers() if a.reviewer != experts.get(a.task_id)]
     drafts = store.drafts({a.refinement.draft_id for a in answers})
     by_reviewer: dict[str, list[CalibrationAnswer]] = defaultdict(list)
     for a in answers:

@@ -2,17 +2,19 @@
 
 Every setting has an environment variable named ``OVERSIGHT_`` + its upper-case name
 (``OVERSIGHT_DB``, ``OVERSIGHT_MODEL``, ``OVERSIGHT_CONCURRENCY`` ...). ``oversight.toml``
-is read from the working directory (or ``OVERSIGHT_CONFIG``) with the same keys.
+is read from the working directory (or ``OVERSIGHT_CONFIG``) with the same keys. A file
+named on purpose (``--config``, ``OVERSIGHT_CONFIG``) must exist; only the default may be absent.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from oversight.errors import ConfigError
 
@@ -20,6 +22,10 @@ __all__ = ["Settings", "load_settings", "CONFIG_FILE"]
 
 CONFIG_FILE = "oversight.toml"
 ENV_PREFIX = "OVERSIGHT_"
+# settings that may hold a password or a key: an error names them but never shows their value
+SECRET_SETTINGS = frozenset({"api_key", "api_base", "db", "checkpoints"})
+# the database URLs the store and the checkpointer open; a path without a scheme is a SQLite file
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 class Settings(BaseModel):
@@ -58,6 +64,16 @@ class Settings(BaseModel):
         default=10, ge=1, description="A trainer meets a calibration item first, then after every N items refined."
     )
 
+    @field_validator("db", "checkpoints")
+    @classmethod
+    def _a_database_oversight_opens(cls, value: str | None) -> str | None:
+        scheme, sep, _ = (value or "").partition("://")
+        if sep and scheme.lower() not in DATABASE_SCHEMES:
+            shown = scheme if scheme.replace("+", "").isalnum() else "this scheme"
+            raise ValueError(f"{shown}:// is not a database oversight can use: give a SQLite file path "
+                             "or a postgresql:// URL")
+        return value
+
     def checkpoint_location(self) -> str:
         """Where the refine graph's checkpointer keeps threads."""
         if self.checkpoints:
@@ -77,18 +93,7 @@ def _coerce_env(name: str, raw: str) -> Any:
 
 def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
     """Build Settings from the layers. ``None`` overrides are ignored. Raises ConfigError."""
-    values: dict[str, Any] = {}
-    path = Path(config_path or os.environ.get(ENV_PREFIX + "CONFIG") or CONFIG_FILE)
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        section = data.get("oversight", data)
-        unknown = set(section) - set(Settings.model_fields)
-        if unknown:
-            raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
-        values.update(section)
+    values: dict[str, Any] = dict(_read_file(config_path))
     for name in Settings.model_fields:
         raw = os.environ.get(ENV_PREFIX + name.upper())
         if raw is not None:
@@ -99,6 +104,36 @@ def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Se
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"setting '{field}' (OVERSIGHT_{field.upper()}): {first['msg']} (got {first.get('input')!r})"
-        ) from exc
+        name = str(first["loc"][0]) if first["loc"] else field
+        shown = repr(first.get("input"))
+        shown = shown if len(shown) <= 80 else shown[:60] + f"... ({len(shown):,} characters)"
+        got = "" if name in SECRET_SETTINGS else f" (got {shown})"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"setting '{field}' (OVERSIGHT_{name.upper()}): {message}{got}") from None
+
+
+def _read_file(config_path: str | Path | None) -> dict[str, Any]:
+    """The settings in the file: the one named (``config_path``, else OVERSIGHT_CONFIG), which must
+    exist, or ./oversight.toml when there is one. Raises ConfigError naming the file."""
+    named = config_path or os.environ.get(ENV_PREFIX + "CONFIG") or None
+    path = Path(named or CONFIG_FILE)
+    if not path.is_file():
+        if named is None and not path.exists():
+            return {}
+        what = "is a folder, not a settings file" if path.is_dir() else "no such settings file"
+        raise ConfigError(f"{path}: {what}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise ConfigError(f"{path}: holds a number of more than {sys.get_int_max_str_digits()} digits") from None
+    section = data.get("oversight", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: 'oversight' must be a table of settings ([oversight] and key = value lines)")
+    unknown = set(section) - set(Settings.model_fields)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+    return section

@@ -3,8 +3,10 @@
 Every importer (tasks, answers, notes, judgments) reads through here, so every bad file
 gets the same kind of message: the file, the line and the field, on one line. Every row
 is checked before it is handed on: no NUL character (SQLite keeps it, PostgreSQL refuses
-it at write time with no file or line), no bytes that are not UTF-8, no nesting deeper
-than ``MAX_DEPTH``; a CSV quote that is never closed is an error, not a swallowed row.
+it at write time with no file or line), no bytes that are not UTF-8, no lone surrogate (JSON's
+``"\ud800"`` is valid JSON but not text: no database or terminal can take it), no number too
+long to read, no nesting deeper than ``MAX_DEPTH``; a CSV quote that is never closed is an
+error, not a swallowed row.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from oversight.errors import InputFileError
+from oversight.schemas._base import lone_surrogate
 
 __all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "parse_json_cell", "read_rows"]
 
@@ -48,12 +52,14 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
         for name, value in row.items():
             if "\x00" in name:
                 raise InputFileError(str(path), line, name.replace("\x00", "\\x00"), f"the column name {_NUL}")
+            if lone_surrogate(name):
+                raise InputFileError(str(path), line, None, f"a column name {lone_surrogate(name)}")
             check_value(path, line, name, value)
         yield line, row
 
 
-def check_value(path: str | Path, line: int | None, field: str, value: Any) -> None:
-    """Refuse a value holding a NUL character or binary data anywhere, or nested too deeply.
+def check_value(path: str | Path, line: int | None, field: str | None, value: Any) -> None:
+    """Refuse a value holding a NUL character, a lone surrogate or binary data anywhere, or nested too deeply.
 
     Raises InputFileError naming ``field``. Iterative, so no nesting can exhaust the stack.
     """
@@ -63,6 +69,8 @@ def check_value(path: str | Path, line: int | None, field: str, value: Any) -> N
         if isinstance(item, str):
             if "\x00" in item:
                 raise InputFileError(str(path), line, field, _NUL)
+            if (why := lone_surrogate(item)) is not None:
+                raise InputFileError(str(path), line, field, why)
         elif isinstance(item, dict | list | tuple):
             if depth > MAX_DEPTH:
                 raise InputFileError(str(path), line, field, _TOO_DEEP)
@@ -70,6 +78,8 @@ def check_value(path: str | Path, line: int | None, field: str, value: Any) -> N
                 for key in item:
                     if isinstance(key, str) and "\x00" in key:
                         raise InputFileError(str(path), line, field, _NUL)
+                    if isinstance(key, str) and (why := lone_surrogate(key)) is not None:
+                        raise InputFileError(str(path), line, field, f"a key {why}")
                 item = list(item.values())
             stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, bytes | bytearray | memoryview):
@@ -91,6 +101,9 @@ def _loads(path: str | Path, line: int | None, field: str | None, text: str) -> 
         raise InputFileError(str(path), line, field, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
     except RecursionError as exc:
         raise InputFileError(str(path), line, field, _TOO_DEEP) from exc
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        limit = sys.get_int_max_str_digits()
+        raise InputFileError(str(path), line, field, f"holds a number of more than {limit} digits") from exc
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

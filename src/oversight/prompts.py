@@ -7,15 +7,24 @@ as ``## example user`` / ``## example assistant`` pairs, sent as earlier turns o
 (a few-shot set). A prompt's version is the hash of the file's bytes, so any edit makes a
 new version, and each Draft and Critique records the version that made it.
 
+Stored text is data, never template source. The system and user sections are the only
+templates; tasks, drafts, notes and refinements reach them as variables, and they render in
+a sandboxed Jinja2 environment (no attribute walks to Python internals), so even a prompt file
+of one's own cannot run code. Worked examples are sent exactly as written: they are not
+templates, so an example taken from a task (a few-shot intervention) stays literal whatever it
+holds (``{{``, ``{% endraw %}``, a line reading ``## user``).
+
 A user can point ``prompts_dir`` (``OVERSIGHT_PROMPTS_DIR``) at a folder of their own;
-a prompt missing there falls back to the bundled one.
+a prompt missing there falls back to the bundled one. The folder itself must exist: a
+misspelt one is an error, never a silent run on the bundled prompts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -46,40 +55,57 @@ class Prompt:
     user: str
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
-    examples: tuple[tuple[str, str], ...] = ()  # (user, assistant) turns before the request
+    examples: tuple[tuple[str, str], ...] = ()  # (user, assistant) turns before the request: literal text
 
     def render(self, **variables: Any) -> list[dict[str, str]]:
-        """Chat messages with the variables filled in. Raises ConfigError on a missing one."""
-        import jinja2
-
-        messages = []
-        turns = [("system", self.system)]
+        """Chat messages with the variables filled in; worked examples as written. Raises ConfigError on
+        a missing variable or on a template that reaches for what the sandbox forbids."""
+        messages = [{"role": "system", "content": self._fill(self.system, variables)}] if self.system.strip() else []
         for user, assistant in self.examples:
-            turns += [("user", user), ("assistant", assistant)]
-        for role, source in (*turns, ("user", self.user)):
-            if not source.strip():
-                continue
-            try:
-                text = _template(source).render(**variables)
-            except jinja2.UndefinedError as exc:
-                raise ConfigError(f"prompt {self.path}: {exc}") from exc
-            messages.append({"role": role, "content": text.strip()})
+            if user.strip() or assistant.strip():
+                messages += [{"role": "user", "content": user.strip()}, {"role": "assistant", "content": assistant.strip()}]
+        messages.append({"role": "user", "content": self._fill(self.user, variables)})
         return messages
+
+    def _fill(self, source: str, variables: dict[str, Any]) -> str:
+        import jinja2
+        from jinja2.sandbox import SecurityError
+
+        try:
+            return str(_template(source).render(**variables)).strip()
+        except jinja2.UndefinedError as exc:
+            raise ConfigError(f"prompt {self.path}: {exc}") from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"prompt {self.path}: not a valid template (line {exc.lineno}): {exc.message}") from exc
+        except SecurityError as exc:
+            raise ConfigError(f"prompt {self.path}: the template reaches for something it may not ({exc})") from exc
+
+    def with_examples(self, examples: list[tuple[str, str]]) -> Prompt:
+        """This prompt with more worked examples after its own, as data (never template source). Its
+        version is the hash of this version and the examples, so drafts made with it are cached apart."""
+        added = tuple((user.strip(), assistant.strip()) for user, assistant in examples)
+        digest = hashlib.sha256(json.dumps([self.version, added], ensure_ascii=False).encode("utf-8"))
+        return replace(self, version=digest.hexdigest()[:12], examples=self.examples + added)
 
 
 @lru_cache(maxsize=128)
 def _template(source: str) -> Any:
-    """A compiled Jinja2 template (compiling costs more than rendering: do it once)."""
+    """A compiled template (compiling costs more than rendering: do it once), in a sandbox: a template
+    cannot reach Python internals (``cycler.__init__.__globals__``) nor change the values it is given."""
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
     return env.from_string(source)
 
 
 def load_prompt(name: str, prompts_dir: str | Path | None = None) -> Prompt:
-    """Load prompts/<name>.md (the user's folder first). Raises ConfigError."""
+    """Load prompts/<name>.md (the user's folder first; it must exist). Raises ConfigError."""
     candidates = []
     if prompts_dir:
+        if not Path(prompts_dir).is_dir():
+            problem = "is not a folder" if Path(prompts_dir).exists() else "no such folder"
+            raise ConfigError(f"prompts_dir {prompts_dir}: {problem} (the folder of your own prompt files)")
         candidates.append(Path(prompts_dir) / f"{name}.md")
     candidates.append(bundled_prompts_dir() / f"{name}.md")
     for path in candidates:
@@ -99,7 +125,11 @@ def _parse(path: Path, raw: bytes) -> Prompt:
     import yaml
 
     version = hashlib.sha256(raw).hexdigest()[:12]
-    text = raw.decode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"prompt {path}:{line}: not UTF-8 text (byte {exc.start})") from None
     meta: dict[str, Any] = {}
     body = text
     if text.startswith("---"):
@@ -111,6 +141,10 @@ def _parse(path: Path, raw: bytes) -> Prompt:
             meta = yaml.safe_load(front) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"prompt {path}: front matter is not valid YAML: {exc}") from exc
+        except (RecursionError, ValueError) as exc:  # nested too deep, a number too long to read
+            raise ConfigError(f"prompt {path}: front matter is not readable YAML ({type(exc).__name__})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("parameters") or {}, dict):
+            raise ConfigError(f"prompt {path}: front matter must be a mapping (name:, description:, parameters:)")
     parts = _SECTION.split(body)
     ordered = [(parts[i], parts[i + 1]) for i in range(1, len(parts) - 1, 2)]
     sections = {name: text for name, text in ordered if not name.startswith("example")}
@@ -130,6 +164,14 @@ def _parse(path: Path, raw: bytes) -> Prompt:
             pending = None
     if pending is not None:
         raise ConfigError(f"prompt {path}: '## example user' needs an '## example assistant' after it")
+    headers = {m.group(1): text[:len(text) - len(body) + m.start()].count("\n") + 1 for m in _SECTION.finditer(body)}
+    for name in ("system", "user"):  # a template that does not compile is refused on load, not mid-batch
+        try:
+            _template(sections.get(name, ""))
+        except Exception as exc:  # jinja2.TemplateSyntaxError: its line counts from the section's header line
+            line = headers[name] + exc.lineno - 1 if getattr(exc, "lineno", None) else None
+            raise ConfigError(f"prompt {path}: its '## {name}' section is not a valid template"
+                              f"{f' (line {line})' if line else ''}: {getattr(exc, 'message', exc)}") from exc
     params = dict(meta.get("parameters") or {})
     return Prompt(
         name=str(meta.get("name") or path.stem),

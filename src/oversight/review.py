@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError
+from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
 from oversight.files import read_rows
 from oversight.refine import RefinementInput
 from oversight.schemas import (
@@ -36,7 +36,6 @@ from oversight.schemas import (
     RoutingRule,
     Task,
     new_id,
-    utcnow,
 )
 from oversight.store import Store
 
@@ -46,6 +45,7 @@ if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is subm
 __all__ = [
     "QueueEntry",
     "ReviewItem",
+    "apply_answers",
     "arm_of",
     "claim",
     "held_item",
@@ -53,6 +53,7 @@ __all__ = [
     "load_routing_rule",
     "queue",
     "read_answers",
+    "renew",
     "item",
     "reset",
     "save_routing_rule",
@@ -192,8 +193,8 @@ def _hold_for_submit(store: Store, task_id: str, reviewer: str) -> ReviewLease |
 
 def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | None:
     lease = store.review_lease(task_id)
-    if lease is not None and lease.reviewer != reviewer and lease.lease_until > utcnow():
-        raise LeaseError(f"task {task_id!r} is being reviewed by someone else")
+    if lease is not None and lease.reviewer != reviewer and lease.lease_until > store.clock():
+        raise LeaseError(f"task {task_id!r} is being reviewed by someone else ({lease.reviewer})")
     return lease
 
 
@@ -210,9 +211,44 @@ async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[Revi
     return queued, lease
 
 
-async def release(runtime: Runtime, task_id: str, reviewer: str) -> bool:
-    """Give a held item back to the queue at once (the trainer leaves it). True if they held it."""
-    return await asyncio.to_thread(runtime.store.release_review, task_id, reviewer)
+def _renew(store: Store, task_id: str, reviewer: str, lease_seconds: float) -> ReviewLease:
+    renewed = store.renew_review(task_id, reviewer, lease_seconds=lease_seconds)
+    if renewed is not None:
+        return renewed
+    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
+    if state.state != "awaiting_review":
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    lease = store.review_lease(task_id)
+    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
+    raise LeaseError(f"task {task_id!r} is no longer yours ({holder}): your answer cannot be recorded")
+
+
+async def renew(runtime: Runtime, task_id: str, reviewer: str) -> ReviewLease:
+    """Extend the reviewer's lease on an item they hold by one lease from now (the page does while they work).
+
+    Their time on the item still runs from their claim. Raises NotFoundError (not in the queue)
+    or LeaseError (someone else took it after their lease ran out, or no one holds it).
+    """
+    return await asyncio.to_thread(_renew, runtime.store, task_id, reviewer, runtime.settings.review_lease_seconds)
+
+
+def _release(store: Store, task_id: str, reviewer: str) -> None:
+    if store.release_review(task_id, reviewer):
+        return
+    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
+    if state.state != "awaiting_review":
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    lease = store.review_lease(task_id)
+    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
+    raise LeaseError(f"task {task_id!r} is not yours to give back ({holder}); nothing changed")
+
+
+async def release(runtime: Runtime, task_id: str, reviewer: str) -> None:
+    """Give a held item back to the queue at once (the trainer leaves it).
+
+    Raises NotFoundError (no such task in the queue) or LeaseError (the reviewer does not hold it).
+    """
+    await asyncio.to_thread(_release, runtime.store, task_id, reviewer)
 
 
 async def submit(
@@ -233,6 +269,11 @@ async def submit(
     Raises NotFoundError (not in the queue), LeaseError (someone else holds it) or
     InvalidAnswerError (nothing recorded; the task stays in the queue, answerable again).
     """
+    return await _submit(runtime, task_id, answer, reviewer=reviewer, simulated=simulated, timed=True)
+
+
+async def _submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any], *,
+                  reviewer: str | None, simulated: bool = False, timed: bool) -> Refinement:
     from oversight.pipelines.refine import check_answer
 
     queued = await item(runtime, task_id)
@@ -244,8 +285,8 @@ async def submit(
     if reviewer is not None:
         lease = await asyncio.to_thread(_hold_for_submit, runtime.store, task_id, reviewer)
         value["reviewer"] = reviewer
-        if not value.get("seconds_spent") and lease is not None:
-            value["seconds_spent"] = round(min((utcnow() - lease.claimed_at).total_seconds(),
+        if timed and not value.get("seconds_spent") and lease is not None:
+            value["seconds_spent"] = round(min((runtime.store.clock() - lease.claimed_at).total_seconds(),
                                                runtime.settings.review_lease_seconds), 1)
     try:
         result = await _resume(runtime, task_id, entry.thread_id, value)
@@ -309,7 +350,11 @@ def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple
     ``reviewer`` is recorded on rows that name none. Raises InputFileError naming the
     line and field (a missing task_id, a bad field, the same task twice).
     """
-    out: list[tuple[str, RefinementInput]] = []
+    return [(task_id, answer) for _, task_id, answer in _read_answers(path, reviewer)]
+
+
+def _read_answers(path: str | Path, reviewer: str | None) -> list[tuple[int, str, RefinementInput]]:
+    out: list[tuple[int, str, RefinementInput]] = []
     first_line: dict[str, int] = {}
     for line, row in read_rows(path):
         row = dict(row)
@@ -322,7 +367,7 @@ def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple
         if reviewer and not row.get("reviewer"):
             row["reviewer"] = reviewer
         try:
-            out.append((task_id, RefinementInput.model_validate(row)))
+            out.append((line, task_id, RefinementInput.model_validate(row)))
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or None
@@ -330,3 +375,71 @@ def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple
     if not out:
         raise InputFileError(str(path), None, None, "the file holds no refinements")
     return out
+
+
+def _check_and_hold(runtime: Runtime, path: str, planned: list[tuple[int, str, RefinementInput]]) -> None:
+    """Check every planned answer as it would be recorded, then hold every item for its reviewer.
+
+    Raises InputFileError naming the first line that cannot be recorded (not in the queue, held
+    by someone else, an answer its draft or critique refuses); nothing is then left held.
+    """
+    from oversight.pipelines.refine import check_answer
+
+    store = runtime.store
+    for line, task_id, answer in planned:
+        try:
+            queued = _load_item(store, task_id)
+        except NotFoundError as exc:
+            raise InputFileError(path, line, "task_id", f"{exc}; nothing recorded") from exc
+        lease = store.review_lease(task_id)
+        if lease is not None and lease.reviewer != answer.reviewer and lease.lease_until > store.clock():
+            raise InputFileError(path, line, "task_id", f"task {task_id!r} is being reviewed by {lease.reviewer} "
+                                                        "on the review page; nothing recorded")
+        value = {**answer.model_dump(mode="json"), "arm": queued.arm}
+        try:
+            check_answer(value, queued.draft, queued.critique)
+        except InvalidAnswerError as exc:
+            raise InputFileError(path, line, None, f"{exc}; nothing recorded") from exc
+    held: list[tuple[str, str, ReviewLease | None]] = []
+    for line, task_id, answer in planned:
+        before = store.review_lease(task_id)
+        if store.claim_review(answer.reviewer, task_id=task_id, lease_seconds=SUBMIT_HOLD_SECONDS) is None:
+            _unhold(runtime, held)
+            raise InputFileError(path, line, "task_id", f"task {task_id!r} was just taken by someone else on the "
+                                                        "review page; nothing recorded")
+        held.append((task_id, answer.reviewer, before))
+
+
+def _unhold(runtime: Runtime, held: list[tuple[str, str, ReviewLease | None]]) -> None:
+    """Let go of items held for a file: back to the queue, or to the reviewer's own ordinary lease."""
+    now = runtime.store.clock()
+    for task_id, reviewer, before in held:
+        if before is not None and before.reviewer == reviewer and before.lease_until > now:
+            runtime.store.claim_review(reviewer, task_id=task_id, lease_seconds=runtime.settings.review_lease_seconds)
+        else:
+            runtime.store.release_review(task_id, reviewer)
+
+
+async def apply_answers(runtime: Runtime, path: str | Path, *, reviewer: str | None = None) -> list[Refinement]:
+    """Record a JSONL/CSV file of answers (``read_answers``), all or nothing against the queue.
+
+    Every line is checked first, as it would be recorded: its task awaits review, no one else
+    holds it on the review page, its answer fits the draft and critique. Then every item is held
+    for its reviewer and the answers are recorded in file order. Raises InputFileError naming
+    the line and field; before anything is recorded, nothing is (and nothing stays held).
+    """
+    name = str(path)
+    planned = await asyncio.to_thread(_read_answers, path, reviewer)
+    await asyncio.to_thread(_check_and_hold, runtime, name, planned)
+    recorded: list[Refinement] = []
+    for index, (line, task_id, answer) in enumerate(planned):
+        try:
+            recorded.append(await _submit(runtime, task_id, answer, reviewer=answer.reviewer, timed=False))
+        except BaseException as exc:
+            rest = [(t, a.reviewer, None) for _, t, a in planned[index + 1:]]
+            await asyncio.to_thread(_unhold, runtime, rest)
+            if isinstance(exc, OversightError):
+                raise InputFileError(name, line, None, f"{exc}; the {index} line(s) before it were recorded, "
+                                                       "this one and those after it were not") from exc
+            raise
+    return recorded

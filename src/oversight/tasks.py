@@ -50,6 +50,9 @@ def _task_from_row(path: Path, line: int, row: dict[str, Any], mapping: dict[str
         if isinstance(data["id"], bool) or not isinstance(data["id"], str | int):
             raise InputFileError(str(path), line, mapping.get("id", "id"), f"must be text or a whole number, got {_show(data['id'])}")
         data["id"] = str(data["id"])
+        if data["id"] and not data["id"].strip("."):  # any other id is encoded into the review page's addresses
+            raise InputFileError(str(path), line, mapping.get("id", "id"), f"{data['id']!r}: an id of dots alone "
+                                 "cannot be part of a page address (browsers resolve it as a directory): rename it")
     else:
         data["id"] = Task.derive_id(data["prompt"], data.get("input"), data.get("context"))
     metadata = data.get("metadata")

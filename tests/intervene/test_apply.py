@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from oversight.intervene.apply import PatchError, apply_unified_diff, few_shot_text, make_diff, patched_prompt
+from oversight.intervene.apply import PatchError, apply_unified_diff, make_diff, patched_prompt
 from oversight.intervene.checks import check_error, passes, word_count
 from oversight.prompts import load_prompt
 from oversight.schemas import CheckCriterion, FewShot, FewShotExample, PromptPatch
@@ -49,8 +49,6 @@ def test_few_shot_examples_are_worked_turns_kept_literal() -> None:
         ("user", "What is the capital of Peru? Answer with one word."), ("assistant", "Lima"),
         ("user", "Capital of Kenya? One word."), ("assistant", "Nairobi {{ not a template }}"),
         ("user", "What is the capital of Chad?")]
-    with pytest.raises(PatchError, match="user"):
-        few_shot_text("## system\nno user section\n", examples)
 
 
 def test_checks() -> None:

@@ -159,3 +159,13 @@ def test_the_group_is_listed_in_help() -> None:
     assert "  interventions " in top.output
     group = run("interventions", "--help")
     assert all(name in group.output for name in ("list", "show", "accept", "reject"))
+
+
+def test_accepting_an_accepted_intervention_again_is_refused_and_keeps_its_reason(store_url: str) -> None:
+    check_id, _ = seeded(store_url)
+    assert run("--db", store_url, "interventions", "accept", check_id, "--reason", "cheap to run").exit_code == 0
+    before = stored(store_url, check_id)
+    line = one_line_error(run("--db", store_url, "interventions", "accept", check_id, "--reason", "changed my mind"))
+    assert f"intervention '{check_id}' is already accepted" in line, line
+    assert stored(store_url, check_id) == before  # the first reason is kept
+    assert run("--db", store_url, "interventions", "reject", check_id, "--reason", "too noisy").exit_code == 0

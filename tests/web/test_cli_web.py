@@ -100,6 +100,7 @@ def test_serve_runs_a_real_server_process(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
     token = run(db, "users", "add", "lea", "--role", "lead").stdout.strip()  # type: ignore[attr-defined]
     port = free_port()
+    (tmp_path / "none.toml").write_text("")  # no settings from the working folder (a named file must exist)
     env = {**os.environ, "OVERSIGHT_CONFIG": str(tmp_path / "none.toml")}
     process = subprocess.Popen([sys.executable, "-m", "oversight", "--db", str(db), "serve", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -123,3 +124,17 @@ def test_serve_runs_a_real_server_process(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(20)
+
+
+def test_calibration_add_refuses_a_task_twice_in_one_file(tmp_path: Path) -> None:
+    db = tmp_path / "o.db"
+    with Runtime.open(load_settings(db=str(db), model="openai/x", api_base="http://127.0.0.1:9/v1")) as rt:
+        seed_items(rt, [(Task(id="q1", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text(json.dumps({"task_id": "q1", "decision": "accept"}) + "\n"
+                     + json.dumps({"task_id": "q1", "decision": "edit", "refined_text": "Lima"}) + "\n")
+    refused = run(db, "calibration", "add", str(twice), "--expert", "eve")
+    assert refused.exit_code == 1
+    assert "twice.jsonl:2: field 'task_id': task 'q1' again (first on line 1)" in refused.output
+    with Runtime.open(load_settings(db=str(db))) as rt:
+        assert rt.store.calibration_items() == []

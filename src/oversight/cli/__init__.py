@@ -14,7 +14,7 @@ __all__ = ["cli", "main", "top_help"]
 
 _GLOBAL_OPTIONS = [
     ("--db TEXT", "SQLite file or PostgreSQL URL.  [default: oversight.db; env OVERSIGHT_DB]"),
-    ("--config FILE", "Settings file.  [default: ./oversight.toml; env OVERSIGHT_CONFIG]"),
+    ("--config FILE", "Settings file; it must exist.  [default: ./oversight.toml; env OVERSIGHT_CONFIG]"),
     ("--version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 ]

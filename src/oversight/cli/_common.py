@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from oversight.cli._output import Styled, say, unescaped
 from oversight.config import Settings, load_settings
+from oversight.visible import visible
+
+__all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "say", "settings_from", "visible",
+           "with_model_options", "writable_path"]
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
@@ -25,28 +29,8 @@ def err(message: str) -> None:
 
 
 def emit_json(value: Any) -> None:
-    """JSON on stdout; control characters escaped (json leaves C1 and bidi controls raw)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    click.echo(_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
-
-
-# C0 controls but tab and newline, DEL, C1 controls (\x9b is a one-byte CSI), and the bidi
-# embeddings, overrides and isolates that can reorder what a reviewer reads.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str | None) -> str:
-    """Untrusted text made safe for a terminal: every control character but newline and tab shown
-    as a literal escape (ESC as ``\\x1b``), so no escape sequence can clear the screen, hide
-    text or plant a link. CRLF line ends become plain newlines."""
-    if not text:
-        return ""
-    return _UNSAFE.sub(_mark, text.replace("\r\n", "\n"))
-
-
-def _mark(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    """JSON on stdout; control characters escaped as JSON escapes (json leaves DEL, C1 and bidi raw)."""
+    click.echo(visible(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def writable_path(path: str | Path) -> Path:
@@ -73,9 +57,9 @@ class Progress:
 
     def __init__(self, total: int, label: str, *, stream: Any = None):
         self.total = total
-        self.label = label
         self.done = 0
-        self.stream = stream or sys.stderr
+        self.stream = unescaped(stream or sys.stderr)  # the bar's own escapes; its text goes through visible
+        self.label = label = visible(label)
         self._bar = None
         self._step = max(1, total // 10)
         if total and getattr(self.stream, "isatty", lambda: False)():
@@ -88,7 +72,7 @@ class Progress:
         if self._bar is not None:
             self._bar.update(1)
             if note:
-                self._bar.set_postfix_str(note, refresh=False)
+                self._bar.set_postfix_str(visible(note), refresh=False)
         elif self.done % self._step == 0 or self.done == self.total:
             print(f"{self.label}: {self.done}/{self.total}", file=self.stream, flush=True)
 

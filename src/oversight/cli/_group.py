@@ -31,15 +31,29 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line with every write to stdout and stderr escaped (``_output``): no stored
+        text, in a result, a diagnostic or an error line, can drive the terminal."""
+        from oversight.cli._output import escaped_output
+
+        with escaped_output():
+            return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; an OversightError or an OSError (a folder that does not exist, a
-        permission denied) becomes one line on stderr and exit status 1, never a traceback."""
+        """Run the subcommand; an OversightError, an OSError (a folder that does not exist, a
+        permission denied) or text that is not text (an argument from a shell that is not UTF-8)
+        becomes one line on stderr and exit status 1, never a traceback."""
         from oversight.errors import OversightError
 
         try:
             return super().invoke(ctx)
         except OversightError as exc:
             raise click.ClickException(str(exc)) from exc
+        except UnicodeEncodeError as exc:
+            text = exc.object if isinstance(exc.object, str) else ""
+            bad = text[exc.start : exc.start + 1]
+            raise click.ClickException(f"{text[:200]}: holds a lone surrogate (\\u{ord(bad or '?'):04x}), which is "
+                                       "not text (an argument or a file name that is not UTF-8?)") from None
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # stdout closed early (`| head`): click exits quietly
                 raise
@@ -50,8 +64,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "OVERSIGHT"})
 @click.option("--db", envvar="OVERSIGHT_DB", help="SQLite file or PostgreSQL URL.  [default: oversight.db]")
-@click.option("--config", "config_path", envvar="OVERSIGHT_CONFIG", type=click.Path(dir_okay=False),
-              help="Settings file.  [default: ./oversight.toml]")
+@click.option("--config", "config_path", envvar="OVERSIGHT_CONFIG", metavar="FILE",
+              help="Settings file; it must exist.  [default: ./oversight.toml when there is one]")
 @click.version_option(package_name="oversight", prog_name="oversight")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:

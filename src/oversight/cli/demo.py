@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from oversight.cli._common import Progress, err, settings_from, with_model_options
+from oversight.cli._common import Progress, Styled, err, say, settings_from, with_model_options
 
 if TYPE_CHECKING:
     from oversight.runtime import Runtime
@@ -51,7 +51,7 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     click.echo(f"\n{result.tasks} tasks · model {result.model} · {result.drafted} drafted now · "
                f"{result.refined} refinements replayed · {result.tokens} tokens · {result.seconds:.0f}s\n")
     for row in result.items:
-        click.secho(f"■ {row['task_id']}: {_short(row['prompt'], 100)}", bold=True)
+        say(Styled(f"■ {row['task_id']}: {_short(row['prompt'], 100)}", bold=True))
         click.echo("  draft:     " + _short(row["draft"]))
         findings = row["findings"]
         held = len(row["findings_held_back"])

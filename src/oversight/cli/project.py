@@ -10,8 +10,9 @@ from oversight.cli._common import emit_json, err, settings_from, writable_path
 
 TOML_TEMPLATE = """\
 # oversight settings. Every key can also be set as OVERSIGHT_<KEY> (e.g. OVERSIGHT_MODEL).
+# No password here: give a database password with OVERSIGHT_DB, PGPASSWORD or ~/.pgpass (PGPASSFILE).
 [oversight]
-db = "{db}"
+db = {db}
 # model = "openai/gpt-4o-mini"      # any litellm model string; unset: the embedded SmolLM2
 # critic_model = "openai/gpt-4o"   # the AI reviewer; unset: same as model
 # api_base = "http://127.0.0.1:8080/v1"
@@ -35,13 +36,44 @@ def init(ctx: click.Context, force: bool) -> None:
     if path.exists() and not force:
         err(f"{path} exists (use --force to overwrite); leaving it")
     else:
-        path.write_text(TOML_TEMPLATE.format(db=settings.db), encoding="utf-8")
+        db, had_password = without_password(settings.db)
+        path.write_text(TOML_TEMPLATE.format(db=toml_string(db)), encoding="utf-8")
         click.echo(f"wrote {path}")
+        if had_password:
+            err(f"the database password is not written to {path}: give it with OVERSIGHT_DB (the whole URL), "
+                "PGPASSWORD, or a ~/.pgpass file (or one PGPASSFILE names)")
     with open_store(settings) as store:
         applied = store.migrate()
         click.echo(f"database ready: {masked_url(settings.db)}"
                    + (f" (applied {', '.join(applied)})" if applied else ""))
     err("next: oversight tasks import FILE.jsonl")
+
+
+def without_password(db: str) -> tuple[str, bool]:
+    """A database URL without its password (``user:PASSWORD@``, ``password=``), and whether it had one."""
+    scheme, sep, rest = db.partition("://")
+    if not sep:
+        return db, False
+    rest, _, query = rest.partition("?")
+    had = False
+    at = rest.rfind("@")
+    if at >= 0 and ":" in rest[:at]:
+        rest, had = rest[: rest.index(":")] + rest[at:], True
+    if query:
+        kept = [p for p in query.split("&") if not p.lower().startswith("password=")]
+        had = had or len(kept) < len(query.split("&"))
+        rest += "?" + "&".join(kept) if kept else ""
+    return f"{scheme}://{rest}", had
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and control characters escaped."""
+    def escape(ch: str) -> str:
+        if ch in '"\\':
+            return "\\" + ch
+        return f"\\u{ord(ch):04x}" if ord(ch) < 0x20 or ord(ch) == 0x7F else ch
+
+    return '"' + "".join(escape(ch) for ch in text) + '"'
 
 
 @click.command()

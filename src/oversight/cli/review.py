@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import textwrap
 import time
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from oversight.cli._common import err, settings_from, visible
+from oversight.cli._common import Styled, err, say, settings_from, visible
 
 DECISION_KEYS = {"a": "accept", "e": "edit", "r": "rewrite", "x": "reject", "s": "skip", "q": "quit"}
 
@@ -27,20 +28,20 @@ def _show(index: int, total: int, item: Any) -> None:
     width = 88
     task, draft, critique = item.task, item.draft, item.critique
     label = f" · {visible(item.entry.label)}" if item.entry.label else ""
-    click.secho(f"\n── review {index}/{total} · task {visible(task.id)}"
-                + (f" · {visible(task.domain)}" if task.domain else "") + label + " " + "─" * 20, bold=True)
-    click.secho("TASK", fg="cyan", bold=True)
+    say(Styled(f"\n── review {index}/{total} · task {visible(task.id)}"
+               + (f" · {visible(task.domain)}" if task.domain else "") + label + " " + "─" * 20, bold=True))
+    say(Styled("TASK", fg="cyan", bold=True))
     click.echo(textwrap.fill(_clip(task.prompt, 1200), width))
     if task.input:
         click.echo("input: " + _clip(task.input, 600))
     if task.context:
-        click.secho("context: " + _clip(task.context, 600), dim=True)
-    click.secho(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
-                fg="cyan", bold=True)
+        say(Styled("context: " + _clip(task.context, 600), dim=True))
+    say(Styled(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
+               fg="cyan", bold=True))
     click.echo(visible(draft.text))
     if critique is None:
         return
-    click.secho(f"AI CRITIQUE ({visible(critique.model)})", fg="yellow", bold=True)
+    say(Styled(f"AI CRITIQUE ({visible(critique.model)})", fg="yellow", bold=True))
     if critique.summary:
         click.echo(textwrap.fill(visible(critique.summary), width))
     if not critique.findings:
@@ -56,18 +57,18 @@ def _confirm_diff(before: str, after: str) -> bool:
     from oversight.refine import diff_stats, word_diff
 
     ops = word_diff(before, after)
-    parts = []
+    parts: list[str | Styled] = []
     for op in ops:
         if op.op == "equal":
-            parts.append(visible(op.before))
+            parts.append(op.before)
             continue
         if op.before:
-            parts.append(click.style(f"[-{visible(op.before)}-]", fg="red"))
+            parts.append(Styled(f"[-{op.before}-]", fg="red"))
         if op.after:
-            parts.append(click.style(f"{{+{visible(op.after)}+}}", fg="green"))
+            parts.append(Styled(f"{{+{op.after}+}}", fg="green"))
     stats = diff_stats(ops)
-    click.secho(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True)
-    click.echo("".join(parts))
+    say(Styled(f"YOUR CHANGE (+{stats['inserted']} / -{stats['deleted']} words)", fg="cyan", bold=True))
+    say(*parts)
     return click.confirm("keep this change?", default=True)
 
 
@@ -120,7 +121,9 @@ def _ask_refinement(draft: Any, critique: Any, reviewer: str) -> dict[str, Any] 
 @click.option("--limit", type=click.IntRange(1), help="Stop after this many reviews.")
 @click.option("--answers", type=click.Path(dir_okay=False),
               help="Apply refinements from a JSONL file instead of asking (fields: task_id, decision, "
-                   "refined_text, tags, rationale, finding_verdicts, confidence, seconds_spent, reviewer).")
+                   "refined_text, tags, rationale, finding_verdicts, confidence, seconds_spent, reviewer). "
+                   "All or nothing: a line whose task is not queued, is held on the review page by someone "
+                   "else, or whose answer does not fit is named and nothing is recorded.")
 @click.option("--reset", "reset_task", metavar="TASK",
               help="Put a task whose review is stuck back in the queue (nothing is paid twice).")
 @click.pass_context
@@ -132,34 +135,24 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
     The queue follows the audit's routing rule when one is saved (expert-only items last, marked).
     """
     from oversight import review as service
-    from oversight.errors import InvalidAnswerError
+    from oversight.errors import InvalidAnswerError, LeaseError
     from oversight.refine import RefinementInput
     from oversight.runtime import Runtime
 
     settings = settings_from(ctx, reviewer=reviewer)
     who = settings.reviewer or getpass.getuser()
-    planned = service.read_answers(answers, reviewer=who) if answers else None  # the whole file, checked first
+    if answers:
+        service.read_answers(answers, reviewer=who)  # the file's own checks, before the database is opened
     with Runtime.open(settings, create=False) as runtime:
         if reset_task:
             entry = asyncio.run(service.reset(runtime, reset_task))
             click.echo(f"{visible(entry.task_id)}: back in the review queue")
             return
-        entries = service.queue(runtime.store)
-        if planned is not None:
-            queued = {e.task_id for e in entries}
-            done = 0
-            for task_id, answer in planned:
-                if task_id not in queued:
-                    err(f"{answers}: {visible(task_id)}: no draft awaiting review; skipped")
-                    continue
-                try:
-                    asyncio.run(service.submit(runtime, task_id, answer))
-                except InvalidAnswerError as exc:
-                    err(f"{answers}: {visible(task_id)}: {visible(str(exc))} (not recorded; still awaiting review)")
-                    continue
-                done += 1
-            click.echo(f"recorded {done} refinement(s) from {answers}")
+        if answers:  # all or nothing: every line checked against the queue (leases too) before any is recorded
+            recorded = asyncio.run(service.apply_answers(runtime, answers, reviewer=who))
+            click.echo(f"recorded {len(recorded)} refinement(s) from {visible(answers)}")
             return
+        entries = service.queue(runtime.store)
         if not entries:
             click.echo("nothing awaiting review (run `oversight draft` first)")
             return
@@ -175,7 +168,8 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
-                    asyncio.run(service.release(runtime, entry.task_id, who))
+                    with contextlib.suppress(LeaseError):  # their lease ran out and another took it: not theirs
+                        asyncio.run(service.release(runtime, entry.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)

@@ -50,8 +50,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, proxy_headers:
     if root.get("config_path"):
         os.environ["OVERSIGHT_CONFIG"] = str(root["config_path"])
     err(f"oversight: serving the review page on http://{host}:{port} ({workers} worker(s)); Ctrl+C stops it")
+    # its log lines pass through the CLI's escaping writer (a request path is anyone's text): no colour codes
     uvicorn.run("oversight.web.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level)
+                proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level,
+                use_colors=False)
 
 
 @click.group()

@@ -4,6 +4,12 @@ The new prompt is never written over the old file: it is a ``Prompt`` made from 
 text (``prompt_from_text``), whose version is the hash of that text like any prompt file's, so
 drafts made with it are cached under their own ids and a re-run pays nothing twice. Writing the
 accepted patch into prompts/ is the lead's step (``oversight interventions show ID`` prints it).
+
+An intervention changes a prompt's words, never its template. Its text comes from stored data
+(a task's prompt in a few-shot example, a model's proposal grounded in trainers' notes), so it
+must not become template source: few-shot examples are added to the prompt as data
+(``Prompt.with_examples``), and a patch whose added lines hold Jinja2 syntax (``{{``, ``{%``,
+``{#``) is refused. A lead who wants a new template variable edits their prompts folder.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from pathlib import Path
 
 from oversight.errors import InterventionError
 from oversight.prompts import Prompt, prompt_from_text
-from oversight.schemas import FewShot, FewShotExample, PromptPatch
+from oversight.schemas import FewShot, PromptPatch
 
-__all__ = ["PatchError", "apply_unified_diff", "few_shot_text", "make_diff", "patched_prompt"]
+__all__ = ["PatchError", "apply_unified_diff", "make_diff", "patched_prompt", "template_syntax"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+_TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")  # what opens Jinja2 syntax; a lone "}}" is plain text
 
 
 class PatchError(InterventionError):
@@ -84,27 +91,34 @@ def apply_unified_diff(text: str, diff: str) -> str:
     return "".join(out + lines[position:])
 
 
-def few_shot_text(base: str, examples: list[FewShotExample]) -> str:
-    """The prompt file text with the examples as worked turns (``## example user`` / ``## example
-    assistant``) just before its ``## user`` section; kept literal: an example holding ``{{`` is
-    not a template."""
-    marker = re.search(r"^## user\s*$", base, flags=re.MULTILINE)
-    if marker is None:
-        raise PatchError("the prompt has no '## user' section to put the examples before")
-    turns = "".join(f"## example user\n{{% raw %}}{e.prompt.strip()}{{% endraw %}}\n\n"
-                    f"## example assistant\n{{% raw %}}{e.answer.strip()}{{% endraw %}}\n\n" for e in examples)
-    return base[:marker.start()].rstrip("\n") + "\n\n" + turns + base[marker.start():]
+def template_syntax(text: str) -> str | None:
+    """The first opening Jinja2 delimiter in ``text`` (``{{``, ``{%`` or ``{#``), or None."""
+    found = _TEMPLATE_SYNTAX.search(text)
+    return found.group() if found else None
+
+
+def _added_lines(diff: str) -> list[str]:
+    """The lines a unified diff adds (read as ``_hunks`` reads them: file headers only before the first hunk)."""
+    added, in_hunk = [], False
+    for raw in diff.splitlines():
+        if _HUNK.match(raw):
+            in_hunk = True
+        elif in_hunk and raw.startswith("+"):
+            added.append(raw[1:])
+    return added
 
 
 def patched_prompt(base: Prompt, payload: PromptPatch | FewShot) -> Prompt:
     """The new prompt an intervention makes from ``base``. Raises PatchError (a patch made for another
     version, or one that does not apply) or ConfigError (the result is not a valid prompt file)."""
+    if isinstance(payload, FewShot):
+        return base.with_examples([(e.prompt, e.answer) for e in payload.examples])
+    if payload.base_version != base.version:
+        raise PatchError(f"the patch was written for {payload.prompt} version {payload.base_version}; "
+                         f"the prompt is now version {base.version}")
+    for line in _added_lines(payload.diff):
+        if (syntax := template_syntax(line)) is not None:
+            raise PatchError(f"the patch adds template syntax ({syntax!r} in {line.strip()[:80]!r}): an intervention "
+                             "changes a prompt's words, not its template; edit the prompt file yourself for that")
     text = Path(base.path).read_text(encoding="utf-8")
-    if isinstance(payload, PromptPatch):
-        if payload.base_version != base.version:
-            raise PatchError(f"the patch was written for {payload.prompt} version {payload.base_version}; "
-                             f"the prompt is now version {base.version}")
-        new = apply_unified_diff(text, payload.diff)
-    else:
-        new = few_shot_text(text, payload.examples)
-    return prompt_from_text(new, path=Path(base.path))
+    return prompt_from_text(apply_unified_diff(text, payload.diff), path=Path(base.path))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.errors import StructuredOutputError
-from oversight.intervene.apply import make_diff
+from oversight.intervene.apply import make_diff, template_syntax
 from oversight.intervene.checks import check_error, passes, word_count
 from oversight.intervene.guidelines import guideline_from_examples
 from oversight.prompts import Prompt, load_prompt
@@ -345,6 +345,8 @@ def system_patch(target: Prompt, instruction: str) -> str:
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     if instruction.casefold() in "".join(lines[start:end]).casefold():
         raise ValueError(f"{target.name} already says it")
+    if (syntax := template_syntax(instruction)) is not None:  # a model's words, steered by stored notes
+        raise ValueError(f"the instruction holds template syntax ({syntax!r}); a patch adds words, not template code")
     last = max(i for i in range(start, end) if lines[i].strip())
     if not lines[last].endswith("\n"):
         lines[last] += "\n"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from oversight.report._data import ReportSection, Simulated, simulated_text
+from oversight.visible import UNSAFE, visible
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult
@@ -30,8 +31,9 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 
 def md_text(text: object) -> str:
     """Untrusted text as inert Markdown on one line: no HTML, link, image, autolink, code span,
-    table cell or block marker can come out of it; a viewer shows the characters as written."""
-    flat = " ".join(str(text).split())
+    table cell or block marker can come out of it; a viewer shows the characters as written, and
+    a control character as its escape (``\x1b``: no raw one reaches a terminal that prints the file)."""
+    flat = visible(" ".join(str(text).split()))
     flat = _MARKUP.sub(lambda m: _ENTITIES[m.group()], flat)
     flat = _SCHEME.sub(lambda m: f"{m.group(1)}&#58;", flat)
     lead = _LEADING.match(flat)
@@ -128,4 +130,9 @@ def render_markdown(
     lines += ["", "## Noise", "", f"{run.noise} notes did not recur enough to form a pattern."]
     for section in extra_sections:  # their Markdown is the section's own (it escapes what it shows)
         lines += ["", f"## {md_text(section.title)}", "", section.markdown]
-    return "\n".join(lines) + "\n"
+    return _no_raw_controls("\n".join(lines) + "\n")
+
+
+def _no_raw_controls(markdown: str) -> str:
+    """Any control character a section let through, as its escape (rendered as ``\x1b``)."""
+    return UNSAFE.sub(lambda m: "&#92;" + visible(m.group())[1:], markdown.replace("\r\n", "\n"))

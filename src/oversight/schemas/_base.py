@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow"]
+__all__ = ["Record", "content_hash", "lone_surrogate", "new_id", "text_hash", "utcnow"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Why ``text`` is not text when it holds a lone surrogate (JSON's ``"\\ud800"`` is valid JSON; a
+    name from a shell that is not UTF-8 decodes to one): no database or terminal can take it. None if fine."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return f"holds a lone surrogate (\\u{ord(found.group()):04x}), which is not text"
 
 
 def utcnow() -> datetime:

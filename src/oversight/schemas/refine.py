@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from oversight.schemas._base import Record, content_hash, new_id, utcnow
+from oversight.schemas._base import Record, content_hash, lone_surrogate, new_id, utcnow
 
 __all__ = [
     "Decision",
@@ -202,6 +202,13 @@ class FindingVerdict(Record):
     verdict: Literal["right", "wrong"]
     note: str = ""
 
+    @field_validator("note")
+    @classmethod
+    def _is_text(cls, value: str) -> str:
+        if (why := lone_surrogate(value)) is not None:
+            raise ValueError(why)
+        return value
+
 
 class _Answer(Record):
     """What a trainer says about a draft: shared by the answer they send and the Refinement kept."""
@@ -218,6 +225,15 @@ class _Answer(Record):
     # assistance experiment's arm; None outside one) and whether a simulated reviewer answered
     arm: Literal["critique_shown", "critique_hidden"] | None = None
     simulated: bool = False
+
+    @field_validator("refined_text", "tags", "rationale", "reviewer")
+    @classmethod
+    def _is_text(cls, value: Any) -> Any:
+        """Refuse a lone surrogate, on every path an answer comes in by (page, terminal, file, script)."""
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and (why := lone_surrogate(text)) is not None:
+                raise ValueError(why)
+        return value
 
 
 class RefinementInput(_Answer):

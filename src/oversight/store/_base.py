@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -122,6 +123,8 @@ class StoreBase:
         self.engine = engine
         self.location = location
         self._lock = threading.Lock()
+        # The time review leases and calibration serve times are measured by: a test moves it.
+        self.clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def open(cls, location: str | Path, *, migrate: bool = True, create: bool = True) -> Any:

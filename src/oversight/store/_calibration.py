@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +13,11 @@ from oversight.store import tables as t
 from oversight.store._base import StoreBase
 
 __all__ = ["CalibrationRecords"]
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class CalibrationRecords(StoreBase):
@@ -54,13 +61,40 @@ class CalibrationRecords(StoreBase):
             return bool(conn.execute(delete(c).where(c.c.task_id == task_id)).rowcount)
 
     def next_calibration_item(self, reviewer: str) -> CalibrationItem | None:
-        """The oldest calibration item this reviewer has not answered, or None."""
+        """The oldest calibration item this reviewer has not answered and is not the expert of, or None."""
         c, a = t.calibration_items, t.calibration_answers
         answered = exists().where(a.c.task_id == c.c.task_id, a.c.reviewer == reviewer)
-        query = select(c.c.data).where(~answered).order_by(c.c.created_at, c.c.task_id).limit(1)
+        query = select(c.c.data).where(~answered).order_by(c.c.created_at, c.c.task_id)
         with self.reading() as conn:
-            data = conn.scalar(query)
-        return None if data is None else CalibrationItem.model_validate(data)
+            for data in conn.scalars(query):  # few items: the expert is in the record, not a column
+                item = CalibrationItem.model_validate(data)
+                if item.expert != reviewer:
+                    return item
+        return None
+
+    def serve_calibration_item(self, task_id: str, reviewer: str) -> datetime:
+        """Note that a calibration item was served to a reviewer (now, by ``clock``); when it first was."""
+        s = t.calibration_serves
+        first = select(s.c.served_at).where(s.c.task_id == task_id, s.c.reviewer == reviewer)
+        try:
+            with self.transaction() as conn:
+                served = conn.scalar(first)
+                if served is None:
+                    served = self.clock()
+                    conn.execute(insert(s).values(task_id=task_id, reviewer=reviewer, served_at=served))
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            with self.reading() as conn:  # served in another request at the same moment: that one is first
+                served = conn.scalar(first)
+        return _utc(served)
+
+    def calibration_served_at(self, task_id: str, reviewer: str) -> datetime | None:
+        """When a calibration item was first served to a reviewer, or None."""
+        s = t.calibration_serves
+        with self.reading() as conn:
+            served = conn.scalar(select(s.c.served_at).where(s.c.task_id == task_id, s.c.reviewer == reviewer))
+        return None if served is None else _utc(served)
 
     def save_calibration_answer(self, answer: CalibrationAnswer) -> CalibrationAnswer:
         """Keep a reviewer's answer to a calibration item, once: a second answer keeps and returns the first."""

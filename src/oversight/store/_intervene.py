@@ -73,8 +73,8 @@ class InterventionRecords(StoreBase):
         """Accept or reject an intervention with the lead's reason; return it as stored.
 
         Allowed from proposed, and between accepted and rejected. Raises NotFoundError (unknown
-        id) or InterventionError (a blank reason, a decision other than accepted/rejected, or a
-        status already set by a validation); either way nothing changes.
+        id) or InterventionError (a blank reason, a decision other than accepted/rejected, the
+        decision it already has, or a status already set by a validation); either way nothing changes.
         """
         if decision not in DECISIONS:
             raise InterventionError(f"a decision is 'accepted' or 'rejected', not {decision!r}")
@@ -87,6 +87,9 @@ class InterventionRecords(StoreBase):
                 raise InterventionError(
                     f"intervention {intervention_id!r} is {current.status.replace('_', ' ')}: it cannot be "
                     f"{decision} any more (only a proposed, accepted or rejected one can)")
+            if current.status == decision:  # a second accept would quietly replace the reason it was given
+                raise InterventionError(f"intervention {intervention_id!r} is already {decision} "
+                                        f"({current.reason or 'no reason given'}); nothing changed")
             return {"status": decision, "reason": reason}
 
         return self._move(intervention_id, decide)

@@ -166,7 +166,7 @@ class ReviewRecords(StoreBase):
         tasks they leave are read first (outside the write: SQLite must not upgrade a read to a
         write); when few, the pick is made among them, not by walking the queue in order.
         """
-        now = utcnow()
+        now = self.clock()
         until = now + timedelta(seconds=lease_seconds)
         s = t.task_states
         mine = and_(s.c.reviewer == reviewer, s.c.review_lease_until >= now)
@@ -204,6 +204,24 @@ class ReviewRecords(StoreBase):
                 return claim(conn, or_(free, mine), kept)
             return claim(conn, mine, s.c.review_claimed_at) or claim(conn, free, now)
 
+    def renew_review(self, task_id: str, reviewer: str, *, lease_seconds: float) -> ReviewLease | None:
+        """Extend the reviewer's hold on a task awaiting review to ``lease_seconds`` from now; None if not theirs.
+
+        Theirs even when their lease has run out, as long as no one else took the task (a claim
+        writes its own name); its ``claimed_at`` is kept. A task no one holds is not claimed here.
+        """
+        s = t.task_states
+        until = self.clock() + timedelta(seconds=lease_seconds)
+        with self.transaction() as conn:
+            row = conn.execute(
+                update(s).where(s.c.task_id == task_id, s.c.state == "awaiting_review", s.c.reviewer == reviewer,
+                                s.c.review_claimed_at.is_not(None))
+                .values(review_lease_until=until).returning(s.c.review_claimed_at, s.c.review_lease_until)
+            ).first()
+        if row is None:
+            return None
+        return ReviewLease(task_id=task_id, reviewer=reviewer, claimed_at=_utc(row[0]), lease_until=_utc(row[1]))
+
     def review_lease(self, task_id: str) -> ReviewLease | None:
         """Who holds this task and until when (even if the lease has run out); None if no one."""
         s = t.task_states
@@ -237,7 +255,7 @@ class ReviewRecords(StoreBase):
         offset, limit = max(offset, 0), max(limit, 0)
         source, where = self._queue(batch, domain, model)
         order = (s.c.updated_at, s.c.task_id)
-        now = utcnow()
+        now = self.clock()
         with self.reading() as conn:
             few = None
             if self.dialect == "sqlite" and source is not s:

@@ -133,6 +133,12 @@ def m011_experiments(conn: Connection) -> None:
 
 
 @migration
+def m012_calibration_serves(conn: Connection) -> None:
+    """When each calibration item was first served to each trainer: the time on it is the server's."""
+    t.metadata.create_all(conn, tables=[t.calibration_serves])
+
+
+@migration
 def m013_run_locks(conn: Connection) -> None:
     """Run locks: a second `oversight mine` on one database waits or says who holds the lock."""
     t.metadata.create_all(conn, tables=[t.run_locks])

@@ -324,6 +324,15 @@ calibration_answers = Table(
     Index("ix_calibration_answers_reviewer", "reviewer"),
 )
 
+# when the review page first served a calibration item to a trainer (m012): their time on it runs from there
+calibration_serves = Table(
+    "calibration_serves",
+    metadata,
+    Column("task_id", String(200), primary_key=True),
+    Column("reviewer", String(100), primary_key=True),
+    Column("served_at", DateTime(timezone=True), nullable=False),
+)
+
 experiment_items = Table(
     "experiment_items",
     metadata,

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
 
 if TYPE_CHECKING:
@@ -46,8 +47,16 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.0%}"
 
 
+def _urlencode(value: Any) -> str:
+    """Jinja's urlencode, but a text encodes ``/`` too: an id in an address stays one segment (see _paths)."""
+    from jinja2.filters import do_urlencode
+
+    return path_id(value) if isinstance(value, str | int) else do_urlencode(value)
+
+
 _templates.filters["duration"] = _duration
 _templates.filters["pct"] = _pct
+_templates.filters["urlencode"] = _urlencode
 
 
 def page(request: Request, name: str, *, status: int = 200, csp: str = CSP, **context: Any) -> HTMLResponse:

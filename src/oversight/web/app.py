@@ -30,7 +30,10 @@ from oversight.errors import (
     LeaseError,
     NotFoundError,
     OversightError,
+    StoreError,
 )
+from oversight.visible import visible
+from oversight.web._paths import KeepEncodedSlashes
 from oversight.web._render import CSP, HERE, page, redirect
 from oversight.web.auth import AccessDenied, SignInRequired
 
@@ -66,10 +69,19 @@ def _page_for(status: int, title: str) -> Callable[[Request, Exception], Awaitab
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        return redirect("/login?next=" + _safe_next(request.url.path))
+        return redirect("/login?next=" + _safe_next(request))
 
     for error, (status, title) in _ERROR_PAGES.items():
         app.add_exception_handler(error, _page_for(status, title))
+
+    @app.exception_handler(StoreError)
+    async def _store_failed(request: Request, exc: StoreError) -> Response:
+        # the message names the database (user, host, name; never the password): for the log, not the page
+        log.error("database failure serving %s %s: %s", request.method, visible(request.url.path), visible(str(exc)))
+        return _error_page(request, 503, "The database is not answering",
+                           "The review page could not use its database just now. Open the queue to see whether "
+                           "what you sent was recorded before sending it again; if this goes on, tell whoever "
+                           "runs the page.")
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -90,10 +102,12 @@ def _install_error_pages(app: FastAPI) -> None:
                            "was recorded before sending it again.")
 
 
-def _safe_next(path: str) -> str:
-    """A redirect target after sign-in: a local path only (never another site)."""
+def _safe_next(request: Request) -> str:
+    """A redirect target after sign-in: a local path only (never another site), as it was sent (ids encoded)."""
     from urllib.parse import quote
 
+    raw = request.scope.get("raw_path")
+    path = raw.decode("ascii", "replace") if raw else quote(request.url.path, safe="/")
     return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="/")
 
 
@@ -122,6 +136,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    app.add_middleware(KeepEncodedSlashes)  # an id's encoded "/" stays in its one path segment
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

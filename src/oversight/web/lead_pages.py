@@ -126,9 +126,10 @@ async def add_calibration(request: Request) -> Response:
     return redirect("/lead/calibration?flash=added")
 
 
-@router.post("/calibration/{task_id}/remove")
+@router.post("/calibration/{task_id:id}/remove")
 async def remove_calibration(request: Request, task_id: str) -> Response:
     session = await session_of(request, lead=True)
     await form_of(request, session)
-    await asyncio.to_thread(runtime_of(request).store.remove_calibration_item, task_id)
+    if not await asyncio.to_thread(runtime_of(request).store.remove_calibration_item, task_id):
+        raise NotFoundError(f"no calibration item for task {task_id!r}: nothing removed")
     return redirect("/lead/calibration?flash=removed")

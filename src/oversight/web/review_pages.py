@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from oversight import calibration, review
-from oversight.errors import InvalidAnswerError, NotFoundError
+from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.refine import word_diff
-from oversight.schemas import Critique, Draft, utcnow
+from oversight.schemas import Critique, Draft, ReviewLease, utcnow
+from oversight.web._paths import path_id
 from oversight.web._render import form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -147,14 +149,14 @@ async def next_item(request: Request) -> Response:
     filters = {k: (form.get(k) or None) for k in ("batch", "domain", "model")}
     due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name, runtime.settings.calibration_every)
     if due is not None:
-        return redirect(f"/calibration/{due.task_id}")
+        return redirect(f"/calibration/{path_id(due.task_id)}")
     lease = await review.claim(runtime, session.user.name, **filters)
     if lease is None:
         item = await asyncio.to_thread(runtime.store.next_calibration_item, session.user.name)
         if item is not None:  # the queue is empty: calibration work is still useful
-            return redirect(f"/calibration/{item.task_id}")
+            return redirect(f"/calibration/{path_id(item.task_id)}")
         return redirect("/queue?flash=empty")
-    return redirect(f"/items/{lease.task_id}")
+    return redirect(f"/items/{path_id(lease.task_id)}")
 
 
 # -- the refine view --------------------------------------------------------------------------
@@ -212,38 +214,71 @@ async def _tag_options(request: Request) -> list[str]:
 
 async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
                        claimed_at: datetime | None, calibrating: bool, status: int = 200,
-                       error: str | None = None, form: dict[str, Any] | None = None) -> Response:
+                       error: str | None = None, form: dict[str, Any] | None = None,
+                       lease: ReviewLease | None = None) -> Response:
+    """The refine view; with the trainer's ``lease`` it shows its countdown and review.js renews it."""
+    runtime = runtime_of(request)
     return page(request, "refine.html", status=status, item=item, task=item.task, draft=item.draft,
                 critique=item.critique, action=action, claimed_at=claimed_at, calibrating=calibrating,
                 error=error, form=form or {}, decisions=DECISIONS, shortcuts=SHORTCUTS,
-                tag_options=await _tag_options(request), body_page="refine", now_iso=utcnow().isoformat())
+                tag_options=await _tag_options(request), body_page="refine", now_iso=runtime.store.clock().isoformat(),
+                lease=lease, lease_seconds=int(runtime.settings.review_lease_seconds))
 
 
-@router.get("/items/{task_id}", response_class=HTMLResponse)
+@router.get("/items/{task_id:id}", response_class=HTMLResponse)
 async def item_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    item, lease = await review.held_item(runtime_of(request), task_id, session.user.name)
-    return await _refine_page(request, session, item, action=f"/items/{task_id}", claimed_at=lease.claimed_at,
-                              calibrating=False)
+    runtime = runtime_of(request)
+    held = await asyncio.to_thread(runtime.store.review_lease, task_id)
+    if held is None or held.reviewer != session.user.name or held.lease_until <= runtime.store.clock():
+        # not theirs yet: taking it by its address goes the way of the queue, calibration first when due
+        due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name,
+                                      runtime.settings.calibration_every)
+        if due is not None:
+            return redirect(f"/calibration/{path_id(due.task_id)}")
+    item, lease = await review.held_item(runtime, task_id, session.user.name)
+    return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
+                              calibrating=False, lease=lease)
 
 
-@router.post("/items/{task_id}", response_class=HTMLResponse)
+@router.post("/items/{task_id:id}", response_class=HTMLResponse)
 async def submit_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
     runtime = runtime_of(request)
     item = await review.item(runtime, task_id)
-    lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+    action = f"/items/{path_id(task_id)}"
     try:
         answer = answer_from_form(form, item.draft, item.critique)
         refinement = await review.submit(runtime, task_id, answer, reviewer=session.user.name)
-    except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/items/{task_id}", status=400, error=str(exc),
-                                  claimed_at=lease.claimed_at if lease else None, calibrating=False, form=form)
-    return redirect(f"/done/{task_id}?r={refinement.id}")
+    except (InvalidAnswerError, LeaseError) as exc:
+        lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+        mine = lease if lease is not None and lease.reviewer == session.user.name else None
+        if isinstance(exc, LeaseError):  # their lease ran out and someone took the item: keep what they typed
+            return await _refine_page(request, session, item, action=action, status=409, claimed_at=None,
+                                      calibrating=False, form=form, error=(
+                                          f"Your answer was not recorded: {exc}. Everything you typed is still below (and kept in "
+                                          "this browser tab): copy what you need, then take the next item."))
+        return await _refine_page(request, session, item, action=action, status=400, error=str(exc),
+                                  claimed_at=mine.claimed_at if mine else None, calibrating=False, form=form,
+                                  lease=mine)
+    return redirect(f"/done/{path_id(task_id)}?r={quote(refinement.id, safe='')}")
 
 
-@router.post("/items/{task_id}/release")
+@router.post("/items/{task_id:id}/lease")
+async def renew_lease(request: Request, task_id: str) -> Response:
+    """Keep holding an item while its page is open and in use (review.js calls this); JSON either way."""
+    session = await session_of(request)
+    await form_of(request, session)
+    runtime = runtime_of(request)
+    try:
+        lease = await review.renew(runtime, task_id, session.user.name)
+    except (LeaseError, NotFoundError) as exc:
+        return JSONResponse({"error": str(exc)}, status_code=409 if isinstance(exc, LeaseError) else 404)
+    return JSONResponse({"lease_until": lease.lease_until.isoformat(), "server_now": runtime.store.clock().isoformat()})
+
+
+@router.post("/items/{task_id:id}/release")
 async def release_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     await form_of(request, session)
@@ -251,7 +286,7 @@ async def release_item(request: Request, task_id: str) -> Response:
     return redirect("/queue?flash=released")
 
 
-@router.get("/done/{task_id}", response_class=HTMLResponse)
+@router.get("/done/{task_id:id}", response_class=HTMLResponse)
 async def done_page(request: Request, task_id: str, r: str = "") -> Response:
     session = await session_of(request)
     store = runtime_of(request).store
@@ -266,11 +301,15 @@ async def done_page(request: Request, task_id: str, r: str = "") -> Response:
 # -- calibration items ------------------------------------------------------------------------
 
 
-async def _calibration_item(request: Request, task_id: str) -> review.ReviewItem:
+async def _calibration_item(request: Request, task_id: str, *, answerer: str | None = None) -> review.ReviewItem:
+    """A calibration item as the refine view shows it; AccessDenied for the ``answerer`` who is its expert."""
     store = runtime_of(request).store
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")
+    if answerer is not None and item.expert == answerer:
+        raise AccessDenied(f"you are the expert of calibration item {task_id!r}: "
+                           "your answer is the one trainers are compared with")
     task = await asyncio.to_thread(store.get_task, task_id)
     draft = await asyncio.to_thread(store.get_draft, item.draft_id)
     if draft is None:
@@ -279,39 +318,33 @@ async def _calibration_item(request: Request, task_id: str) -> review.ReviewItem
     return review.ReviewItem(review.QueueEntry(task_id, ""), task, draft, critique)
 
 
-@router.get("/calibration/{task_id}", response_class=HTMLResponse)
+@router.get("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     store = runtime_of(request).store
     if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
-        return redirect(f"/calibration/{task_id}/result")
-    item = await _calibration_item(request, task_id)
-    return await _refine_page(request, session, item, action=f"/calibration/{task_id}", claimed_at=None,
+        return redirect(f"/calibration/{path_id(task_id)}/result")
+    item = await _calibration_item(request, task_id, answerer=session.user.name)
+    await asyncio.to_thread(calibration.serve, store, task_id, session.user.name)  # their time runs from now
+    return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", claimed_at=None,
                               calibrating=True)
 
 
-@router.post("/calibration/{task_id}", response_class=HTMLResponse)
+@router.post("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_submit(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
-    item = await _calibration_item(request, task_id)
+    item = await _calibration_item(request, task_id, answerer=session.user.name)
     try:
-        answer = answer_from_form(form, item.draft, item.critique)
-        started = form.get("started_at")
-        if started:
-            try:
-                spent = (utcnow() - datetime.fromisoformat(str(started))).total_seconds()
-                answer["seconds_spent"] = round(max(0.0, min(spent, 4 * 3600)), 1)
-            except ValueError:
-                pass
+        answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
         await calibration.answer(runtime_of(request), task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/calibration/{task_id}", status=400,
+        return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", status=400,
                                   error=str(exc), claimed_at=None, calibrating=True, form=form)
-    return redirect(f"/calibration/{task_id}/result")
+    return redirect(f"/calibration/{path_id(task_id)}/result")
 
 
-@router.get("/calibration/{task_id}/result", response_class=HTMLResponse)
+@router.get("/calibration/{task_id:id}/result", response_class=HTMLResponse)
 async def calibration_result(request: Request, task_id: str, reviewer: str | None = None) -> Response:
     session = await session_of(request)
     who = reviewer if (reviewer and session.is_lead) else session.user.name
@@ -331,7 +364,7 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
 # -- reading many: compare and skim ------------------------------------------------------------
 
 
-@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+@router.get("/tasks/{task_id:id}", response_class=HTMLResponse)
 async def compare_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     store = runtime_of(request).store

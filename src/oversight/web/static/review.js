@@ -2,7 +2,8 @@
  * review.js: progressive enhancement for the review pages.
  *
  * Every page works without this file (plain form posts); this only adds a live
- * diff, keyboard shortcuts, tag completion and a timer. The pages show untrusted
+ * diff, keyboard shortcuts, tag completion, a timer, renewing the lease on an item
+ * while it is worked on, and a copy of the typed answer kept in the tab. The pages show untrusted
  * model output, so nothing here ever parses HTML: nodes are built with
  * createElement and filled with textContent only.
  *
@@ -428,6 +429,220 @@
     setInterval(tick, 1000);
   }
 
+  // ---------------------------------------------------------------------------
+  // The lease on an item: while the page is open, visible and in use, keep holding
+  // the item (POST to #lease's data-renew); count down to the lease's end and warn
+  // before it, so nobody else is handed the item under a trainer who is working.
+  // ---------------------------------------------------------------------------
+
+  const LEASE_WARN_MS = 2 * 60 * 1000;
+
+  function minutesLeft(ms) {
+    const secs = Math.max(0, Math.ceil(ms / 1000));
+    return `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
+  }
+
+  function setupLease() {
+    const box = byId("lease");
+    const form = byId("refine-form");
+    if (!box || !form || !box.dataset.renew) return;
+    const leaseMs = Number(box.dataset.leaseSeconds) * 1000;
+    let skew = 0; // this browser's clock minus the server's
+    let until = NaN; // the lease's end, on this browser's clock
+    const adopt = (leaseUntil, serverNow) => {
+      const end = parseUtc(leaseUntil);
+      const now = parseUtc(serverNow);
+      if (Number.isNaN(end)) return;
+      if (!Number.isNaN(now)) skew = Date.now() - now;
+      until = end + skew;
+    };
+    adopt(box.dataset.leaseUntil, box.dataset.serverNow);
+    if (!(leaseMs > 0) || Number.isNaN(until)) return;
+
+    const warnMs = Math.min(LEASE_WARN_MS, leaseMs / 3);
+    const every = Math.max(5000, Math.min(60000, leaseMs / 3)); // renew this often while in use
+    let lastActive = Date.now();
+    let lastRenew = Date.now(); // loading the page renewed it
+    let inFlight = false;
+    let lost = false;
+
+    // The sentence is announced when it changes; the countdown beside it is not (it changes every second).
+    const said = el("span", "", "lease-said");
+    said.setAttribute("aria-live", "polite");
+    const left = el("strong", "", "lease-left");
+    box.replaceChildren(said, " ", left);
+    box.removeAttribute("aria-live");
+
+    function show(state, sentence, remaining) {
+      const className = state === "ok" ? "lease muted small" : `lease flash ${state}`;
+      if (box.className !== className) box.className = className;
+      box.dataset.state = state;
+      if (said.textContent !== sentence) said.textContent = sentence;
+      const time = remaining === undefined ? "" : `${minutesLeft(remaining)} left`;
+      if (left.textContent !== time) left.textContent = time;
+    }
+
+    function tick() {
+      if (lost) return;
+      const remaining = until - Date.now();
+      if (remaining <= 0) {
+        show("error", "Your hold on this item has run out: submitting still works unless someone else has " +
+          "taken it. What you typed is kept in this browser tab.");
+      } else if (remaining <= warnMs) {
+        show("warn", "Your hold on this item ends soon: type or click anywhere on the page to keep it.", remaining);
+      } else {
+        show("ok", "Held for you while you work on this page:", remaining);
+      }
+    }
+
+    async function renew() {
+      if (lost || inFlight) return;
+      inFlight = true;
+      lastRenew = Date.now();
+      try {
+        const body = new FormData();
+        const csrf = form.querySelector("input[name=csrf]");
+        body.append("csrf", csrf ? csrf.value : "");
+        const response = await fetch(box.dataset.renew, {
+          method: "POST", body, credentials: "same-origin", redirect: "manual",
+          headers: { Accept: "application/json" },
+        });
+        const json = (response.headers.get("content-type") || "").includes("application/json")
+          ? await response.json() : null;
+        if (response.ok && json && json.lease_until) {
+          adopt(json.lease_until, json.server_now);
+        } else if (response.status === 409 || response.status === 404) {
+          lost = true;
+          show("error", `${(json && json.error) || "This item is no longer yours"}. What you typed is kept ` +
+            "in this browser tab: copy it before you leave the page.");
+        } // signed out, offline, a server error: the next tick tries again
+      } catch (_) {
+        /* offline: the next tick tries again */
+      } finally {
+        inFlight = false;
+        tick();
+      }
+    }
+
+    // Renew only for someone at work: the page visible, and used within the last lease.
+    const inUse = () => document.visibilityState === "visible" && Date.now() - lastActive < leaseMs;
+    const active = () => {
+      lastActive = Date.now();
+      // the warning said: do anything to keep it (at most one try every few seconds)
+      if (until - Date.now() <= warnMs && Date.now() - lastRenew >= 3000) renew();
+    };
+    // (not "scroll": a change of layout scrolls too, with nobody there)
+    for (const type of ["keydown", "input", "pointerdown", "mousemove", "wheel", "focusin"]) {
+      document.addEventListener(type, active, { capture: true, passive: true });
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (inUse() && Date.now() - lastRenew >= every) renew();
+    });
+    setInterval(() => {
+      if (inUse() && Date.now() - lastRenew >= every) renew();
+      tick();
+    }, 1000);
+    tick();
+  }
+
+  // ---------------------------------------------------------------------------
+  // What the trainer typed, kept in this tab (sessionStorage) until the answer is
+  // recorded: a reload or a refused submit never loses it.
+  // ---------------------------------------------------------------------------
+
+  const KEPT_PREFIX = "oversight:answer:";
+
+  function storage() {
+    try {
+      return window.sessionStorage;
+    } catch (_) {
+      return null; // storage disabled: the page still works, without the kept copy
+    }
+  }
+
+  function answerOf(form) {
+    const fields = {};
+    for (const field of Array.from(form.elements)) {
+      if (!field.name || field.name === "csrf" || field.type === "hidden") continue;
+      if (field.type === "radio") {
+        if (field.checked) fields[field.name] = field.value;
+      } else if (field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && !NON_TEXT_INPUTS.has(field.type))) {
+        fields[field.name] = field.value;
+      }
+    }
+    return fields;
+  }
+
+  function putAnswer(form, fields) {
+    // text first: typing into the refined text switches the decision, which the kept one then sets back
+    const named = (name) => Array.from(form.elements).filter((f) => f.name === name);
+    for (const [name, value] of Object.entries(fields)) {
+      for (const field of named(name)) {
+        if (field.type !== "radio" && field.value !== value) {
+          field.value = value;
+          field.dispatchEvent(new Event("input", { bubbles: true }));
+        }
+      }
+    }
+    for (const [name, value] of Object.entries(fields)) {
+      checkRadio(named(name).find((f) => f.type === "radio" && f.value === value));
+    }
+  }
+
+  function setupKeptAnswer() {
+    const form = byId("refine-form");
+    const store = storage();
+    if (!form || !store) return;
+    const key = KEPT_PREFIX + window.location.pathname;
+    const save = (submitted) => {
+      try {
+        store.setItem(key, JSON.stringify({ fields: answerOf(form), submitted, saved: Date.now() }));
+      } catch (_) {
+        /* full: nothing kept */
+      }
+    };
+    let kept = null;
+    try {
+      kept = JSON.parse(store.getItem(key) || "null");
+    } catch (_) {
+      kept = null;
+    }
+    const fields = kept && kept.fields;
+    const shown = answerOf(form);
+    // A page sent back with a reason (#answer-error) shows what was just sent: that wins.
+    if (fields && !byId("answer-error") && JSON.stringify(fields) !== JSON.stringify(shown)) {
+      putAnswer(form, fields);
+      const note = el("p", "Restored what you typed on this item before (kept in this browser tab).", "flash ok");
+      note.id = "answer-restored";
+      note.setAttribute("role", "status");
+      form.parentNode.insertBefore(note, form);
+    }
+    save(false);
+    form.addEventListener("input", () => save(false));
+    form.addEventListener("change", () => save(false));
+    form.addEventListener("submit", () => save(true));
+    // Giving the item back forgets what was typed on it.
+    document.querySelectorAll("form[data-forget-answer]").forEach((other) => {
+      other.addEventListener("submit", () => store.removeItem(key));
+    });
+  }
+
+  // Any page but the refine view: an answer sent from a refine view landed (a refused one comes back
+  // to the refine view), so its kept copy goes.
+  function forgetSubmittedAnswers() {
+    const store = storage();
+    if (!store) return;
+    for (let i = store.length - 1; i >= 0; i--) {
+      const key = store.key(i);
+      if (!key || !key.startsWith(KEPT_PREFIX)) continue;
+      try {
+        if (JSON.parse(store.getItem(key) || "null").submitted) store.removeItem(key);
+      } catch (_) {
+        store.removeItem(key);
+      }
+    }
+  }
+
   function cycleVerdict(n) {
     const fieldset = document.querySelector(`fieldset.finding[data-index="${n - 1}"]`);
     if (!fieldset) return false;
@@ -647,6 +862,10 @@
       }
       setupTags();
       setupTimer();
+      setupKeptAnswer();
+      setupLease();
+    } else {
+      forgetSubmittedAnswers();
     }
     setupCheckedClasses();
   }
