@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from oversight.draft import draft_task
-from oversight.llm import LLM
+from oversight.errors import LLMError
+from oversight.llm import LLM, Completion
 from oversight.prompts import load_prompt
+from oversight.schemas import Task
 from oversight.store import Store
 from tests._demo import demo_tasks
 
@@ -48,3 +51,60 @@ def count_calls(llm: LLM) -> list[str]:
 
         setattr(llm, name, counted)
     return calls
+
+
+class QueuedLLM(LLM):
+    """A model whose answers are awaited from the test: each call waits on its own event."""
+
+    def __init__(self) -> None:
+        super().__init__("fake/drafter")
+        self.calls: list[asyncio.Event] = []
+        self.answers: list[Any] = []
+
+    async def complete(self, messages: list[dict[str, Any]], **params: Any) -> Completion:
+        release = asyncio.Event()
+        self.calls.append(release)
+        await release.wait()
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return Completion(text=answer, model=self.model)
+
+
+async def until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0)
+
+
+async def test_callers_asking_for_one_draft_at_once_share_its_answer_and_its_error(tmp_store: Store) -> None:
+    task = Task(id="q1", prompt="What is 2 + 2?")
+    tmp_store.add_tasks([task])
+    llm, prompt = QueuedLLM(), load_prompt("draft")
+    llm.answers = [LLMError("fake/drafter: down"), "Four."]
+    first = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store))
+    second = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store))
+    await until(lambda: llm.calls)
+    llm.calls[0].set()
+    for failed in (first, second):  # one request, one error for both
+        with pytest.raises(LLMError, match="down"):
+            await failed
+    third = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store))
+    await until(lambda: len(llm.calls) == 2)
+    llm.calls[1].set()
+    assert (await third).text == "Four." and len(llm.calls) == 2
+
+
+async def test_when_the_caller_asking_is_cancelled_the_one_waiting_asks_itself(tmp_store: Store) -> None:
+    task = Task(id="q1", prompt="What is 2 + 2?")
+    tmp_store.add_tasks([task])
+    llm, prompt = QueuedLLM(), load_prompt("draft")
+    llm.answers = ["Four."]
+    first = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store))
+    await until(lambda: llm.calls)
+    second = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store))
+    await asyncio.sleep(0)
+    first.cancel()
+    await until(lambda: len(llm.calls) == 2)  # the second one asked for itself
+    llm.calls[1].set()
+    assert (await second).text == "Four." and first.cancelled()
+    assert tmp_store.get_draft((await second).id) is not None
