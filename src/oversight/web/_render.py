@@ -6,6 +6,7 @@ autoescaping, and a Content-Security-Policy allows scripts and styles from this 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf
 if TYPE_CHECKING:
     from oversight.runtime import Runtime
 
-__all__ = ["CSP", "HERE", "REPORT_CSP", "form_of", "page", "redirect", "runtime_of", "session_of"]
+__all__ = ["CSP", "HERE", "REPORT_CSP", "flash_of", "form_of", "page", "redirect", "runtime_of", "session_of"]
 
 HERE = Path(__file__).parent
 
@@ -87,6 +88,14 @@ async def form_of(request: Request, session: Session) -> dict[str, Any]:
     if not check_csrf(session.csrf, form.get("csrf")):  # type: ignore[arg-type]
         raise AccessDenied("the form's security token is missing or stale: reload the page and try again")
     return {key: form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key) for key in form}
+
+
+def flash_of(request: Request, messages: Mapping[str, str]) -> str | None:
+    """The message for the URL's ``?flash=`` code: one of the page's own fixed texts, or None.
+
+    The URL's words are never shown: a crafted link cannot put its text in the success box.
+    """
+    return messages.get(request.query_params.get("flash") or "")
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -8,6 +8,7 @@ terminal's: a bad one re-renders the form with the reason and records nothing.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,13 +21,14 @@ from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.refine import word_diff
 from oversight.schemas import Critique, Draft, ReviewLease, utcnow
 from oversight.web._paths import path_id
-from oversight.web._render import form_of, page, redirect, runtime_of, session_of
+from oversight.web._render import flash_of, form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_HOURS,
     AccessDenied,
     Session,
+    SignInThrottle,
     check_csrf,
     end_session,
     start_session,
@@ -59,13 +61,21 @@ def _today() -> datetime:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/") -> Response:
-    import secrets
-
     nonce = secrets.token_urlsafe(16)
     response = page(request, "login.html", nonce=nonce, next=next, error=None)
+    _set_login_cookie(request, response, nonce)
+    return response
+
+
+def _set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+    """The sign-in form's double-submit cookie; Secure when the request came over TLS (as the session's)."""
     response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900,
                         secure=request.url.scheme == "https")
-    return response
+
+
+def _client_address(request: Request) -> str:
+    """Who is signing in, for the backoff: the peer, or the proxy's X-Forwarded-For when uvicorn trusts it."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -76,14 +86,26 @@ async def login(request: Request) -> Response:
     if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("nonce")):  # type: ignore[arg-type]
         return page(request, "login.html", status=400, nonce="", next=target,
                     error="The sign-in form expired: reload the page and sign in again.")
-    started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = _client_address(request)
+    wait = throttle.admit(client)
+    if wait:
+        nonce = secrets.token_urlsafe(16)
+        response = page(request, "login.html", status=429, nonce=nonce, next=target,
+                        error=f"Too many failed sign-ins from here: wait {throttle.retry_after(wait)} s and try again.")
+        response.headers["Retry-After"] = throttle.retry_after(wait)
+        _set_login_cookie(request, response, nonce)
+        return response
+    started = None
+    try:
+        started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+    finally:
+        throttle.done(client, signed_in=started is not None)
     if started is None:
-        import secrets
-
         nonce = secrets.token_urlsafe(16)
         response = page(request, "login.html", status=401, nonce=nonce, next=target,
                         error="That token is not valid (or the account is disabled).")
-        response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900)
+        _set_login_cookie(request, response, nonce)
         return response
     raw, _ = started
     response = redirect(target)
@@ -138,7 +160,13 @@ async def queue_page(request: Request) -> Response:
                   ("model", "Model", facets.get("models", []))]
     return page(request, "queue.html", rows=rows, total=total, facet_rows=facet_rows, filters=filters, progress=progress,
                 page_number=number, pages=max(1, -(-total // PAGE_SIZE)), me=session.user.name,
-                flash=request.query_params.get("flash"), body_page="queue", more=more)
+                flash=flash_of(request, _queue_flashes(filters)), body_page="queue", more=more)
+
+
+def _queue_flashes(filters: dict[str, str | None]) -> dict[str, str]:
+    where = " with these filters" if any(filters.values()) else ""
+    return {"empty": f"Nothing left to claim{where}: every item is done or held by someone.",
+            "released": "The item went back to the queue."}
 
 
 @router.post("/queue/next")
