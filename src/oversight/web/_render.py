@@ -6,6 +6,7 @@ autoescaping, and a Content-Security-Policy allows scripts and styles from this 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,13 +15,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from oversight.errors import OversightError
+from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
 
 if TYPE_CHECKING:
     from oversight.runtime import Runtime
 
-__all__ = ["CSP", "HERE", "REPORT_CSP", "flash_of", "form_of", "page", "redirect", "runtime_of", "session_of"]
+__all__ = ["CSP", "HERE", "REPORT_CSP", "Form", "flash_of", "form_of", "page", "redirect", "runtime_of", "session_of"]
 
 HERE = Path(__file__).parent
 
@@ -82,12 +85,57 @@ async def session_of(request: Request, *, lead: bool = False) -> Session:
     return session
 
 
-async def form_of(request: Request, session: Session) -> dict[str, Any]:
-    """A POSTed form, its CSRF token checked first (AccessDenied if it is missing or wrong)."""
-    form = await request.form()
-    if not check_csrf(session.csrf, form.get("csrf")):  # type: ignore[arg-type]
+class Form(dict[str, str]):
+    """A POSTed form: one text value per field. ``problem`` is what was refused in it, or None;
+    a refused field is left out (a file, a repeat) or kept without its bad characters."""
+
+    problem: str | None = None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a form's text cannot be stored (the same words as a refused import's), or None."""
+    if "\x00" in value:
+        return "contains a NUL character (\\x00), which databases cannot store"
+    return lone_surrogate(value)
+
+
+def _cleaned(text: str) -> str:
+    """The text without what _text_problem refuses (a refused form shows the rest again)."""
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+async def form_of(request: Request, session: Session, *, keep: bool = False) -> Form:
+    """A POSTed form, its CSRF token checked first (AccessDenied if it is missing or wrong).
+
+    Every field is one piece of text: a field sent twice, a file, a NUL or a lone surrogate is
+    refused, with the field named: an OversightError (a 400 page), or with ``keep`` the form is
+    returned with the reason in ``problem`` for the handler to show on the form again.
+    """
+    raw = await request.form()
+    if not check_csrf(session.csrf, raw.get("csrf")):  # type: ignore[arg-type]
         raise AccessDenied("the form's security token is missing or stale: reload the page and try again")
-    return {key: form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key) for key in form}
+    form, problems = Form(), []
+    for key in dict.fromkeys(raw.keys()):
+        values, name = raw.getlist(key), _cleaned(key)
+        if len(values) > 1:
+            problems.append(f"field '{name}' was sent {len(values)} times: it takes one value")
+            continue
+        value = values[0]
+        if not isinstance(value, str):
+            problems.append(f"field '{name}' is a file: this form takes typed text only")
+            continue
+        problem = _text_problem(key + value)
+        if problem:
+            problems.append(f"field '{name}' {problem}")
+        form[name] = _cleaned(value)
+    if problems:
+        if not keep:
+            raise OversightError(problems[0])
+        form.problem = problems[0]
+    return form
 
 
 def flash_of(request: Request, messages: Mapping[str, str]) -> str | None:

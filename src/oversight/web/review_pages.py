@@ -192,6 +192,8 @@ async def next_item(request: Request) -> Response:
 
 def answer_from_form(form: dict[str, Any], draft: Draft, critique: Critique | None) -> dict[str, Any]:
     """The trainer's answer as RefinementInput fields. Raises InvalidAnswerError for what the form cannot mean."""
+    if getattr(form, "problem", None):  # a field refused by form_of (a file, a repeat, a NUL)
+        raise InvalidAnswerError(form.problem)  # type: ignore[attr-defined]
     decision = str(form.get("decision") or "")
     if decision not in {d for d, _, _ in DECISIONS}:
         raise InvalidAnswerError("choose a decision: accept, edit, rewrite, reject or skip")
@@ -272,7 +274,7 @@ async def item_page(request: Request, task_id: str) -> Response:
 @router.post("/items/{task_id:id}", response_class=HTMLResponse)
 async def submit_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    form = await form_of(request, session)
+    form = await form_of(request, session, keep=True)
     runtime = runtime_of(request)
     item = await review.item(runtime, task_id)
     action = f"/items/{path_id(task_id)}"
@@ -361,7 +363,7 @@ async def calibration_page(request: Request, task_id: str) -> Response:
 @router.post("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_submit(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    form = await form_of(request, session)
+    form = await form_of(request, session, keep=True)
     item = await _calibration_item(request, task_id, answerer=session.user.name)
     try:
         answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
