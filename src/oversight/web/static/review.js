@@ -751,6 +751,15 @@
         return;
       }
 
+      // Enter alone never submits the refine form: a browser submits on Enter in a one-line field
+      // (tags) or on a radio, and a stray one recorded half an answer. Only Ctrl+Enter (or the button).
+      if (event.key === "Enter" && page === "refine" && target && target.tagName === "INPUT" &&
+          target.form && target.form.id === "refine-form" &&
+          !["submit", "button", "image", "reset"].includes((target.type || "").toLowerCase())) {
+        event.preventDefault();
+        return;
+      }
+
       if (event.key === "Escape") {
         if (typing && target.tagName !== "SELECT") {
           target.blur();
