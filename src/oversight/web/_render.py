@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from oversight.errors import OversightError
+from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS
 from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
@@ -61,6 +62,9 @@ def _urlencode(value: Any) -> str:
 _templates.filters["duration"] = _duration
 _templates.filters["pct"] = _pct
 _templates.filters["urlencode"] = _urlencode
+# What one answer may hold (oversight.schemas' bounds), said on the refine form.
+_templates.globals["limits"] = {"tags": MAX_TAGS, "tag_chars": MAX_TAG_CHARS, "rationale": MAX_RATIONALE_CHARS,
+                                "refined": MAX_REFINED_CHARS}
 
 
 def page(request: Request, name: str, *, status: int = 200, csp: str = CSP, **context: Any) -> HTMLResponse:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from oversight import calibration, review
 from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.refine import word_diff
-from oversight.schemas import Critique, Draft, ReviewLease, utcnow
+from oversight.schemas import MAX_TAG_CHARS, Critique, Draft, ReviewLease, utcnow
 from oversight.web._paths import path_id
 from oversight.web._render import flash_of, form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
@@ -237,9 +237,13 @@ async def _facets(request: Request) -> dict[str, list[str]]:
     return await _cached(request, "queue_facets", 30, runtime_of(request).store.review_facets)  # type: ignore[no-any-return]
 
 
+TAG_OPTIONS = 500  # the commonest tags offered on a page (a tag answers may no longer hold is left out)
+
+
 async def _tag_options(request: Request) -> list[str]:
-    """The project's failure tags, commonest first: every tag trainers used so far (cached a minute)."""
-    return await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)  # type: ignore[no-any-return]
+    """The project's failure tags, commonest first: the tags trainers used so far (cached a minute)."""
+    tags = await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)
+    return [t for t in tags if len(t) <= MAX_TAG_CHARS][:TAG_OPTIONS]
 
 
 async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
@@ -388,7 +392,7 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
     theirs = calibration.final_text(answer.refinement.decision, answer.refinement.refined_text, item.draft.text)
     experts = calibration.final_text(expert.decision, expert.refined_text, item.draft.text)
     return page(request, "calibration_result.html", answer=answer, expert=expert, item=item,
-                ops=word_diff(theirs, experts), body_page="queue")
+                ops=await asyncio.to_thread(word_diff, theirs, experts), body_page="queue")
 
 
 # -- reading many: compare and skim ------------------------------------------------------------
