@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 
 from oversight.schemas import (
     Critique,
@@ -14,7 +15,8 @@ from oversight.schemas import (
     content_hash,
 )
 
-__all__ = ["DIFF_WORK", "RefinementInput", "word_diff", "diff_stats", "build_refinement"]
+__all__ = ["DIFF_WORK", "RefinementInput", "build_refinement", "clipped_diff", "diff_stats", "grouped_diff",
+           "word_diff"]
 
 _TOKEN = re.compile(r"\S+|\s+")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
@@ -96,6 +98,54 @@ def _merged(ops: list[DiffOp]) -> list[DiffOp]:
         else:
             out.append(op)
     return out
+
+
+def _change(before: str, after: str) -> DiffOp:
+    return DiffOp(op="replace" if before and after else "delete" if before else "insert", before=before, after=after)
+
+
+def grouped_diff(diff: Sequence[DiffOp]) -> list[DiffOp]:
+    """The diff as people read it, and as the page's live diff shows it while they type: changes
+    with only whitespace between them are one change ("quick brown" to "slow red" is one, not
+    two words struck out and put in by turns)."""
+    out: list[DiffOp] = []
+    for k, op in enumerate(diff):
+        last = out[-1] if out else None
+        between = (op.op == "equal" and not op.before.strip() and k + 1 < len(diff) and diff[k + 1].op != "equal")
+        if last is not None and last.op != "equal" and (op.op != "equal" or between):
+            out[-1] = _change(last.before + op.before, last.after + op.after)
+        else:
+            out.append(op)
+    return out
+
+
+def clipped_diff(diff: Sequence[DiffOp], *, limit: int = 1200, context: int = 80) -> tuple[list[DiffOp], int]:
+    """A grouped diff cut short for a list of many (skim): about ``limit`` characters, unchanged
+    text kept to ``context`` characters around each change ("…" where cut), and how many
+    changes were left out."""
+    ops = grouped_diff(diff)
+    shown: list[DiffOp] = []
+    spent = 0
+    for k, op in enumerate(ops):
+        if op.op == "equal":
+            text = op.before
+            if k == 0 and len(text) > context:
+                text = "…" + text[-context:]
+            elif k == len(ops) - 1 and len(text) > context:
+                text = text[:context] + "…"
+            elif len(text) > 2 * context + 3:
+                text = text[:context] + " … " + text[-context:]
+            if spent >= limit:
+                break
+            shown.append(DiffOp(op="equal", before=text, after=text))
+        else:
+            if spent >= limit:
+                return shown, sum(o.op != "equal" for o in ops[k:])
+            keep = max(context, (limit - spent) // 2)
+            before, after = (t if len(t) <= keep else t[:keep] + "…" for t in (op.before, op.after))
+            shown.append(DiffOp(op=op.op, before=before, after=after))
+        spent += len(shown[-1].before) + (len(shown[-1].after) if op.op != "equal" else 0)
+    return shown, 0
 
 
 def diff_stats(diff: list[DiffOp]) -> dict[str, int]:

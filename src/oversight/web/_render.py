@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from oversight.errors import OversightError
+from oversight.refine import clipped_diff, grouped_diff
 from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS
 from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
@@ -59,6 +60,8 @@ def _urlencode(value: Any) -> str:
     return path_id(value) if isinstance(value, str | int) else do_urlencode(value)
 
 
+_templates.filters["grouped"] = grouped_diff
+_templates.filters["clipped"] = clipped_diff
 _templates.filters["duration"] = _duration
 _templates.filters["pct"] = _pct
 _templates.filters["urlencode"] = _urlencode
