@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from oversight.errors import OversightError
 from oversight.refine import clipped_diff, grouped_diff
-from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS
+from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS, utcnow
 from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
@@ -60,8 +62,44 @@ def _urlencode(value: Any) -> str:
     return path_id(value) if isinstance(value, str | int) else do_urlencode(value)
 
 
+def _ago(moment: datetime | None) -> str:
+    """How long ago, in the largest whole unit: 'just now', '5 min', '3 h', '2 d'."""
+    if moment is None:
+        return "–"
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "just now"
+
+
+def _file_name(path: str | None) -> str:
+    """A batch's file name without its folders (the page shows the whole path on hover)."""
+    return (path or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _preview(text: str | None, limit: int = 140) -> str:
+    """The start of a text on one line, cut at a word with '…' when longer."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _code_spans(text: str) -> Markup:
+    """Text with its `backticked` commands as <code> (everything escaped first)."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
 _templates.filters["grouped"] = grouped_diff
 _templates.filters["clipped"] = clipped_diff
+_templates.filters["ago"] = _ago
+_templates.filters["file_name"] = _file_name
+_templates.filters["preview"] = _preview
+_templates.filters["code_spans"] = _code_spans
 _templates.filters["duration"] = _duration
 _templates.filters["pct"] = _pct
 _templates.filters["urlencode"] = _urlencode

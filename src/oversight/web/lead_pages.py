@@ -61,19 +61,19 @@ async def audit(request: Request) -> Response:
 
     sections = await asyncio.to_thread(report_sections, runtime_of(request).store)
     return page(request, "sections.html", title="Judgment audit", sections=sections, csp=REPORT_CSP,
-                empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")
+                empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")  # `x`: code
 
 
 @router.get("/interventions", response_class=HTMLResponse)
 async def interventions(request: Request) -> Response:
     await session_of(request, lead=True)
-    from oversight.intervene.describe import describe
+    from oversight.intervene.describe import change, describe
 
     store = runtime_of(request).store
     status = request.query_params.get("status") or None
     found = await asyncio.to_thread(lambda: store.interventions(status=status))
     names = await asyncio.to_thread(store.pattern_names)
-    items = [(i, "\n".join(describe(i))) for i in found]
+    items = [(i, change(i), "\n".join(describe(i))) for i in found]
     return page(request, "interventions.html", items=items, names=names, status_filter=status,
                 flash=flash_of(request, {"accepted": "accepted.", "rejected": "rejected."}))
 
