@@ -71,3 +71,14 @@ def test_the_readme_simulated_judge_example_runs_as_written(tmp_path: Path) -> N
     # seeded (seed=1): on this slice the planted list bias is found in 18 of 20 runs, the fair judge never flagged
     assert lists == {"flag_rate": 0.9, "right_sign_rate": 0.9, "coverage": 1.0, "fitted": 20.0}
     assert fair == {"flag_rate": 0.0}
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """A merge that kept both sides' markers ships them to every reader (README did once)."""
+    marker = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
+    files = [p for folder in ("src", "tests", "prompts", "bench", "graphs", "examples", ".ci")
+             for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".html", ".js",
+                                                                                 ".css", ".yaml", ".toml", ""}]
+    files += [ROOT / "README.md", ROOT / "pyproject.toml"]
+    found = [str(p.relative_to(ROOT)) for p in files if marker.search(p.read_text(encoding="utf-8", errors="replace"))]
+    assert found == []

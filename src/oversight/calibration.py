@@ -152,8 +152,12 @@ async def answer(
     served = await asyncio.to_thread(store.calibration_served_at, task_id, reviewer)
     if not data.get("seconds_spent") and served is not None:
         data["seconds_spent"] = round(max(0.0, min((store.clock() - served).total_seconds(), MAX_SECONDS)), 1)
-    refinement = check_answer(data, draft, critique, key=f"calibration::{reviewer}")
-    return await asyncio.to_thread(store.save_calibration_answer, score(item, refinement, draft))
+
+    def check_and_keep() -> CalibrationAnswer:  # in a thread: a long text's diff takes a while
+        refinement = check_answer(data, draft, critique, key=f"calibration::{reviewer}")
+        return store.save_calibration_answer(score(item, refinement, draft))
+
+    return await asyncio.to_thread(check_and_keep)
 
 
 def seed_from_refinement(store: Store, refinement: Refinement, *, expert: str | None = None) -> CalibrationItem:

@@ -281,7 +281,8 @@ async def _submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict
     draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
     value.update(arm=queued.arm, simulated=simulated)
-    check_answer({**value, **({"reviewer": reviewer} if reviewer else {})}, draft, critique)  # before anything moves
+    # before anything moves; in a thread, as a long text's diff takes a while (the event loop serves others)
+    await asyncio.to_thread(check_answer, {**value, **({"reviewer": reviewer} if reviewer else {})}, draft, critique)
     if reviewer is not None:
         lease = await asyncio.to_thread(_hold_for_submit, runtime.store, task_id, reviewer)
         value["reviewer"] = reviewer

@@ -217,8 +217,11 @@ def test_queue_page_counts_orders_and_shows_running_leases(store: Store) -> None
     total, rows = store.review_queue_page()
     assert total == 5
     assert [r["task_id"] for r in rows] == ["a", "b", "c", "e", "f"]
+    since = rows[0]["waiting_since"]
+    assert since.tzinfo is not None and abs((utcnow() - since).total_seconds()) < 600  # when it joined the queue
     assert rows[0] == {"task_id": "a", "domain": "law", "kind": "qa", "batch": "b1", "model": "m1",
-                       "prompt_version": "v1", "reviewer": None, "lease_until": None}
+                       "prompt_version": "v1", "reviewer": None, "lease_until": None, "prompt": "Question a?",
+                       "waiting_since": since}
     assert rows[1]["reviewer"] == "ana" and rows[1]["lease_until"] == store.review_lease("b").lease_until  # type: ignore[union-attr]
     assert (rows[2]["reviewer"], rows[2]["lease_until"]) == (None, None)  # bo's lease ran out
 
@@ -228,6 +231,17 @@ def test_queue_page_counts_orders_and_shows_running_leases(store: Store) -> None
     assert [r["task_id"] for r in store.review_queue_page(domain="law")[1]] == ["a", "b", "c"]
     assert store.review_queue_page(batch="b1", model="m2") == (0, [])
     assert store.review_queue_page(offset=10) == (5, [])
+
+
+def test_queue_page_shows_the_start_of_each_prompt(store: Store) -> None:
+    from oversight.store._review import PROMPT_PREVIEW
+
+    store.add_tasks([Task(id="long", prompt="Explain ünïcode. " * 100)])
+    store.save_draft(Draft(id="d_long", task_id="long", model="m1", prompt_name="draft", prompt_version="v1", text="."))
+    store.save_critique(Critique(id="c_long", draft_id="d_long", task_id="long", model="critic", prompt_name="critique",
+                                 prompt_version="v1"))
+    [row] = store.review_queue_page()[1]
+    assert row["prompt"] == ("Explain ünïcode. " * 100)[:PROMPT_PREVIEW + 1]  # one more: the page knows it was cut
 
 
 @pytest.mark.parametrize("few", [2000, 0])  # filtered pages sorted in Python (SQLite, few tasks) or in SQL

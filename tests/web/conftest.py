@@ -43,6 +43,7 @@ class Site:
     url: str
     runtime: Runtime
     tokens: dict[str, str]
+    app: Any = None  # the FastAPI app the server runs (its state holds e.g. the sign-in throttle)
 
     def client(self, user: str | None = None) -> httpx.Client:
         """An HTTP client, signed in as ``user`` when given."""
@@ -103,7 +104,7 @@ def site_factory(tmp_path: Path) -> Iterator[Any]:
             tokens[name] = add_user(runtime.store, name, role)[1]  # type: ignore[arg-type]
         url, server, thread = serve(runtime)
         started.append((server, thread, runtime))
-        return Site(url, runtime, tokens)
+        return Site(url, runtime, tokens, server.config.app)
 
     yield make
     for server, thread, runtime in started:

@@ -28,6 +28,7 @@ def refine_form(client: httpx.Client, task_id: str) -> tuple[str, str]:
 
 
 def test_pages_need_a_session_and_a_bad_token_is_refused(site: Site) -> None:
+    site.app.state.sign_in_throttle.first_wait = 0  # no backoff here (tests/web/test_sign_in.py has it)
     anonymous = site.client()
     response = anonymous.get("/queue")
     assert (response.status_code, response.headers["location"]) == (303, "/login?next=/queue")

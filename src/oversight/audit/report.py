@@ -18,6 +18,8 @@ _CSS = """
 .oversight-audit td:first-child,.oversight-audit th:first-child{text-align:left}
 .oversight-audit .flag{color:#b30000;font-weight:600}
 .oversight-audit blockquote{border-left:3px solid #ccc;margin:.3rem 0;padding-left:.6rem;color:#333}
+.oversight-audit svg{max-width:100%;height:auto}
+@media (max-width:700px){.oversight-audit table{display:block;overflow-x:auto}}
 """
 
 
@@ -58,7 +60,8 @@ def coefficient_svg(model: StyleModel, *, min_effect: float = 0.05, width: int =
         return left + (v + span) / (2 * span) * plot_w
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="Style feature effects on win probability">',
         f'<text x="{left}" y="14" font-size="11">change in win probability at 1 SD (points); '
         f"dashed: ±{min_effect * 100:.0f}</text>",
@@ -176,9 +179,10 @@ _AGREE_HEAD = ["annotator", "judgments", "with others' majority", "with gold"]
 _CEIL_HEAD = ["group", "items", "disagreement", "alpha", "majority = gold", "route", "why"]
 
 
-def render_audit_html(result: AuditResult) -> str:
-    """A self-contained HTML section (no scripts, no external files)."""
-    out = [f'<section class="oversight-audit"><style>{_CSS}</style>', "<h2>Judgment audit</h2>"]
+def render_audit_html(result: AuditResult, *, heading: bool = True) -> str:
+    """A self-contained HTML section (no scripts, no external files); without ``heading`` when the
+    page it goes in titles it (the leads' report, the audit page)."""
+    out = [f'<section class="oversight-audit"><style>{_CSS}</style>', "<h2>Judgment audit</h2>" if heading else ""]
     out.append(
         f"<p>{escape(result.source)}: {_judgments(result)}, {result.n_items} items, "
         f"{len(result.annotators)} annotator(s). Flagged: Holm-adjusted p &lt; {result.alpha_level} and "
@@ -229,11 +233,10 @@ def render_audit_html(result: AuditResult) -> str:
     return "\n".join(out)
 
 
-def render_audit_markdown(result: AuditResult) -> str:
+def render_audit_markdown(result: AuditResult, *, heading: bool = True) -> str:
     """The same section in Markdown."""
     out = [
-        "## Judgment audit",
-        "",
+        *(["## Judgment audit", ""] if heading else []),
         f"{md_text(result.source)}: {_judgments(result)}, {result.n_items} items, "
         f"{len(result.annotators)} annotator(s).",
         "",
@@ -281,5 +284,6 @@ def report_sections(store: Any) -> list[Any]:
         judgments = store.judgments(kind=kind)
         if judgments:
             result = audit_judgments(judgments, source="judgments kept in the store")
-            sections.append(ReportSection(title, render_audit_html(result), render_audit_markdown(result)))
+            sections.append(ReportSection(title, render_audit_html(result, heading=False),
+                                          render_audit_markdown(result, heading=False)))
     return sections

@@ -22,7 +22,7 @@ from oversight.errors import InterventionError
 from oversight.prompts import Prompt, prompt_from_text
 from oversight.schemas import FewShot, PromptPatch
 
-__all__ = ["PatchError", "apply_unified_diff", "make_diff", "patched_prompt", "template_syntax"]
+__all__ = ["PatchError", "apply_unified_diff", "make_diff", "patched_prompt", "system_patch", "template_syntax"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")  # what opens Jinja2 syntax; a lone "}}" is plain text
@@ -122,3 +122,23 @@ def patched_prompt(base: Prompt, payload: PromptPatch | FewShot) -> Prompt:
                              "changes a prompt's words, not its template; edit the prompt file yourself for that")
     text = Path(base.path).read_text(encoding="utf-8")
     return prompt_from_text(apply_unified_diff(text, payload.diff), path=Path(base.path))
+
+
+def system_patch(target: Prompt, instruction: str) -> str:
+    """A unified diff of ``target``'s file that appends ``instruction`` to its ## system section.
+    Raises ValueError when the file has no system section or already says it."""
+    text = target.path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"^##\s+system\s*$", line)), None)
+    if start is None:
+        raise ValueError(f"{target.name} has no ## system section")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    if instruction.casefold() in "".join(lines[start:end]).casefold():
+        raise ValueError(f"{target.name} already says it")
+    if (syntax := template_syntax(instruction)) is not None:  # a model's words, steered by stored notes
+        raise ValueError(f"the instruction holds template syntax ({syntax!r}); a patch adds words, not template code")
+    last = max(i for i in range(start, end) if lines[i].strip())
+    if not lines[last].endswith("\n"):
+        lines[last] += "\n"
+    new = [*lines[: last + 1], instruction + "\n", *lines[last + 1:]]
+    return make_diff("".join(lines), "".join(new), target.name)

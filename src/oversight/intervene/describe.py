@@ -8,7 +8,7 @@ from typing import Any
 
 from oversight.schemas import Intervention, Validation
 
-__all__ = ["describe"]
+__all__ = ["change", "describe"]
 
 
 def describe(item: Intervention, visible: Callable[[str], str] = str) -> list[str]:
@@ -34,6 +34,11 @@ def describe(item: Intervention, visible: Callable[[str], str] = str) -> list[st
     if not item.validations:
         lines.append("  none yet")
     return lines
+
+
+def change(item: Intervention, visible: Callable[[str], str] = str) -> list[str]:
+    """What the intervention would change (its payload), as lines of text: what a lead decides on."""
+    return _payload(item.payload.model_dump(), visible)
 
 
 def _when(moment: datetime) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.errors import StructuredOutputError
-from oversight.intervene.apply import make_diff, template_syntax
+from oversight.intervene.apply import system_patch
 from oversight.intervene.checks import check_error, passes, word_count
 from oversight.intervene.guidelines import guideline_from_examples
 from oversight.prompts import Prompt, load_prompt
@@ -332,26 +332,6 @@ class InterventionIdeas(BaseModel):
     model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
 
     interventions: list[Idea] = Field(json_schema_extra={"maxItems": 4})
-
-
-def system_patch(target: Prompt, instruction: str) -> str:
-    """A unified diff of ``target``'s file that appends ``instruction`` to its ## system section.
-    Raises ValueError when the file has no system section or already says it."""
-    text = target.path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(r"^##\s+system\s*$", line)), None)
-    if start is None:
-        raise ValueError(f"{target.name} has no ## system section")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    if instruction.casefold() in "".join(lines[start:end]).casefold():
-        raise ValueError(f"{target.name} already says it")
-    if (syntax := template_syntax(instruction)) is not None:  # a model's words, steered by stored notes
-        raise ValueError(f"the instruction holds template syntax ({syntax!r}); a patch adds words, not template code")
-    last = max(i for i in range(start, end) if lines[i].strip())
-    if not lines[last].endswith("\n"):
-        lines[last] += "\n"
-    new = [*lines[: last + 1], instruction + "\n", *lines[last + 1:]]
-    return make_diff("".join(lines), "".join(new), target.name)
 
 
 def _payload(item: _Idea, target: Prompt, cases: list[str]) -> Record:

@@ -35,6 +35,8 @@ code{font-size:12px;color:#5b6575}.ids{font-size:12px;color:#5b6575;word-break:b
 .sim{display:inline-block;font-size:12px;font-weight:600;color:#7a4b00;background:#fff3d6;border:1px solid #f0d28a;
 border-radius:4px;padding:0 6px}
 p.sim{display:block;font-size:14px;padding:6px 10px}
+@media (max-width:700px){main{padding:12px}h1{font-size:22px}table{display:block;overflow-x:auto}
+.bar{width:80px}code{overflow-wrap:anywhere}td code{overflow-wrap:normal}.card{min-width:90px}}
 """
 
 

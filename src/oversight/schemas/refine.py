@@ -21,6 +21,10 @@ from pydantic import Field, field_validator, model_validator
 from oversight.schemas._base import Record, content_hash, lone_surrogate, new_id, utcnow
 
 __all__ = [
+    "MAX_RATIONALE_CHARS",
+    "MAX_REFINED_CHARS",
+    "MAX_TAGS",
+    "MAX_TAG_CHARS",
     "Decision",
     "Severity",
     "FindingCategory",
@@ -236,8 +240,60 @@ class _Answer(Record):
         return value
 
 
+# What one answer may hold (the terminal, the page, answer files and scripts alike): enough for any
+# real refinement, and a bound on what one answer costs everyone after it (every refine page
+# lists the tags in use; a diff's work grows with the text).
+MAX_TAGS = 20
+MAX_TAG_CHARS = 64
+MAX_RATIONALE_CHARS = 10_000
+MAX_REFINED_CHARS = 100_000
+
+def _storable(text: str) -> str:
+    """The text, or ValueError when PostgreSQL cannot store it (a NUL; SQLite keeps one). _Answer refuses
+    a lone surrogate."""
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\x00), which databases cannot store")
+    return text
+
+
+def _at_most(text: str, limit: int) -> str:
+    if len(text) > limit:
+        raise ValueError(f"at most {limit:,} characters (this one has {len(text):,})")
+    return _storable(text)
+
+
 class RefinementInput(_Answer):
-    """What a trainer answers at the human pause (the value the refine graph resumes with)."""
+    """What a trainer answers at the human pause (the value the refine graph resumes with).
+
+    Bounded: at most ``MAX_TAGS`` tags of ``MAX_TAG_CHARS`` characters, a rationale of
+    ``MAX_RATIONALE_CHARS`` and a refined text of ``MAX_REFINED_CHARS``; no text holds a NUL.
+    """
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_bounded(cls, tags: list[str]) -> list[str]:
+        if len(tags) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags (this answer has {len(tags):,})")
+        for tag in tags:
+            if len(tag) > MAX_TAG_CHARS:
+                raise ValueError(f"a tag is at most {MAX_TAG_CHARS} characters ({tag[:24]!r}... has {len(tag):,})")
+            _storable(tag)
+        return tags
+
+    @field_validator("rationale")
+    @classmethod
+    def _rationale_bounded(cls, rationale: str) -> str:
+        return _at_most(rationale, MAX_RATIONALE_CHARS)
+
+    @field_validator("refined_text")
+    @classmethod
+    def _refined_bounded(cls, text: str | None) -> str | None:
+        return None if text is None else _at_most(text, MAX_REFINED_CHARS)
+
+    @field_validator("reviewer")
+    @classmethod
+    def _reviewer_storable(cls, reviewer: str) -> str:
+        return _storable(reviewer)
 
     @model_validator(mode="after")
     def _text_fits_decision(self) -> RefinementInput:

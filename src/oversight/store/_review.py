@@ -25,6 +25,7 @@ from oversight.store._base import StoreBase, chunks
 
 __all__ = ["ReviewRecords"]
 
+PROMPT_PREVIEW = 160  # characters of each prompt the queue page shows
 _FEW = 2000  # a filtered queue this short is paged in Python on SQLite (see review_queue_page)
 
 
@@ -249,7 +250,8 @@ class ReviewRecords(StoreBase):
         count of 100,000 queued tasks costs more than the page itself.
 
         Each row: task_id, domain, kind, batch (the task's source), model and prompt_version
-        (of its draft), reviewer and lease_until (None unless a lease is running).
+        (of its draft), reviewer and lease_until (None unless a lease is running), the start of
+        the prompt (``prompt``, up to ``PROMPT_PREVIEW`` characters) and when it began waiting.
         """
         s, tk, d = t.task_states, t.tasks, t.drafts
         offset, limit = max(offset, 0), max(limit, 0)
@@ -275,7 +277,8 @@ class ReviewRecords(StoreBase):
                 ids = list(conn.scalars(pick.offset(offset).limit(limit))) if offset < total and limit else []
             found = {row.task_id: row for row in conn.execute(
                 select(s.c.task_id, tk.c.domain, tk.c.kind, tk.c.source, d.c.model, d.c.prompt_version,
-                       s.c.reviewer, s.c.review_lease_until)
+                       s.c.reviewer, s.c.review_lease_until, s.c.updated_at,
+                       func.substr(tk.c.data["prompt"].as_string(), 1, PROMPT_PREVIEW + 1).label("prompt"))
                 .select_from(s.join(tk, tk.c.id == s.c.task_id).outerjoin(d, d.c.id == s.c.draft_id))
                 .where(s.c.task_id.in_(ids)))} if ids else {}
         page = []
@@ -285,7 +288,8 @@ class ReviewRecords(StoreBase):
             held = row.reviewer is not None and until is not None and until >= now
             page.append({"task_id": task_id, "domain": row.domain, "kind": row.kind, "batch": row.source,
                          "model": row.model, "prompt_version": row.prompt_version,
-                         "reviewer": row.reviewer if held else None, "lease_until": until if held else None})
+                         "reviewer": row.reviewer if held else None, "lease_until": until if held else None,
+                         "prompt": row.prompt or "", "waiting_since": _utc(row.updated_at)})
         return total, page
 
     def review_facets(self) -> dict[str, list[str]]:

@@ -6,20 +6,28 @@ autoescaping, and a Content-Security-Policy allows scripts and styles from this 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
+from oversight.errors import OversightError
+from oversight.refine import clipped_diff, grouped_diff
+from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS, utcnow
+from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
 
 if TYPE_CHECKING:
     from oversight.runtime import Runtime
 
-__all__ = ["CSP", "HERE", "REPORT_CSP", "form_of", "page", "redirect", "runtime_of", "session_of"]
+__all__ = ["CSP", "HERE", "REPORT_CSP", "Form", "flash_of", "form_of", "page", "redirect", "runtime_of", "session_of"]
 
 HERE = Path(__file__).parent
 
@@ -54,9 +62,50 @@ def _urlencode(value: Any) -> str:
     return path_id(value) if isinstance(value, str | int) else do_urlencode(value)
 
 
+def _ago(moment: datetime | None) -> str:
+    """How long ago, in the largest whole unit: 'just now', '5 min', '3 h', '2 d'."""
+    if moment is None:
+        return "–"
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "just now"
+
+
+def _file_name(path: str | None) -> str:
+    """A batch's file name without its folders (the page shows the whole path on hover)."""
+    return (path or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _preview(text: str | None, limit: int = 140) -> str:
+    """The start of a text on one line, cut at a word with '…' when longer."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _code_spans(text: str) -> Markup:
+    """Text with its `backticked` commands as <code> (everything escaped first)."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
+_templates.filters["grouped"] = grouped_diff
+_templates.filters["clipped"] = clipped_diff
+_templates.filters["ago"] = _ago
+_templates.filters["file_name"] = _file_name
+_templates.filters["preview"] = _preview
+_templates.filters["code_spans"] = _code_spans
 _templates.filters["duration"] = _duration
 _templates.filters["pct"] = _pct
 _templates.filters["urlencode"] = _urlencode
+# What one answer may hold (oversight.schemas' bounds), said on the refine form.
+_templates.globals["limits"] = {"tags": MAX_TAGS, "tag_chars": MAX_TAG_CHARS, "rationale": MAX_RATIONALE_CHARS,
+                                "refined": MAX_REFINED_CHARS}
 
 
 def page(request: Request, name: str, *, status: int = 200, csp: str = CSP, **context: Any) -> HTMLResponse:
@@ -81,12 +130,65 @@ async def session_of(request: Request, *, lead: bool = False) -> Session:
     return session
 
 
-async def form_of(request: Request, session: Session) -> dict[str, Any]:
-    """A POSTed form, its CSRF token checked first (AccessDenied if it is missing or wrong)."""
-    form = await request.form()
-    if not check_csrf(session.csrf, form.get("csrf")):  # type: ignore[arg-type]
+class Form(dict[str, str]):
+    """A POSTed form: one text value per field. ``problem`` is what was refused in it, or None;
+    a refused field is left out (a file, a repeat) or kept without its bad characters."""
+
+    problem: str | None = None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a form's text cannot be stored (the same words as a refused import's), or None."""
+    if "\x00" in value:
+        return "contains a NUL character (\\x00), which databases cannot store"
+    return lone_surrogate(value)
+
+
+def _cleaned(text: str) -> str:
+    """The text without what _text_problem refuses (a refused form shows the rest again)."""
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+async def form_of(request: Request, session: Session, *, keep: bool = False) -> Form:
+    """A POSTed form, its CSRF token checked first (AccessDenied if it is missing or wrong).
+
+    Every field is one piece of text: a field sent twice, a file, a NUL or a lone surrogate is
+    refused, with the field named: an OversightError (a 400 page), or with ``keep`` the form is
+    returned with the reason in ``problem`` for the handler to show on the form again.
+    """
+    raw = await request.form()
+    if not check_csrf(session.csrf, raw.get("csrf")):  # type: ignore[arg-type]
         raise AccessDenied("the form's security token is missing or stale: reload the page and try again")
-    return {key: form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key) for key in form}
+    form, problems = Form(), []
+    for key in dict.fromkeys(raw.keys()):
+        values, name = raw.getlist(key), _cleaned(key)
+        if len(values) > 1:
+            problems.append(f"field '{name}' was sent {len(values)} times: it takes one value")
+            continue
+        value = values[0]
+        if not isinstance(value, str):
+            problems.append(f"field '{name}' is a file: this form takes typed text only")
+            continue
+        problem = _text_problem(key + value)
+        if problem:
+            problems.append(f"field '{name}' {problem}")
+        form[name] = _cleaned(value)
+    if problems:
+        if not keep:
+            raise OversightError(problems[0])
+        form.problem = problems[0]
+    return form
+
+
+def flash_of(request: Request, messages: Mapping[str, str]) -> str | None:
+    """The message for the URL's ``?flash=`` code: one of the page's own fixed texts, or None.
+
+    The URL's words are never shown: a crafted link cannot put its text in the success box.
+    """
+    return messages.get(request.query_params.get("flash") or "")
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -35,7 +35,7 @@ from oversight.errors import (
 from oversight.visible import visible
 from oversight.web._paths import KeepEncodedSlashes
 from oversight.web._render import CSP, HERE, page, redirect
-from oversight.web.auth import AccessDenied, SignInRequired
+from oversight.web.auth import AccessDenied, SignInRequired, SignInThrottle
 
 if TYPE_CHECKING:
     from oversight.runtime import Runtime
@@ -124,6 +124,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
 
     app = FastAPI(title="oversight review", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.runtime = runtime
+    app.state.sign_in_throttle = SignInThrottle()
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:

@@ -4,14 +4,19 @@ A user signs in with the token `oversight users add` printed; the page then hold
 session cookie (random, HttpOnly, SameSite=Lax; only its hash is stored) that lasts
 ``SESSION_HOURS``. Every form that changes something carries the session's CSRF token;
 a POST without the right one is refused before anything runs. Signing in itself is
-protected by a double-submit cookie, so another site cannot sign a browser in as someone else.
+protected by a double-submit cookie, so another site cannot sign a browser in as someone else,
+and by a backoff per client address (``SignInThrottle``): each failed try doubles the wait
+before that address may try again, so guessing tokens is slow (they are 192-bit anyway).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import math
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +33,7 @@ __all__ = [
     "AccessDenied",
     "Session",
     "SignInRequired",
+    "SignInThrottle",
     "check_csrf",
     "end_session",
     "load_session",
@@ -57,6 +63,69 @@ class Session:
     @property
     def is_lead(self) -> bool:
         return self.user.role == "lead"
+
+
+class SignInThrottle:
+    """Failed sign-ins per client address: after each, that address waits before its next try.
+
+    The first failure costs ``first_wait`` seconds, each further one doubles it, up to
+    ``max_wait``; a sign-in that works forgets the failures, and so does ``forget_after``
+    seconds without a try. An address that has failed tries one at a time (a burst of
+    parallel guesses gets one through); one that has not is never held back, so a team
+    behind one NAT signs in together. At most ``max_clients`` addresses are remembered (the
+    oldest go first). Each server process keeps its own counts. ``clock`` (seconds,
+    monotonic) is there for tests to move.
+    """
+
+    def __init__(self, *, first_wait: float = 1.0, max_wait: float = 60.0, forget_after: float = 900.0,
+                 max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.first_wait, self.max_wait, self.forget_after = first_wait, max_wait, forget_after
+        self.max_clients, self.clock = max_clients, clock
+        self._failed: dict[str, tuple[int, float]] = {}  # address -> (failures, when it may try again)
+        self._trying: set[str] = set()  # failed addresses with a try being checked now
+
+    def __len__(self) -> int:
+        return len(self._failed)
+
+    def wait(self, client: str) -> float:
+        """Seconds before ``client`` may try again (0.0: now)."""
+        failures, next_try = self._failed.get(client, (0, 0.0))
+        return max(0.0, next_try - self.clock()) if failures else 0.0
+
+    def admit(self, client: str) -> float:
+        """0.0 when ``client`` may try now, else the seconds to wait. Report the try's end to ``done``."""
+        if client not in self._failed:
+            return 0.0
+        _, next_try = self._failed[client]
+        now = self.clock()
+        if now - next_try > self.forget_after:
+            del self._failed[client]
+            return 0.0
+        if now < next_try:
+            return next_try - now
+        if client in self._trying:  # one try at a time once it has failed
+            return self.first_wait
+        self._trying.add(client)
+        return 0.0
+
+    def done(self, client: str, *, signed_in: bool) -> None:
+        """An admitted try ended: signing in forgets the failures; a failure doubles the wait."""
+        self._trying.discard(client)
+        failures, _ = self._failed.pop(client, (0, 0.0))
+        if signed_in:
+            return
+        failures += 1
+        self._failed[client] = (failures, self.clock() + min(self.first_wait * 2 ** min(failures - 1, 60),
+                                                              self.max_wait))
+        while len(self._failed) > self.max_clients:
+            oldest = next(iter(self._failed))
+            del self._failed[oldest]
+            self._trying.discard(oldest)
+
+    @staticmethod
+    def retry_after(seconds: float) -> str:
+        """A Retry-After header's value: whole seconds, rounded up."""
+        return str(max(1, math.ceil(seconds)))
 
 
 async def load_session(request: Request, store: Store) -> Session | None:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from oversight import calibration
 from oversight.errors import NotFoundError, OversightError
 from oversight.schemas import FailureNote, utcnow
-from oversight.web._render import REPORT_CSP, form_of, page, redirect, runtime_of, session_of
+from oversight.web._render import REPORT_CSP, flash_of, form_of, page, redirect, runtime_of, session_of
 
 __all__ = ["router"]
 
@@ -61,21 +61,21 @@ async def audit(request: Request) -> Response:
 
     sections = await asyncio.to_thread(report_sections, runtime_of(request).store)
     return page(request, "sections.html", title="Judgment audit", sections=sections, csp=REPORT_CSP,
-                empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")
+                empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")  # `x`: code
 
 
 @router.get("/interventions", response_class=HTMLResponse)
 async def interventions(request: Request) -> Response:
     await session_of(request, lead=True)
-    from oversight.intervene.describe import describe
+    from oversight.intervene.describe import change, describe
 
     store = runtime_of(request).store
     status = request.query_params.get("status") or None
     found = await asyncio.to_thread(lambda: store.interventions(status=status))
     names = await asyncio.to_thread(store.pattern_names)
-    items = [(i, "\n".join(describe(i))) for i in found]
+    items = [(i, change(i), "\n".join(describe(i))) for i in found]
     return page(request, "interventions.html", items=items, names=names, status_filter=status,
-                flash=request.query_params.get("flash"))
+                flash=flash_of(request, {"accepted": "accepted.", "rejected": "rejected."}))
 
 
 @router.post("/interventions/{intervention_id}/decide")
@@ -100,7 +100,7 @@ async def calibration_page(request: Request) -> Response:
     people, pairs = await asyncio.to_thread(calibration.agreement, store)
     answers = await asyncio.to_thread(store.calibration_answers)
     return page(request, "lead_calibration.html", items=items, people=people, pairs=pairs, answers=answers,
-                flash=request.query_params.get("flash"))
+                flash=flash_of(request, {"added": "Calibration item added.", "removed": "Calibration item removed."}))
 
 
 @router.post("/calibration")

@@ -8,6 +8,7 @@ terminal's: a bad one re-renders the form with the reason and records nothing.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -18,15 +19,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from oversight import calibration, review
 from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.refine import word_diff
-from oversight.schemas import Critique, Draft, ReviewLease, utcnow
+from oversight.schemas import MAX_TAG_CHARS, Critique, Draft, ReviewLease, utcnow
 from oversight.web._paths import path_id
-from oversight.web._render import form_of, page, redirect, runtime_of, session_of
+from oversight.web._render import flash_of, form_of, page, redirect, runtime_of, session_of
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_HOURS,
     AccessDenied,
     Session,
+    SignInThrottle,
     check_csrf,
     end_session,
     start_session,
@@ -59,13 +61,21 @@ def _today() -> datetime:
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, next: str = "/") -> Response:
-    import secrets
-
     nonce = secrets.token_urlsafe(16)
     response = page(request, "login.html", nonce=nonce, next=next, error=None)
+    _set_login_cookie(request, response, nonce)
+    return response
+
+
+def _set_login_cookie(request: Request, response: Response, nonce: str) -> None:
+    """The sign-in form's double-submit cookie; Secure when the request came over TLS (as the session's)."""
     response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900,
                         secure=request.url.scheme == "https")
-    return response
+
+
+def _client_address(request: Request) -> str:
+    """Who is signing in, for the backoff: the peer, or the proxy's X-Forwarded-For when uvicorn trusts it."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -76,14 +86,26 @@ async def login(request: Request) -> Response:
     if not check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("nonce")):  # type: ignore[arg-type]
         return page(request, "login.html", status=400, nonce="", next=target,
                     error="The sign-in form expired: reload the page and sign in again.")
-    started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    client = _client_address(request)
+    wait = throttle.admit(client)
+    if wait:
+        nonce = secrets.token_urlsafe(16)
+        response = page(request, "login.html", status=429, nonce=nonce, next=target,
+                        error=f"Too many failed sign-ins from here: wait {throttle.retry_after(wait)} s and try again.")
+        response.headers["Retry-After"] = throttle.retry_after(wait)
+        _set_login_cookie(request, response, nonce)
+        return response
+    started = None
+    try:
+        started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+    finally:
+        throttle.done(client, signed_in=started is not None)
     if started is None:
-        import secrets
-
         nonce = secrets.token_urlsafe(16)
         response = page(request, "login.html", status=401, nonce=nonce, next=target,
                         error="That token is not valid (or the account is disabled).")
-        response.set_cookie(LOGIN_CSRF_COOKIE, nonce, httponly=True, samesite="strict", max_age=900)
+        _set_login_cookie(request, response, nonce)
         return response
     raw, _ = started
     response = redirect(target)
@@ -138,7 +160,13 @@ async def queue_page(request: Request) -> Response:
                   ("model", "Model", facets.get("models", []))]
     return page(request, "queue.html", rows=rows, total=total, facet_rows=facet_rows, filters=filters, progress=progress,
                 page_number=number, pages=max(1, -(-total // PAGE_SIZE)), me=session.user.name,
-                flash=request.query_params.get("flash"), body_page="queue", more=more)
+                flash=flash_of(request, _queue_flashes(filters)), body_page="queue", more=more)
+
+
+def _queue_flashes(filters: dict[str, str | None]) -> dict[str, str]:
+    where = " with these filters" if any(filters.values()) else ""
+    return {"empty": f"Nothing left to claim{where}: every item is done or held by someone.",
+            "released": "The item went back to the queue."}
 
 
 @router.post("/queue/next")
@@ -164,6 +192,8 @@ async def next_item(request: Request) -> Response:
 
 def answer_from_form(form: dict[str, Any], draft: Draft, critique: Critique | None) -> dict[str, Any]:
     """The trainer's answer as RefinementInput fields. Raises InvalidAnswerError for what the form cannot mean."""
+    if getattr(form, "problem", None):  # a field refused by form_of (a file, a repeat, a NUL)
+        raise InvalidAnswerError(form.problem)  # type: ignore[attr-defined]
     decision = str(form.get("decision") or "")
     if decision not in {d for d, _, _ in DECISIONS}:
         raise InvalidAnswerError("choose a decision: accept, edit, rewrite, reject or skip")
@@ -207,9 +237,13 @@ async def _facets(request: Request) -> dict[str, list[str]]:
     return await _cached(request, "queue_facets", 30, runtime_of(request).store.review_facets)  # type: ignore[no-any-return]
 
 
+TAG_OPTIONS = 500  # the commonest tags offered on a page (a tag answers may no longer hold is left out)
+
+
 async def _tag_options(request: Request) -> list[str]:
-    """The project's failure tags, commonest first: every tag trainers used so far (cached a minute)."""
-    return await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)  # type: ignore[no-any-return]
+    """The project's failure tags, commonest first: the tags trainers used so far (cached a minute)."""
+    tags = await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)
+    return [t for t in tags if len(t) <= MAX_TAG_CHARS][:TAG_OPTIONS]
 
 
 async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
@@ -244,7 +278,7 @@ async def item_page(request: Request, task_id: str) -> Response:
 @router.post("/items/{task_id:id}", response_class=HTMLResponse)
 async def submit_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    form = await form_of(request, session)
+    form = await form_of(request, session, keep=True)
     runtime = runtime_of(request)
     item = await review.item(runtime, task_id)
     action = f"/items/{path_id(task_id)}"
@@ -333,7 +367,7 @@ async def calibration_page(request: Request, task_id: str) -> Response:
 @router.post("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_submit(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    form = await form_of(request, session)
+    form = await form_of(request, session, keep=True)
     item = await _calibration_item(request, task_id, answerer=session.user.name)
     try:
         answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
@@ -358,7 +392,7 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
     theirs = calibration.final_text(answer.refinement.decision, answer.refinement.refined_text, item.draft.text)
     experts = calibration.final_text(expert.decision, expert.refined_text, item.draft.text)
     return page(request, "calibration_result.html", answer=answer, expert=expert, item=item,
-                ops=word_diff(theirs, experts), body_page="queue")
+                ops=await asyncio.to_thread(word_diff, theirs, experts), body_page="queue")
 
 
 # -- reading many: compare and skim ------------------------------------------------------------

@@ -751,6 +751,15 @@
         return;
       }
 
+      // Enter alone never submits the refine form: a browser submits on Enter in a one-line field
+      // (tags) or on a radio, and a stray one recorded half an answer. Only Ctrl+Enter (or the button).
+      if (event.key === "Enter" && page === "refine" && target && target.tagName === "INPUT" &&
+          target.form && target.form.id === "refine-form" &&
+          !["submit", "button", "image", "reset"].includes((target.type || "").toLowerCase())) {
+        event.preventDefault();
+        return;
+      }
+
       if (event.key === "Escape") {
         if (typing && target.tagName !== "SELECT") {
           target.blur();
@@ -848,9 +857,22 @@
 
   // ---------------------------------------------------------------------------
 
+  // Table rows with data-href open it on a click anywhere in the row (the row's own link is
+  // there for keyboards and pages without this file).
+  function setupRowLinks() {
+    document.addEventListener("click", (event) => {
+      const row = event.target instanceof Element ? event.target.closest("tr[data-href]") : null;
+      if (!row || event.defaultPrevented || event.button !== 0) return;
+      if (event.target.closest("a, button, input, select, textarea, label")) return;
+      if (window.getSelection && String(window.getSelection())) return; // selecting text, not opening
+      window.location.assign(row.dataset.href);
+    });
+  }
+
   function init() {
     const page = (document.body && document.body.dataset.page) || "";
     setupConfirm();
+    setupRowLinks();
     setupKeyboard(page);
     if (page === "refine") {
       const textarea = byId("refined-text");
