@@ -115,6 +115,43 @@ def test_a_paid_answer_is_kept_when_its_connection_drops_as_it_is_written(postgr
         assert cut and store.get_draft("d1") == draft
 
 
+@pytest.mark.postgres
+def test_a_workers_claims_and_failures_survive_a_dropped_connection(postgres_url: str) -> None:
+    """Between its threads a worker claims, marks failures and gives tasks back: a connection the server
+    drops inside one of those transactions is replaced and the call made again (the `draft` command
+    once ended on "database write failed" when the cut fell on another worker's claim)."""
+    from sqlalchemy import event
+
+    from oversight.store import Store
+
+    with Store.open(postgres_url) as store:
+        store.add_tasks(TASKS[:3])
+        cut: list[int] = []
+
+        def drop_it(conn) -> None:  # the next transaction's backend goes away once it began
+            if len(cut) < armed[0]:
+                cut.append(conn.connection.dbapi_connection.info.backend_pid)
+                with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (cut[-1],))
+
+        armed = [0]
+        event.listen(store.engine, "begin", drop_it)
+        try:
+            armed[0] += 1
+            claims = store.claim_tasks(lease_seconds=60, limit=2, worker="host/1")
+            assert [c[0] for c in claims] == ["t0", "t1"] and len(cut) == 1
+            armed[0] += 1
+            store.mark_failed("t0", "the model said no", claim=claims[0][1])
+            armed[0] += 1
+            assert store.release("t1", claims[1][1])
+            armed[0] += 1
+            assert {s.task_id: s.state for s in store.task_states()} == {
+                "t0": "failed", "t1": "pending", "t2": "pending"}
+            assert len(cut) == 4
+        finally:
+            event.remove(store.engine, "begin", drop_it)
+
+
 async def test_a_database_that_stays_gone_ends_the_thread_on_one_line() -> None:
     from oversight.errors import StoreError
     from oversight.pipelines.refine import run_to_pause

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
@@ -19,10 +20,12 @@ from oversight.schemas import utcnow
 from oversight.store import tables as t
 from oversight.store.migrations import MIGRATIONS
 
-__all__ = ["StoreBase", "database_url", "masked_url", "chunks"]
+__all__ = ["StoreBase", "chunks", "database_url", "masked_url", "reconnecting"]
 
 MIGRATION_LOCK = 0x0BE25161  # pg_advisory_xact_lock key: 'oversight migrations'
 CHUNK = 500  # ids per IN (...) clause: well under SQLite's and PostgreSQL's parameter limits
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 RECONNECTS = 2  # a paid answer's write is tried again on a fresh connection this many times
 
 
@@ -109,6 +112,24 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _disconnected(exc: StoreError) -> bool:
     """A write that failed because the server dropped the connection (the pool replaces it)."""
     return isinstance(exc.__cause__, DBAPIError) and exc.__cause__.connection_invalidated
+
+
+def reconnecting(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """A store method that is one transaction (or one read), run again on a fresh connection when the
+    server dropped the one it had (a restart, a failover, an operator's pg_terminate_backend): an
+    uncommitted transaction is rolled back by the server, so running it again changes nothing twice.
+    For the calls a worker makes between its threads (claims, failures, releases)."""
+    @functools.wraps(method)
+    def again(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        for attempt in range(RECONNECTS + 1):
+            try:
+                return method(*args, **kwargs)
+            except StoreError as exc:
+                if not _disconnected(exc) or attempt == RECONNECTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    return again
 
 
 def _reason(exc: SQLAlchemyError) -> str:

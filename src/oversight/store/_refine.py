@@ -32,7 +32,7 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks
+from oversight.store._base import StoreBase, chunks, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
@@ -244,6 +244,7 @@ class RefineRecords(StoreBase):
             raise NotFoundError(f"no task with id {task_id!r}")
         return TaskState(row._mapping)
 
+    @reconnecting
     def task_states(self, state: TaskStateName | None = None, ids: Iterable[str] | None = None) -> list[TaskState]:
         """Task states (optionally in one state, or of some tasks), in task order."""
         query = (select(t.task_states).join(t.tasks, t.tasks.c.id == t.task_states.c.task_id)
@@ -258,6 +259,7 @@ class RefineRecords(StoreBase):
                 out.extend(TaskState(r._mapping) for r in conn.execute(query.where(t.task_states.c.task_id.in_(part))))
             return out
 
+    @reconnecting
     def claim_tasks(
         self,
         *,
@@ -305,12 +307,14 @@ class RefineRecords(StoreBase):
         claimed = self.claim_tasks(limit=1, **kwargs)
         return claimed[0] if claimed else None
 
+    @reconnecting
     def held_claims(self) -> list[tuple[str, str]]:
         """(task_id, claim) of every task being drafted right now."""
         s = t.task_states
         with self.reading() as conn:
             return [(r[0], r[1]) for r in conn.execute(select(s.c.task_id, s.c.claim).where(s.c.state == "drafting"))]
 
+    @reconnecting
     def release(self, task_id: str, claim: str) -> bool:
         """Give a claimed task back to the queue (its worker is known to be gone). True if it was held so."""
         s = t.task_states
@@ -328,6 +332,7 @@ class RefineRecords(StoreBase):
         self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
                         draft_id=critique.draft_id, critique_id=critique.id, error=None)
 
+    @reconnecting
     def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
         """A task whose drafting failed: its error is kept, and the next `draft` tries it again."""
         s = t.task_states
