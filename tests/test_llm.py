@@ -388,3 +388,18 @@ def test_sync_facade_without_a_running_loop(queue: Planned, embed_calls: EmbedCa
     value, _ = llm.structured_sync([{"role": "user", "content": "rate"}], Verdict)
     assert value == Verdict(verdict="fine", score=3)
     assert llm.embed_sync(["y", "z"]).vectors == [vector_of("y"), vector_of("z")]
+
+
+async def test_an_answer_holding_a_nul_or_a_lone_surrogate_is_kept_as_text(queue: Planned, store: Any) -> None:
+    """JSON may carry "\\ud800" and "\\u0000"; neither SQLite's UTF-8 nor PostgreSQL's text can keep them,
+    so a paid answer holding one was lost with a traceback when its draft was written."""
+    from oversight.draft import draft_task
+    from oversight.prompts import load_prompt
+    from oversight.schemas import Task
+
+    queue.append("Par\ud800is\x00.")
+    task = Task(id="t1", prompt="Capital of France?")
+    store.add_tasks([task])
+    draft = await draft_task(task, LLM("openai/gpt-4o-mini", max_attempts=1), load_prompt("draft"), store=store)
+    assert draft.text == "Par\ufffdis\ufffd."
+    assert store.get_draft(draft.id).text == "Par\ufffdis\ufffd."

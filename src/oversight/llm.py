@@ -209,7 +209,7 @@ class LLM:
         response, latency, attempts = await self._request("acompletion", messages=messages, **params)
         choice = _first_choice(response)
         return Completion(
-            text=choice.message.content or "",
+            text=_storable(choice.message.content or ""),
             model=self.model,
             usage=_usage(response, latency),
             finish_reason=getattr(choice, "finish_reason", None),
@@ -319,6 +319,15 @@ class LLM:
     ) -> tuple[T, Completion]:
         """``structured`` for sync code (scripts, notebooks). Raises LLMError (or a subclass)."""
         return run_sync(self.structured(messages, schema, **params))
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """A model's answer as text a database can keep: a NUL or a lone surrogate (JSON allows ``\\ud800``;
+    SQLite's UTF-8 and PostgreSQL's text refuse both) becomes U+FFFD, so a paid answer is never lost."""
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
 
 
 def _first_choice(response: Any) -> Any:
