@@ -211,16 +211,25 @@ async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[Revi
     return queued, lease
 
 
+def _not_held(store: Store, task_id: str, consequence: str) -> OversightError:
+    """Why a reviewer's lease on ``task_id`` could not be used: NotFoundError (not in the queue, or no
+    such task) or LeaseError naming who holds it, with ``consequence`` said after."""
+    try:
+        state = store.task_state(task_id)
+    except NotFoundError as exc:
+        return exc
+    if state.state != "awaiting_review":
+        return NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    lease = store.review_lease(task_id)
+    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
+    return LeaseError(f"task {task_id!r} is {consequence.format(holder=holder)}")
+
+
 def _renew(store: Store, task_id: str, reviewer: str, lease_seconds: float) -> ReviewLease:
     renewed = store.renew_review(task_id, reviewer, lease_seconds=lease_seconds)
     if renewed is not None:
         return renewed
-    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
-    if state.state != "awaiting_review":
-        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
-    lease = store.review_lease(task_id)
-    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
-    raise LeaseError(f"task {task_id!r} is no longer yours ({holder}): your answer cannot be recorded")
+    raise _not_held(store, task_id, "no longer yours ({holder}): your answer cannot be recorded")
 
 
 async def renew(runtime: Runtime, task_id: str, reviewer: str) -> ReviewLease:
@@ -233,14 +242,8 @@ async def renew(runtime: Runtime, task_id: str, reviewer: str) -> ReviewLease:
 
 
 def _release(store: Store, task_id: str, reviewer: str) -> None:
-    if store.release_review(task_id, reviewer):
-        return
-    state = store.task_state(task_id)  # NotFoundError for a task that does not exist
-    if state.state != "awaiting_review":
-        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
-    lease = store.review_lease(task_id)
-    holder = f"{lease.reviewer} holds it" if lease is not None else "nobody holds it"
-    raise LeaseError(f"task {task_id!r} is not yours to give back ({holder}); nothing changed")
+    if not store.release_review(task_id, reviewer):
+        raise _not_held(store, task_id, "not yours to give back ({holder}); nothing changed")
 
 
 async def release(runtime: Runtime, task_id: str, reviewer: str) -> None:

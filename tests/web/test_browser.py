@@ -105,12 +105,12 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[[], Page]]:
-    """New pages, each in its own browser context (own cookies: one person each), 1400x900."""
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """New pages, each in its own browser context (own cookies: one person each), 1400x900 unless told."""
     contexts: list[BrowserContext] = []
 
-    def make() -> Page:
-        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    def make(viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(viewport=viewport or VIEWPORT)  # type: ignore[arg-type]
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(2 * TIMEOUT_MS)
         contexts.append(context)

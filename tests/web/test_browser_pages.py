@@ -4,45 +4,20 @@ narrow screen. Shares tests/web/test_browser.py's Chromium set-up (skipped where
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.web.conftest import Site
-from tests.web.test_browser import CHROMIUM, LAUNCH_ARGS, TIMEOUT_MS, review_js_ready, sign_in
+from tests.web.test_browser import browser, open_page, review_js_ready, sign_in  # noqa: F401 (fixtures)
 
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """New pages, each in its own browser context (own cookies), 1400x900 unless told."""
-    contexts: list[BrowserContext] = []
-
-    def make(viewport: dict[str, int] | None = None) -> Page:
-        context = browser.new_context(viewport=viewport or {"width": 1400, "height": 900})  # type: ignore[arg-type]
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(2 * TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def test_enter_in_the_tags_field_or_on_a_choice_does_not_submit(site: Site, open_page: Callable[..., Page]) -> None:
+def test_enter_in_the_tags_field_or_on_a_choice_does_not_submit(site: Site, open_page: Callable[..., Page]) -> None:  # noqa: F811
     page = open_page()
     sign_in(page, site, "ana")
     page.goto(f"{site.url}/items/cap-fr")
@@ -73,7 +48,7 @@ def fits(page: Page) -> int:
 
 
 @pytest.mark.slow
-def test_every_page_fits_a_phone_screen(site_factory: Any, open_page: Callable[..., Page], tmp_path: Path) -> None:
+def test_every_page_fits_a_phone_screen(site_factory: Any, open_page: Callable[..., Page], tmp_path: Path) -> None:  # noqa: F811
     """At 390 px wide nothing runs off the side: long ids, file paths, model names and tables wrap or scroll inside."""
     import asyncio
     import random
@@ -120,7 +95,7 @@ def test_every_page_fits_a_phone_screen(site_factory: Any, open_page: Callable[.
     assert over == dict.fromkeys(over, 0), f"pixels past a 390 px screen: {over} (screenshots in {tmp_path})"
 
 
-def test_a_click_anywhere_on_a_queue_row_opens_its_item(site: Site, open_page: Callable[..., Page]) -> None:
+def test_a_click_anywhere_on_a_queue_row_opens_its_item(site: Site, open_page: Callable[..., Page]) -> None:  # noqa: F811
     page = open_page()
     sign_in(page, site, "ana")
     page.locator('tr[data-task="cap-td"] td.age').click()
