@@ -21,6 +21,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -194,6 +195,104 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
     return BenchSet(note_ids, texts, source, truth, counts)
 
 
+ORACLE = DATA / "creativity_eval" / "Writing_Alignment" / "preference_ranking" / "LLM_edited_oracle.json"
+
+
+def _oracle_category(raw: str) -> str:
+    """The writers' edit category, its spelling made one ("Unnecessary/ Redundant" is "Unnecessary/Redundant")."""
+    return re.sub(r"\s*/\s*", "/", " ".join(raw.split()))
+
+
+def _oracle_spans(item: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """Where each of the writer's fine-grained edits lies in the LLM paragraph (characters, category):
+    each ``originalText`` found in ``preedit``, the first place not already taken by an earlier one."""
+    spans: list[tuple[int, int, str]] = []
+    for edit in item["fine_grained_edits"]:
+        original = edit["originalText"]
+        at = item["preedit"].find(original)
+        while at >= 0 and any(s < at + len(original) and at < e for s, e, _ in spans):
+            at = item["preedit"].find(original, at + 1)
+        if at >= 0 and original:
+            spans.append((at, at + len(original), _oracle_category(edit["categorization"])))
+    return spans
+
+
+def fill_oracle(store: Any, workdir: Path) -> BenchSet:
+    """LLM_edited_oracle: 136 LLM paragraphs and a professional writer's edit of each, imported as post-edits.
+
+    Each paragraph is one JSONL row (prompt: the writing instruction, draft: ``preedit``, refined:
+    ``postedit``, id and source: the paragraph's id), read by ``load_refinement_file``, kept by
+    ``import_refinements`` and turned into edit notes by ``collect_notes`` without a model, as a team
+    would import their writers' edits. An edit note is labelled with the category of the writer's
+    fine-grained edit (``fine_grained_edits``: Cliche, Purple Prose, ...) it overlaps most (an insert:
+    the edit containing its position); a note touching none is mined but not scored.
+    """
+    from oversight.mine.imports import import_refinements, load_refinement_file
+    from oversight.mine.miner import collect_notes
+
+    rows = json.loads(ORACLE.read_text(encoding="utf-8"))
+    path = workdir / "llm_edited_oracle.jsonl"
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    with path.open("w", encoding="utf-8") as handle:
+        for item in rows:
+            spans[item["id"]] = _oracle_spans(item)
+            handle.write(json.dumps({"id": item["id"], "prompt": item["instruction"], "draft": item["preedit"],
+                                     "refined": item["postedit"], "source": item["id"]}) + "\n")
+    items = load_refinement_file(path, draft_field="draft", refined_field="refined", id_field="id",
+                                 source_field="source", prompt_field="prompt")
+    imported = import_refinements(store, items, source_file=path)
+    asyncio.run(collect_notes(store))
+    notes = [n for n in store.notes() if n.source == "edit"]
+    texts, truth, source, note_ids = [], [], [], []
+    for note in notes:
+        edit = note.metadata.get("edit") or {}
+        start, task = edit.get("start"), str(note.task_id)
+        label = None
+        if isinstance(start, int):
+            end = start + len(edit.get("before", ""))
+            if start == end:
+                hits = [(1, kind) for s, e, kind in spans.get(task, []) if s <= start <= e]
+            else:
+                hits = [(min(end, e) - max(start, s), kind) for s, e, kind in spans.get(task, [])
+                        if min(end, e) > max(start, s)]
+            label = max(hits)[1] if hits else None
+        note_ids.append(note.id)
+        texts.append(note.text)
+        truth.append(label)
+        source.append(task)
+    labelled = [t for t in truth if t is not None]
+    counts = {"rows": len(rows), "imported": imported.added, "writer_edits": sum(len(v) for v in spans.values()),
+              "edit_notes": len(notes), "labelled_notes": len(labelled), "unlabelled_notes": len(notes) - len(labelled),
+              "label_counts": dict(Counter(labelled).most_common())}
+    return BenchSet(note_ids, texts, source, truth, counts)
+
+
+def fill_oracle_edits(store: Any, workdir: Path) -> BenchSet:
+    """LLM_edited_oracle's 1,156 fine-grained edits as a note file of edits (``notes import --before-field
+    originalText --after-field editedText --source-field id``): one note per writer's edit, its category
+    the label, its paragraph the subject."""
+    from oversight.mine.note_files import load_note_file
+
+    rows = json.loads(ORACLE.read_text(encoding="utf-8"))
+    path = workdir / "llm_edited_oracle_edits.jsonl"
+    labels: dict[str, str] = {}
+    with path.open("w", encoding="utf-8") as handle:
+        for item in rows:
+            for k, edit in enumerate(item["fine_grained_edits"]):
+                key = f"{item['id']}:{k}"
+                labels[key] = _oracle_category(edit["categorization"])
+                handle.write(json.dumps({"key": key, "id": item["id"], "originalText": edit["originalText"],
+                                         "editedText": edit["editedText"]}) + "\n")
+    notes = load_note_file(path, id_field="key", source_field="id", before_field="originalText",
+                           after_field="editedText")
+    store.save_notes(notes)
+    stored = store.notes()
+    truth = [labels[str(n.external_id)] for n in stored]
+    return BenchSet([n.id for n in stored], [n.text for n in stored], [str(n.subject) for n in stored], truth,
+                    {"rows": len(rows), "notes": len(stored), "label_counts": dict(Counter(truth).most_common())})
+
+
+MISSING_INFO = "Missing-Info"
 MISSING_INFO = "Missing-Info"
 
 
@@ -264,7 +363,8 @@ def load_finegrainedrlhf_edits() -> tuple[list[str], list[str], list[str], list[
 DATASETS = {"ttcw": load_ttcw, "tofueval": load_tofueval}
 # Fill a fresh store with a data set's notes (the library path) and return them with category and source item
 SOURCED_DATASETS: dict[str, Callable[[Any, Path], BenchSet]] = {
-    "ttcw": fill_ttcw, "tofueval": fill_tofueval, "finegrainedrlhf": fill_finegrainedrlhf}
+    "ttcw": fill_ttcw, "tofueval": fill_tofueval, "finegrainedrlhf": fill_finegrainedrlhf, "oracle": fill_oracle,
+    "oracle_edits": fill_oracle_edits}
 
 
 def embeddings_for(name: str, texts: list[str]) -> Any:
