@@ -32,7 +32,7 @@ from oversight.mine.naming import (
     sample_members,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
-from oversight.mine.represent import represent_notes, single_subject_words
+from oversight.mine.represent import RepresentParams, represent_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
 from oversight.prompts import load_prompt
 from oversight.schemas import (
@@ -155,12 +155,14 @@ async def mine(
     progress: Progress = _quiet,
     abstract: NoteAbstractor | None = None,
     wait: bool = False,
+    represent: RepresentParams | None = None,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
     One run at a time per database (``oversight.mine.lock``): while another holds the lock this
     raises MineRunInProgress before anything is paid for, or with ``wait`` waits for it.
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
+    ``represent``: the weights of what the clustering sees beside each note's embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
     name_pattern prompt); without one, keywords name them. Raises LLMError.
@@ -172,9 +174,11 @@ async def mine(
         if abstract is not None:
             progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
         progress(f"embedding {len(notes)} notes with {embedder.name}")
-        texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract)
+        represent = represent or RepresentParams()
+        texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
         progress("clustering")
         clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+        clustering.params["represent"] = represent._asdict()
         if abstract is not None:
             clustering.params["abstracted_by"] = abstract.name
         return await finish_run(
