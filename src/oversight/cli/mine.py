@@ -174,6 +174,10 @@ def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: b
         return
     click.echo(f"{run.patterns} patterns in {run.themes} themes from {run.notes} notes "
                f"({run.matched} continued, {run.noise} noise); run {run.id}")
+    cut = run.params.get("cut") or {}
+    if cut.get("cut") == "silhouette":
+        click.echo(f"cut where the patterns are best separated: silhouette {cut['silhouette']} among cuts giving "
+                   f"{cut['band'][0]} to {cut['band'][1]} patterns (--json: the whole curve)")
 
 
 @click.command()

@@ -12,7 +12,8 @@ failure rather than the subject (``oversight.mine.represent``):
    says (``choose_cut``). No fixed distance serves every kind of note: a threshold of 0.95,
    chosen on two sets of written critiques, cut professional writers' edits into two or three
    patterns. So each run tries every cut whose number of patterns lies in a band (at least one
-   pattern per 100 notes and 5 once there are 100, at most one per 10 and 80) and keeps the one
+   pattern per 100 distinct notes and 5 once there are 100, at most one per 10 (or the square root of
+   their number, for a few notes) and 80) and keeps the one
    whose patterns are best separated: the highest mean silhouette (cosine, weighted by how many
    notes each point stands for, on a seeded sample of 2,000), a label-free criterion. The band
    and the curve are kept in the run's parameters (``mine --json``). A cut can still give fewer
@@ -109,20 +110,20 @@ CEILING = 0.95  # the largest average cosine distance between two groups of one 
 
 
 def pattern_band(notes: int, params: ClusterParams) -> tuple[int, int]:
-    """How many patterns a cut may give for ``notes`` notes (fewest), and how many clusters at most
-    (a cluster smaller than ``min_size`` is noise, not a pattern)."""
+    """How many patterns a cut may give for ``notes`` distinct notes: (fewest, most). A cluster smaller than
+    ``min_size`` is noise, not a pattern, and does not count."""
     per_low, per_high = params.notes_per_pattern
     fewest = min(max(params.min_patterns if notes >= 100 else 2, notes // per_low), params.max_patterns // 2)
-    return fewest, max(fewest, min(params.max_patterns, notes // per_high))
+    return fewest, max(fewest, min(params.max_patterns, max(notes // per_high, math.isqrt(notes))))
 
 
 def choose_cut(points: np.ndarray, weights: np.ndarray, min_size: int, band: tuple[int, int],
                seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
     """Cut the average-linkage tree of ``points`` (unit vectors; each stands for ``weights`` notes)
-    where its clusters are best separated: the highest weighted mean silhouette among the cuts into
-    at most ``band[1]`` clusters that give at least ``band[0]`` patterns (clusters of ``min_size``
-    notes or more; fewer when the notes hold no more). Returns a label per point and the
-    diagnostics (band, the silhouette of each cut tried, the cut kept)."""
+    where its clusters are best separated: the highest weighted mean silhouette among the cuts giving
+    ``band[0]`` to ``band[1]`` patterns (clusters of ``min_size`` notes or more; fewer when the notes
+    hold no more), never coarser than ``CEILING``. Returns a label per point and the diagnostics
+    (band, the silhouette of each cut tried, keyed by its number of clusters, the cut kept)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import pairwise_distances
 
@@ -162,28 +163,27 @@ def choose_cut(points: np.ndarray, weights: np.ndarray, min_size: int, band: tup
 
 
 def weighted_silhouette(distances: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
-    """The mean silhouette of points that each stand for ``weights`` identical notes (at distance 0 from
-    one another): a note's own copies count in its cluster, so a tag said a hundred times is a tight
-    cluster, not a single point. Weighted by the notes each point stands for."""
+    """The mean silhouette of distinct points that each stand for ``weights`` notes, weighted by them.
+    A point's distances are to the other distinct points (weighted by their notes), so the same notes
+    said ten times over score as they do once; a cluster of one distinct point scores 0, as in sklearn."""
     classes, index = np.unique(labels, return_inverse=True)
     member = np.zeros((len(labels), len(classes)))
     member[np.arange(len(labels)), index] = weights
-    totals = member.sum(axis=0)
-    mean_to = (distances @ member)  # summed distance from each point to each cluster's notes
-    own_total = totals[index] - 1.0  # the other notes of a point's cluster (its own copies among them)
-    own = np.take_along_axis(mean_to, index[:, None], axis=1).ravel()
-    a = np.where(own_total > 0, own / np.clip(own_total, 1e-12, None), 0.0)
-    others = mean_to / np.clip(totals, 1e-12, None)
+    summed = distances @ member  # weighted distance from each point to each cluster (itself at distance 0)
+    own_weight = member.sum(axis=0)[index] - weights  # the other distinct points of its cluster
+    own = np.take_along_axis(summed, index[:, None], axis=1).ravel()
+    a = own / np.clip(own_weight, 1e-12, None)
+    others = summed / np.clip(member.sum(axis=0), 1e-12, None)
     others[np.arange(len(labels)), index] = np.inf
     b = others.min(axis=1)
-    scores = np.where(own_total > 0, (b - a) / np.clip(np.maximum(a, b), 1e-12, None), 0.0)
+    scores = np.where(own_weight > 0, (b - a) / np.clip(np.maximum(a, b), 1e-12, None), 0.0)
     return float(np.average(scores, weights=weights))
 
 
 def _cluster_points(points: np.ndarray, weights: np.ndarray, params: ClusterParams,
                     min_size: int) -> tuple[np.ndarray, dict[str, Any]]:
     """Exact below ``max_exact`` points; above, cluster a seeded sample and extend by nearest neighbours."""
-    band = pattern_band(int(weights.sum()), params)
+    band = pattern_band(len(points), params)  # distinct notes: a note said ten times is no more to read
     if len(points) <= params.max_exact:
         if params.threshold is not None:
             return _agglomerate(points, params.threshold), {"cut": f"fixed at {params.threshold}"}

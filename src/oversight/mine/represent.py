@@ -180,8 +180,9 @@ def lexical_vectors(texts: Sequence[str], subjects: Sequence[str | None]) -> np.
         return None
     vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=LEXICAL_MIN_NOTES,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
-    try:
-        counts = vectorizer.fit_transform(texts)
+    try:  # fitted on distinct texts: a note said ten times does not make its words common
+        vectorizer.fit(list(dict.fromkeys(texts)))
+        counts = vectorizer.transform(texts)
     except ValueError:  # no word in three notes
         return None
     dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(texts) - 1)
@@ -260,8 +261,9 @@ def removed_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
         return None
     vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=LEXICAL_MIN_NOTES, ngram_range=(1, 2),
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
-    try:
-        counts = vectorizer.fit_transform(removed)
+    try:  # fitted on distinct texts, as lexical_vectors
+        vectorizer.fit(list(dict.fromkeys(removed)))
+        counts = vectorizer.transform(removed)
     except ValueError:  # no word in three edits
         return None
     dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(removed) - 1)
@@ -287,10 +289,11 @@ def centre_by_subject(vectors: np.ndarray, subjects: Sequence[str | None], shrin
         if subject is not None:
             groups[subject].append(i)
     for rows in groups.values():
-        if len(rows) < 2:
+        distinct = np.unique(vectors[rows], axis=0)  # a note said ten times is one note about its subject
+        n = len(distinct)
+        if n < 2:
             continue
-        n = len(rows)
-        out[rows] = vectors[rows] - (n / (n + shrink)) * vectors[rows].mean(axis=0)
+        out[rows] = vectors[rows] - (n / (n + shrink)) * distinct.mean(axis=0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     # A note equal to its subject's mean has no direction left: keep its own.
     out = np.where(norms > 1e-6, out, vectors)
