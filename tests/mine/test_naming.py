@@ -63,7 +63,8 @@ def test_generic_or_repeated_model_names_are_made_distinct() -> None:
     keywords = [["x"], ["ending", "end"], ["pacing", "time"], ["y"], ["characters"]]
     out = distinct_names(names, keywords)
     assert out[0] is None and out[3] is None
-    assert [o.name for o in out[1:3]] == ["Abrupt endings (ending, end)", "Abrupt endings (pacing, time)"]
+    # told apart by keywords that do not repeat the name ("Abrupt endings (ending, end)" said "end" thrice)
+    assert [o.name for o in out[1:3]] == ["Abrupt endings", "Abrupt endings (pacing, time)"]
     assert out[4].name == "Flat characters"
 
 
@@ -75,3 +76,40 @@ def test_a_name_holding_a_word_only_one_subject_uses_is_refused() -> None:
              PatternName(name="Adds details the passage lacks", description="d")]
     kept = distinct_names(names, [["army"], ["details"]], subject_words={"beauregard", "anacreontic"})
     assert kept[0] is None and kept[1] is not None and kept[1].name == "Adds details the passage lacks"
+
+
+# -- names with no model (issue 19: names a lead can read) ----------------------------------------
+
+
+def _repeated(name: str) -> list[str]:
+    """Words said twice in a name (case-insensitive, stop words aside), a plural or -ing form counting as its word."""
+    import re
+
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    def stem(word: str) -> str:
+        for end in ("'s", "ing", "ed", "s"):
+            if word.endswith(end) and len(word) - len(end) >= 3:
+                return word[: -len(end)]
+        return word
+
+    stems = [stem(w) for w in re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", name.lower()) if w not in ENGLISH_STOP_WORDS]
+    return sorted({s for s in stems if stems.count(s) > 1})
+
+
+def test_keyword_names_never_repeat_a_word() -> None:
+    """"replaced replaced" and "replaced long / passage replaced / long passage": bigrams ran across
+    two notes' texts, and a word and its plural ("character / characters") said the same thing twice."""
+    import numpy as np
+
+    from oversight.mine.naming import class_keywords
+
+    texts = (['Replaced a long passage: "…" with "…"'] * 6 + ['Removed a phrase: "…"'] * 6
+             + ['Added a word: "…"', 'Added a few words: "…"'] * 3)
+    labels = np.array([0] * 6 + [1] * 6 + [2] * 6)
+    keywords = class_keywords(texts, labels)
+    for words in keywords.values():
+        assert not any(_repeated(w) for w in words), words
+        assert _repeated(keyword_name(words, 6).name) == [], keyword_name(words, 6).name
+    assert keyword_name(["replaced replaced", "replaced", "long passage"], 3).name == "replaced / long passage"
+    assert keyword_name(["character", "characters", "developed", "depth"], 9).name == "character / developed / depth"

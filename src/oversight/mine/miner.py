@@ -30,6 +30,7 @@ from oversight.mine.naming import (
     name_with_llm,
     nearest_patterns,
     sample_members,
+    theme_name,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
 from oversight.mine.represent import RepresentParams, represent_notes, single_subject_words
@@ -387,7 +388,7 @@ def _themes(
     for chosen, theme_id in zip(groups, ids, strict=True):
         words = Counter(w for c in chosen for w in keywords.get(c, [])[:3])
         lead = patterns[chosen[0]]
-        name = lead.name if len(chosen) == 1 else " · ".join(w for w, _ in words.most_common(3))
+        name = lead.name if len(chosen) == 1 else theme_name([keywords.get(c, []) for c in chosen])
         themes.append(Theme(
             id=theme_id,
             name=name,

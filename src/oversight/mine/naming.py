@@ -3,12 +3,18 @@
 The LLM namer follows Anthropic's Clio: it sees a sample of the pattern's members and a
 few members of the nearest other patterns, and writes a name that says what sets this
 pattern apart, a one-paragraph description and inclusion criteria.
+
+No name says a word twice: keywords are counted note by note (a bigram never runs from one
+note into the next, which gave "replaced replaced"), and a keyword repeating a word of one
+ranked above it, or of the name it would tell apart, is skipped; a plural, possessive, -ing or
+-ed form, or a word's short form ("info", "information"), counts as the word (``word_stem``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +26,27 @@ if TYPE_CHECKING:
     from oversight.llm import LLM
     from oversight.prompts import Prompt
 
-__all__ = ["NAME_PROMPT", "class_keywords", "distinct_names", "keyword_name", "name_with_llm", "nearest_patterns"]
+__all__ = [
+    "FILLERS",
+    "NAME_PROMPT",
+    "class_keywords",
+    "distinct_names",
+    "distinct_words",
+    "keyword_name",
+    "name_with_llm",
+    "nearest_patterns",
+    "tell_apart",
+    "theme_name",
+    "word_stem",
+]
 
 NAME_PROMPT = "name_pattern"
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b"
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Words that name no failure of their own ("like / things / feels", "It does not"): never a keyword.
+FILLERS = frozenset({"does", "did", "doesn't", "didn't", "don't", "isn't", "wasn't", "aren't", "it's", "there's",
+                     "that's", "really", "just", "thing", "things", "like", "feel", "feels", "way", "sort", "bit",
+                     "pretty", "lot", "quite", "make", "makes", "get", "gets", "got"})
 
 
 def class_keywords(
@@ -31,19 +54,29 @@ def class_keywords(
 ) -> dict[int, list[str]]:
     """The most distinctive words of each cluster (BERTopic's c-TF-IDF); noise (-1) only informs IDF.
 
-    Words in ``exclude`` (and phrases holding one) are never chosen: the miner passes the words
-    only one subject's notes use, which say what a note is about, not what went wrong."""
-    from sklearn.feature_extraction.text import CountVectorizer
+    Words and bigrams are counted note by note (a bigram never runs from one note into the next:
+    that gave "replaced replaced"), and a keyword never repeats a word of itself or of a keyword
+    ranked above it ("character" keeps "characters" out); filler words ("like", "things") are stop
+    words. Words in ``exclude`` (and phrases holding
+    one) are never chosen: the miner passes the words only one subject's notes use, which say what
+    a note is about, not what went wrong."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     classes = sorted({int(label) for label in labels})
-    docs = [" ".join(texts[int(i)] for i in np.flatnonzero(labels == c)) for c in classes]
-    if not any(doc.strip() for doc in docs):
-        return {c: [] for c in classes if c >= 0}
-    vectorizer = CountVectorizer(stop_words="english", token_pattern=_TOKEN, ngram_range=(1, 2), min_df=1)
+    named = [c for c in classes if c >= 0]
+    if not any(text.strip() for text in texts):
+        return {c: [] for c in named}
+    vectorizer = CountVectorizer(stop_words=sorted(ENGLISH_STOP_WORDS | FILLERS), token_pattern=_TOKEN,
+                                 ngram_range=(1, 2), min_df=1)
     try:
-        counts = vectorizer.fit_transform(docs).astype(np.float64)
+        per_note = vectorizer.fit_transform(texts)
     except ValueError:  # only stop words
-        return {c: [] for c in classes if c >= 0}
+        return {c: [] for c in named}
+    row_of = {c: row for row, c in enumerate(classes)}
+    rows = np.array([row_of[int(label)] for label in labels])
+    members = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(classes), len(rows)))
+    counts = (members @ per_note).astype(np.float64).tocsr()
     tf = counts.multiply(1.0 / np.clip(counts.sum(axis=1), 1, None)).tocsr()
     words_per_class = counts.sum() / len(classes)
     idf = np.log(1.0 + words_per_class / np.clip(np.asarray(counts.sum(axis=0)).ravel(), 1, None))
@@ -53,30 +86,92 @@ def class_keywords(
     for row, c in enumerate(classes):
         if c < 0:
             continue
-        ranked = [vocab[j] for j in np.argsort(-scores[row])
+        ranked = [vocab[j] for j in np.argsort(-scores[row], kind="stable")  # ties: alphabetical
                   if scores[row, j] > 0 and not (exclude and set(vocab[j].split()) & exclude)]
-        out[c] = _drop_overlaps(ranked)[:top]
+        out[c] = distinct_words(ranked)[:top]
     return out
 
 
-def _drop_overlaps(words: list[str]) -> list[str]:
-    """Keep a bigram or its words, not both, so names do not stutter."""
+def word_stem(word: str) -> str:
+    """A word as names compare it: lower case, without a possessive, plural, -ing or -ed ending."""
+    word = word.lower().replace("’", "'")
+    for endings in (("'s", "s"), ("ing", "ed")):
+        for ending in endings:
+            if word.endswith(ending) and not word.endswith("ss") and len(word) - len(ending) >= 3:
+                word = word[: -len(ending)]
+                break
+    return word
+
+
+def _stems(phrase: str) -> list[str]:
+    return [word_stem(w) for w in _WORDS.findall(phrase)]
+
+
+def _same(stem: str, other: str) -> bool:
+    """One word said twice: the same stem, or one a longer form of the other ("info", "information")."""
+    return stem == other or (min(len(stem), len(other)) >= 4 and (stem.startswith(other) or other.startswith(stem)))
+
+
+def _repeats(stems: Sequence[str], said: Iterable[str] = ()) -> bool:
+    """Do ``stems`` say a word twice, or one already ``said``?"""
+    seen = list(said)
+    for stem in stems:
+        if any(_same(stem, s) for s in seen):
+            return True
+        seen.append(stem)
+    return False
+
+
+def distinct_words(words: list[str]) -> list[str]:
+    """Keep a keyword only when it says no word twice, neither within itself nor with one kept
+    before it ("replaced replaced", "long passage" after "replaced long", "characters" after
+    "character", "info" after "information"), so names do not stutter."""
     kept: list[str] = []
+    said: list[str] = []
     for word in words:
-        parts = set(word.split())
-        if any(parts <= set(k.split()) or set(k.split()) <= parts for k in kept):
+        stems = _stems(word)
+        if not stems or _repeats(stems, said):
             continue
         kept.append(word)
+        said.extend(stems)
     return kept
 
 
 def keyword_name(keywords: list[str], size: int) -> PatternName:
-    """A name, description and criterion built from keywords alone (no model)."""
+    """A name, description and criterion built from keywords alone (no model); no word said twice."""
+    keywords = distinct_words(keywords)
     if not keywords:
         return PatternName(name="unnamed pattern", description=f"{size} notes with no distinctive words.", criteria=[])
     name = " / ".join(keywords[:3])
     description = f"{size} failure notes whose most distinctive words are: {', '.join(keywords)}."
     return PatternName(name=name, description=description, criteria=[f"mentions {', '.join(keywords[:3])}"])
+
+
+def theme_name(keywords: Sequence[Sequence[str]], count: int = 3) -> str:
+    """A theme's name from its patterns' keywords: the commonest, no word said twice."""
+    tally = Counter(w for words in keywords for w in words[:3])
+    return " · ".join(distinct_words([w for w, _ in tally.most_common()])[:count])
+
+
+def tell_apart(names: list[PatternName], keywords: list[list[str]]) -> list[PatternName]:
+    """Names made distinct: a name shared by patterns gets, in each, two of its keywords not already
+    in it ("Abrupt endings (pacing, time)"), or a number when none is left."""
+    counts = Counter(n.name.lower() for n in names)
+    out: list[PatternName] = []
+    taken: set[str] = set()
+    for named, words in zip(names, keywords, strict=True):
+        name = named.name
+        if counts[name.lower()] > 1:
+            said = _stems(name)
+            fresh = [w for w in distinct_words(words) if not _repeats(_stems(w), said)][:2]
+            name = f"{name} ({', '.join(fresh)})" if fresh else name
+        base, n = name, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base} ({n})"
+        taken.add(name.lower())
+        out.append(named if name == named.name else named.model_copy(update={"name": name}))
+    return out
 
 
 def sample_members(texts: Sequence[str], order: Iterable[int], limit: int, max_chars: int = 300) -> list[str]:
@@ -157,24 +252,16 @@ def _says_something(name: str) -> bool:
 def distinct_names(
     names: list[PatternName | None], keywords: list[list[str]], *, subject_words: frozenset[str] | set[str] = frozenset()
 ) -> list[PatternName | None]:
-    """Names a lead can tell apart: generic ones dropped (None), repeated ones told apart by keywords.
+    """Names a lead can tell apart: generic ones dropped (None), repeated ones told apart (``tell_apart``).
 
     A name holding one of ``subject_words`` (words only one subject's notes use) names what the
     notes are about, not what went wrong: it is dropped too, and keywords name the pattern.
     """
     usable = [n if n is not None and _says_something(n.name) and not _names_subject(n.name, subject_words) else None
               for n in names]
-    counts: dict[str, int] = {}
-    for named in usable:
-        if named is not None:
-            counts[named.name.lower()] = counts.get(named.name.lower(), 0) + 1
-    out: list[PatternName | None] = []
-    for named, words in zip(usable, keywords, strict=True):
-        if named is not None and counts[named.name.lower()] > 1:
-            suffix = f" ({', '.join(words[:2])})" if words else ""
-            named = named.model_copy(update={"name": named.name + suffix}) if suffix else None
-        out.append(named)
-    return out
+    told = iter(tell_apart([n for n in usable if n is not None],
+                           [words for n, words in zip(usable, keywords, strict=True) if n is not None]))
+    return [next(told) if n is not None else None for n in usable]
 
 
 def _names_subject(name: str, subject_words: frozenset[str] | set[str]) -> bool:
