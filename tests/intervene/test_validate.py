@@ -20,7 +20,7 @@ from oversight.intervene.validate import ValidationError, validate
 from oversight.mine.miner import mine
 from oversight.prompts import load_prompt
 from oversight.refine import build_refinement
-from oversight.schemas import CheckCriterion, EvalCheck, FewShot, Intervention, RefinementInput, Task
+from oversight.schemas import CheckCriterion, EvalCheck, FewShot, Intervention, PatternName, RefinementInput, Task
 
 CAPITALS = Path(__file__).resolve().parents[2] / "src" / "oversight" / "data" / "capitals" / "tasks.jsonl"
 
@@ -101,6 +101,26 @@ async def test_few_shot_fixes_the_format_and_the_correctness_check_catches_what_
     assert (again.before, again.after, again.change) == (validation.before, validation.after, validation.change)
 
 
+class RecordedName:
+    """Names the one-word pattern as it was named when the judge's cassettes were recorded: the judge's
+    prompt holds the pattern's name, description and criteria, and judging should not depend on naming."""
+
+    model = "stand-in/namer"
+    prepare = None
+
+    def __init__(self) -> None:
+        self.others = 0
+
+    async def structured(self, messages, schema, **params):
+        members = messages[-1]["content"].split("A nearby pattern")[0]
+        if "- ignores one word instruction" in members:
+            return PatternName(name="ignores / instruction / word", criteria=["mentions ignores, instruction, word"],
+                               description="12 failure notes whose most distinctive words are: ignores, instruction, "
+                                           "word."), None
+        self.others += 1
+        return PatternName(name=f"Another failure {self.others}", description="d", criteria=["c"]), None
+
+
 async def seeded_pattern_without_a_check(store, llm, embedder, *, accepted: int):
     """Capital tasks: the first ones refined to one word (the pattern), the last ``accepted`` accepted as drafted."""
     tasks = capital_tasks(12 + accepted)
@@ -111,7 +131,7 @@ async def seeded_pattern_without_a_check(store, llm, embedder, *, accepted: int)
         draft = await draft_task(task, llm, prompt, store=store)
         work.append((task, draft, build_refinement(RefinementInput(decision="accept"), draft, None)))
     store.add_finished_work(work)
-    result = await mine(store, names="keywords", embedder=embedder)
+    result = await mine(store, names="llm", llm=RecordedName(), embedder=embedder)
     notes = {n.id: n for n in store.notes()}
     pattern = holding(result.patterns, notes, "ignores one word instruction")
     few_shot = FewShot(examples=[{"prompt": "What is the capital of Peru? Answer with one word.", "answer": "Lima"},

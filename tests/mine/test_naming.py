@@ -113,3 +113,83 @@ def test_keyword_names_never_repeat_a_word() -> None:
         assert _repeated(keyword_name(words, 6).name) == [], keyword_name(words, 6).name
     assert keyword_name(["replaced replaced", "replaced", "long passage"], 3).name == "replaced / long passage"
     assert keyword_name(["character", "characters", "developed", "depth"], 9).name == "character / developed / depth"
+
+
+def _edit(text: str, before: str, after: str, subject: str, i: int):
+    from oversight.schemas import FailureNote
+
+    op = "delete" if not after else "insert" if not before else "replace"
+    return FailureNote(id=f"n{i}", text=text, source="edit", task_id=subject,
+                       metadata={"edit": {"op": op, "before": before, "after": after}, "explained_by": "diff"})
+
+
+def test_an_edit_pattern_is_named_by_its_commonest_shape_and_distinctive_words() -> None:
+    """Writers cutting cliches at the ends of stories: the shape most edits share, then the words they
+    cut that set the pattern apart; a word from one story's edits ("Marla") never names it."""
+    import numpy as np
+
+    from oversight.mine.naming import class_keywords
+    from oversight.mine.plain_names import plain_names
+    from oversight.mine.represent import mask_notes, single_subject_words
+
+    cut = ["Life was a rich tapestry of small joys.", "The town was a tapestry of old stories.",
+           "Her memories wove a tapestry of regret.", "It was a tapestry of light and shadow.",
+           "Their love was a tapestry, frayed yet whole.", "Marla smiled at the sea.",
+           "Marla knew it was over.", "The silence said everything."]
+    notes = [_edit(f'Removed a whole sentence {"at the end" if i < 6 else "in the middle"}: "{s}"', s, "",
+                   f"story-{i if i != 6 else 5}", i) for i, s in enumerate(cut)]
+    added = ["quickly", "at once", "then", "by noon", "in May", "at last", "again", "slowly"]
+    notes += [_edit(f'Added a few words in the middle: "{s}"', "", s, f"story-{i}", 8 + i) for i, s in enumerate(added)]
+    texts = mask_notes(notes)
+    labels = np.array([0] * 8 + [1] * 8)
+    about_one = single_subject_words([n.text for n in notes], [n.subject for n in notes])
+    keywords = class_keywords(texts, labels, exclude=about_one)
+    names = plain_names(notes, texts, [np.arange(8), np.arange(8, 16)], keywords, exclude=about_one)
+    assert names[0].name == "Removed a whole sentence at the end — 'tapestry'"
+    assert names[1].name == "Added a few words in the middle"
+    assert "tapestry" in names[0].description and "marla" not in names[0].name.lower()
+
+
+def test_a_pattern_most_of_whose_refinements_carry_a_tag_is_named_by_the_tag() -> None:
+    import numpy as np
+
+    from oversight.mine.plain_names import plain_names
+    from oversight.schemas import FailureNote
+
+    notes = []
+    for r in range(5):
+        common = {"refinement_id": f"r{r}", "task_id": f"capital-{r}"}
+        notes.append(FailureNote(id=f"t{r}", text="ignores one word instruction", source="tag", **common))
+        notes.append(FailureNote(id=f"s{r}", text="Asked for one word; the draft answered with a sentence.",
+                                 source="rationale", **common))
+    texts = [n.text for n in notes]
+    keywords = {0: ["word", "ignores", "instruction", "answered"]}
+    [named] = plain_names(notes, texts, [np.array([1, 0, 3, 2, 5, 4, 7, 6, 9, 8])], keywords)
+    assert named.name == "ignores one word instruction"
+    assert "5 of 5 refinements" in named.description
+
+
+def test_a_pattern_of_statements_is_named_by_its_most_central_note_shortened() -> None:
+    """No tag: the note nearest the centre, cut to a short phrase, when every word of it is one several
+    of the pattern's notes (from several subjects) use; otherwise the next one, then keywords."""
+    import numpy as np
+
+    from oversight.mine.plain_names import plain_names
+    from oversight.mine.represent import single_subject_words
+    from oversight.schemas import FailureNote
+
+    said = [
+        "The ending is abrupt for Beauregard.",  # nearest the centre, but a word of one story's notes
+        "The ending is abrupt and leaves the conflict unresolved, so the reader is left wondering what it meant.",
+        "The ending is abrupt; the conflict is left unresolved.",
+        "An abrupt ending that leaves the conflict open.",
+        "The ending feels abrupt and unearned.",
+        "Beauregard again: the ending is abrupt.",
+    ]
+    notes = [FailureNote(id=f"n{i}", text=t, source="import", metadata={"subject": f"story-{i % 5}"})
+             for i, t in enumerate(said)]
+    texts = [n.text for n in notes]
+    about_one = single_subject_words(texts, [n.subject for n in notes])
+    [named] = plain_names(notes, texts, [np.arange(6)], {0: ["abrupt", "ending", "conflict"]}, exclude=about_one)
+    assert named.name == "The ending is abrupt and leaves the conflict unresolved"
+    assert _repeated(named.name) == []

@@ -179,18 +179,25 @@ def test_an_import_that_fails_half_way_writes_nothing(store_url: str, tmp_path: 
 
 async def test_patterns_of_plain_edits_are_named_by_their_shape(tmp_path: Path, embedder) -> None:
     """Without a model, a pattern of edits is named by what the edits did ("Removed a whole sentence
-    at the end"), not by the words of the questions they were about."""
+    at the end"), then maybe words they cut that set it apart, never words of one question alone."""
     from oversight.mine.miner import mine
+    from oversight.mine.represent import single_subject_words
 
     with Store.open(tmp_path / "o.db") as store:
         import_refinements(store, load_refinement_file(EDITS_SLICE, **FIELDS), source_file=EDITS_SLICE)
         result = await mine(store, names="keywords", embedder=embedder)
-        edits = {n.id for n in store.notes() if n.source == "edit"}
+        notes = store.notes()
+        about_one = single_subject_words([n.text for n in notes], [n.subject for n in notes])
+        edits = {n.id for n in notes if n.source == "edit"}
         mostly_edits = [p for p in result.patterns if len(edits & set(p.member_ids)) * 2 > p.size]
         assert mostly_edits
         for pattern in mostly_edits:
             assert pattern.name.split()[0] in {"Removed", "Added", "Replaced", "Changed", "Cut"}, pattern.name
-            assert pattern.name in {n.text.split(":")[0] for n in store.notes() if n.id in pattern.member_ids}
+            shape, _, words = pattern.name.partition(" — ")
+            said = [n.text.split(":")[0] for n in notes if n.id in pattern.member_ids]
+            head, *flags = shape.split(", ")
+            assert any(s.startswith(head) for s in said) and all(any(f in s for s in said) for f in flags)
+            assert not {w.strip("'") for w in words.split(", ") if w} & about_one, pattern.name
 
 
 async def test_context_field_tells_edits_removing_unsupported_words(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ _WHERE = {
     "ClusterParams": "cluster",
     "Clustering": "cluster",
     "class_keywords": "naming",
+    "plain_names": "plain_names",
     "match_patterns": "identity",
     "pattern_stats": "stats",
     "note_vectors": "vectors",

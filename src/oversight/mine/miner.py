@@ -26,13 +26,13 @@ from oversight.mine.naming import (
     NAME_PROMPT,
     class_keywords,
     distinct_names,
-    keyword_name,
     name_with_llm,
     nearest_patterns,
     sample_members,
     theme_name,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
+from oversight.mine.plain_names import plain_names
 from oversight.mine.represent import RepresentParams, represent_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
 from oversight.prompts import load_prompt
@@ -210,7 +210,7 @@ async def finish_run(
     run = MiningRun(id=new_id("run"), embedding_model=embedder_name, names=names, params=dict(clustering.params))
     texts = texts if texts is not None else [n.text for n in notes]
     plan = await asyncio.to_thread(_plan, store, notes, clustering, texts)
-    named = await _names(notes, vectors, clustering, plan, _Naming(names, llm, name_prompt, progress))
+    named = await _names(notes, vectors, clustering, plan, _Naming(names, llm, name_prompt, progress), texts)
     result = await asyncio.to_thread(_record, store, run, notes, vectors, clustering, plan, named)
     progress(f"{run.patterns} patterns ({run.matched} continued), {run.noise} notes left as noise")
     return result
@@ -283,11 +283,17 @@ async def _names(
     clustering: Clustering,
     plan: _Plan,
     naming: _Naming,
+    texts: list[str],
 ) -> list[tuple[PatternName, str]]:
     members, keywords, ids, previous, _ = plan
     k = len(members)
-    out = [(_edit_shape_name(notes, members[c]) or keyword_name(keywords.get(c, []), len(members[c])), "keywords")
-           for c in range(k)]
+    # Members nearest the centre first: the central note may name the pattern, and the model reads them first.
+    orders = [members[c][np.argsort(-(vectors[members[c]] @ clustering.centroids[c]), kind="stable")]
+              for c in range(k)]
+    # A name holding a word that only one subject's notes use names the subject, not the failure.
+    about_one = await asyncio.to_thread(single_subject_words, [n.text for n in notes], [n.subject for n in notes])
+    plain = await asyncio.to_thread(plain_names, notes, texts, orders, keywords, exclude=about_one)
+    out = [(name, "keywords") for name in plain]
     llm = naming.llm
     if naming.names != "llm" or llm is None or k == 0:
         return out
@@ -299,11 +305,7 @@ async def _names(
     if not todo:
         return out
     naming.progress(f"naming {len(todo)} patterns with {llm.model}")
-    texts = [n.text for n in notes]
-    samples = []
-    for c in range(k):
-        order = members[c][np.argsort(-(vectors[members[c]] @ clustering.centroids[c]), kind="stable")]
-        samples.append(sample_members(texts, order, 12))
+    samples = [sample_members([n.text for n in notes], order, 12) for order in orders]
     neighbours = nearest_patterns(clustering.centroids)
     kw = [keywords.get(c, []) for c in range(k)]
     prompt = naming.prompt or await asyncio.to_thread(load_prompt, NAME_PROMPT)
@@ -311,8 +313,6 @@ async def _names(
         llm, [samples[c] for c in todo], [list(neighbours[c]) for c in todo], [kw[c] for c in todo],
         prompt=prompt, all_samples=samples, all_keywords=kw,
     )
-    # A name holding a word that only one subject's notes use names the subject, not the failure.
-    about_one = single_subject_words(texts, [n.subject for n in notes])
     usable = distinct_names(llm_names, [kw[c] for c in todo], subject_words=about_one)
     for c, value in zip(todo, usable, strict=True):
         if value is not None:
@@ -321,20 +321,6 @@ async def _names(
     if failed:
         naming.progress(f"{failed} patterns named by keywords: the model's answer was unusable")
     return out
-
-
-def _edit_shape_name(notes: list[FailureNote], member: np.ndarray) -> PatternName | None:
-    """For a pattern of edits stated plainly (no model), its commonest shape ("Removed a whole sentence
-    at the end") says more than keywords; None when most members are not such edits."""
-    shapes = Counter(notes[i].text.split(":", 1)[0] for i in member
-                     if notes[i].source == "edit" and notes[i].metadata.get("explained_by") == "diff")
-    if not shapes or shapes.total() * 2 <= len(member):
-        return None
-    shape, count = shapes.most_common(1)[0]
-    others = ", ".join(f"{s.lower()} ({n})" for s, n in shapes.most_common(4)[1:])
-    description = (f"{len(member)} failure notes, {shapes.total()} of them edits a reviewer made; the commonest: "
-                   f"{shape.lower()} ({count})" + (f", then {others}." if others else "."))
-    return PatternName(name=shape, description=description, criteria=[f"an edit that {shape.lower()}"[:120]])
 
 
 def _keeps_name(old: Pattern | None, size: int) -> bool:

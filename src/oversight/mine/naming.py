@@ -2,7 +2,8 @@
 
 The LLM namer follows Anthropic's Clio: it sees a sample of the pattern's members and a
 few members of the nearest other patterns, and writes a name that says what sets this
-pattern apart, a one-paragraph description and inclusion criteria.
+pattern apart, a one-paragraph description and inclusion criteria. With no model, a pattern
+is named in its notes' own words (``oversight.mine.plain_names``), keywords last.
 
 No name says a word twice: keywords are counted note by note (a bigram never runs from one
 note into the next, which gave "replaced replaced"), and a keyword repeating a word of one
