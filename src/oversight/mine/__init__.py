@@ -39,6 +39,7 @@ _WHERE = {
     "plain_names": "plain_names",
     "match_patterns": "identity",
     "pattern_stats": "stats",
+    "join_restatements": "stats",
     "note_vectors": "vectors",
     "mine": "miner",
     "collect_notes": "miner",

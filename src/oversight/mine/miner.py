@@ -34,7 +34,7 @@ from oversight.mine.naming import (
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
 from oversight.mine.plain_names import plain_names
 from oversight.mine.represent import RepresentParams, represent_notes, single_subject_words
-from oversight.mine.stats import choose_granularity, pattern_stats, period_of, unit_of
+from oversight.mine.stats import choose_granularity, join_restatements, pattern_stats, period_of, unit_of
 from oversight.prompts import load_prompt
 from oversight.schemas import (
     SLICE_FIELDS,
@@ -204,9 +204,12 @@ async def finish_run(
     """Name, count and record clustered notes (the second half of ``mine``). Raises LLMError.
 
     ``texts`` are the notes as represented (``represent_notes``): keyword names come from them,
-    so a subject's own words never name a pattern. Default: the notes' own texts.
+    so a subject's own words never name a pattern. Default: the notes' own texts. A tag and the
+    statements restating it are put in one pattern first (``stats.join_restatements``), so one
+    failure of one refinement is counted once.
     """
     names = names if llm is not None else "keywords"  # what the run records is who named it
+    clustering = await asyncio.to_thread(join_restatements, clustering, notes, vectors)
     run = MiningRun(id=new_id("run"), embedding_model=embedder_name, names=names, params=dict(clustering.params))
     texts = texts if texts is not None else [n.text for n in notes]
     plan = await asyncio.to_thread(_plan, store, notes, clustering, texts)
