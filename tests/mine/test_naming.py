@@ -18,7 +18,8 @@ def test_keyword_names_need_no_model() -> None:
     named = keyword_name(["ending", "abrupt", "resolution", "rushed"], 12)
     assert named.name == "ending / abrupt / resolution"
     assert "12" in named.description and named.criteria
-    assert keyword_name([], 3).name == "unnamed pattern"
+    # notes sharing no word once masked: the name says so ("unnamed pattern" told a lead nothing)
+    assert keyword_name([], 3).name == "nothing shared but specifics" and "masked" in keyword_name([], 3).description
 
 
 def test_sample_members_are_distinct_and_trimmed() -> None:
@@ -193,3 +194,43 @@ def test_a_pattern_of_statements_is_named_by_its_most_central_note_shortened() -
     [named] = plain_names(notes, texts, [np.arange(6)], {0: ["abrupt", "ending", "conflict"]}, exclude=about_one)
     assert named.name == "The ending is abrupt and leaves the conflict unresolved"
     assert _repeated(named.name) == []
+
+
+def test_a_note_is_cut_to_a_phrase_that_stands_on_its_own() -> None:
+    from oversight.mine.plain_names import short_phrase
+
+    assert short_phrase("The form and structure are not original. Nothing surprises.") == (
+        "The form and structure are not original", True)
+    assert short_phrase('There is no mention of "radiation" anywhere.') == ("There is no mention of …", False)
+    assert short_phrase("No, the characters are flat, static and never change in any way that matters here.") == (
+        "The characters are flat", False)
+    assert short_phrase("The story moves from one scene to the next without any sense of time passing.") == (
+        "The story moves from one scene …", False)
+    for said in ["While we do move between interiority and exteriority, both are rendered in a simplistic way.",
+                 "As I mention above, the story is pretty basic.", "It is the opinion of C. Jones, and not a fact.",
+                 "Q’s character feels contrived.", "It ends in 1861.", "Irrelevant: the battle"]:
+        assert short_phrase(said) is None, said
+
+
+def test_edit_patterns_of_one_shape_are_told_apart_by_what_they_cut() -> None:
+    """Two patterns of "Replaced a phrase" were "Replaced a phrase" and "Replaced a phrase (2)"."""
+    import numpy as np
+
+    from oversight.mine.naming import class_keywords
+    from oversight.mine.plain_names import plain_names
+    from oversight.mine.represent import mask_notes
+
+    cut = ["her eyes were shining", "his eyes went dark", "the eyes of the town", "a quiet morning came",
+           "the loud voice rose", "a voice from nowhere", "her voice was thin", "the long road home"]
+    notes = [_edit(f'Replaced a phrase: "{s}" with "it"', s, "it", f"story-{i}", i) for i, s in enumerate(cut)]
+    texts = mask_notes(notes)
+    labels = np.array([0] * 4 + [1] * 4)
+    names = plain_names(notes, texts, [np.arange(4), np.arange(4, 8)], class_keywords(texts, labels))
+    assert [n.name for n in names] == ["Replaced a phrase ('eyes')", "Replaced a phrase ('voice')"]
+
+
+def test_a_theme_is_named_by_its_leading_pattern_or_by_words_said_once() -> None:
+    from oversight.mine.naming import theme_name
+
+    assert theme_name([["ending"], ["end", "abrupt"]], "The ending is abrupt") == "The ending is abrupt (+1 more)"
+    assert theme_name([["ending", "abrupt"], ["end", "abrupt"], ["endings", "rushed"]]) == "abrupt · ending · rushed"

@@ -26,6 +26,7 @@ from oversight.mine.naming import (
     NAME_PROMPT,
     class_keywords,
     distinct_names,
+    keyword_name,
     name_with_llm,
     nearest_patterns,
     sample_members,
@@ -377,7 +378,10 @@ def _themes(
     for chosen, theme_id in zip(groups, ids, strict=True):
         words = Counter(w for c in chosen for w in keywords.get(c, [])[:3])
         lead = patterns[chosen[0]]
-        name = lead.name if len(chosen) == 1 else theme_name([keywords.get(c, []) for c in chosen])
+        phrase = (lead.name != keyword_name(keywords.get(chosen[0], []), lead.size).name
+                  and lead.size * 2 >= sum(patterns[c].size for c in chosen))
+        name = lead.name if len(chosen) == 1 else theme_name([keywords.get(c, []) for c in chosen],
+                                                             lead.name if phrase else None)
         themes.append(Theme(
             id=theme_id,
             name=name,

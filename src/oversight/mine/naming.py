@@ -47,7 +47,8 @@ _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Words that name no failure of their own ("like / things / feels", "It does not"): never a keyword.
 FILLERS = frozenset({"does", "did", "doesn't", "didn't", "don't", "isn't", "wasn't", "aren't", "it's", "there's",
                      "that's", "really", "just", "thing", "things", "like", "feel", "feels", "way", "sort", "bit",
-                     "pretty", "lot", "quite", "make", "makes", "get", "gets", "got"})
+                     "pretty", "lot", "quite", "make", "makes", "get", "gets", "got", "i'm", "i've", "i'd",
+                     "it'd", "you'd", "he's", "she's", "they're", "we're", "you're"})
 
 
 def class_keywords(
@@ -138,18 +139,26 @@ def distinct_words(words: list[str]) -> list[str]:
     return kept
 
 
+NO_WORDS = "nothing shared but specifics"  # notes that share no word once names, numbers and quotes are masked
+
+
 def keyword_name(keywords: list[str], size: int) -> PatternName:
     """A name, description and criterion built from keywords alone (no model); no word said twice."""
     keywords = distinct_words(keywords)
     if not keywords:
-        return PatternName(name="unnamed pattern", description=f"{size} notes with no distinctive words.", criteria=[])
+        return PatternName(name=NO_WORDS, criteria=[], description=f"{size} notes that share no word once names, "
+                                                                   "numbers, quotes and subject words are masked.")
     name = " / ".join(keywords[:3])
     description = f"{size} failure notes whose most distinctive words are: {', '.join(keywords)}."
     return PatternName(name=name, description=description, criteria=[f"mentions {', '.join(keywords[:3])}"])
 
 
-def theme_name(keywords: Sequence[Sequence[str]], count: int = 3) -> str:
-    """A theme's name from its patterns' keywords: the commonest, no word said twice."""
+def theme_name(keywords: Sequence[Sequence[str]], lead: str | None = None, count: int = 3) -> str:
+    """A theme's name: the name of its largest pattern (``lead``, given when that name is a phrase and
+    the pattern holds half the theme's notes) with how many more it holds; else its patterns'
+    commonest keywords, no word said twice."""
+    if lead is not None and len(keywords) > 1:
+        return f"{lead} (+{len(keywords) - 1} more)"
     tally = Counter(w for words in keywords for w in words[:3])
     return " · ".join(distinct_words([w for w, _ in tally.most_common()])[:count])
 
@@ -241,7 +250,7 @@ async def name_with_llm(
 
 
 GENERIC_NAMES = frozenset({"a note", "note", "notes", "the end", "unnamed pattern", "pattern", "failure", "error",
-                           "errors", "issue", "issues", "problem", "quality issues", "name"})
+                           "errors", "issue", "issues", "problem", "quality issues", "name", NO_WORDS})
 
 
 def _says_something(name: str) -> bool:

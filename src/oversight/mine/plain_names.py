@@ -43,7 +43,11 @@ _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+")
 _ASIDE = re.compile(r"\s*(?:[;:(\[\"“”]|\s[-–—]\s|--)")
 _OPENERS = re.compile(r"^(?:(?:no|yes|again|also|overall)\b[,.]?\s+)+", re.IGNORECASE)
-_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "we", "my", "me", "our"})
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "we", "my", "me", "our", "us"})
+# A clause opening with one of these, cut at its comma, is the half of a sentence that says least.
+_SUBORDINATE = frozenset({"while", "although", "though", "as", "because", "since", "if", "when", "whereas",
+                          "instead", "despite", "even", "unless", "after", "before", "aside", "apart"})
+_INITIAL = re.compile(r"^[B-HJ-Z]\.?$")  # "Q", "C.": a name cut to its initial
 
 
 class EditShape(NamedTuple):
@@ -83,12 +87,15 @@ def plain_names(
     limit = max(1, subject_word_limit(len({n.subject for n in notes if n.subject is not None})))
     shared = {w for w, found in spread.items() if len(found) > limit} - set(exclude)
     cut = _edit_words(notes, orders, shared)
-    names = []
+    names, apart = [], []
     for c, order in enumerate(orders):
         words = keywords.get(c, [])
-        names.append(_shape_name(notes, order, cut[c]) or _tag_name(notes, order, words, shared)
+        by_shape = _shape_name(notes, order, cut[c].telling)
+        names.append(by_shape or _tag_name(notes, order, words, shared)
                      or _central_name(notes, texts, order, words, shared) or keyword_name(words, len(order)))
-    return tell_apart(names, [keywords.get(c, []) for c in range(len(orders))])
+        # Two patterns of one shape are told apart by what their edits cut, not by shape words.
+        apart.append([f"'{w}'" for w in cut[c].apart if w not in cut[c].telling] if by_shape else words)
+    return tell_apart(names, apart)
 
 
 @cache
@@ -111,10 +118,18 @@ def _says_twice(phrase: str) -> bool:
     return len(distinct_words(stems)) < len(stems)
 
 
-def _edit_words(notes: Sequence[FailureNote], orders: Sequence[np.ndarray], shared: set[str]) -> list[list[str]]:
-    """Per pattern, up to ``DISTINCT_WORDS`` words its shaped edits cut (added, for additions) that set
-    it apart: in a tenth of them and at least five, about two subjects or more, at least twice as
-    common among them as among all shaped edits, and ``shared``; the most telling first."""
+class _CutWords(NamedTuple):
+    """Words a pattern's shaped edits cut (added, for additions) more than other edits do."""
+
+    telling: list[str]  # distinctive enough to name it
+    apart: list[str]  # enough to tell it from patterns of the same shape
+
+
+def _edit_words(notes: Sequence[FailureNote], orders: Sequence[np.ndarray], shared: set[str]) -> list[_CutWords]:
+    """Per pattern, the words its shaped edits cut (added, for additions), ``shared`` ones, from two
+    subjects or more, most telling first: ``telling`` (up to ``DISTINCT_WORDS``) are in a tenth of
+    them and at least five, and twice as common among them as among all shaped edits; ``apart``
+    are in two of them and half again as common."""
     bags: list[list[tuple[str, set[str]]]] = []
     for order in orders:
         bag = []
@@ -135,9 +150,11 @@ def _edit_words(notes: Sequence[FailureNote], orders: Sequence[np.ndarray], shar
         ranked = []
         for word, count in held.items():
             lift = (count / len(bag)) / (everywhere[word] / edits)
-            if count >= max(5, 0.1 * len(bag)) and lift >= 2 and len({s for s, w in bag if word in w}) >= 2:
-                ranked.append((-count * np.log(lift), word))
-        out.append(distinct_words([w for _, w in sorted(ranked)])[:DISTINCT_WORDS])
+            if count >= 2 and lift >= 1.5 and len({s for s, w in bag if word in w}) >= 2:
+                ranked.append((-count * np.log(lift), word, count >= max(5, 0.1 * len(bag)) and lift >= 2))
+        ranked.sort()
+        out.append(_CutWords(distinct_words([w for _, w, telling in ranked if telling])[:DISTINCT_WORDS],
+                             distinct_words([w for _, w, _ in ranked])))
     return out
 
 
@@ -199,23 +216,35 @@ def _central_name(
                        criteria=[f"fits '{phrase}'"[:120]])
 
 
+_DANGLING = frozenset({"the", "a", "an", "to", "of", "and", "or", "for", "with", "in", "on", "at", "that", "which",
+                       "by", "from", "as", "is", "was", "are", "were", "be", "its", "their", "his", "her"})
+
+
+def _trimmed(words: list[str]) -> list[str]:
+    """Words cut mid-sentence, without the articles and prepositions left dangling at the end."""
+    while len(words) > 2 and words[-1].lower() in _DANGLING:
+        words = words[:-1]
+    return words
+
+
 def short_phrase(text: str, limit: int = SHORT_WORDS) -> tuple[str, bool] | None:
     """A note as a short phrase, and whether it is a whole sentence: the first sentence without an
     opening "No," or "Yes,", cut before any quote, aside or list (then ending in "…"), at the last
     comma within ``limit`` words when longer, else after eight words (with "…"). None when fewer
-    than two words are left, it holds a number, or it speaks in the first person ("I think ...")."""
+    than two words are left, or it holds a number or an initial ("C. Jones"), speaks in the first
+    person ("I think ..."), or is a subordinate clause cut from its sentence ("While we ...")."""
     first = _OPENERS.sub("", _SENTENCE_END.split(" ".join(text.split()), maxsplit=1)[0])
     before = _ASIDE.split(first, maxsplit=1)
     whole = len(before) == 1
     words = before[0].strip().rstrip(".,!?").split()
     if len(words) > limit:
         commas = [k for k, w in enumerate(words[:limit]) if w.endswith(",") and k >= 3]
-        words, whole = (words[: commas[-1] + 1], False) if commas else ([*words[:8], "…"], False)
+        words, whole = (words[: commas[-1] + 1], False) if commas else ([*_trimmed(words[:8]), "…"], False)
     elif not whole and words:
         words = [*words, "…"]
-    if len(words) < 2 or words[0].lower() in _FIRST_PERSON or any(ch.isdigit() for w in words for ch in w):
-        return None
-    if len(words[-1]) == 1 and words[-1].isalpha():  # "the opinion of C. Jones": a name cut short
+    said = [w.strip(",.;:!?").lower() for w in words]
+    if (len([w for w in words if w != "…"]) < 2 or any(w in _FIRST_PERSON for w in said) or any(ch.isdigit() for w in words for ch in w)
+            or any(_INITIAL.match(w.strip(",;:!?").replace("’", "'").removesuffix("'s")) for w in words) or (not whole and said[0] in _SUBORDINATE)):
         return None
     phrase = " ".join(words).rstrip(",")
     return phrase[0].upper() + phrase[1:], whole
