@@ -98,6 +98,11 @@ async def test_accepted_or_skipped_drafts_give_no_notes(decision: str) -> None:
 
 def test_helpers() -> None:
     assert split_sentences("- First point.\n- Second one! Third?") == ["First point.", "Second one!", "Third?"]
+    # an abbreviation before a number or a name does not end a sentence (the demo's rationales were cut at "No. 2")
+    assert split_sentences("It reached No. 2 on the Billboard Hot 100 and No. 1 in Canada. Dr. Watson said so. "
+                           "The U.S. Army left St. Louis in 1861.") == [
+        "It reached No. 2 on the Billboard Hot 100 and No. 1 in Canada.", "Dr. Watson said so.",
+        "The U.S. Army left St. Louis in 1861."]
     assert significant_edits([DiffOp(op="replace", before=" ,", after=" ;")]) == []
     assert describe_edit(DiffOp(op="delete", before="very very")) == 'Removed a few words: "very very"'
 

@@ -48,7 +48,10 @@ EDIT_GAP_WORDS = 2
 # Explains edits no rationale covers: takes (draft text, edits) and returns one sentence per edit.
 EditExplainer = Callable[[str, list[DiffOp]], Awaitable[list[str]]]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# A sentence ends at . ! or ? before a capital, a digit, a quote or a bracket; not after an abbreviation
+# that is usually followed by one ("No. 2", "Dr. Watson", "St. Louis", "e.g. Paris", "U.S. Army").
+_ABBREVIATION = r"(?<!\bNo\.)(?<!\bno\.)(?<!\bNos\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bMt\.)(?<!\bvs\.)(?<!e\.g\.)(?<!i\.e\.)(?<!\b[A-Z]\.)"
+_SENTENCE = re.compile(rf"(?<=[.!?]){_ABBREVIATION}\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP = frozenset(
     ["a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with", "by", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "as", "from", "not", "no", "so", "than", "then", "there", "their", "they", "he", "she", "his", "her", "i", "we", "you"]
