@@ -33,7 +33,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("OVERSIGHT_BENCH_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _data_folder() -> Path:
+    """../shared/data beside the checkout (a worktree under wt/ looks one level further up), or
+    OVERSIGHT_BENCH_DATA."""
+    if "OVERSIGHT_BENCH_DATA" in os.environ:
+        return Path(os.environ["OVERSIGHT_BENCH_DATA"])
+    near = [up / "shared" / "data" for up in (ROOT.parent, ROOT.parent.parent)]
+    return next((path for path in near if path.exists()), near[0])
+
+
+DATA = _data_folder()
+TTCW = DATA / "creativity_eval" / "Art_or_Artifice" / "annotations" / "ttcw_annotations.json"
+TOFUEVAL = DATA / "tofueval" / "factual_consistency"
 BERTOPIC_PYTHON = os.environ.get("BERTOPIC_PYTHON", "/work/bench-venv/bin/python")
 CACHE = Path(os.environ.get("OVERSIGHT_BENCH_CACHE", "/tmp/oversight-bench-mine"))
 
@@ -44,9 +57,8 @@ def load_ttcw() -> tuple[list[str], list[str], list[str]]:
     return ids, texts, category
 
 
-def load_ttcw_with_source() -> tuple[list[str], list[str], list[str], list[str]]:
+def load_ttcw_with_source(path: Path = TTCW) -> tuple[list[str], list[str], list[str], list[str]]:
     """TTCW expert explanations with verdict No: (ids, texts, category, story id)."""
-    path = DATA / "creativity_eval" / "Art_or_Artifice" / "annotations" / "ttcw_annotations.json"
     rows = [r for r in json.loads(path.read_text(encoding="utf-8"))
             if r["binary_verdict"] == "No" and r["explanation"].strip()]
     ids = [f"{r['story_id']}-{r['expert_idx']}-{r['ttcw_idx']}" for r in rows]
@@ -60,11 +72,11 @@ def load_tofueval() -> tuple[list[str], list[str], list[str]]:
     return ids, texts, labels
 
 
-def load_tofueval_with_source() -> tuple[list[str], list[str], list[str], list[str]]:
+def load_tofueval_with_source(folder: Path = TOFUEVAL) -> tuple[list[str], list[str], list[str], list[str]]:
     """TofuEval dev explanations with a single error type: (ids, texts, type, document id)."""
     ids, texts, labels, sources = [], [], [], []
     for name in ("mediasum", "meetingbank"):
-        path = DATA / "tofueval" / "factual_consistency" / f"{name}_factual_eval_dev.csv"
+        path = folder / f"{name}_factual_eval_dev.csv"
         with path.open(encoding="utf-8", newline="") as handle:
             for i, row in enumerate(csv.DictReader(handle)):
                 kind = row["type"].strip()
@@ -114,15 +126,15 @@ def fill_imported_notes(store: Any, ids: list[str], texts: list[str], truth: lis
                     [by_id[n.id][0] for n in stored])
 
 
-def fill_ttcw(store: Any, workdir: Path) -> BenchSet:
-    return fill_imported_notes(store, *load_ttcw_with_source())
+def fill_ttcw(store: Any, workdir: Path, path: Path = TTCW) -> BenchSet:
+    return fill_imported_notes(store, *load_ttcw_with_source(path))
 
 
-def fill_tofueval(store: Any, workdir: Path) -> BenchSet:
-    return fill_imported_notes(store, *load_tofueval_with_source())
+def fill_tofueval(store: Any, workdir: Path, folder: Path = TOFUEVAL) -> BenchSet:
+    return fill_imported_notes(store, *load_tofueval_with_source(folder))
 
 
-def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
+def fill_finegrainedrlhf(store: Any, workdir: Path, dev: Path = FINEGRAINEDRLHF_DEV) -> BenchSet:
     """FineGrainedRLHF dev as post-edits imported by the library, and the edit notes it writes.
 
     Each answer (``prediction 1``) and its correction (``feedback["corrected-prediction"]``)
@@ -139,7 +151,7 @@ def fill_finegrainedrlhf(store: Any, workdir: Path) -> BenchSet:
     from oversight.mine.imports import import_refinements, load_refinement_file
     from oversight.mine.miner import collect_notes
 
-    rows = json.loads(FINEGRAINEDRLHF_DEV.read_text(encoding="utf-8"))
+    rows = json.loads(dev.read_text(encoding="utf-8"))
     path = workdir / "finegrainedrlhf_dev_edits.jsonl"
     spans: dict[str, list[tuple[int, int, str]]] = {}
     missing: dict[str, set[str]] = {}
@@ -217,7 +229,7 @@ def _oracle_spans(item: dict[str, Any]) -> list[tuple[int, int, str]]:
     return spans
 
 
-def fill_oracle(store: Any, workdir: Path) -> BenchSet:
+def fill_oracle(store: Any, workdir: Path, oracle: Path = ORACLE) -> BenchSet:
     """LLM_edited_oracle: 136 LLM paragraphs and a professional writer's edit of each, imported as post-edits.
 
     Each paragraph is one JSONL row (prompt: the writing instruction, draft: ``preedit``, refined:
@@ -230,7 +242,7 @@ def fill_oracle(store: Any, workdir: Path) -> BenchSet:
     from oversight.mine.imports import import_refinements, load_refinement_file
     from oversight.mine.miner import collect_notes
 
-    rows = json.loads(ORACLE.read_text(encoding="utf-8"))
+    rows = json.loads(oracle.read_text(encoding="utf-8"))
     path = workdir / "llm_edited_oracle.jsonl"
     spans: dict[str, list[tuple[int, int, str]]] = {}
     with path.open("w", encoding="utf-8") as handle:
@@ -267,13 +279,13 @@ def fill_oracle(store: Any, workdir: Path) -> BenchSet:
     return BenchSet(note_ids, texts, source, truth, counts)
 
 
-def fill_oracle_edits(store: Any, workdir: Path) -> BenchSet:
+def fill_oracle_edits(store: Any, workdir: Path, oracle: Path = ORACLE) -> BenchSet:
     """LLM_edited_oracle's 1,156 fine-grained edits as a note file of edits (``notes import --before-field
     originalText --after-field editedText --source-field id``): one note per writer's edit, its category
     the label, its paragraph the subject."""
     from oversight.mine.note_files import load_note_file
 
-    rows = json.loads(ORACLE.read_text(encoding="utf-8"))
+    rows = json.loads(oracle.read_text(encoding="utf-8"))
     path = workdir / "llm_edited_oracle_edits.jsonl"
     labels: dict[str, str] = {}
     with path.open("w", encoding="utf-8") as handle:
@@ -292,7 +304,6 @@ def fill_oracle_edits(store: Any, workdir: Path) -> BenchSet:
                     {"rows": len(rows), "notes": len(stored), "label_counts": dict(Counter(truth).most_common())})
 
 
-MISSING_INFO = "Missing-Info"
 MISSING_INFO = "Missing-Info"
 
 
@@ -392,7 +403,9 @@ def run_worker(kind: str, vectors: Any, docs: list[str], *, timeout: float = 180
     np.savez(f"{stem}.npz", E=vectors, docs=np.array(docs, dtype=object))
     out = Path(f"{stem}.json")
     python = BERTOPIC_PYTHON if kind == "bertopic" else sys.executable
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TOKENIZERS_PARALLELISM="false")
+    # BERTopic gets the vectors: it must not fetch a model (offline, the Hub would refuse it)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1")
     done = subprocess.run([python, __file__, "worker", kind, f"{stem}.npz", str(out)], env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
