@@ -31,8 +31,9 @@ cached on disk. Per set:
    method in today's code.
 3. **The knob grid**: lexical weight x edit-shape weight x removed-words weight x the band the cut
    is chosen in (``notes_per_pattern``). ``represent_notes`` runs once per weights and
-   ``cluster_embeddings`` once per band: the library's steps of ``mine()`` without naming and
-   recording (at the defaults the bench checks they give ``mine()``'s patterns, note for note).
+   ``cluster_embeddings`` (with ``join_restatements``) once per band: the library's steps of
+   ``mine()`` without naming and recording (at the defaults the bench checks they give ``mine()``'s
+   patterns, note for note).
 4. **Spread**: 5 seeded 90% subsamples of the notes (numpy seeds 0-4), represented and clustered
    anew, at the default knobs and at the knobs the set's fold chose: mean and sd of AMI with the
    category and with the source item.
@@ -399,24 +400,31 @@ def clustering_figures(clustering: Any, positions: Sequence[int], truth: list[st
             "silhouette": cut.get("silhouette") if isinstance(cut, dict) else None}
 
 
+def cluster_like_mine(notes: list[Any], vectors: Any, knobs: Knobs) -> Any:
+    """``mine()``'s clustering of represented notes: ``cluster_embeddings``, then each tag and the
+    statements restating it joined (``join_restatements``, as ``finish_run`` does)."""
+    from oversight.mine.cluster import cluster_embeddings
+    from oversight.mine.stats import join_restatements
+
+    return join_restatements(cluster_embeddings(vectors, knobs.cluster()), notes, vectors)
+
+
 def represent_and_cluster(store: Any, notes: list[Any], embedder: Any, knobs: Knobs) -> Any:
     """``mine()``'s representation and clustering steps for these notes at these knobs."""
-    from oversight.mine.cluster import cluster_embeddings
     from oversight.mine.represent import represent_notes
 
     represented = asyncio.run(represent_notes(store, notes, embedder, params=knobs.represent()))
-    return cluster_embeddings(represented.vectors, knobs.cluster())
+    return cluster_like_mine(notes, represented.vectors, knobs)
 
 
 def grid_figures(store: Any, notes: list[Any], embedder: Any, grid: Sequence[Knobs], scoring: Scoring,
                  progress: Callable[[str], None]) -> dict[Knobs, dict[str, Any]]:
-    """Every knob setting's figures: ``represent_notes`` once per weights, ``cluster_embeddings`` once
-    per band (and once per distinct representation: weights of blocks a set lacks change nothing)."""
+    """Every knob setting's figures: ``represent_notes`` once per weights, the clustering once per band
+    (and once per distinct representation: weights of blocks a set lacks change nothing)."""
     import hashlib
 
     import numpy as np
 
-    from oversight.mine.cluster import cluster_embeddings
     from oversight.mine.represent import represent_notes
 
     by_weights: dict[tuple[float, float, float], list[Knobs]] = {}
@@ -430,7 +438,7 @@ def grid_figures(store: Any, notes: list[Any], embedder: Any, grid: Sequence[Kno
         key = hashlib.sha1(np.ascontiguousarray(represented.vectors).tobytes()).hexdigest()
         for knobs in group:
             if (key, knobs.notes_per_pattern) not in done:
-                clustering = cluster_embeddings(represented.vectors, knobs.cluster())
+                clustering = cluster_like_mine(notes, represented.vectors, knobs)
                 done[key, knobs.notes_per_pattern] = clustering_figures(clustering, scoring.positions, scoring.truth,
                                                                         scoring.source)
             out[knobs] = done[key, knobs.notes_per_pattern]
@@ -639,7 +647,8 @@ def baseline_table(report: dict[str, Any]) -> str:
         only = entry["source_only"]
         row("source item only", f"{only['ami']:.3f}", f"{only['ami_source']:.3f}", only["ari"], only["clusters"])
     same = {name: entry["direct_path_matches_mine"] for name, entry in report["datasets"].items()}
-    lines.append(f"represent_notes + cluster_embeddings at the defaults give mine()'s patterns: {same}")
+    lines.append(f"represent_notes + cluster_embeddings + join_restatements at the defaults give mine()'s "
+                 f"patterns: {same}")
     return "\n".join(lines)
 
 
