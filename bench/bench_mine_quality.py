@@ -4,7 +4,7 @@ the run-to-run spread, and baselines (BERTopic, TF-IDF + LSA + k-means told k, t
     python bench/bench_mine_quality.py [--sets ttcw,tofueval,finegrainedrlhf,oracle,oracle_edits]
         [--bertopic-runs 3] [--no-bertopic] [--tfidf-seeds 5] [--resamples 5]
         [--lexical-weights 1,1.5,2] [--shape-weights 1,2,3,4] [--removed-weights 0,0.5,1]
-        [--bands 100/10,100/20,200/10,50/20] [--scale-from SCALE_OUTPUT]
+        [--bands 100/10,100/20,200/10,50/20] [--scale-from SCALE_OUTPUT] [--tables-from SAVED_OUTPUT]
         [--llm-model MODEL --api-base URL] [--no-llm]
 
 Data (../shared/data), each note with a human failure category and the source item (subject) it is about:
@@ -577,6 +577,10 @@ def selection_table(report: dict[str, Any]) -> str:
     known = f"{defaults['mean']:.3f}" if defaults["mean"] is not None else "not in the grid"
     lines.append(f"all sets (in-sample): {every['label']}, mean AMI {every['mean']:.3f}; the defaults "
                  f"({defaults['label']}) {known}")
+    held = {key: statistics.fmean(f["score"] for f in chosen[key].values())
+            for key in ("leave_one_source_out", "leave_one_set_out")}
+    lines.append(f"mean held-out AMI: {held['leave_one_source_out']:.3f} (source out), "
+                 f"{held['leave_one_set_out']:.3f} (set out); the defaults' mean {known}")
     return "\n".join(lines)
 
 
@@ -766,11 +770,16 @@ def main() -> None:
     parser.add_argument("--removed-weights", default="0,0.5,1")
     parser.add_argument("--bands", default="100/10,100/20,200/10,50/20", help="notes_per_pattern, LOW/HIGH,...")
     parser.add_argument("--scale-from", type=Path, help="a saved output of bench_mine_scale.py (its last line)")
+    parser.add_argument("--tables-from", type=Path, help="print the tables of a saved run (its last line) and stop")
     parser.add_argument("--llm-model")
     parser.add_argument("--api-base")
     parser.add_argument("--api-key")
     parser.add_argument("--no-llm", action="store_true")
     args = parser.parse_args()
+    if args.tables_from:
+        lines = [line for line in args.tables_from.read_text(encoding="utf-8").splitlines() if line.strip()]
+        print_tables(json.loads(lines[-1]))
+        return
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [s for s in sets if s not in SOURCED_DATASETS]
     if unknown:
@@ -855,17 +864,23 @@ def main() -> None:
         for name, entry in report["datasets"].items()}
     report["llm_names_measured"] = llm is not None
     report["bertopic_measured"] = run_bertopic
+    print_tables(report)
+    print(json.dumps(report))
+
+
+def print_tables(report: dict[str, Any]) -> None:
+    resamples = report["resamples"]
     for title, text in (("Knobs chosen leave-one-set-out (score: pattern AMI with the category)", selection_table),
                         ("Knob settings by mean AMI over all sets (in-sample)", grid_table),
                         ("Each knob's reach (mean AMI over all sets, in-sample)", marginal_table),
                         ("Methods on every set", baseline_table),
-                        (f"Run-to-run spread ({args.resamples} seeded {RESAMPLE_SHARE:.0%} subsamples)", spread_table),
+                        (f"Run-to-run spread ({resamples['count']} seeded {resamples['share']:.0%} subsamples)",
+                         spread_table),
                         ("Targets (issue 19), on the held-out figures", targets_table),
                         ("mine() runs: first level and names", top_table)):
         print(f"== {title}")
         print(text(report))
         print()
-    print(json.dumps(report))
 
 
 if __name__ == "__main__":
