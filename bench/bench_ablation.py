@@ -47,8 +47,8 @@ def one_run(texts: list[str], args: argparse.Namespace, seed: int, p_assisted: f
     from oversight.experiments import summary
     from oversight.experiments.plant import caught, plant, planted_prompt
     from oversight.experiments.reviewers import Scripted, item_rng
-    from oversight.refine import build_refinement
-    from oversight.review import QueueEntry, ReviewItem
+    from oversight.refine.answers import build_refinement
+    from oversight.review.service import QueueEntry, ReviewItem
     from oversight.schemas import Critique, Draft, Experiment, Finding, ScriptedReviewer, Task
 
     experiment = Experiment(name="ablation", seed=seed, design="randomised",

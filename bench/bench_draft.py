@@ -70,18 +70,18 @@ async def baseline(api_base: str, n: int, concurrency: int) -> float:
 def through_graph(api_base: str, n: int, concurrency: int, workdir: Path) -> float:
     from oversight.config import load_settings
     from oversight.pipelines import draft_tasks
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.schemas import Task
 
     settings = load_settings(db=str(workdir / "bench.db"), model=MODEL, api_base=api_base, api_key="sk-bench",
                              concurrency=concurrency, max_tokens=200)
-    with Runtime.open(settings, announce=lambda _m: None) as runtime:
-        runtime.store.add_tasks([Task(id=f"t{i:05d}", prompt=p) for i, p in enumerate(prompts(n))])
+    with Project.open(settings, announce=lambda _m: None) as project:
+        project.store.add_tasks([Task(id=f"t{i:05d}", prompt=p) for i, p in enumerate(prompts(n))])
         started = time.perf_counter()
-        summary = asyncio.run(draft_tasks(runtime, concurrency=concurrency))
+        summary = asyncio.run(draft_tasks(project, concurrency=concurrency))
         elapsed = time.perf_counter() - started
         assert summary.count("drafted") == n, summary.as_dict()
-        assert runtime.store.count("critiques") == n
+        assert project.store.count("critiques") == n
     return elapsed
 
 

@@ -54,7 +54,7 @@ def open_llm(args: argparse.Namespace) -> tuple[Any, Any]:
 
 async def refine_like_a_trainer(store: Any, tasks: list[Any], drafts: list[Any]) -> int:
     from oversight.intervene.checks import word_count
-    from oversight.refine import build_refinement
+    from oversight.refine.answers import build_refinement
     from oversight.schemas import RefinementInput
 
     work = []
@@ -91,13 +91,13 @@ def row(name: str, validation: Any) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace, llm: Any) -> dict[str, Any]:
-    from oversight.draft import draft_task
     from oversight.intervene.apply import make_diff
     from oversight.intervene.suggest import suggest_by_rules
     from oversight.intervene.validate import validate
     from oversight.mine.embed import get_embedder
     from oversight.mine.miner import mine
     from oversight.prompts import load_prompt
+    from oversight.refine.drafting import draft_task
     from oversight.schemas import CheckCriterion, EvalCheck, Intervention, PromptPatch, Task
     from oversight.store import Store
 

@@ -141,15 +141,15 @@ def fill_finegrainedrlhf(store: Any, workdir: Path, dev: Path = FINEGRAINEDRLHF_
     is one JSONL row (id and source: the question index, prompt: the question, context: its
     retrieved passages), read by
     ``load_refinement_file``, kept by ``import_refinements`` and turned into notes by
-    ``collect_notes`` (no model: the library's plain edit statements, at most ``MAX_EDIT_NOTES``
+    ``collect_failure_notes`` (no model: the library's plain edit statements, at most ``MAX_EDIT_NOTES``
     per answer). An edit note is labelled with the error type of the annotated span
     (``feedback["errors"]``) it overlaps most (an insert: the span containing its position);
     an edit touching no span whose added words mostly come from a passage sentence the annotators
     listed as missing (``feedback["missing-info"]``) is labelled ``Missing-Info``; other notes
     touching no span stay in the store (they are mined) but are not scored.
     """
-    from oversight.mine.imports import import_refinements, load_refinement_file
-    from oversight.mine.miner import collect_notes
+    from oversight.mine.miner import collect_failure_notes
+    from oversight.refine.post_edits import import_refinements, load_refinement_file
 
     rows = json.loads(dev.read_text(encoding="utf-8"))
     path = workdir / "finegrainedrlhf_dev_edits.jsonl"
@@ -170,7 +170,7 @@ def fill_finegrainedrlhf(store: Any, workdir: Path, dev: Path = FINEGRAINEDRLHF_
     items = load_refinement_file(path, draft_field="draft", refined_field="refined", id_field="id",
                                  source_field="source", prompt_field="prompt", context_field="context")
     imported = import_refinements(store, items, source_file=path)
-    asyncio.run(collect_notes(store))
+    asyncio.run(collect_failure_notes(store))
     notes = [n for n in store.notes() if n.source == "edit"]
     refinements = {r.id: r for r in store.refinements()}
     drafts = store.drafts({n.draft_id for n in notes if n.draft_id})
@@ -234,13 +234,13 @@ def fill_oracle(store: Any, workdir: Path, oracle: Path = ORACLE) -> BenchSet:
 
     Each paragraph is one JSONL row (prompt: the writing instruction, draft: ``preedit``, refined:
     ``postedit``, id and source: the paragraph's id), read by ``load_refinement_file``, kept by
-    ``import_refinements`` and turned into edit notes by ``collect_notes`` without a model, as a team
+    ``import_refinements`` and turned into edit notes by ``collect_failure_notes`` without a model, as a team
     would import their writers' edits. An edit note is labelled with the category of the writer's
     fine-grained edit (``fine_grained_edits``: Cliche, Purple Prose, ...) it overlaps most (an insert:
     the edit containing its position); a note touching none is mined but not scored.
     """
-    from oversight.mine.imports import import_refinements, load_refinement_file
-    from oversight.mine.miner import collect_notes
+    from oversight.mine.miner import collect_failure_notes
+    from oversight.refine.post_edits import import_refinements, load_refinement_file
 
     rows = json.loads(oracle.read_text(encoding="utf-8"))
     path = workdir / "llm_edited_oracle.jsonl"
@@ -253,7 +253,7 @@ def fill_oracle(store: Any, workdir: Path, oracle: Path = ORACLE) -> BenchSet:
     items = load_refinement_file(path, draft_field="draft", refined_field="refined", id_field="id",
                                  source_field="source", prompt_field="prompt")
     imported = import_refinements(store, items, source_file=path)
-    asyncio.run(collect_notes(store))
+    asyncio.run(collect_failure_notes(store))
     notes = [n for n in store.notes() if n.source == "edit"]
     texts, truth, source, note_ids = [], [], [], []
     for note in notes:

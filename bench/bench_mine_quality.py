@@ -19,7 +19,7 @@ paragraph) and the same writers' 1,156 fine-grained edits as a note file of edit
 (``oracle_edits``: one note per edit, its category the label). See bench_mine_common.py.
 
 Each set fills a fresh store through the library (notes imported with their subject, or post-edits
-through ``load_refinement_file``/``import_refinements``/``collect_notes``, no model). Edit notes
+through ``load_refinement_file``/``import_refinements``/``collect_failure_notes``, no model). Edit notes
 that touch no labelled span are mined but not scored. The notes' own texts get precomputed MiniLM
 vectors; any other text the miner embeds (notes masked by subject) goes to the same default model,
 cached on disk. Per set:

@@ -212,7 +212,7 @@ def task_number(task_id: str) -> int:
     return int(task_id[1:])
 
 
-def seed(runtime: Any, start: int, stop: int, total: int, *, other_model: bool = False) -> None:
+def seed(project: Any, start: int, stop: int, total: int, *, other_model: bool = False) -> None:
     """Items start..stop-1, batch by position; with ``other_model`` half the drafts are another
     model's (for the model filter: such threads cannot be run to the pause without a model)."""
     from tests.support.review_seed import seed_items
@@ -222,22 +222,22 @@ def seed(runtime: Any, start: int, stop: int, total: int, *, other_model: bool =
         hi = min(stop, lo + step)
         batch = f"batch-{lo * BATCHES // max(total, 1)}"
         if not other_model:
-            seed_items(runtime, [item(i) for i in range(lo, hi)], source=batch)
+            seed_items(project, [item(i) for i in range(lo, hi)], source=batch)
             continue
-        seed_items(runtime, [item(i) for i in range(lo, hi) if i % 2 == 0], source=batch)
-        seed_items(runtime, [item(i) for i in range(lo, hi) if i % 2 == 1], source=batch, model=OTHER_MODEL)
+        seed_items(project, [item(i) for i in range(lo, hi) if i % 2 == 0], source=batch)
+        seed_items(project, [item(i) for i in range(lo, hi) if i % 2 == 1], source=batch, model=OTHER_MODEL)
 
 
 def _seed_slice(db: str, lease: float, start: int, stop: int, total: int) -> float:
     """One seeding process (spawned): its slice of the items; returns its seconds."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     began = time.perf_counter()
-    with Runtime.open(settings_for(db, lease), announce=lambda _m: None) as runtime:
+    with Project.open(settings_for(db, lease), announce=lambda _m: None) as project:
         for lo in range(start, stop, 10_000):
-            seed(runtime, lo, min(stop, lo + 10_000), total, other_model=True)
+            seed(project, lo, min(stop, lo + 10_000), total, other_model=True)
             print(f"  seeded {min(stop, lo + 10_000) - start}/{stop - start} of items {start}..{stop - 1}",
                   file=sys.stderr, flush=True)
     return time.perf_counter() - began
@@ -271,15 +271,15 @@ def seed_many(backend: Backend, db: str, lease: float, n: int) -> dict[str, Any]
             "ms_per_item": round(seconds / max(n, 1) * 1000, 2), "analyzed": analyzed}
 
 
-async def pause_threads(runtime: Any, ids: list[str], concurrency: int = 8) -> None:
+async def pause_threads(project: Any, ids: list[str], concurrency: int = 8) -> None:
     """Run each seeded task's refine thread to its pause (no model call: the draft and critique are stored)."""
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
     limit = asyncio.Semaphore(concurrency)
-    async with refine_graph(runtime) as graph:
+    async with refine_graph(project) as graph:
         async def one(task_id: str) -> None:
             async with limit:
-                await run_to_pause(graph, task_id, runtime.thread_id(task_id))
+                await run_to_pause(graph, task_id, project.thread_id(task_id))
 
         await asyncio.gather(*(one(task_id) for task_id in ids))
 
@@ -288,10 +288,10 @@ def _pause_slice(db: str, lease: float, ids: list[str]) -> None:
     """One pausing process (spawned): run its tasks' threads to the pause."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
-    with Runtime.open(settings_for(db, lease), announce=lambda _m: None) as runtime:
-        asyncio.run(pause_threads(runtime, ids))
+    with Project.open(settings_for(db, lease), announce=lambda _m: None) as project:
+        asyncio.run(pause_threads(project, ids))
 
 
 def seed_paused(db: str, lease: float, n: int) -> float:
@@ -299,11 +299,11 @@ def seed_paused(db: str, lease: float, n: int) -> float:
 
     Seeded in this process, then the threads run to the pause in one process per core.
     """
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     began = time.perf_counter()
-    with Runtime.open(settings_for(db, lease), announce=lambda _m: None) as runtime:
-        seed(runtime, 0, n, n)
+    with Project.open(settings_for(db, lease), announce=lambda _m: None) as project:
+        seed(project, 0, n, n)
     ids = [f"r{i:06d}" for i in range(n)]
     procs = max(1, min(os.cpu_count() or 1, n // 100 or 1))
     if procs == 1:
@@ -315,7 +315,7 @@ def seed_paused(db: str, lease: float, n: int) -> float:
 
 
 def add_accounts(db: str, names: list[str]) -> dict[str, str]:
-    from oversight.accounts import add_user
+    from oversight.review.accounts import add_user
     from oversight.store import Store
 
     with Store.open(db, migrate=False) as store:
@@ -596,7 +596,7 @@ def check_store(db: str, ids: list[str], tally: Tally | None, abandoned: str | N
 def library_run(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     """One reviewer through review.claim / review.held_item / review.submit, no HTTP."""
     from oversight import review
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     n = args.items
     ids = [f"r{i:06d}" for i in range(n)]
@@ -607,24 +607,24 @@ def library_run(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
         pages: list[float] = []
         submits: list[float] = []
 
-        async def loop(runtime: Any) -> None:
+        async def loop(project: Any) -> None:
             while True:
                 t0 = time.perf_counter()
-                lease = await review.claim(runtime, "lib-trainer")
+                lease = await review.claim(project, "lib-trainer")
                 t1 = time.perf_counter()
                 claims.append(t1 - t0)
                 if lease is None:
                     return
-                await review.held_item(runtime, lease.task_id, "lib-trainer")
+                await review.held_item(project, lease.task_id, "lib-trainer")
                 t2 = time.perf_counter()
-                await review.submit(runtime, lease.task_id, answer_value(lease.task_id), reviewer="lib-trainer")
+                await review.submit(project, lease.task_id, answer_value(lease.task_id), reviewer="lib-trainer")
                 t3 = time.perf_counter()
                 pages.append(t2 - t1)
                 submits.append(t3 - t2)
 
-        with Runtime.open(settings_for(db, args.lease), announce=lambda _m: None) as runtime:
+        with Project.open(settings_for(db, args.lease), announce=lambda _m: None) as project:
             began = time.perf_counter()
-            asyncio.run(loop(runtime))
+            asyncio.run(loop(project))
             wall = time.perf_counter() - began
         checked = check_store(db, ids, None, None, None)
     return {"seed_s": round(seeded, 1), "wall_s": round(wall, 2), "items_per_s": round(n / wall, 2),

@@ -70,7 +70,7 @@ def status_before(store: Any) -> dict[str, Any]:
 
 def grounding_before(store: Any) -> list[dict[str, Any]]:
     """`grounding_status` as it was: every critique and refinement record parsed."""
-    from oversight.grounding import grounding_report
+    from oversight.refine.critic_quality import grounding_report
 
     return [row.as_dict() for row in grounding_report(store)]
 
@@ -78,15 +78,15 @@ def grounding_before(store: Any) -> list[dict[str, Any]]:
 @contextmanager
 def the_old_way() -> Iterator[None]:
     """Status and grounding computed as before, wherever they are called from, for the block."""
-    import oversight.grounding
+    import oversight.refine.critic_quality
     from oversight.store import Store
 
-    saved = Store.status, oversight.grounding.grounding_status
-    Store.status, oversight.grounding.grounding_status = status_before, grounding_before  # type: ignore[assignment]
+    saved = Store.status, oversight.refine.critic_quality.grounding_status
+    Store.status, oversight.refine.critic_quality.grounding_status = status_before, grounding_before  # type: ignore[assignment]
     try:
         yield
     finally:
-        Store.status, oversight.grounding.grounding_status = saved  # type: ignore[assignment]
+        Store.status, oversight.refine.critic_quality.grounding_status = saved  # type: ignore[assignment]
 
 
 # -- seeding ------------------------------------------------------------------------------------------
@@ -186,17 +186,17 @@ def lead_page(db: Path, workdir: Path) -> Iterator[Callable[[], Any]]:
     """GET /lead on a real server in a thread of this process (so the baseline's patch reaches it)."""
     import httpx
 
-    from oversight.accounts import add_user
     from oversight.config import load_settings
-    from oversight.runtime import Runtime
+    from oversight.project import Project
+    from oversight.review.accounts import add_user
     from tests.web.conftest import serve, sign_in
 
     settings = load_settings(db=str(db), model="openai/none", api_base="http://127.0.0.1:9/v1", api_key="sk-none")
-    runtime = Runtime.open(settings, announce=lambda _m: None)
-    token = add_user(runtime.store, "lead", "lead")[1]
+    project = Project.open(settings, announce=lambda _m: None)
+    token = add_user(project.store, "lead", "lead")[1]
     for k in range(5):
-        add_user(runtime.store, f"trainer{k}", "trainer")
-    url, server, thread = serve(runtime)
+        add_user(project.store, f"trainer{k}", "trainer")
+    url, server, thread = serve(project)
     client = httpx.Client(base_url=url, follow_redirects=False, timeout=60)
     sign_in(client, token)
 
@@ -212,7 +212,7 @@ def lead_page(db: Path, workdir: Path) -> Iterator[Callable[[], Any]]:
         client.close()
         server.should_exit = True
         thread.join(10)
-        runtime.close()
+        project.close()
 
 
 def main() -> None:
@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--keep", help="a folder to keep the database in (default: a temporary one)")
     args = parser.parse_args()
-    from oversight.grounding import grounding_status
+    from oversight.refine.critic_quality import grounding_status
     from oversight.store import Store
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -235,7 +235,7 @@ def main() -> None:
             now = {"status": median_ms(store.status, args.reps),
                    "grounding": median_ms(lambda: grounding_status(store), args.reps)}
             with the_old_way():
-                import oversight.grounding as g
+                import oversight.refine.critic_quality as g
                 before = {"status": median_ms(store.status, max(1, args.reps // 2)),
                           "grounding": median_ms(lambda: g.grounding_status(store), max(1, args.reps // 2))}
             agree = {"status": status_before(store) == store.status(),

@@ -125,10 +125,10 @@ def _context(passages: list[list[str]]) -> str:
     return "\n\n".join(f"{p[0]}: {' '.join(s.strip() for s in p[1:])}" for p in passages if p)
 
 
-async def critique_sample(runtime: Any, rows: list[dict[str, Any]], indices: list[int]) -> tuple[dict, int, float]:
+async def critique_sample(project: Any, rows: list[dict[str, Any]], indices: list[int]) -> tuple[dict, int, float]:
     """Critique prediction 1 of each sampled row through oversight's critique stage; (critiques by index, failures, s)."""
-    from oversight.critique import critique_draft
     from oversight.errors import OversightError
+    from oversight.refine.critique import write_critique
     from oversight.schemas import Draft, Task
 
     tasks, drafts = {}, {}
@@ -140,9 +140,9 @@ async def critique_sample(runtime: Any, rows: list[dict[str, Any]], indices: lis
         tasks[i] = task
         drafts[i] = Draft(id=draft_id, task_id=task.id, model=SOURCE_MODEL, prompt_name="fgrlhf",
                           prompt_version="dev_feedback", text=row["prediction 1"])
-    runtime.store.add_tasks(tasks.values(), source="bench_triage")
+    project.store.add_tasks(tasks.values(), source="bench_triage")
     for draft in drafts.values():
-        runtime.store.save_draft(draft)
+        project.store.save_draft(draft)
     critiques: dict[int, Any] = {}
     failed = 0
     done = 0
@@ -151,8 +151,8 @@ async def critique_sample(runtime: Any, rows: list[dict[str, Any]], indices: lis
     async def one(i: int) -> None:
         nonlocal failed, done
         try:
-            critiques[i] = await critique_draft(tasks[i], drafts[i], runtime.critic, runtime.critique_prompt,
-                                                store=runtime.store, parameters=runtime.critique_params)
+            critiques[i] = await write_critique(tasks[i], drafts[i], project.critic, project.critique_prompt,
+                                                store=project.store, parameters=project.critique_params)
         except OversightError as exc:
             failed += 1
             print(f"critique of row {i} failed: {exc}", file=sys.stderr)
@@ -166,18 +166,18 @@ async def critique_sample(runtime: Any, rows: list[dict[str, Any]], indices: lis
 
 def fgrlhf(data: Path, sample: int, seed: int, db: str) -> dict[str, Any]:
     from oversight.config import load_settings
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     rows = json.loads((data / FGRLHF_FILE).read_text(encoding="utf-8"))
     order = list(range(len(rows)))
     random.Random(seed).shuffle(order)  # a smaller sample is a prefix of a larger one: cached critiques carry over
     indices = order[:sample]
-    runtime = Runtime.open(load_settings(db=db))
+    project = Project.open(load_settings(db=db))
     try:
-        critiques, failed, seconds = asyncio.run(critique_sample(runtime, rows, indices))
-        critic = runtime.critic.model
+        critiques, failed, seconds = asyncio.run(critique_sample(project, rows, indices))
+        critic = project.critic.model
     finally:
-        runtime.close()
+        project.close()
     print(f"b. FineGrainedRLHF dev, {len(indices)} sampled answers critiqued by {critic} "
           f"({failed} failed, counted as nothing found) in {seconds:.0f}s:")
     truths = {

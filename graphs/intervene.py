@@ -10,6 +10,6 @@ import tenacity  # noqa: F401  (imported here, at server start, not inside a run
 
 from oversight.config import load_settings
 from oversight.pipelines.intervene import build_intervene_graph
-from oversight.runtime import Runtime
+from oversight.project import Project
 
-graph = build_intervene_graph(lambda: Runtime.open(load_settings())).compile(name="intervene")
+graph = build_intervene_graph(lambda: Project.open(load_settings())).compile(name="intervene")

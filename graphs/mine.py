@@ -7,6 +7,6 @@ at import. Start a run with {"names": "keywords"} (no model) or {"names": "llm"}
 
 from oversight.config import load_settings
 from oversight.pipelines.mine import build_mine_graph
-from oversight.runtime import Runtime
+from oversight.project import Project
 
-graph = build_mine_graph(lambda: Runtime.open(load_settings())).compile(name="mine")
+graph = build_mine_graph(lambda: Project.open(load_settings())).compile(name="mine")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oversight.refine.tasks import load_tasks
 from oversight.schemas import Task
-from oversight.tasks import load_tasks
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "oversight" / "data" / "demo"
 

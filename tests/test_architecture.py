@@ -19,8 +19,7 @@ SRC = ROOT / "src"
 PACKAGE = "oversight"
 MAX_LINES = 450
 
-STAGES = ("oversight.mine", "oversight.audit", "oversight.draft", "oversight.critique", "oversight.refine",
-          "oversight.tasks")
+STAGES = ("oversight.refine", "oversight.mine", "oversight.audit", "oversight.intervene", "oversight.experiments")
 ABOVE_FOUNDATION = ("oversight.cli", "oversight.pipelines", "oversight.web", "oversight.review", *STAGES)
 FOUNDATION = ("oversight.llm", "oversight.prompts", "oversight.errors", "oversight.config")
 
@@ -295,10 +294,10 @@ def test_nothing_outside_the_store_touches_its_engine() -> None:
     _fail_listing("only store/ may use the Store's engine (give the Store a method instead):", bad)
 
 
-def test_only_the_runtime_turns_settings_into_parts() -> None:
-    """Stores, LLMs and the embedded server are made from settings in runtime.py alone."""
-    made_here = {"Store.open": ("runtime.py", "store"), "LLM": ("runtime.py", "llm.py"),
-                 "LocalModelServer": ("runtime.py", "local.py", "cli/model.py")}
+def test_only_the_project_turns_settings_into_parts() -> None:
+    """Stores, LLMs and the embedded server are made from settings in project.py alone."""
+    made_here = {"Store.open": ("project.py", "store"), "LLM": ("project.py", "llm.py"),
+                 "LocalModelServer": ("project.py", "local.py", "cli/model.py")}
 
     def called(node: ast.Call) -> str:
         func = node.func
@@ -314,7 +313,7 @@ def test_only_the_runtime_turns_settings_into_parts() -> None:
                     and not any(relative == allowed or relative.startswith(allowed + "/")
                                 for allowed in made_here[what])):
                 bad.append(f"{_show(path)}:{node.lineno}: {what}(...)")
-    _fail_listing("settings become a store, an LLM or the embedded server only in runtime.py:", bad)
+    _fail_listing("settings become a store, an LLM or the embedded server only in project.py:", bad)
 
 
 def test_modules_are_under_the_line_limit() -> None:

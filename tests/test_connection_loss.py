@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from oversight.cli import cli
 from oversight.config import load_settings
 from oversight.pipelines import draft_tasks
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Task
 from tests.support.stub_server import StubServer
 
@@ -57,13 +57,13 @@ async def test_draft_goes_on_after_the_database_drops_its_connections(tagged_url
     url, name = tagged_url
     with CuttingServer(url, name, at) as server:
         settings = load_settings(db=url, model=MODEL, api_base=server.api_base, api_key="sk-test", concurrency=2)
-        with Runtime.open(settings, announce=lambda _m: None) as runtime:
-            runtime.store.add_tasks(TASKS)
-            summary = await draft_tasks(runtime)
+        with Project.open(settings, announce=lambda _m: None) as project:
+            project.store.add_tasks(TASKS)
+            summary = await draft_tasks(project)
             assert server.cut >= 1, "the connections were cut mid-run"
             first = Counter(summary.outcomes.values())
-            again = await draft_tasks(runtime)  # whatever the first run could not finish
-            states = Counter(s.state for s in runtime.store.task_states())
+            again = await draft_tasks(project)  # whatever the first run could not finish
+            states = Counter(s.state for s in project.store.task_states())
         assert states == {"awaiting_review": len(TASKS)}, (summary.errors, again.errors)
         assert first["drafted"] + first["failed"] == len(TASKS)
         paid = Counter((r["kind"], r["digest"]) for r in server.requests)

@@ -107,7 +107,7 @@ def test_json_nested_five_thousand_deep_is_one_line(tmp_path: Path, command: lis
 
 def test_deep_json_in_a_csv_cell_is_one_line(tmp_path: Path) -> None:
     from oversight.audit.io import read_judgments
-    from oversight.tasks import load_tasks
+    from oversight.refine.tasks import load_tasks
 
     Path("t.csv").write_text(f'id,prompt,metadata\na,ok,"{DEEP}"\n')
     with pytest.raises(InputFileError, match=r"^t\.csv:2: field 'metadata': .*nested"):
@@ -181,8 +181,8 @@ NUL_FILES = {
 def test_nul_character_is_refused_by_the_reader(tmp_path: Path, kind: str) -> None:
     from oversight.audit.io import read_judgments
     from oversight.mine.note_files import load_note_file
-    from oversight.review import read_answers
-    from oversight.tasks import load_tasks
+    from oversight.refine.tasks import load_tasks
+    from oversight.review.service import read_answers
 
     name, text, line, field = NUL_FILES[kind]
     Path(name).write_text(text)
@@ -315,13 +315,13 @@ async def test_demo_where_to_look_next_masks_the_password(tmp_path: Path) -> Non
     from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
     from oversight.mine.note_files import load_note_file
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from tests.mine.test_cli import TTCW
 
-    with Runtime.open(load_settings(db=str(tmp_path / "d.db"))) as runtime:
-        runtime.store.save_notes(load_note_file(TTCW, text_field="explanation", id_field="id"))
-        runtime.settings.db = f"postgresql://u:{PASSWORD}@db.example/oversight"  # only printed, never opened
-        done = await mine_and_report(runtime, tmp_path / "out", names="keywords")
+    with Project.open(load_settings(db=str(tmp_path / "d.db"))) as project:
+        project.store.save_notes(load_note_file(TTCW, text_field="explanation", id_field="id"))
+        project.settings.db = f"postgresql://u:{PASSWORD}@db.example/oversight"  # only printed, never opened
+        done = await mine_and_report(project, tmp_path / "out", names="keywords")
     shown = "\n".join(done["next"])
     assert "--db postgresql://u:***@db.example/oversight patterns" in shown and PASSWORD not in shown
 
@@ -338,7 +338,7 @@ def test_os_errors_from_writing_outputs_are_one_line(tmp_path: Path, monkeypatch
     def denied(*_a: Any, **_k: Any) -> None:
         raise PermissionError(13, "Permission denied", "out.jsonl")
 
-    monkeypatch.setattr("oversight.export.write_jsonl", denied)
+    monkeypatch.setattr("oversight.refine.export.write_jsonl", denied)
     line = one_line_error(run("export", "-o", "out.jsonl"))
     assert line == "Error: out.jsonl: permission denied"
 

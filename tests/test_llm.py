@@ -318,7 +318,7 @@ async def test_prepare_hook_runs_once_under_concurrent_first_calls(queue: Planne
     async def prepare() -> None:
         started.append(1)
         await asyncio.sleep(0.01)  # long enough for every first call to arrive meanwhile
-        llm.api_base = "http://127.0.0.1:9/v1"  # as the runtime does once its server is up
+        llm.api_base = "http://127.0.0.1:9/v1"  # as the project does once its server is up
 
     llm = LLM("openai/gpt-4o-mini", prepare=prepare)
     queue.extend(["one", "two", "three", "four"])
@@ -393,8 +393,8 @@ def test_sync_facade_without_a_running_loop(queue: Planned, embed_calls: EmbedCa
 async def test_an_answer_holding_a_nul_or_a_lone_surrogate_is_kept_as_text(queue: Planned, store: Any) -> None:
     """JSON may carry "\\ud800" and "\\u0000"; neither SQLite's UTF-8 nor PostgreSQL's text can keep them,
     so a paid answer holding one was lost with a traceback when its draft was written."""
-    from oversight.draft import draft_task
     from oversight.prompts import load_prompt
+    from oversight.refine.drafting import draft_task
     from oversight.schemas import Task
 
     queue.append("Par\ud800is\x00.")

@@ -31,7 +31,7 @@ def test_the_readme_python_example_runs_as_written(tmp_path: Path) -> None:
 
     readme = (ROOT / "README.md").read_text()
     examples = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-    example = next(e for e in examples if "Runtime.open" in e)
+    example = next(e for e in examples if "Project.open" in e)
     (tmp_path / "example.py").write_text(example)
     (tmp_path / "tasks.jsonl").write_text(
         "".join(json.dumps({"id": f"q{i}", "prompt": f"What is {i} + {i}?"}) + "\n" for i in range(3))

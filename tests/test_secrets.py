@@ -74,13 +74,13 @@ def test_a_store_failure_shows_trainers_a_generic_page_and_logs_the_details(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from fastapi.testclient import TestClient
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.web.app import create_app
 
     settings = load_settings(db=str(tmp_path / "page.db"), model="openai/x", api_base="http://127.0.0.1:9/v1")
     detail = "database read failed (postgresql://alice:***@db.internal:5432/prod): server closed the connection"
-    with Runtime.open(settings) as runtime:
-        app = create_app(runtime)
+    with Project.open(settings) as project:
+        app = create_app(project)
 
         @app.get("/fails")
         def fails() -> None:

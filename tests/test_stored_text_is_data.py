@@ -12,12 +12,12 @@ from typing import Any
 import litellm
 import pytest
 
-from oversight.draft import draft_task
 from oversight.errors import ConfigError
 from oversight.intervene.apply import PatchError, make_diff, patched_prompt
 from oversight.intervene.suggest import system_patch
 from oversight.llm import LLM
 from oversight.prompts import load_prompt
+from oversight.refine.drafting import draft_task
 from oversight.schemas import FewShot, FewShotExample, PromptPatch, Task
 
 REAL_ACOMPLETION = litellm.acompletion

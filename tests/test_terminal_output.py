@@ -42,13 +42,13 @@ def _jsonl(path: str, rows: list[dict[str, object]]) -> None:
 def hostile_project() -> None:
     """Tasks, drafts and critiques awaiting review, refinements and notes: every text hostile."""
     from oversight.config import load_settings
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.schemas import Task
     from tests.support.review_seed import finding, seed_items
 
     assert run("init").exit_code == 0
     settings = load_settings(model="openai/stub", api_base="http://127.0.0.1:9/v1")
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         tasks = [Task(id=TASK_ID, prompt="Say hi " + HOSTILE, domain="d" + HOSTILE),
                  Task(id="plain", prompt="Say hello")]
         seed_items(rt, [(t, "Hi " + HOSTILE, [finding("Hi", "rude " + HOSTILE)])

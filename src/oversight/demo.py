@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from oversight import review
-from oversight.export import export_rows, write_jsonl
 from oversight.pipelines import draft_tasks
-from oversight.runtime import Runtime
-from oversight.tasks import load_tasks
+from oversight.project import Project
+from oversight.refine.export import export_rows, write_jsonl
+from oversight.refine.tasks import load_tasks
 
 __all__ = ["DEMO_DATA", "DemoResult", "refine_capital_questions", "run_demo", "validate_one_intervention"]
 
@@ -41,7 +41,7 @@ class DemoResult:
 
 
 async def run_demo(
-    runtime: Runtime,
+    project: Project,
     workspace: Path,
     *,
     limit: int = 6,
@@ -56,15 +56,15 @@ async def run_demo(
     workspace.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(DEMO_DATA / "tasks.jsonl")[:limit]
     answers = dict(review.read_answers(DEMO_DATA / "refinements.jsonl"))
-    store = runtime.store
+    store = project.store
     store.add_tasks(tasks, source="oversight demo (FineGrainedRLHF dev)")
     ids = [t.id for t in tasks]
-    summary = await draft_tasks(runtime, ids, on_done=on_progress)
+    summary = await draft_tasks(project, ids, on_done=on_progress)
     refined = 0
     for entry in review.queue(store):
         answer = answers.get(entry.task_id)
         if answer is not None and entry.task_id in ids:
-            await review.submit(runtime, entry.task_id, answer)
+            await review.submit(project, entry.task_id, answer)
             refined += 1
     rows = [row for row in export_rows(store) if row["task_id"] in ids]
     export_path = workspace / "refinements.jsonl"
@@ -72,8 +72,8 @@ async def run_demo(
     status = store.status()
     return DemoResult(
         workspace=workspace,
-        db=runtime.settings.db,
-        model=runtime.drafter.model,
+        db=project.settings.db,
+        model=project.drafter.model,
         tasks=len(ids),
         drafted=summary.count("drafted") + summary.count("resumed"),
         refined=refined,
@@ -92,21 +92,21 @@ ONE_WORD_TAG = "ignores-one-word-instruction"
 WRONG_TAG = "wrong-capital"
 
 
-async def refine_capital_questions(runtime: Runtime, limit: int = 12) -> int:
+async def refine_capital_questions(project: Project, limit: int = 12) -> int:
     """Draft ``limit`` bundled capital questions ("Answer with one word.") and refine them as a
     trainer would: every answer longer than two words becomes the capital, tagged, with a reason
     (and tagged wrong-capital when the draft names another city). Returns how many were refined."""
     import asyncio
 
-    from oversight.draft import draft_task
     from oversight.intervene.checks import word_count
-    from oversight.refine import RefinementInput, build_refinement
+    from oversight.refine.answers import RefinementInput, build_refinement
+    from oversight.refine.drafting import draft_task
 
-    store = runtime.store
+    store = project.store
     tasks = load_tasks(CAPITALS)[:limit]
     await asyncio.to_thread(store.add_tasks, tasks, source="oversight demo (capital questions)")
-    prompt = await asyncio.to_thread(runtime.prompt, "draft")
-    drafts = await asyncio.gather(*(draft_task(t, runtime.drafter, prompt, store=store) for t in tasks))
+    prompt = await asyncio.to_thread(project.prompt, "draft")
+    drafts = await asyncio.gather(*(draft_task(t, project.drafter, prompt, store=store) for t in tasks))
     work = []
     for task, draft in zip(tasks, drafts, strict=True):
         if word_count(draft.text) <= 2 or not task.reference:
@@ -120,7 +120,7 @@ async def refine_capital_questions(runtime: Runtime, limit: int = 12) -> int:
     return len(work)
 
 
-async def validate_one_intervention(runtime: Runtime) -> dict[str, Any] | None:
+async def validate_one_intervention(project: Project) -> dict[str, Any] | None:
     """Propose interventions for the one-word pattern, accept them as a lead would, add the lead's
     correctness check to the wrong-capital pattern, and validate the few-shot set. None when the
     last mining run has no one-word pattern."""
@@ -130,7 +130,7 @@ async def validate_one_intervention(runtime: Runtime) -> dict[str, Any] | None:
     from oversight.intervene.validate import validate
     from oversight.schemas import CheckCriterion, EvalCheck, Intervention
 
-    store = runtime.store
+    store = project.store
     patterns = await asyncio.to_thread(store.patterns)
     notes = {n.id: n for n in await asyncio.to_thread(store.notes)}
 
@@ -160,7 +160,7 @@ async def validate_one_intervention(runtime: Runtime) -> dict[str, Any] | None:
     few_shot = next((i for i in chosen if i.kind == "few_shot"), None)
     if few_shot is None:
         return {"pattern": one_word.name, "proposed": [i.title for i in chosen], "validation": None}
-    prompt = await asyncio.to_thread(runtime.prompt, "draft")
-    validation = await validate(store, few_shot.id, drafter=runtime.drafter, base_prompt=prompt, controls=0)
+    prompt = await asyncio.to_thread(project.prompt, "draft")
+    validation = await validate(store, few_shot.id, drafter=project.drafter, base_prompt=prompt, controls=0)
     return {"pattern": one_word.name, "intervention": few_shot.id, "title": few_shot.title,
             "proposed": [i.title for i in chosen], "validation": validation}

@@ -44,7 +44,7 @@ def report_text(
     note to its item).
     """
     from oversight.audit.report import report_sections
-    from oversight.grounding import grounding_report
+    from oversight.refine.critic_quality import grounding_report
     from oversight.report import build_report, grounding_section
     from oversight.report.interventions import interventions_section
 

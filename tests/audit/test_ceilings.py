@@ -53,15 +53,14 @@ def test_routes_by_kind() -> None:
 
 
 def test_the_routing_rule_is_kept_where_the_queue_reads_it(tmp_store) -> None:
-    from oversight.review import load_routing_rule, save_routing_rule
 
-    assert load_routing_rule(tmp_store) is None
+    assert tmp_store.routing_rule() is None
     rule = routing_rule(_group("easy", 200, None) + _group("messy", 100, 2))
-    save_routing_rule(tmp_store, rule)
-    assert load_routing_rule(tmp_store) == rule
+    tmp_store.save_routing_rule(rule)
+    assert tmp_store.routing_rule() == rule
     newer = routing_rule(_group("easy", 200, None))
-    save_routing_rule(tmp_store, newer)  # the latest audit wins
-    assert load_routing_rule(tmp_store) == newer
+    tmp_store.save_routing_rule(newer)  # the latest audit wins
+    assert tmp_store.routing_rule() == newer
 
 
 def test_single_rater_needs_the_upper_bound_not_just_the_estimate() -> None:

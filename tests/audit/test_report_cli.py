@@ -151,10 +151,9 @@ def test_cli_save_then_audit_refinements(tmp_path: Path, neighbor: list[Pairwise
     assert data["kind"] == "pointwise" and data["agreement"]["disagreement_rate"] == 1.0
     assert data["routing"]["rules"][0]["value"] == "qa"
     assert not (tmp_path / "r" / "routing.json").exists()  # kept in the store, where the queue reads it
-    from oversight.review import load_routing_rule
 
     with Store.open(db) as store:
-        assert load_routing_rule(store).rules[0].value == "qa"
+        assert store.routing_rule().rules[0].value == "qa"
 
 
 def test_cli_audit_of_refinements_counts_simulated_reviewers(tmp_path: Path) -> None:
@@ -179,7 +178,6 @@ def test_cli_audit_of_refinements_counts_simulated_reviewers(tmp_path: Path) -> 
 
 
 def test_simulated_decisions_alone_never_set_the_queues_routing(tmp_path: Path) -> None:
-    from oversight.review import load_routing_rule
     from oversight.schemas import Refinement, Task
     from oversight.store import Store
 
@@ -193,7 +191,7 @@ def test_simulated_decisions_alone_never_set_the_queues_routing(tmp_path: Path) 
     assert run.exit_code == 0, run.output
     assert "routing rule was left as it was" in run.stderr
     with Store.open(db) as store:
-        assert load_routing_rule(store) is None
+        assert store.routing_rule() is None
 
 
 def test_report_shows_the_llm_judge_beside_the_humans(pandalm: list[PairwiseJudgment]) -> None:
@@ -223,16 +221,16 @@ class UnusableJudge:
 
 def test_cli_says_so_when_no_judge_answer_was_usable(tmp_path: Path, neighbor: list[PairwiseJudgment],
                                                      monkeypatch) -> None:
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
-    opened = Runtime.open
+    opened = Project.open
 
     def with_unusable_judge(*args, **kwargs):
-        runtime = opened(*args, **kwargs)
-        runtime.judge = UnusableJudge()  # type: ignore[assignment]
-        return runtime
+        project = opened(*args, **kwargs)
+        project.judge = UnusableJudge()  # type: ignore[assignment]
+        return project
 
-    monkeypatch.setattr(Runtime, "open", with_unusable_judge)
+    monkeypatch.setattr(Project, "open", with_unusable_judge)
     path = _write(tmp_path / "j.jsonl", neighbor[:4])
     run = CliRunner().invoke(cli, ["audit", "judgments", str(path), "--no-report", "--judge", "--judge-limit", "1",
                                    "--model", "openai/some-model", "--api-base", RECORDED_API_BASE])

@@ -74,12 +74,12 @@ def test_triage_without_a_judge_name_among_several_annotators_says_so(tmp_path: 
 def test_triage_of_drafts_measures_on_answered_work_and_lists_the_queue_first(recorded_settings) -> None:
     import json
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.schemas import Refinement, Task
     from tests.support.review_seed import finding, seed_items
 
     high = [finding("the year 1862", "Wrong year.", severity="high")]
-    with Runtime.open(recorded_settings) as rt:
+    with Project.open(recorded_settings) as rt:
         seed_items(rt, [(Task(id=f"h{i}", prompt="When?"), "In the year 1862.", high) for i in range(1, 6)]
                    + [(Task(id=f"n{i}", prompt="When?"), "In 1861.", []) for i in range(1, 6)])
         for task_id, decision in [("h1", "reject"), ("h2", "reject"), ("h3", "accept"), ("n1", "reject"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from oversight.experiments.reviewers import Scripted, item_rng
-from oversight.review import QueueEntry, ReviewItem
+from oversight.review.service import QueueEntry, ReviewItem
 from oversight.schemas import Critique, Draft, Finding, PlantedError, ScriptedReviewer, Task
 
 SHORT = "The battle was fought on July 21, 1862 near Manassas."

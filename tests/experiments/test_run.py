@@ -18,7 +18,7 @@ import pytest
 from oversight import review
 from oversight.config import load_settings
 from oversight.experiments import ROW_COLUMNS, load_experiment, run, summary
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Experiment, RefinementInput
 from tests.conftest import CASSETTES, RECORDED_API_BASE, RECORDED_API_KEY, RECORDED_MODEL, ROOT
 
@@ -33,7 +33,7 @@ def stable(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.vcr
 async def test_the_readme_example_runs_end_to_end_and_a_rerun_pays_for_nothing(recorded_settings) -> None:
     experiment = load_experiment(EXAMPLE)
-    with Runtime.open(recorded_settings) as rt:
+    with Project.open(recorded_settings) as rt:
         frame = await run(experiment, rt, base=EXAMPLE.parent)
         assert list(frame.columns) == ROW_COLUMNS and len(frame) == 24
         assert frame.groupby("condition").size().to_dict() == {"assisted": 12, "unassisted": 12}
@@ -127,7 +127,7 @@ def small(**changes: object) -> Experiment:
 @pytest.mark.vcr
 async def test_people_answer_the_same_items_in_the_queue_with_the_arm_honoured(recorded_settings) -> None:
     experiment = small()
-    with Runtime.open(recorded_settings) as rt:
+    with Project.open(recorded_settings) as rt:
         frame = await run(experiment, rt, base=ROOT)
         assert (frame["state"] == "awaiting_review").all() and frame["decision"].isna().all()
         queued = set(rt.store.batch_task_ids(experiment.batch))
@@ -164,7 +164,7 @@ def any_db_settings(request: pytest.FixtureRequest, recorded_settings):
 @pytest.mark.vcr(str(LLM_REVIEWER_CASSETTE))
 async def test_an_llm_reviewer_answers_through_the_review_service(any_db_settings) -> None:
     experiment = small(name="llm-reviewer", reviewer={"policy": "llm"})
-    with Runtime.open(any_db_settings) as rt:
+    with Project.open(any_db_settings) as rt:
         frame = await run(experiment, rt, base=ROOT)
         assert (frame["state"] == "refined").all() and set(frame["reviewer"]) == {"sim-llm"}
         assert frame["simulated"].all() and frame["caught"].notna().all()
@@ -186,7 +186,7 @@ async def test_a_paired_prompt_comparison_measures_recurrence_by_a_check(recorde
         "recurrence": {"check": {"kind": "max_words", "value": 1}}})
     settings = load_settings(db=recorded_settings.db, model=RECORDED_MODEL, api_base=RECORDED_API_BASE,
                              api_key=RECORDED_API_KEY, concurrency=1, prompts_dir=str(prompts))
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         frame = await run(experiment, rt, base=ROOT)
         assert len(frame) == 24 and frame["recurs"].notna().all() and frame["decision"].isna().all()
         assert frame.groupby("condition")["prompt_version"].nunique().to_dict() == {"bundled": 1, "terse": 1}
@@ -208,7 +208,7 @@ def test_the_same_task_under_the_same_condition_gets_the_same_error_wherever_the
                    text="It was fought on July 21, 1861, by about 18,000 men on each side of the river.")
     spelled = [small(tasks={"file": "src/oversight/data/demo/tasks.jsonl"}),
                small(tasks={"file": str(ROOT / "src/oversight/data/demo/tasks.jsonl")})]
-    with Runtime.open(recorded_settings) as rt:
+    with Project.open(recorded_settings) as rt:
         made = [_item(e, task, e.conditions[0], source, rt, queued=True) for e in spelled]
     (first, first_task, first_draft), (second, second_task, second_draft) = made
     assert first.key != second.key and first.item_id != second.item_id  # two declarations, two sets of items

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from oversight.config import load_settings
 from oversight.experiments import run
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Experiment
 from tests.support.stub_server import StubServer
 
@@ -24,7 +24,7 @@ async def test_paired_conditions_with_the_same_drafter_pay_for_each_draft_once(t
     with StubServer(latency=0.02) as server:
         settings = load_settings(db=str(tmp_path / "o.db"), model="openai/stub", api_base=server.api_base,
                                  api_key="sk-test", concurrency=4)
-        with Runtime.open(settings, announce=lambda _m: None) as rt:
+        with Project.open(settings, announce=lambda _m: None) as rt:
             frame = await run(experiment, rt)
             drafts = Counter(r["digest"] for r in server.requests if r["kind"] == "draft")
             assert len(frame) == 16 and frame["recurs"].notna().all()

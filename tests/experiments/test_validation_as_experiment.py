@@ -13,7 +13,7 @@ import pytest
 
 from oversight.experiments import run, summary
 from oversight.intervene.validate import plan_validation, validate
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Experiment, FewShot
 from tests.conftest import RECORDED_MODEL
 from tests.intervene.conftest import embedder  # noqa: F401
@@ -35,7 +35,7 @@ async def test_a_validation_declared_as_an_experiment_pays_nothing_and_agrees(
     experiment = Experiment(name="one-word-fix", tasks={"ids": affected}, seed=7,
                             conditions=[{"name": "bundled"}, {"name": "few-shot", "patch": few_shot.id}],
                             recurrence={"pattern": one_word.id})
-    with Runtime.open(recorded_settings, store=tmp_store) as rt:
+    with Project.open(recorded_settings, store=tmp_store) as rt:
         frame = await run(experiment, rt)
         assert tmp_store.count("drafts") == drafts  # every draft found: no model call, no copy
     assert len(frame) == 2 * len(affected) and frame["recurs"].notna().all()
@@ -57,7 +57,7 @@ async def test_recurrence_of_a_pattern_without_a_check_is_asked_of_the_judge_onc
     experiment = Experiment(name="judged", tasks={"ids": [t.id for t in capital_tasks(12)]}, seed=1,
                             conditions=[{"name": "bundled"}, {"name": "few-shot", "patch": item.id}],
                             recurrence={"pattern": item.pattern_id})
-    with Runtime.open(recorded_settings, store=tmp_store) as rt:
+    with Project.open(recorded_settings, store=tmp_store) as rt:
         frame = await run(experiment, rt)
         asked = tmp_store.count("judge_verdicts")
         again = await run(experiment, rt)  # verdicts are kept: the judge is asked nothing twice

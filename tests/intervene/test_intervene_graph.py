@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from oversight.cli import cli
 from oversight.intervene.checks import word_count
 from oversight.mine.miner import mine
-from oversight.refine import build_refinement
+from oversight.refine.answers import build_refinement
 from oversight.schemas import Draft, RefinementInput, Task
 from oversight.store import Store
 from tests.support.stub_server import StubServer
@@ -150,7 +150,6 @@ def test_cli_suggest_and_refusals_change_nothing(tmp_path: Path, embedder) -> No
 
 
 def test_a_routing_rule_is_built_from_the_audits_where_one_exists(tmp_path: Path, embedder) -> None:
-    from oversight.review import save_routing_rule
     from oversight.schemas import GroupRoute, RoutingRule
 
     db = tmp_path / "o.db"
@@ -160,7 +159,7 @@ def test_a_routing_rule_is_built_from_the_audits_where_one_exists(tmp_path: Path
                                            "--pattern", pattern_id, "--json"]).stdout)
     assert "routing_rule" not in {i["kind"] for i in plain[0]["interventions"]}  # no audit rule yet
     with Store.open(db) as store:
-        save_routing_rule(store, RoutingRule(
+        store.save_routing_rule(RoutingRule(
             rules=[GroupRoute(field="domain", value="geography", route="expert", raters=1,
                               reason="trainers agree with experts only 55% of the time on geography")],
             default=GroupRoute(field="all", value=None, route="single_rater", raters=1)))

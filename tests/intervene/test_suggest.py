@@ -21,7 +21,7 @@ from oversight.intervene.suggest import (
     suggest_with_llm,
 )
 from oversight.prompts import load_prompt
-from oversight.refine import word_diff
+from oversight.refine.answers import word_diff
 from oversight.schemas import (
     Draft,
     EvalCheck,
@@ -277,7 +277,7 @@ def test_the_answer_schema_has_no_docstrings_and_one_item_type_per_kind() -> Non
 
 
 def redundant_pattern_items() -> list[Any]:
-    from oversight.mine.imports import load_refinement_file
+    from oversight.refine.post_edits import load_refinement_file
 
     fields = {"draft_field": "prediction", "refined_field": "corrected", "id_field": "id", "source_field": "id",
               "tags_field": "error_types", "prompt_field": "question"}

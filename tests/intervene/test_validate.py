@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from oversight.draft import draft_task
 from oversight.intervene.checks import word_count
 from oversight.intervene.suggest import suggest_by_rules
 from oversight.intervene.validate import ValidationError, validate
 from oversight.mine.miner import mine
 from oversight.prompts import load_prompt
-from oversight.refine import build_refinement
+from oversight.refine.answers import build_refinement
+from oversight.refine.drafting import draft_task
 from oversight.schemas import CheckCriterion, EvalCheck, FewShot, Intervention, PatternName, RefinementInput, Task
 
 CAPITALS = Path(__file__).resolve().parents[2] / "src" / "oversight" / "data" / "capitals" / "tasks.jsonl"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from oversight.refine import word_diff
+from oversight.refine.answers import word_diff
 from oversight.schemas import Critique, Draft, Finding, FindingVerdict, Refinement, Task
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mine"

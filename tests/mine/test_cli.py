@@ -54,13 +54,13 @@ def test_patterns_before_any_run_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_mine_with_no_model_available_falls_back_to_keywords(tmp_path: Path, monkeypatch) -> None:
-    import oversight.runtime as runtime_module
+    import oversight.project as project_module
     from oversight.errors import LocalModelError
 
     def no_model(self) -> None:
         raise LocalModelError("the embedded model is not installed")
 
-    monkeypatch.setattr(runtime_module.Runtime, "_start_embedded_blocking", no_model)
+    monkeypatch.setattr(project_module.Project, "_start_embedded_blocking", no_model)
     runner = CliRunner()
     db = ["--db", str(tmp_path / "o.db")]
     runner.invoke(cli, [*db, "notes", "import", str(TTCW), "--text-field", "explanation"])
@@ -74,11 +74,11 @@ async def test_mine_and_report_writes_both_formats_for_the_demo(tmp_path: Path) 
     from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
     from oversight.mine.note_files import load_note_file
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
-    with Runtime.open(load_settings(db=str(tmp_path / "d.db"))) as runtime:
-        runtime.store.save_notes(load_note_file(TTCW, text_field="explanation", id_field="id"))
-        done = await mine_and_report(runtime, tmp_path / "out", names="keywords")
+    with Project.open(load_settings(db=str(tmp_path / "d.db"))) as project:
+        project.store.save_notes(load_note_file(TTCW, text_field="explanation", id_field="id"))
+        done = await mine_and_report(project, tmp_path / "out", names="keywords")
     assert done["html"].read_text().startswith("<!doctype html>") and done["markdown"].exists()
     assert done["result"].patterns and any("patterns" in line for line in done["next"])
 

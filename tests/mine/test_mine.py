@@ -69,7 +69,7 @@ class QueuedNamer:
     """A stand-in LLM for the naming logic (the wire is covered by the cassette tests)."""
 
     model = "fake/namer"
-    prepare = None  # nothing to start: Runtime.model_available says yes at once
+    prepare = None  # nothing to start: Project.model_available says yes at once
 
     def __init__(self) -> None:
         self.calls: list[list[dict]] = []

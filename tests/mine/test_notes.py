@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oversight.mine.miner import collect_notes
+from oversight.mine.miner import collect_failure_notes
 from oversight.mine.notes import (
     describe_edit,
     edits_of,
@@ -14,7 +14,7 @@ from oversight.mine.notes import (
     split_sentences,
 )
 from oversight.prompts import load_prompt
-from oversight.refine import word_diff
+from oversight.refine.answers import word_diff
 from oversight.schemas import (
     Critique,
     DiffOp,
@@ -111,9 +111,9 @@ async def test_collect_notes_turns_each_refinement_once(tmp_store, ttcw_rows) ->
     from tests.mine.conftest import seed_refinements
 
     seed_refinements(tmp_store, ttcw_rows[:6])
-    added = await collect_notes(tmp_store)
+    added = await collect_failure_notes(tmp_store)
     assert added == sum(len(split_sentences(r["explanation"])) for r in ttcw_rows[:6])
-    assert await collect_notes(tmp_store) == 0
+    assert await collect_failure_notes(tmp_store) == 0
     assert {n.kind for n in tmp_store.notes()} <= {r["category"] for r in ttcw_rows[:6]}
 
 

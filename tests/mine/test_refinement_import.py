@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from oversight.cli import cli
 from oversight.errors import InputFileError
-from oversight.mine.imports import import_refinements, load_refinement_file
-from oversight.mine.miner import collect_notes
+from oversight.mine.miner import collect_failure_notes
+from oversight.refine.post_edits import import_refinements, load_refinement_file
 from oversight.store import Store
 from tests.mine.conftest import FIXTURES
 
@@ -48,7 +48,7 @@ async def test_real_post_edits_become_edit_notes_once(store_url: str) -> None:
         draft = store.get_draft(items[0].draft.id)
         assert draft is not None and (draft.model, draft.prompt_name, draft.prompt_version) == ("import",) * 3
 
-        assert await collect_notes(store) == 110
+        assert await collect_failure_notes(store) == 110
         notes = store.notes()
         by_source = Counter(n.source for n in notes)
         assert by_source == {"edit": 70, "tag": 40}
@@ -62,7 +62,7 @@ async def test_real_post_edits_become_edit_notes_once(store_url: str) -> None:
         again = load_refinement_file(EDITS_SLICE, **FIELDS)
         assert import_refinements(store, again, source_file=EDITS_SLICE) == (0, 30)
         assert counts(store) == dict.fromkeys(TABLES, 30)
-        assert await collect_notes(store) == 0
+        assert await collect_failure_notes(store) == 0
 
 
 def test_without_ids_rows_are_known_by_content(tmp_path: Path) -> None:
@@ -213,7 +213,7 @@ async def test_context_field_tells_edits_removing_unsupported_words(tmp_path: Pa
                                      prompt_field="question", context_field="passage")
         assert items[0].task.context.startswith("Bloom is the second studio album")
         import_refinements(store, items, source_file=path)
-        await collect_notes(store)
+        await collect_failure_notes(store)
         assert [n.text for n in store.notes() if n.source == "edit"] == [
             'Removed a whole sentence at the end, not in the context, sharing no word with the prompt: '
             '"Sivan toured Europe with a large orchestra afterwards."']

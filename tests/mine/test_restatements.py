@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oversight.refine import RefinementInput, build_refinement
+from oversight.refine.answers import RefinementInput, build_refinement
 from oversight.schemas import Draft, FailureNote, Task
 from tests.mine.conftest import seed_refinements
 
@@ -75,12 +75,12 @@ async def test_a_tag_and_the_rationale_restating_it_count_once(tmp_store, ttcw_r
     ("ignores word / instruction" and "answered / asked / word draft"): the run makes them one, named
     by the tag, whatever the clustering did."""
     from oversight.mine.cluster import clustering_from_labels
-    from oversight.mine.miner import collect_notes, finish_run
+    from oversight.mine.miner import collect_failure_notes, finish_run
     from oversight.mine.represent import represent_notes
 
     seed_refinements(tmp_store, ttcw_rows[:20])
     tmp_store.add_finished_work(_capital_work(12))
-    await collect_notes(tmp_store)
+    await collect_failure_notes(tmp_store)
     notes = tmp_store.notes()
     texts, vectors = await represent_notes(tmp_store, notes, embedder)
     apart = {"tag": 0, "rationale": 1}  # as the demo's cut had them

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from oversight.errors import LLMError
-from oversight.mine.miner import collect_notes
+from oversight.mine.miner import collect_failure_notes
 from oversight.mine.notes import MAX_EDIT_NOTES, edits_of, llm_edit_explainer, significant_edits
 from oversight.prompts import load_prompt
 from oversight.schemas import text_hash
@@ -73,7 +73,7 @@ def uninterrupted(tmp_path: Path, edit_items: list[dict[str, Any]]) -> tuple[int
     llm = CountingLLM()
     with Store.open(tmp_path / "whole.db") as store:
         total = seed_edits(store, edit_items)
-        asyncio.run(collect_notes(store, explain_edits=llm_edit_explainer(llm, load_prompt("edit_note"))))
+        asyncio.run(collect_failure_notes(store, explain_edits=llm_edit_explainer(llm, load_prompt("edit_note"))))
         assert llm.calls == total
         return total, note_texts(store)
 
@@ -87,16 +87,16 @@ async def test_an_interrupted_collection_pays_only_for_the_answers_it_lacks(
     prompt = load_prompt("edit_note")
     first = CountingLLM(fail_after=answered)
     with pytest.raises(LLMError):
-        await collect_notes(store, explain_edits=llm_edit_explainer(first, prompt))
+        await collect_failure_notes(store, explain_edits=llm_edit_explainer(first, prompt))
     assert store.notes() == []  # no refinement was turned whole
 
     again = CountingLLM()
-    added = await collect_notes(store, explain_edits=llm_edit_explainer(again, prompt))
+    added = await collect_failure_notes(store, explain_edits=llm_edit_explainer(again, prompt))
     assert again.calls == total - answered
     assert added == len(expected) and note_texts(store) == expected
 
     third = CountingLLM()  # nothing left to ask, even when the notes are derived again
-    assert await collect_notes(store, explain_edits=llm_edit_explainer(third, prompt)) == 0
+    assert await collect_failure_notes(store, explain_edits=llm_edit_explainer(third, prompt)) == 0
     assert third.calls == 0
 
 
@@ -107,13 +107,13 @@ async def test_a_new_prompt_version_or_model_asks_again(
     total = seed_edits(store, edit_items[:1])
     prompt = load_prompt("edit_note")
     with pytest.raises(LLMError):
-        await collect_notes(store, explain_edits=llm_edit_explainer(CountingLLM(fail_after=total - 1), prompt))
+        await collect_failure_notes(store, explain_edits=llm_edit_explainer(CountingLLM(fail_after=total - 1), prompt))
     changed = CountingLLM()
     if change == "model":
         changed.model = "fake/another-model"
     else:
         prompt = replace(prompt, version="another-version")
-    await collect_notes(store, explain_edits=llm_edit_explainer(changed, prompt))
+    await collect_failure_notes(store, explain_edits=llm_edit_explainer(changed, prompt))
     assert changed.calls == total  # answers kept for another model or prompt version are not reused
 
 
@@ -130,7 +130,7 @@ _CHILD = textwrap.dedent(
     """
     import asyncio, os, signal, sys, time
     sys.path.insert(0, {root!r})
-    from oversight.mine.miner import collect_notes
+    from oversight.mine.miner import collect_failure_notes
     from oversight.mine.notes import llm_edit_explainer
     from oversight.prompts import load_prompt
     from oversight.store import Store
@@ -154,7 +154,7 @@ _CHILD = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
             return await super().structured(messages, schema, **params)
 
-    asyncio.run(collect_notes(store, explain_edits=llm_edit_explainer(KilledLLM(), load_prompt("edit_note"))))
+    asyncio.run(collect_failure_notes(store, explain_edits=llm_edit_explainer(KilledLLM(), load_prompt("edit_note"))))
     """
 )
 
@@ -178,6 +178,6 @@ def test_a_killed_collection_resumes_without_paying_twice(
     with Store.open(db) as store:
         assert store.notes() == []
         again = CountingLLM()
-        asyncio.run(collect_notes(store, explain_edits=llm_edit_explainer(again, load_prompt("edit_note"))))
+        asyncio.run(collect_failure_notes(store, explain_edits=llm_edit_explainer(again, load_prompt("edit_note"))))
         assert again.calls == total - answered
         assert note_texts(store) == expected

@@ -20,7 +20,7 @@ from oversight.pipelines.mine import (
     name_patterns,
     route_after_embed,
 )
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import PatternName
 from tests.mine.conftest import embedder, seed_refinements, ttcw_rows  # noqa: F401  (fixtures)
 
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, embedder: Any) -> Iterator[Runtime]:  # noqa: F811
-    """A runtime on a fresh database; its embedder is the session's memoised MiniLM (same name, same vectors)."""
-    with Runtime.open(load_settings(db=str(tmp_path / "mine.db"))) as opened:
+def project(tmp_path: Path, embedder: Any) -> Iterator[Project]:  # noqa: F811
+    """A project on a fresh database; its embedder is the session's memoised MiniLM (same name, same vectors)."""
+    with Project.open(load_settings(db=str(tmp_path / "mine.db"))) as opened:
         opened._embedder = embedder
         yield opened
 
@@ -39,7 +39,7 @@ class QueuedNamer:
     """A stand-in namer (the wire is covered by the cassette tests in tests/mine)."""
 
     model = "fake/namer"
-    prepare = None  # nothing to start: the runtime can call it at once
+    prepare = None  # nothing to start: the project can call it at once
 
     def __init__(self) -> None:
         self.calls = 0
@@ -56,23 +56,23 @@ class MissingNamer(QueuedNamer):
         raise LocalModelError("the embedded model is not installed")
 
 
-async def test_each_node_runs_alone(runtime: Runtime, ttcw_rows: Any) -> None:  # noqa: F811
-    seed_refinements(runtime.store, ttcw_rows[:40])
+async def test_each_node_runs_alone(project: Project, ttcw_rows: Any) -> None:  # noqa: F811
+    seed_refinements(project.store, ttcw_rows[:40])
     state: dict[str, Any] = {"names": "keywords"}
-    state |= await collect_notes(state, runtime)
+    state |= await collect_notes(state, project)
     assert state["notes_added"] > 0
-    assert (await collect_notes(state, runtime))["notes_added"] == 0  # each refinement once
+    assert (await collect_notes(state, project))["notes_added"] == 0  # each refinement once
 
-    state |= await embed_notes(state, runtime)
-    assert state["notes"] == state["notes_added"] and state["embedding_model"] == runtime.embedder.name
+    state |= await embed_notes(state, project)
+    assert state["notes"] == state["notes_added"] and state["embedding_model"] == project.embedder.name
     assert route_after_embed(state) == "cluster_notes"
 
-    state |= await cluster_notes(state, runtime)
+    state |= await cluster_notes(state, project)
     assert len(state["labels"]) == state["notes"] and max(state["labels"]) >= 1
     assert state["cluster_params"]["method"].startswith("agglomerative")
 
-    state |= await name_patterns(state, runtime)
-    stored = current(runtime.store)
+    state |= await name_patterns(state, project)
+    stored = current(project.store)
     assert stored is not None and stored.run.id == state["run_id"] and state["names_used"] == "keywords"
     assert [p.id for p in stored.patterns] == [p["id"] for p in state["patterns"]]
     assert sum(p["size"] for p in state["patterns"]) + state["noise"] == state["notes"]
@@ -86,59 +86,59 @@ def test_routing_after_embedding() -> None:
             route_after_embed(bad)  # type: ignore[arg-type]
 
 
-async def test_the_namer_is_chosen_only_when_asked_and_available(runtime: Runtime) -> None:
-    runtime.namer = QueuedNamer()  # type: ignore[assignment]
-    assert await choose_namer({}, runtime) is None  # keywords by default: no model
-    assert await choose_namer({"names": "llm"}, runtime) is runtime.namer
+async def test_the_namer_is_chosen_only_when_asked_and_available(project: Project) -> None:
+    project.namer = QueuedNamer()  # type: ignore[assignment]
+    assert await choose_namer({}, project) is None  # keywords by default: no model
+    assert await choose_namer({"names": "llm"}, project) is project.namer
     said: list[str] = []
-    runtime.announce = said.append
-    runtime.namer = MissingNamer()  # type: ignore[assignment]
-    assert await choose_namer({"names": "llm"}, runtime) is None and "not installed" in said[0]
+    project.announce = said.append
+    project.namer = MissingNamer()  # type: ignore[assignment]
+    assert await choose_namer({"names": "llm"}, project) is None and "not installed" in said[0]
     with pytest.raises(ValueError, match="'llm' or 'keywords'"):
-        await choose_namer({"names": "clio"}, runtime)  # type: ignore[typeddict-item]
+        await choose_namer({"names": "clio"}, project)  # type: ignore[typeddict-item]
 
 
-async def test_the_whole_graph_runs_once_with_keyword_names(runtime: Runtime, ttcw_rows: Any) -> None:  # noqa: F811
-    seed_refinements(runtime.store, ttcw_rows[:40])
-    out = await build_mine_graph(runtime).compile().ainvoke({"names": "keywords"})
+async def test_the_whole_graph_runs_once_with_keyword_names(project: Project, ttcw_rows: Any) -> None:  # noqa: F811
+    seed_refinements(project.store, ttcw_rows[:40])
+    out = await build_mine_graph(project).compile().ainvoke({"names": "keywords"})
     assert out["notes_added"] > 0 and out["notes"] == out["notes_added"]
     assert out["patterns"] and out["run_id"].startswith("run_") and out["names_used"] == "keywords"
-    stored = current(runtime.store)
+    stored = current(project.store)
     assert stored is not None and [p.id for p in stored.patterns] == [p["id"] for p in out["patterns"]]
     assert all(p.named_by == "keywords" for p in stored.patterns)
 
 
-async def test_the_graph_names_with_the_namer_or_falls_back_to_keywords(runtime: Runtime,
+async def test_the_graph_names_with_the_namer_or_falls_back_to_keywords(project: Project,
                                                                        ttcw_rows: Any) -> None:  # noqa: F811
-    seed_refinements(runtime.store, ttcw_rows[:40])
-    runtime.namer = QueuedNamer()  # type: ignore[assignment]
-    named = await build_mine_graph(runtime).compile().ainvoke({"names": "llm"})
+    seed_refinements(project.store, ttcw_rows[:40])
+    project.namer = QueuedNamer()  # type: ignore[assignment]
+    named = await build_mine_graph(project).compile().ainvoke({"names": "llm"})
     assert named["names_used"] == "llm" and all(p["name"].startswith("Craft lapse ") for p in named["patterns"])
 
-    runtime.announce = lambda _message: None
-    runtime.namer = MissingNamer()  # type: ignore[assignment]
-    fallback = await build_mine_graph(runtime).compile().ainvoke({"names": "llm"})
-    run = current(runtime.store).run  # type: ignore[union-attr]
+    project.announce = lambda _message: None
+    project.namer = MissingNamer()  # type: ignore[assignment]
+    fallback = await build_mine_graph(project).compile().ainvoke({"names": "llm"})
+    run = current(project.store).run  # type: ignore[union-attr]
     assert run.id == fallback["run_id"] and run.names == "keywords" and fallback["names_used"] == "keywords"
 
 
-async def test_an_empty_store_ends_after_embedding(runtime: Runtime) -> None:
-    out = await build_mine_graph(runtime).compile().ainvoke({})
+async def test_an_empty_store_ends_after_embedding(project: Project) -> None:
+    out = await build_mine_graph(project).compile().ainvoke({})
     assert out["notes"] == 0 and "labels" not in out and "patterns" not in out
-    assert current(runtime.store) is None
+    assert current(project.store) is None
 
 
-async def test_the_runtime_is_opened_on_first_use_and_once(runtime: Runtime) -> None:
-    opened: list[Runtime] = []
+async def test_the_project_is_opened_on_first_use_and_once(project: Project) -> None:
+    opened: list[Project] = []
 
-    def open_runtime() -> Runtime:
-        opened.append(runtime)
-        return runtime
+    def open_project() -> Project:
+        opened.append(project)
+        return project
 
-    graph = build_mine_graph(open_runtime).compile()
+    graph = build_mine_graph(open_project).compile()
     assert opened == []  # building the graph opens nothing
     await graph.ainvoke({"names": "keywords"})
-    assert opened == [runtime]
+    assert opened == [project]
 
 
 def test_graphs_entry_module_exports_a_compiled_graph_and_opens_no_database(tmp_path: Path,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from oversight.grounding import grounding_report
+from oversight.refine.critic_quality import grounding_report
 from oversight.report import ReportSection, grounding_section
 from tests._critics import GPT, SMOL, seed_critics
 from tests.report.conftest import report

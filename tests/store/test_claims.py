@@ -131,7 +131,7 @@ def dead_pid() -> int:
 
 
 def test_release_gives_back_only_a_dead_workers_claims(store: Store) -> None:
-    from oversight.pipelines.refine import _release_dead_workers
+    from oversight.pipelines.workers import _release_dead_workers
 
     add(store, 3)
     host = socket.gethostname()
@@ -159,7 +159,7 @@ async def test_a_worker_takes_over_the_tasks_of_one_that_died_while_it_ran(store
     # dry, ours sees the dead process and drafts its task instead of leaving it `drafting`
     from oversight.config import load_settings
     from oversight.pipelines import draft_tasks
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from tests.support.stub_server import StubServer
 
     grabbed: list[tuple[str, str, int]] = []
@@ -167,15 +167,15 @@ async def test_a_worker_takes_over_the_tasks_of_one_that_died_while_it_ran(store
     with StubServer() as server:
         settings = load_settings(db=store_url, model="openai/stub-model", api_base=server.api_base,
                                  api_key="sk-test", concurrency=1)
-        with Runtime.open(settings, announce=lambda _m: None) as runtime:
-            add(runtime.store, 3)
+        with Project.open(settings, announce=lambda _m: None) as project:
+            add(project.store, 3)
 
             def on_done(_task_id: str, _outcome: str) -> None:
                 if not grabbed:
-                    grabbed.extend(runtime.store.claim_tasks(lease_seconds=LEASE, limit=1, worker=dead))
+                    grabbed.extend(project.store.claim_tasks(lease_seconds=LEASE, limit=1, worker=dead))
 
-            summary = await draft_tasks(runtime, on_done=on_done)
-            states = {s.task_id: s.state for s in runtime.store.task_states()}
+            summary = await draft_tasks(project, on_done=on_done)
+            states = {s.task_id: s.state for s in project.store.task_states()}
     assert len(grabbed) == 1
     assert states == dict.fromkeys(["t000", "t001", "t002"], "awaiting_review")
     assert summary.outcomes[grabbed[0][0]] == "resumed" and not summary.errors

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, select, text, update
 
-from oversight.grounding import grounding_rows, grounding_status
+from oversight.refine.critic_quality import grounding_rows, grounding_status
 from oversight.schemas import Critique, Draft, Task, Usage
 from oversight.store import TASK_STATES, Store
 from oversight.store import tables as t

@@ -20,10 +20,10 @@ async def main(argv: list[str]) -> dict[str, Any]:
 
     from oversight.config import load_settings
     from oversight.pipelines.intervene import intervene_graph
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
-    with Runtime.open(load_settings(), create=False) as runtime:
-        async with intervene_graph(runtime) as graph:
+    with Project.open(load_settings(), create=False) as project:
+        async with intervene_graph(project) as graph:
             if argv[0] == "start":
                 config = {"configurable": {"thread_id": argv[2]}}
                 state = await graph.ainvoke({"pattern_id": argv[1]}, config)

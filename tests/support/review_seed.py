@@ -1,6 +1,6 @@
 """Put items in the review queue without a model: tasks with the drafts and critiques a run would make.
 
-Each draft and critique gets the id the runtime's models and prompts would derive, so a
+Each draft and critique gets the id the project's models and prompts would derive, so a
 refine thread run to its pause finds them in the store and pays for nothing (exactly as a
 resumed `oversight draft` would). Used by the web tests and the review benchmark, where
 what is measured is the queue, not the words.
@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from oversight.draft import draft_parameters
-from oversight.runtime import Runtime
+from oversight.project import Project
+from oversight.refine.drafting import draft_parameters
 from oversight.schemas import Arm, Critique, Draft, Finding, Task
 
 __all__ = ["arm_task", "finding", "seed_items"]
 
 
 def seed_items(
-    runtime: Runtime,
+    project: Project,
     items: Iterable[tuple[Task, str, Sequence[Finding]]],
     *,
     source: str | None = None,
@@ -28,27 +28,27 @@ def seed_items(
     """Add (task, draft text, findings) items, each awaiting review; return their task ids.
 
     ``model`` records another drafter's name on the drafts (for filters); such drafts are not
-    the runtime's own, so their threads are run to the pause only when answered through the page.
+    the project's own, so their threads are run to the pause only when answered through the page.
     """
-    store = runtime.store
+    store = project.store
     items = list(items)
     store.add_tasks([task for task, _, _ in items], source=source)
-    draft_params = draft_parameters(runtime.draft_prompt, runtime.draft_params)
-    critique_params = draft_parameters(runtime.critique_prompt, runtime.critique_params)
-    drafter = model or runtime.drafter.model
+    draft_params = draft_parameters(project.draft_prompt, project.draft_params)
+    critique_params = draft_parameters(project.critique_prompt, project.critique_params)
+    drafter = model or project.drafter.model
     ids = []
     for task, text, findings in items:
-        draft = Draft(id=Draft.derive_id(task.id, drafter, runtime.draft_prompt.version, draft_params),
-                      task_id=task.id, text=text, model=drafter, prompt_name=runtime.draft_prompt.name,
-                      prompt_version=runtime.draft_prompt.version, parameters=draft_params)
+        draft = Draft(id=Draft.derive_id(task.id, drafter, project.draft_prompt.version, draft_params),
+                      task_id=task.id, text=text, model=drafter, prompt_name=project.draft_prompt.name,
+                      prompt_version=project.draft_prompt.version, parameters=draft_params)
         store.save_draft(draft)
-        critique = Critique(id=Critique.derive_id(draft.id, runtime.critic.model, runtime.critique_prompt.version,
+        critique = Critique(id=Critique.derive_id(draft.id, project.critic.model, project.critique_prompt.version,
                                                   critique_params),
-                            draft_id=draft.id, task_id=task.id, model=runtime.critic.model,
-                            prompt_name=runtime.critique_prompt.name,
-                            prompt_version=runtime.critique_prompt.version, parameters=critique_params,
+                            draft_id=draft.id, task_id=task.id, model=project.critic.model,
+                            prompt_name=project.critique_prompt.name,
+                            prompt_version=project.critique_prompt.version, parameters=critique_params,
                             findings=list(findings), summary="Seeded critique.")
-        store.save_critique(critique, thread_id=runtime.thread_id(task.id))
+        store.save_critique(critique, thread_id=project.thread_id(task.id))
         ids.append(task.id)
     return ids
 

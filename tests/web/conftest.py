@@ -1,4 +1,4 @@
-"""A real review page on a real uvicorn server (127.0.0.1, a free port), around a Runtime on a temp database.
+"""A real review page on a real uvicorn server (127.0.0.1, a free port), around a Project on a temp database.
 
 No model is called: items are seeded with the drafts and critiques a run would have made
 (tests/support/review_seed.py), and the drafter points at a port where nothing listens, so
@@ -20,9 +20,9 @@ import httpx
 import pytest
 import uvicorn
 
-from oversight.accounts import add_user
 from oversight.config import load_settings
-from oversight.runtime import Runtime
+from oversight.project import Project
+from oversight.review.accounts import add_user
 from oversight.schemas import Task
 from oversight.web.app import create_app
 from tests.support.review_seed import finding, seed_items
@@ -38,10 +38,10 @@ def free_port() -> int:
 
 @dataclass
 class Site:
-    """A running review page: its base URL, runtime and the accounts' tokens."""
+    """A running review page: its base URL, project and the accounts' tokens."""
 
     url: str
-    runtime: Runtime
+    project: Project
     tokens: dict[str, str]
     app: Any = None  # the FastAPI app the server runs (its state holds e.g. the sign-in throttle)
 
@@ -63,9 +63,9 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
 
 
-def serve(runtime: Runtime) -> tuple[str, uvicorn.Server, threading.Thread]:
+def serve(project: Project) -> tuple[str, uvicorn.Server, threading.Thread]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(create_app(project), host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -91,26 +91,26 @@ def default_items() -> list[tuple[Task, str, list[Any]]]:
 
 @pytest.fixture
 def site_factory(tmp_path: Path) -> Iterator[Any]:
-    started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
+    started: list[tuple[uvicorn.Server, threading.Thread, Project]] = []
 
     def make(items: list[tuple[Task, str, list[Any]]] | None = None, *, db: str | None = None,
              users: dict[str, str] | None = None, **settings: Any) -> Site:
         config = load_settings(db=db or str(tmp_path / "review.db"), model="openai/drafter",
                                api_base="http://127.0.0.1:9/v1", api_key="sk-test", **settings)
-        runtime = Runtime.open(config)
-        seed_items(runtime, items if items is not None else default_items(), source="batch-1")
+        project = Project.open(config)
+        seed_items(project, items if items is not None else default_items(), source="batch-1")
         tokens = {}
         for name, role in (users or {"ana": "trainer", "ben": "trainer", "lea": "lead"}).items():
-            tokens[name] = add_user(runtime.store, name, role)[1]  # type: ignore[arg-type]
-        url, server, thread = serve(runtime)
-        started.append((server, thread, runtime))
-        return Site(url, runtime, tokens, server.config.app)
+            tokens[name] = add_user(project.store, name, role)[1]  # type: ignore[arg-type]
+        url, server, thread = serve(project)
+        started.append((server, thread, project))
+        return Site(url, project, tokens, server.config.app)
 
     yield make
-    for server, thread, runtime in started:
+    for server, thread, project in started:
         server.should_exit = True
         thread.join(10)
-        runtime.close()
+        project.close()
 
 
 @pytest.fixture

@@ -27,23 +27,23 @@ def test_the_page_says_the_limits_and_refuses_past_them(site: Site) -> None:
     assert long.status_code == 400
     assert f"a tag is at most {MAX_TAG_CHARS} characters" in long.text
     assert len(long.text) < 150_000  # the refused tag is shown once on the form, not echoed into the reason
-    assert site.runtime.store.refinements_of_task("cap-fr") == []
+    assert site.project.store.refinements_of_task("cap-fr") == []
     assert ana.post("/items/cap-fr", data={"csrf": csrf, "decision": "reject", "tags": "verbose"}).status_code == 303
 
 
 def test_healthz_answers_while_a_huge_edit_is_diffed(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     """The diff is held until /healthz has answered: were it on the event loop, /healthz could not answer."""
-    import oversight.refine
+    import oversight.refine.answers
 
     diffing, release = threading.Event(), threading.Event()
-    real = oversight.refine.word_diff
+    real = oversight.refine.answers.word_diff
 
     def held_diff(before: str, after: str, **kwargs: Any) -> Any:
         diffing.set()
         release.wait(60)
         return real(before, after, **kwargs)
 
-    monkeypatch.setattr(oversight.refine, "word_diff", held_diff)
+    monkeypatch.setattr(oversight.refine.answers, "word_diff", held_diff)
     ana = site.client("ana")
     csrf = csrf_of(ana.get("/items/cap-fr").text)
     huge = " ".join(f"word{n}" for n in range(MAX_REFINED_CHARS // 10))
@@ -59,14 +59,14 @@ def test_healthz_answers_while_a_huge_edit_is_diffed(site: Site, monkeypatch: py
         release.set()
         submit.join(120)
     assert sent["r"].status_code == 303, sent["r"].text[:300]
-    [refinement] = site.runtime.store.refinements_of_task("cap-fr")
+    [refinement] = site.project.store.refinements_of_task("cap-fr")
     assert refinement.refined_text == huge
 
 
 def test_a_tag_past_the_bound_kept_from_before_is_not_offered_on_every_page(site: Site) -> None:
     from oversight.schemas import Refinement
 
-    store = site.runtime.store
+    store = site.project.store
     draft = store.drafts_of_task("cap-td")[0]
     store.save_refinement(Refinement(task_id="cap-td", draft_id=draft.id, decision="reject", reviewer="ben",
                                      tags=["y" * 100_000, *(f"old-{n}" for n in range(2_000))]))

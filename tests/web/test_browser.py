@@ -159,8 +159,8 @@ def thread_state(site: Site, task_id: str) -> Any:
     from oversight.pipelines.refine import refine_graph
 
     async def read() -> Any:
-        async with refine_graph(site.runtime) as graph:
-            return await graph.aget_state({"configurable": {"thread_id": site.runtime.thread_id(task_id)}})
+        async with refine_graph(site.project) as graph:
+            return await graph.aget_state({"configurable": {"thread_id": site.project.thread_id(task_id)}})
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, read()).result(timeout=120)
@@ -205,19 +205,19 @@ def test_a_refinement_with_mouse_and_typing_is_recorded_and_resumes_the_thread(
     # the picture: the page as first seen (checking a box scrolled the form column down)
     page.evaluate("() => { window.scrollTo(0, 0); document.querySelector('.col-right').scrollTop = 0; }")
     screenshot(page, "refine-view.png", tmp_path)
-    assert site.runtime.store.refinements_of_task(task_id) == []  # nothing is recorded before submitting
+    assert site.project.store.refinements_of_task(task_id) == []  # nothing is recorded before submitting
 
     page.get_by_role("button", name=re.compile(r"^Submit")).click()
     expect(page).to_have_url(re.compile(rf"/done/{task_id}\?r=\w+"))
     expect(page.locator("#recorded")).to_contain_text(f"Your edit of {task_id} is recorded")
-    [refinement] = site.runtime.store.refinements_of_task(task_id)
+    [refinement] = site.project.store.refinements_of_task(task_id)
     assert (refinement.decision, refinement.refined_text, refinement.reviewer) == ("edit", "Paris", "ana")
     assert refinement.tags == ["verbose", "ignores-instruction"]
     assert refinement.rationale == "It was asked for one word."
     assert [(v.finding, v.verdict) for v in refinement.finding_verdicts] == [(0, "right")]
     assert refinement.confidence == 1.0
-    assert site.runtime.store.task_state(task_id).state == "refined"
-    assert site.runtime.store.review_lease(task_id) is None
+    assert site.project.store.task_state(task_id).state == "refined"
+    assert site.project.store.review_lease(task_id) is None
     snapshot = thread_state(site, task_id)
     assert snapshot.next == ()  # the paused thread ran on to its end
     assert snapshot.values["refinement"]["id"] == refinement.id
@@ -262,7 +262,7 @@ def test_a_refinement_by_keyboard_alone(site: Site, open_page: Callable[[], Page
     keys.press("Control+Enter")
 
     expect(page).to_have_url(re.compile(rf"/done/{task_id}\?r=\w+"))
-    [refinement] = site.runtime.store.refinements_of_task(task_id)
+    [refinement] = site.project.store.refinements_of_task(task_id)
     assert (refinement.decision, refinement.refined_text, refinement.reviewer) == ("edit", "Paris", "ana")
     assert [(v.finding, v.verdict) for v in refinement.finding_verdicts] == [(0, "wrong")]
     assert refinement.tags == ["ignores-instruction"]
@@ -275,7 +275,7 @@ def test_a_refinement_by_keyboard_alone(site: Site, open_page: Callable[[], Page
 
 def test_two_trainers_at_once_never_share_an_item(site_factory: Any, open_page: Callable[[], Page]) -> None:
     site: Site = site_factory(capital_items())
-    store = site.runtime.store
+    store = site.project.store
     every = sorted(task.id for task, _, _ in capital_items())
     pages = {"ana": open_page(), "ben": open_page()}
     for name, page in pages.items():
@@ -383,7 +383,7 @@ def test_a_trainer_is_refused_the_lead_pages_and_a_lead_sees_them(
     from oversight.schemas import Guideline, Intervention
 
     site: Site = site_factory(capital_items())
-    store = site.runtime.store
+    store = site.project.store
     ana, ben = site.client("ana"), site.client("ben")
     refine_over_http(ana, "cap-france", decision="edit", refined_text="Paris", tags="ignores-instruction",
                      rationale="It was asked for one word.", verdict_0="right", confidence="5")
@@ -450,7 +450,7 @@ def test_a_lead_reads_the_pattern_report_of_a_real_mining_run(
     site: Site = site_factory(capital_items())
     answer_capitals(site)
     with ThreadPoolExecutor(1) as pool:
-        result = pool.submit(asyncio.run, mine(site.runtime.store, names="keywords", embedder=get_embedder())
+        result = pool.submit(asyncio.run, mine(site.project.store, names="keywords", embedder=get_embedder())
                              ).result(timeout=240)
     assert result.patterns
 

@@ -21,7 +21,7 @@ LEASE = 600.0
 def test_the_page_renews_its_lease_warns_and_keeps_what_was_typed(site_factory: Any,
                                                                    open_page: Callable[[], Page]) -> None:  # noqa: F811
     site = site_factory(review_lease_seconds=LEASE)
-    store = site.runtime.store
+    store = site.project.store
     clock = Clock()
     store.clock = clock
     page = open_page()

@@ -34,10 +34,10 @@ def test_enter_in_the_tags_field_or_on_a_choice_does_not_submit(site: Site, open
     page.locator("#rationale").click()
     page.keyboard.type("One word was asked for.")
     expect(page).to_have_url(f"{site.url}/items/cap-fr")
-    assert site.runtime.store.refinements_of_task("cap-fr") == []
+    assert site.project.store.refinements_of_task("cap-fr") == []
     page.keyboard.press("Control+Enter")  # the one key that submits
     expect(page).to_have_url(re.compile(r"/done/cap-fr\?r=\w+"))
-    [refinement] = site.runtime.store.refinements_of_task("cap-fr")
+    [refinement] = site.project.store.refinements_of_task("cap-fr")
     assert (refinement.decision, refinement.tags, refinement.rationale) == ("reject", ["verbose"],
                                                                             "One word was asked for.")
 
@@ -62,20 +62,20 @@ def test_every_page_fits_a_phone_screen(site_factory: Any, open_page: Callable[.
     items = capital_items()
     long_source = "/srv/imports/2025-06-01/a-rather-long-batch-directory-name/tasks-from-the-capital-city-set.jsonl"
     site: Site = site_factory(items + [(t.model_copy(update={"id": f"{t.id}-again"}), d, f) for t, d, f in items])
-    with site.runtime.store.transaction() as conn:  # the batch as imports name it: the file's full path
+    with site.project.store.transaction() as conn:  # the batch as imports name it: the file's full path
         from oversight.store import tables
 
         conn.execute(tables.tasks.update().values(source=long_source))
     answer_capitals(site)
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, mine(site.runtime.store, names="keywords", embedder=get_embedder())).result(240)
+        pool.submit(asyncio.run, mine(site.project.store, names="keywords", embedder=get_embedder())).result(240)
     payload = Guideline(rubric="When the task asks for one word, the answer is that word and nothing else.")
-    site.runtime.store.save_interventions([Intervention(
+    site.project.store.save_interventions([Intervention(
         id=Intervention.derive_id("p1", payload), pattern_id="p1", kind="guideline", title="One word means one word",
         payload=payload, task_ids=["cap-france", "cap-japan"])])
 
     rng = random.Random(7)  # judgments kept for the audit page: its tables and its chart
-    site.runtime.store.save_judgments([
+    site.project.store.save_judgments([
         PairwiseJudgment(id=f"j{i}", prompt="Q", response_a="word " * rng.randint(5, 80),
                          response_b="word " * rng.randint(5, 80), annotator=f"r{i % 2}", choice=rng.choice("ab"))
         for i in range(160)])

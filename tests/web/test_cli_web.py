@@ -14,10 +14,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from oversight.accounts import authenticate, token_hash
 from oversight.cli import cli
 from oversight.config import load_settings
-from oversight.runtime import Runtime
+from oversight.project import Project
+from oversight.review.accounts import authenticate, token_hash
 from oversight.schemas import Task
 from tests.support.review_seed import seed_items
 from tests.web.conftest import free_port
@@ -49,7 +49,7 @@ def test_users_add_prints_the_token_once_and_keeps_only_its_hash(tmp_path: Path)
     bad = run(db, "users", "add", "<script>", "--role", "lead")
     assert bad.exit_code == 1
     assert "letters, digits" in bad.output
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         assert authenticate(rt.store, token).name == "ana"  # type: ignore[union-attr]
         assert authenticate(rt.store, token + "x") is None
     raw = db.read_bytes()
@@ -59,17 +59,17 @@ def test_users_add_prints_the_token_once_and_keeps_only_its_hash(tmp_path: Path)
     assert [u["name"] for u in json.loads(listed.stdout)] == ["ana"]
     renewed = run(db, "users", "token", "ana")
     assert renewed.exit_code == 0
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         assert authenticate(rt.store, token) is None
         assert authenticate(rt.store, renewed.stdout.strip()).name == "ana"  # type: ignore[union-attr]
     assert run(db, "users", "disable", "ana").exit_code == 0
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         assert authenticate(rt.store, renewed.stdout.strip()) is None
 
 
 def test_calibration_add_checks_the_whole_file_first(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
-    with Runtime.open(load_settings(db=str(db), model="openai/x", api_base="http://127.0.0.1:9/v1")) as rt:
+    with Project.open(load_settings(db=str(db), model="openai/x", api_base="http://127.0.0.1:9/v1")) as rt:
         seed_items(rt, [(Task(id="q1", prompt="Capital of Peru? One word."), "Lima is the capital.", []),
                         (Task(id="q2", prompt="Capital of Chad? One word."), "N'Djamena.", [])])
     good = tmp_path / "expert.jsonl"
@@ -85,11 +85,11 @@ def test_calibration_add_checks_the_whole_file_first(tmp_path: Path) -> None:
     no_expert = run(db, "calibration", "add", str(good))
     assert no_expert.exit_code == 1
     assert "field 'expert'" in no_expert.output
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         assert rt.store.calibration_items() == []  # nothing from either bad file
     added = run(db, "calibration", "add", str(good), "--expert", "eve")
     assert added.exit_code == 0, added.output
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         items = {i.task_id: i for i in rt.store.calibration_items()}
     assert (items["q1"].refined_text, items["q1"].tags, items["q1"].expert) == ("Lima", ["verbose"], "eve")
     assert items["q2"].decision == "accept"
@@ -128,7 +128,7 @@ def test_serve_runs_a_real_server_process(tmp_path: Path) -> None:
 
 def test_calibration_add_refuses_a_task_twice_in_one_file(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
-    with Runtime.open(load_settings(db=str(db), model="openai/x", api_base="http://127.0.0.1:9/v1")) as rt:
+    with Project.open(load_settings(db=str(db), model="openai/x", api_base="http://127.0.0.1:9/v1")) as rt:
         seed_items(rt, [(Task(id="q1", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
     twice = tmp_path / "twice.jsonl"
     twice.write_text(json.dumps({"task_id": "q1", "decision": "accept"}) + "\n"
@@ -136,5 +136,5 @@ def test_calibration_add_refuses_a_task_twice_in_one_file(tmp_path: Path) -> Non
     refused = run(db, "calibration", "add", str(twice), "--expert", "eve")
     assert refused.exit_code == 1
     assert "twice.jsonl:2: field 'task_id': task 'q1' again (first on line 1)" in refused.output
-    with Runtime.open(load_settings(db=str(db))) as rt:
+    with Project.open(load_settings(db=str(db))) as rt:
         assert rt.store.calibration_items() == []

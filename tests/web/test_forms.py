@@ -30,8 +30,8 @@ def assert_refused(site: Site, response: httpx.Response, message: str) -> None:
     assert 'id="answer-error"' in response.text  # the refine form again, with the reason on it
     assert 'name="decision" value="edit" checked' in response.text  # what they chose is kept
     assert "Paris only" in response.text
-    assert site.runtime.store.refinements_of_task("cap-fr") == []
-    assert site.runtime.store.task_state("cap-fr").state == "awaiting_review"
+    assert site.project.store.refinements_of_task("cap-fr") == []
+    assert site.project.store.task_state("cap-fr").state == "awaiting_review"
 
 
 ANSWER = {"decision": "edit", "refined_text": "Paris only", "tags": "verbose", "rationale": "One word was asked."}
@@ -85,11 +85,11 @@ def test_a_nul_in_a_leads_form_is_refused(any_site: Site) -> None:
     payload = Guideline(rubric="Answer with one word when asked for one word.")
     intervention = Intervention(id=Intervention.derive_id("p1", payload), pattern_id="p1", kind="guideline",
                                 title="One word means one word", payload=payload)
-    any_site.runtime.store.save_interventions([intervention])
+    any_site.project.store.save_interventions([intervention])
     lea = any_site.client("lea")
     csrf = csrf_of(lea.get("/lead/interventions").text)
     refused = lea.post(f"/lead/interventions/{intervention.id}/decide",
                        data={"csrf": csrf, "decision": "accept", "reason": "cheap\x00"})
     assert refused.status_code == 400
     assert "field &#39;reason&#39; contains a NUL character" in refused.text
-    assert any_site.runtime.store.intervention(intervention.id).status == "proposed"
+    assert any_site.project.store.intervention(intervention.id).status == "proposed"

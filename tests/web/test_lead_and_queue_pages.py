@@ -20,7 +20,7 @@ def rows_of(html: str) -> dict[str, str]:
 
 
 def test_the_queue_shows_what_each_item_asks_and_how_long_it_waited(site: Site) -> None:
-    with site.runtime.store.transaction() as conn:
+    with site.project.store.transaction() as conn:
         conn.execute(tables.tasks.update().values(source=LONG_SOURCE))
     ben = site.client("ben")
     assert ben.get("/items/cap-td").status_code == 200  # ben holds this one
@@ -52,7 +52,7 @@ def test_each_intervention_shows_the_change_a_lead_decides_on(site: Site) -> Non
     intervention = Intervention(id=Intervention.derive_id("p1", payload), pattern_id="p1", kind="guideline",
                                 title="One word means one word", payload=payload,
                                 rationale="Two of three refinements cut a sentence down to one word.")
-    site.runtime.store.save_interventions([intervention])
+    site.project.store.save_interventions([intervention])
     html = site.client("lea").get("/lead/interventions").text
     article = re.search(rf'<article[^>]*id="{intervention.id}".*?</article>', html, re.S).group(0)  # type: ignore[union-attr]
     outside = re.sub(r"<details.*?</details>", "", article, flags=re.S)
@@ -68,7 +68,7 @@ def test_the_audit_page_names_each_heading_once_and_shows_commands_as_code(site:
     assert "`" not in lea.get("/lead/interventions").text
     assert "<code>oversight mine</code>" in lea.get("/lead/report").text
     rng = random.Random(7)
-    site.runtime.store.save_judgments([
+    site.project.store.save_judgments([
         PairwiseJudgment(id=f"p{i}", prompt="Q", response_a="word " * rng.randint(5, 80),
                          response_b="word " * rng.randint(5, 80), annotator=f"r{i % 2}", choice=rng.choice("ab"))
         for i in range(40)])

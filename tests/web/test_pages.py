@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from oversight import calibration, review
+from oversight import review
 from oversight.pipelines.refine import refine_graph
+from oversight.review import calibration
 from oversight.schemas import Task
 from tests.support.review_seed import arm_task, finding
 from tests.web.conftest import Site, csrf_of, default_items, sign_in
@@ -56,7 +57,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(site: Site) -> None:
     assert refused.status_code == 403
     assert "security token" in refused.text
     assert ana.post("/queue/next", data={"csrf": "forged"}).status_code == 403
-    assert site.runtime.store.review_lease("cap-fr") is None
+    assert site.project.store.review_lease("cap-fr") is None
 
 
 def test_a_refinement_end_to_end_records_and_resumes_the_thread(site: Site) -> None:
@@ -73,19 +74,19 @@ def test_a_refinement_end_to_end_records_and_resumes_the_thread(site: Site) -> N
         "rationale": "It was asked for one word.", "verdict_0": "right", "confidence": "5"})
     assert done.status_code == 303, done.text
     assert ana.get(done.headers["location"]).status_code == 200
-    [refinement] = site.runtime.store.refinements_of_task(task_id)
+    [refinement] = site.project.store.refinements_of_task(task_id)
     assert (refinement.decision, refinement.refined_text, refinement.reviewer) == ("edit", "Paris", "ana")
     assert refinement.tags == ["verbose", "ignores-instruction"]
     assert [(v.finding, v.verdict) for v in refinement.finding_verdicts] == [(0, "right")]
     assert refinement.confidence == 1.0
     assert 1.0 <= refinement.seconds_spent < 60
     assert any(op.op != "equal" for op in refinement.diff)
-    assert site.runtime.store.task_state(task_id).state == "refined"
-    assert site.runtime.store.review_lease(task_id) is None
+    assert site.project.store.task_state(task_id).state == "refined"
+    assert site.project.store.review_lease(task_id) is None
 
     async def thread_state() -> Any:
-        async with refine_graph(site.runtime) as graph:
-            return await graph.aget_state({"configurable": {"thread_id": site.runtime.thread_id(task_id)}})
+        async with refine_graph(site.project) as graph:
+            return await graph.aget_state({"configurable": {"thread_id": site.project.thread_id(task_id)}})
 
     snapshot = asyncio.run(thread_state())
     assert snapshot.next == ()  # the paused thread ran on to its end
@@ -104,7 +105,7 @@ def test_two_trainers_never_hold_the_same_item(site: Site) -> None:
     _, csrf = refine_form(ben, second.removeprefix("/items/"))
     stolen = ben.post(first, data={"csrf": csrf, "decision": "accept"})
     assert stolen.status_code == 409
-    assert site.runtime.store.refinements_of_task(first.removeprefix("/items/")) == []
+    assert site.project.store.refinements_of_task(first.removeprefix("/items/")) == []
     queue = ben.get("/queue").text
     assert ">ana<" in queue  # the queue shows who holds what
 
@@ -152,8 +153,8 @@ def test_a_bad_answer_is_shown_with_its_reason_and_nothing_is_recorded(site: Sit
     no_decision = ana.post("/items/cap-fr", data={"csrf": csrf, "refined_text": "Paris"})
     assert no_decision.status_code == 400
     assert "choose a decision" in no_decision.text
-    assert site.runtime.store.refinements_of_task("cap-fr") == []
-    assert site.runtime.store.task_state("cap-fr").state == "awaiting_review"
+    assert site.project.store.refinements_of_task("cap-fr") == []
+    assert site.project.store.task_state("cap-fr").state == "awaiting_review"
 
 
 def test_errors_are_pages_not_stack_traces(site: Site) -> None:
@@ -172,13 +173,13 @@ def test_the_queue_serves_while_the_model_provider_is_down(site: Site) -> None:
     _, csrf = refine_form(ana, "cap-td")
     done = ana.post("/items/cap-td", data={"csrf": csrf, "decision": "accept"})
     assert done.status_code == 303
-    assert site.runtime.store.task_state("cap-td").state == "refined"
+    assert site.project.store.task_state("cap-td").state == "refined"
 
 
 def test_a_calibration_item_is_met_first_and_compared_with_the_expert(site_factory: Any) -> None:
     site = site_factory([*default_items(),
                          (Task(id="calib", prompt="Capital of Peru? One word.", domain="geo"), "Lima is it.", [])])
-    store = site.runtime.store
+    store = site.project.store
     ana, lea = site.client("ana"), site.client("lea")
     # an expert's refinement already in the store becomes the calibration item
     _, csrf = refine_form(lea, "calib")
@@ -212,18 +213,18 @@ def test_leads_decide_interventions_with_a_reason(site: Site) -> None:
     payload = Guideline(rubric="Answer with one word when asked for one word.")
     intervention = Intervention(id=Intervention.derive_id("p1", payload), pattern_id="p1", kind="guideline",
                                 title="One word means one word", payload=payload)
-    site.runtime.store.save_interventions([intervention])
+    site.project.store.save_interventions([intervention])
     lea = site.client("lea")
     page = lea.get("/lead/interventions")
     assert "One word means one word" in page.text
     blank = lea.post(f"/lead/interventions/{intervention.id}/decide",
                      data={"csrf": csrf_of(page.text), "decision": "accept", "reason": " "})
     assert blank.status_code == 400
-    assert site.runtime.store.intervention(intervention.id).status == "proposed"
+    assert site.project.store.intervention(intervention.id).status == "proposed"
     accepted = lea.post(f"/lead/interventions/{intervention.id}/decide",
                         data={"csrf": csrf_of(page.text), "decision": "accept", "reason": "cheap to try"})
     assert accepted.status_code == 303
-    stored = site.runtime.store.intervention(intervention.id)
+    stored = site.project.store.intervention(intervention.id)
     assert (stored.status, stored.reason) == ("accepted", "cheap to try (lea)")
 
 
@@ -263,7 +264,7 @@ def test_the_hidden_arm_shows_no_critique_nor_verdict_controls(site_factory: Any
     assert 'name="verdict_' not in hidden
     done = ana.post("/items/hid", data={"csrf": csrf, "decision": "edit", "refined_text": "Lima", "verdict_0": "right"})
     assert done.status_code == 303, done.text
-    [mine] = site.runtime.store.refinements_of_task("hid")
+    [mine] = site.project.store.refinements_of_task("hid")
     assert (mine.refined_text, mine.finding_verdicts) == ("Lima", [])  # no verdict on a critique never shown
 
 
@@ -271,7 +272,7 @@ def test_compare_and_skim_mark_simulated_refinements_and_show_the_arm(site_facto
     from oversight.schemas import Refinement
 
     site = site_factory(experiment_items())
-    store = site.runtime.store
+    store = site.project.store
     drafts = {t: store.drafts_of_task(t)[0].id for t in ("hid", "shown")}
     store.save_refinement(Refinement(task_id="hid", draft_id=drafts["hid"], decision="accept", reviewer="ana",
                                      arm="critique_hidden"))
@@ -292,11 +293,11 @@ def test_answers_in_an_experiment_record_their_arm_and_who_answered(site_factory
     ana = site.client("ana")
     _, csrf = refine_form(ana, "hid")
     assert ana.post("/items/hid", data={"csrf": csrf, "decision": "accept"}).status_code == 303
-    [mine] = site.runtime.store.refinements_of_task("hid")
+    [mine] = site.project.store.refinements_of_task("hid")
     assert (mine.arm, mine.simulated) == ("critique_hidden", False)
     answer = {"decision": "edit", "refined_text": "Santiago", "rationale": "One word was asked."}
-    asyncio.run(review.submit(site.runtime, "shown", answer, reviewer="sim-catches", simulated=True))
-    [sim] = site.runtime.store.refinements_of_task("shown")
+    asyncio.run(review.submit(site.project, "shown", answer, reviewer="sim-catches", simulated=True))
+    [sim] = site.project.store.refinements_of_task("shown")
     assert (sim.arm, sim.simulated, sim.reviewer) == ("critique_shown", True, "sim-catches")
     compare = site.client("lea").get("/tasks/shown").text
     assert 'by sim-catches <span class="badge warn simulated"' in compare

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from oversight.refine import clipped_diff, grouped_diff, word_diff
+from oversight.refine.answers import clipped_diff, grouped_diff, word_diff
 from oversight.schemas import Task
 from tests.web.conftest import Site, csrf_of, default_items
 
@@ -57,7 +57,7 @@ def test_the_pages_show_the_change_grouped(site_factory: Any) -> None:
 
     csrf = csrf_of(lea.get("/items/calib").text)
     lea.post("/items/calib", data={"csrf": csrf, "decision": "accept"})
-    [expert] = site.runtime.store.refinements_of_task("calib")
+    [expert] = site.project.store.refinements_of_task("calib")
     lea.post("/lead/calibration", data={"csrf": csrf_of(lea.get("/lead/calibration").text), "task_id": "calib",
                                         "refinement_id": expert.id})
     answered = ana.post("/calibration/calib", data={"csrf": csrf_of(ana.get("/calibration/calib").text),

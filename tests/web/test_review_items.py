@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from oversight import calibration
+from oversight.review import calibration
 from oversight.schemas import CalibrationItem, Refinement, Task
 from tests.support.clock import Clock
 from tests.web.conftest import Site, csrf_of, default_items
@@ -24,12 +24,12 @@ def test_giving_back_an_item_someone_else_holds_or_an_unknown_one_is_refused(sit
     csrf = csrf_of(ana.get("/queue").text)
     theirs = ana.post(f"/items/{held}/release", data={"csrf": csrf})
     assert theirs.status_code == 409 and "ben holds it" in theirs.text
-    assert site.runtime.store.review_lease(held).reviewer == "ben"  # type: ignore[union-attr]
+    assert site.project.store.review_lease(held).reviewer == "ben"  # type: ignore[union-attr]
     unknown = ana.post("/items/no-such-task/release", data={"csrf": csrf})
     assert unknown.status_code == 404 and "no-such-task" in unknown.text
     mine = ben.post(f"/items/{held}/release", data={"csrf": csrf_of(ben.get("/queue").text)})
     assert mine.status_code == 303 and mine.headers["location"] == "/queue?flash=released"
-    assert site.runtime.store.review_lease(held) is None
+    assert site.project.store.review_lease(held) is None
 
 
 def test_removing_an_unknown_calibration_item_is_refused(site: Site) -> None:
@@ -45,7 +45,7 @@ def _calibration_site(site_factory: Any) -> Site:
     """The default items and one calibration item, 'calib', whose expert is the lead lea."""
     site = site_factory([*default_items(),
                          (Task(id="calib", prompt="Capital of Peru? One word.", domain="geo"), "Lima is it.", [])])
-    store = site.runtime.store
+    store = site.project.store
     draft = store.drafts_of_task("calib")[-1]
     store.save_calibration_item(CalibrationItem(task_id="calib", draft_id=draft.id, decision="edit",
                                                 refined_text="Lima", expert="lea"))
@@ -54,7 +54,7 @@ def _calibration_site(site_factory: Any) -> Site:
 
 def test_the_expert_is_never_served_their_own_calibration_item_nor_counted(site_factory: Any) -> None:
     site = _calibration_site(site_factory)
-    store, lea = site.runtime.store, site.client("lea")
+    store, lea = site.project.store, site.client("lea")
     assert claim_next(lea).headers["location"].startswith("/items/")  # not their own item
     assert store.next_calibration_item("lea") is None
     own = lea.get("/calibration/calib")
@@ -74,7 +74,7 @@ def test_the_expert_is_never_served_their_own_calibration_item_nor_counted(site_
 def test_calibration_time_is_from_when_the_server_served_the_item(site_factory: Any) -> None:
     site = _calibration_site(site_factory)
     clock = Clock()
-    site.runtime.store.clock = clock
+    site.project.store.clock = clock
     ana = site.client("ana")
     assert claim_next(ana).headers["location"] == "/calibration/calib"
     page = ana.get("/calibration/calib").text
@@ -84,7 +84,7 @@ def test_calibration_time_is_from_when_the_server_served_the_item(site_factory: 
     done = ana.post("/calibration/calib", data={"csrf": csrf_of(page), "decision": "accept",
                                                 "started_at": "2000-01-01T00:00:00+00:00"})
     assert done.status_code == 303
-    assert site.runtime.store.calibration_answer("calib", "ana").refinement.seconds_spent == 95.0  # type: ignore[union-attr]
+    assert site.project.store.calibration_answer("calib", "ana").refinement.seconds_spent == 95.0  # type: ignore[union-attr]
 
 
 def test_opening_a_free_item_by_its_address_keeps_the_calibration_schedule(site_factory: Any) -> None:
@@ -92,11 +92,11 @@ def test_opening_a_free_item_by_its_address_keeps_the_calibration_schedule(site_
     ana = site.client("ana")
     opened = ana.get("/items/cap-fr")  # calibration is due first: the address does not skip it
     assert opened.status_code == 303 and opened.headers["location"] == "/calibration/calib"
-    assert site.runtime.store.review_lease("cap-fr") is None
+    assert site.project.store.review_lease("cap-fr") is None
     page = ana.get("/calibration/calib").text
     ana.post("/calibration/calib", data={"csrf": csrf_of(page), "decision": "accept"})
     assert ana.get("/items/cap-fr").status_code == 200  # nothing due now: the free item is theirs
-    assert site.runtime.store.review_lease("cap-fr").reviewer == "ana"  # type: ignore[union-attr]
+    assert site.project.store.review_lease("cap-fr").reviewer == "ana"  # type: ignore[union-attr]
 
 
 ODD_ID = "dir/sub#frag?q=1 100% ../é"
@@ -124,7 +124,7 @@ def test_an_id_with_slashes_hashes_dots_and_unicode_works_end_to_end(site_factor
     assert done.headers["location"].startswith("/done/" + quote(ODD_ID, safe="") + "?r=")
     shown = ana.get(done.headers["location"])
     assert shown.status_code == 200 and "Lima" in shown.text
-    [refinement] = site.runtime.store.refinements_of_task(ODD_ID)
+    [refinement] = site.project.store.refinements_of_task(ODD_ID)
     assert refinement.refined_text == "Lima"
     compare = ana.get("/tasks/" + quote(ODD_ID, safe=""))
     assert compare.status_code == 200 and "Lima" in compare.text
@@ -136,7 +136,7 @@ def test_an_id_with_slashes_hashes_dots_and_unicode_works_end_to_end(site_factor
 def test_the_page_renews_its_lease_and_only_for_its_holder(site_factory: Any) -> None:
     site = site_factory(review_lease_seconds=600.0)
     clock = Clock()
-    site.runtime.store.clock = clock
+    site.project.store.clock = clock
     ana, ben = site.client("ana"), site.client("ben")
     item = claim_next(ana, domain="web").headers["location"]
     page = ana.get(item).text
@@ -145,7 +145,7 @@ def test_the_page_renews_its_lease_and_only_for_its_holder(site_factory: Any) ->
     clock.move(500)
     renewed = ana.post(item + "/lease", data={"csrf": csrf_of(page)})
     assert renewed.status_code == 200, renewed.text
-    until = site.runtime.store.review_lease("xss").lease_until  # type: ignore[union-attr]
+    until = site.project.store.review_lease("xss").lease_until  # type: ignore[union-attr]
     assert until == clock.now + timedelta(seconds=600)
     assert renewed.json() == {"lease_until": until.isoformat(), "server_now": clock.now.isoformat()}
     theirs = ben.post(item + "/lease", data={"csrf": csrf_of(ben.get("/queue").text)})
@@ -159,7 +159,7 @@ def test_the_page_renews_its_lease_and_only_for_its_holder(site_factory: Any) ->
 def test_a_refused_submit_shows_the_page_again_with_everything_typed(site_factory: Any) -> None:
     site = site_factory(review_lease_seconds=600.0)
     clock = Clock()
-    site.runtime.store.clock = clock
+    site.project.store.clock = clock
     ana, ben = site.client("ana"), site.client("ben")
     item = claim_next(ana, domain="geo").headers["location"]
     assert item == "/items/cap-fr"
@@ -178,4 +178,4 @@ def test_a_refused_submit_shows_the_page_again_with_everything_typed(site_factor
     assert 'name="verdict_0" value="wrong" checked' in refused.text
     assert 'name="confidence" value="4" checked' in refused.text
     assert 'id="lease"' not in refused.text  # no countdown, no renewing of an item that is not hers
-    assert site.runtime.store.refinements_of_task("cap-fr") == []
+    assert site.project.store.refinements_of_task("cap-fr") == []

@@ -93,13 +93,12 @@ def judgments(
     settings = settings_from(ctx, **{k: v for k, v in model_flags.items() if v is not None})
     result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
     if save:
-        from oversight.review import save_routing_rule
-        from oversight.runtime import open_store
+        from oversight.project import open_store
         from oversight.store import masked_url
 
         with open_store(settings) as store:
             added = store.save_judgments(loaded, source=file)
-            save_routing_rule(store, result.routing)
+            store.save_routing_rule(result.routing)
         err(f"kept {added} new judgment(s) and the routing rule in {masked_url(settings.db)}: "
             "`oversight review` now orders its queue by it")
     if run_judge:
@@ -126,14 +125,14 @@ def _run_judge(ctx: click.Context, loaded: list[Any], settings: Settings, *, alp
     import asyncio
 
     from oversight.audit.judge import compare_with_judge, judge_pairs
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.schemas import PairwiseJudgment
 
     humans = [j for j in loaded if isinstance(j, PairwiseJudgment)]
     if not humans:
         raise click.UsageError("--judge needs pairwise judgments (response_a, response_b, choice)", ctx)
     # the judge needs no database: an in-memory one, so that no oversight.db appears as a side effect
-    with Runtime.open(settings.model_copy(update={"db": "sqlite:///:memory:"})) as rt:
+    with Project.open(settings.model_copy(update={"db": "sqlite:///:memory:"})) as rt:
         judged = asyncio.run(judge_pairs(humans, rt.judge, rt.prompt("judge"), limit=limit))
     if not judged:
         err(f"oversight: the LLM judge {rt.judge.model} gave no usable answer (none fit the schema): "
@@ -164,8 +163,7 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
     from oversight.audit import audit_judgments
     from oversight.audit.io import is_simulated, judgments_from_refinements
     from oversight.errors import NotFoundError
-    from oversight.review import save_routing_rule
-    from oversight.runtime import open_store
+    from oversight.project import open_store
     from oversight.store import masked_url
 
     settings = settings_from(ctx)
@@ -181,11 +179,11 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
             err("every decision came from simulated reviewers: the routing rule was left as it was")
         elif len(people) < len(found):
             rule = audit_judgments(people, source=f"people's refinements in {masked_url(settings.db)}").routing
-            save_routing_rule(store, rule)
+            store.save_routing_rule(rule)
             err(f"kept the routing rule from people's decisions ({len(found) - len(people)} simulated left out): "
                 "`oversight review` now orders its queue by it")
         else:
-            save_routing_rule(store, result.routing)
+            store.save_routing_rule(result.routing)
             err("kept the routing rule: `oversight review` now orders its queue by it")
     if not no_report:
         err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")

@@ -11,7 +11,7 @@ import click
 from oversight.cli._common import Progress, Styled, err, say, settings_from, with_model_options
 
 if TYPE_CHECKING:
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
 
 def _short(text: str | None, n: int = 220) -> str:
@@ -42,11 +42,11 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     err(f"oversight demo: {limit} real questions from FineGrainedRLHF (Apache-2.0), workspace {root}/")
     import asyncio
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.store import masked_url
 
-    with Runtime.open(settings) as runtime, Progress(limit, "draft+critique") as progress:
-        result = asyncio.run(run_demo(runtime, root, limit=limit, on_progress=lambda _t, o: progress.advance(o)))
+    with Project.open(settings) as project, Progress(limit, "draft+critique") as progress:
+        result = asyncio.run(run_demo(project, root, limit=limit, on_progress=lambda _t, o: progress.advance(o)))
 
     click.echo(f"\n{result.tasks} tasks · model {result.model} · {result.drafted} drafted now · "
                f"{result.refined} refinements replayed · {result.tokens} tokens · {result.seconds:.0f}s\n")
@@ -78,8 +78,8 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
     names = "llm" if settings.model else "keywords"
     err("drafting 12 bundled capital questions (\"Answer with one word.\") and refining them as a trainer would ...")
-    with Runtime.open(settings) as runtime:
-        mined = asyncio.run(_patterns_and_one_intervention(runtime, root, names))
+    with Project.open(settings) as project:
+        mined = asyncio.run(_patterns_and_one_intervention(project, root, names))
     for line in mined["next"]:
         click.echo(line)
     _print_intervention(mined["intervention"])
@@ -87,18 +87,18 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
         ctx.exit(1)
 
 
-async def _patterns_and_one_intervention(runtime: Runtime, root: Path, names: str) -> dict[str, Any]:
+async def _patterns_and_one_intervention(project: Project, root: Path, names: str) -> dict[str, Any]:
     """Refine the capital questions, mine, validate one intervention, write the report with it."""
     from oversight.cli.mine import report_text
     from oversight.demo import refine_capital_questions, validate_one_intervention
 
-    await refine_capital_questions(runtime)
+    await refine_capital_questions(project)
     err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
-    mined = await mine_and_report(runtime, root, names=names)
+    mined = await mine_and_report(project, root, names=names)
     err("proposing interventions for the one-word pattern and validating the few-shot set (re-drafting) ...")
-    mined["intervention"] = await validate_one_intervention(runtime)
+    mined["intervention"] = await validate_one_intervention(project)
     for fmt, path in (("html", mined["html"]), ("md", mined["markdown"])):  # now with the interventions section
-        path.write_text(report_text(runtime.store, fmt), encoding="utf-8")
+        path.write_text(report_text(project.store, fmt), encoding="utf-8")
     return mined
 
 
@@ -123,20 +123,20 @@ def _print_intervention(found: dict[str, Any] | None) -> None:
     click.echo(f"  outcome       {validation.outcome.replace('_', ' ')}: {validation.reason}")
 
 
-async def mine_and_report(runtime: Runtime, folder: str | Path, names: str = "llm") -> dict[str, Any]:
+async def mine_and_report(project: Project, folder: str | Path, names: str = "llm") -> dict[str, Any]:
     """Mine, then write failure-patterns.html and .md into a folder (the demo's last step)."""
-    from oversight.cli.mine import mine_with_runtime, report_text
+    from oversight.cli.mine import mine_with_project, report_text
     from oversight.store import masked_url
 
-    result = await mine_with_runtime(runtime, names)
+    result = await mine_with_project(project, names)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for fmt in ("html", "md"):
         paths[fmt] = folder / f"failure-patterns.{fmt}"
-        paths[fmt].write_text(report_text(runtime.store, fmt), encoding="utf-8")
+        paths[fmt].write_text(report_text(project.store, fmt), encoding="utf-8")
     run = result.run
-    db = masked_url(runtime.settings.db)  # printed: never the password
+    db = masked_url(project.settings.db)  # printed: never the password
     return {
         "result": result,
         "html": paths["html"],

@@ -25,22 +25,22 @@ def draft(ctx: click.Context, model: str | None, critic_model: str | None, api_b
     """
     from oversight import review
     from oversight.pipelines import draft_tasks
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
                              prompts_dir=prompts_dir, concurrency=concurrency)
-    with Runtime.open(settings, create=False) as runtime:
+    with Project.open(settings, create=False) as project:
         ids = list(task_ids) or None
-        total = len(ids) if ids else runtime.store.status()["tasks"]
+        total = len(ids) if ids else project.store.status()["tasks"]
         if not total:
             err("no tasks: import some with `oversight tasks import FILE`")
             return
-        err(f"drafting with {runtime.drafter.model}, critic {runtime.critic.model}, "
+        err(f"drafting with {project.drafter.model}, critic {project.critic.model}, "
             f"concurrency {settings.concurrency}")
         with Progress(total, "draft") as progress:
-            summary = asyncio.run(draft_tasks(runtime, ids, on_done=lambda _t, outcome: progress.advance(outcome)))
+            summary = asyncio.run(draft_tasks(project, ids, on_done=lambda _t, outcome: progress.advance(outcome)))
         result = summary.as_dict()
-        entries = review.queue(runtime.store)
+        entries = review.queue(project.store)
         result["awaiting_review"] = len(entries)
         result["expert_only"] = sum(1 for e in entries if e.label == "expert only")
     if as_json:

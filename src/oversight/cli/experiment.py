@@ -62,12 +62,12 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
     import asyncio
 
     from oversight.experiments import load_experiment, run, summary
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     declared = load_experiment(file)  # a bad file is refused before anything opens
     target = writable_path(rows_path) if rows_path else None
     settings = settings_from(ctx, **{k: v for k, v in model.items() if v is not None})
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         frame = asyncio.run(run(declared, rt, base=file.resolve().parent, progress=err))
     effects = summary(frame, declared)
     if target is not None:
@@ -171,7 +171,7 @@ def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path 
     import pandas as pd
 
     from oversight.experiments.triage import CRITIC_WEIGHTS, draft_items, rank, recall_at, reviewed_count, score
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     with open_store(settings_from(ctx), create=False) as store:
         answered = draft_items(store, which="refined")

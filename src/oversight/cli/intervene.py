@@ -30,11 +30,11 @@ def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, as
     Suggesting again adds nothing already proposed."""
     import asyncio
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     settings = settings_from(ctx, **{k: v for k, v in model.items() if v is not None})
 
-    async def run(rt: Runtime) -> list[Any]:
+    async def run(rt: Project) -> list[Any]:
         from oversight.intervene.service import suggest_for_patterns
 
         llm = None if no_model or not await rt.model_available(rt.namer) else rt.namer
@@ -43,7 +43,7 @@ def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, as
         prompt = rt.prompt("suggest_intervention") if llm is not None else None
         return await suggest_for_patterns(rt.store, list(pattern_ids) or None, llm=llm, prompt=prompt)
 
-    with Runtime.open(settings, create=False) as rt:
+    with Project.open(settings, create=False) as rt:
         found = asyncio.run(run(rt))
     if as_json:
         emit_json([{"pattern_id": f.pattern.id, "pattern": f.pattern.name, "added": f.added, "present": f.present,
@@ -83,13 +83,13 @@ def validate_command(ctx: click.Context, intervention_id: str, sample: int, cont
     import asyncio
 
     from oversight.intervene.validate import JUDGE_PROMPT, plan_validation, run_validation
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     overrides = {k: v for k, v in model.items() if v is not None}
     if judge_model:
         overrides["judge_model"] = judge_model
     settings = settings_from(ctx, **overrides)
-    with Runtime.open(settings, create=False) as rt:
+    with Project.open(settings, create=False) as rt:
         plan = plan_validation(rt.store, intervention_id, sample=sample, controls=controls, seed=seed,
                                judge=judge_model is not None)  # refuses before any model starts
         validation = asyncio.run(run_validation(
@@ -121,7 +121,7 @@ def validate_command(ctx: click.Context, intervention_id: str, sample: int, cont
 @click.pass_context
 def list_interventions(ctx: click.Context, pattern_id: str | None, status: str | None, as_json: bool) -> None:
     """List interventions, newest first: id, pattern, kind, status, title."""
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     with open_store(settings_from(ctx), create=False) as store:
         found = store.interventions(pattern_id=pattern_id, status=status)
@@ -180,7 +180,7 @@ def _decide(ctx: click.Context, intervention_id: str, decision: str, reason: str
 
 
 def _store(ctx: click.Context) -> Any:
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     return open_store(settings_from(ctx), create=False)
 

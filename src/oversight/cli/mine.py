@@ -14,10 +14,10 @@ from oversight.cli._common import emit_json, err, settings_from, with_model_opti
 
 if TYPE_CHECKING:
     from oversight.mine.miner import MiningResult, Progress
-    from oversight.runtime import Runtime
+    from oversight.project import Project
     from oversight.store import Store
 
-__all__ = ["mine", "mine_with_runtime", "notes", "patterns", "refinements", "report", "report_text", "run_mining"]
+__all__ = ["mine", "mine_with_project", "notes", "patterns", "refinements", "report", "report_text", "run_mining"]
 
 
 @click.group()
@@ -51,7 +51,7 @@ def import_notes(ctx: click.Context, file: Path, text_field: str | None, id_fiel
     (its text the --text-field when given, else a plain statement of the edit).
     """
     from oversight.mine.note_files import load_note_file
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     if bool(before_field) != bool(after_field):
         given, other = ("--before-field", "--after-field") if before_field else ("--after-field", "--before-field")
@@ -94,8 +94,8 @@ def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fiel
 
     Each row becomes a refinement; the next `oversight mine` reads its edits into failure notes.
     """
-    from oversight.mine.imports import import_refinements, load_refinement_file
-    from oversight.runtime import open_store
+    from oversight.project import open_store
+    from oversight.refine.post_edits import import_refinements, load_refinement_file
 
     settings = settings_from(ctx)
     items = load_refinement_file(file, **fields)  # type: ignore[arg-type]
@@ -107,9 +107,9 @@ def import_refinement_file(ctx: click.Context, file: Path, as_json: bool, **fiel
         click.echo(f"imported {added} refinement(s) from {file} ({present} already present)")
 
 
-async def mine_with_runtime(rt: Runtime, names: str, *, progress: Progress = err, top_level: int | None = None,
+async def mine_with_project(rt: Project, names: str, *, progress: Progress = err, top_level: int | None = None,
                             abstract: bool = False, wait: bool = False) -> MiningResult:
-    """Mine the runtime's store: names (and edit notes) by its namer when asked and available, else keywords.
+    """Mine the project's store: names (and edit notes) by its namer when asked and available, else keywords.
 
     ``top_level``: how many themes the report's first level has (default 10). ``abstract``: the
     namer first restates every note as a topic-free failure (Clio-style; answers kept in the store)."""
@@ -139,11 +139,11 @@ def run_mining(ctx: click.Context, names: str, *, model_overrides: dict[str, Any
     """Mine the store's notes; names with the configured (or embedded) model, else keywords."""
     import asyncio
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     settings = settings_from(ctx, **{k: v for k, v in (model_overrides or {}).items() if v is not None})
-    with Runtime.open(settings, create=False) as rt:
-        return asyncio.run(mine_with_runtime(rt, names, top_level=top_level, abstract=abstract, wait=wait))
+    with Project.open(settings, create=False) as rt:
+        return asyncio.run(mine_with_project(rt, names, top_level=top_level, abstract=abstract, wait=wait))
 
 
 @click.command()
@@ -187,8 +187,8 @@ def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: b
 @click.pass_context
 def patterns(ctx: click.Context, as_json: bool, limit: int) -> None:
     """List the failure patterns of the last mining run."""
+    from oversight.project import open_store
     from oversight.report import report_data
-    from oversight.runtime import open_store
 
     with open_store(settings_from(ctx), create=False) as store:
         result, notes_by_id = _last_run(store)
@@ -240,7 +240,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
     Judgments kept in the store (`oversight audit judgments FILE --save`) add an audit section.
     """
     from oversight.cli._common import writable_path
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     if output is not None and str(output) != "-":
         writable_path(output)  # before the work: a folder that does not exist is one line, not a traceback

@@ -28,7 +28,7 @@ concurrency = 4
 def init(ctx: click.Context, force: bool) -> None:
     """Create oversight.toml and the database in this folder."""
     from oversight.config import CONFIG_FILE
-    from oversight.runtime import open_store
+    from oversight.project import open_store
     from oversight.store import masked_url
 
     settings = settings_from(ctx)
@@ -81,8 +81,8 @@ def toml_string(text: str) -> str:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Counts of tasks by state (pending, drafting, awaiting_review, refined, skipped, failed)."""
-    from oversight.grounding import grounding_status
-    from oversight.runtime import open_store
+    from oversight.project import open_store
+    from oversight.refine.critic_quality import grounding_status
     from oversight.store import masked_url
 
     settings = settings_from(ctx)
@@ -136,8 +136,8 @@ def export(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     whether a simulated reviewer answered (simulated) and, in an assistance experiment,
     whether the AI critique was shown (arm: critique_shown or critique_hidden).
     """
-    from oversight.export import export_rows, write_csv, write_jsonl, write_parquet
-    from oversight.runtime import open_store
+    from oversight.project import open_store
+    from oversight.refine.export import export_rows, write_csv, write_jsonl, write_parquet
 
     settings = settings_from(ctx)
     suffix = Path(output).suffix.lower() if output else ""

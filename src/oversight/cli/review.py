@@ -54,7 +54,7 @@ def _show(index: int, total: int, item: Any) -> None:
 
 def _confirm_diff(before: str, after: str) -> bool:
     """Show the word diff of an edit and ask whether to keep it."""
-    from oversight.refine import diff_stats, word_diff
+    from oversight.refine.answers import diff_stats, word_diff
 
     ops = word_diff(before, after)
     parts: list[str | Styled] = []
@@ -136,23 +136,23 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
     """
     from oversight import review as service
     from oversight.errors import InvalidAnswerError, LeaseError
-    from oversight.refine import RefinementInput
-    from oversight.runtime import Runtime
+    from oversight.project import Project
+    from oversight.refine.answers import RefinementInput
 
     settings = settings_from(ctx, reviewer=reviewer)
     who = settings.reviewer or getpass.getuser()
     if answers:
         service.read_answers(answers, reviewer=who)  # the file's own checks, before the database is opened
-    with Runtime.open(settings, create=False) as runtime:
+    with Project.open(settings, create=False) as project:
         if reset_task:
-            entry = asyncio.run(service.reset(runtime, reset_task))
+            entry = asyncio.run(service.reset(project, reset_task))
             click.echo(f"{visible(entry.task_id)}: back in the review queue")
             return
         if answers:  # all or nothing: every line checked against the queue (leases too) before any is recorded
-            recorded = asyncio.run(service.apply_answers(runtime, answers, reviewer=who))
+            recorded = asyncio.run(service.apply_answers(project, answers, reviewer=who))
             click.echo(f"recorded {len(recorded)} refinement(s) from {visible(answers)}")
             return
-        entries = service.queue(runtime.store)
+        entries = service.queue(project.store)
         if not entries:
             click.echo("nothing awaiting review (run `oversight draft` first)")
             return
@@ -160,20 +160,20 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
         recorded = 0
         for index, entry in enumerate(entries[:total], start=1):
             # the page and the terminal share one queue: claim the item first, pass over one held on the page
-            if asyncio.run(service.claim(runtime, who, task_id=entry.task_id)) is None:
+            if asyncio.run(service.claim(project, who, task_id=entry.task_id)) is None:
                 err(f"{visible(entry.task_id)}: being reviewed by someone else; next")
                 continue
-            item = asyncio.run(service.item(runtime, entry.task_id))
+            item = asyncio.run(service.item(project, entry.task_id))
             _show(index, total, item)
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
                     with contextlib.suppress(LeaseError):  # their lease ran out and another took it: not theirs
-                        asyncio.run(service.release(runtime, entry.task_id, who))
+                        asyncio.run(service.release(project, entry.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)
-                    saved = asyncio.run(service.submit(runtime, entry.task_id, answer, reviewer=who))
+                    saved = asyncio.run(service.submit(project, entry.task_id, answer, reviewer=who))
                 except (InvalidAnswerError, ValueError) as exc:
                     err(f"not recorded: {exc}; answer again")
                     continue

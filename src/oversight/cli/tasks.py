@@ -36,9 +36,9 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: 
     The whole file is checked first; on any error nothing is imported. Creates the
     database when there is none yet (the only command besides init and demo that does).
     """
-    from oversight.runtime import open_store
+    from oversight.project import open_store
+    from oversight.refine.tasks import load_tasks
     from oversight.store import database_url, masked_url
-    from oversight.tasks import load_tasks
 
     settings = settings_from(ctx)
     loaded = load_tasks(file, mapping=_parse_map(maps))
@@ -61,7 +61,7 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: 
 @click.pass_context
 def list_tasks(ctx: click.Context, as_json: bool) -> None:
     """List tasks with their state."""
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     settings = settings_from(ctx)
     with open_store(settings, create=False) as store:

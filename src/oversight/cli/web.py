@@ -37,7 +37,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, proxy_headers:
     """
     import uvicorn
 
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     settings = settings_from(ctx)
     with open_store(settings) as store:  # create and migrate once, before the workers start
@@ -62,7 +62,7 @@ def users() -> None:
 
 
 def _store(ctx: click.Context, *, create: bool = True):  # type: ignore[no-untyped-def]
-    from oversight.runtime import open_store
+    from oversight.project import open_store
 
     return open_store(settings_from(ctx), create=create)
 
@@ -76,8 +76,8 @@ def add_user(ctx: click.Context, name: str, role: str) -> None:
     """Add an account and print its sign-in token, once (only its hash is kept)."""
     from pydantic import ValidationError
 
-    from oversight.accounts import add_user as add
     from oversight.errors import ConfigError
+    from oversight.review.accounts import add_user as add
 
     with _store(ctx) as store:
         try:
@@ -93,7 +93,7 @@ def add_user(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def new_token(ctx: click.Context, name: str) -> None:
     """Issue a new token for an account (the old one stops working); printed once."""
-    from oversight.accounts import reissue_token
+    from oversight.review.accounts import reissue_token
 
     with _store(ctx, create=False) as store:
         token = reissue_token(store, name)
@@ -144,7 +144,7 @@ def add_items(ctx: click.Context, file: Path, expert: str | None) -> None:
     rationale, and expert (or --expert); draft_id is optional (default: the task's newest draft).
     The whole file is checked first: a bad row names its line and field, and nothing is added.
     """
-    from oversight.calibration import read_items
+    from oversight.review.calibration import read_items
 
     with _store(ctx, create=False) as store:
         items = read_items(store, file, expert=expert)
@@ -160,7 +160,7 @@ def calibration_report(ctx: click.Context, as_json: bool) -> None:
     """Each trainer's agreement with the experts, and each pair's with each other."""
     from dataclasses import asdict
 
-    from oversight.calibration import agreement
+    from oversight.review.calibration import agreement
 
     with _store(ctx, create=False) as store:
         people, pairs = agreement(store)

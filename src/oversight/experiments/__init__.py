@@ -3,8 +3,8 @@
     from oversight.experiments import load_experiment, run, summary
     from oversight.llm import run_sync
     experiment = load_experiment("examples/experiments/assistance.yaml")
-    with Runtime.open(load_settings()) as runtime:
-        rows = run_sync(run(experiment, runtime))     # or `await run(...)` in async code
+    with Project.open(load_settings()) as project:
+        rows = run_sync(run(experiment, project))     # or `await run(...)` in async code
     print(summary(rows))                               # effects with confidence intervals
 
 ``run`` is async like every stage that calls a model (it runs under FastAPI and LangGraph's

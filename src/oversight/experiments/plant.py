@@ -21,8 +21,8 @@ import random
 import re
 from collections.abc import Sequence
 
-from oversight.critique import normalise
 from oversight.intervene.checks import word_count
+from oversight.refine.critique import normalise
 from oversight.schemas import Critique, Finding, PlantedError, PlantKind, Refinement
 
 __all__ = ["UNSUPPORTED", "caught", "critic_pointed", "plant", "planted_prompt", "points_at"]

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from oversight.errors import StructuredOutputError
 from oversight.experiments.plant import critic_pointed, points_at
 from oversight.intervene.checks import word_count
-from oversight.review import ReviewItem
+from oversight.review.service import ReviewItem
 from oversight.schemas import FindingVerdict, LLMReviewer, PlantedError, RefinementInput, ScriptedReviewer, content_hash
 
 if TYPE_CHECKING:

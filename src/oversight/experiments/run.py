@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight import review
-from oversight.draft import draft_parameters, draft_task
 from oversight.errors import NotFoundError, OversightError
 from oversight.experiments.plant import caught, critic_pointed, plant, planted_prompt
 from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng, unit_of
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import passes, word_count
 from oversight.intervene.validate import JUDGE_PROMPT, judge_recurrence, pattern_checks
+from oversight.refine.drafting import draft_parameters, draft_task
 from oversight.schemas import (
     CheckCriterion,
     Condition,
@@ -55,7 +55,7 @@ from oversight.schemas import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
 __all__ = ["ExperimentError", "ROW_COLUMNS", "rows", "run", "select_tasks"]
 
@@ -78,7 +78,7 @@ def select_tasks(store: Any, experiment: Experiment, *, base: str | Path | None 
 
     Raises InputFileError (a bad file: nothing kept), NotFoundError (unknown ids) or ExperimentError.
     """
-    from oversight.tasks import load_tasks
+    from oversight.refine.tasks import load_tasks
 
     chosen = experiment.tasks
     if chosen.file:
@@ -128,30 +128,30 @@ def item_id(experiment: Experiment, task_id: str, condition: str) -> str:
 # -- conditions ---------------------------------------------------------------------------------
 
 
-def condition_runtime(runtime: Runtime, condition: Condition) -> Runtime:
-    """The base runtime with the condition's drafting model and prompt (it shares store and models).
+def condition_project(project: Project, condition: Condition) -> Project:
+    """The base project with the condition's drafting model and prompt (it shares store and models).
 
     Raises NotFoundError or ExperimentError (a patch that is not a prompt patch or few-shot set).
     """
-    prompt = runtime.prompt(condition.prompt) if condition.prompt else runtime.draft_prompt
+    prompt = project.prompt(condition.prompt) if condition.prompt else project.draft_prompt
     if condition.patch:
-        intervention = runtime.store.intervention(condition.patch)
+        intervention = project.store.intervention(condition.patch)
         if intervention is None:
             raise NotFoundError(f"condition {condition.name!r}: no intervention {condition.patch!r}")
         if not isinstance(intervention.payload, PromptPatch | FewShot):
             raise ExperimentError(f"condition {condition.name!r}: {condition.patch} is a {intervention.kind}; "
                                   "only a prompt patch or few-shot set changes how drafts are made")
         prompt = patched_prompt(prompt, intervention.payload)
-    return runtime.drafting_with(drafter=runtime.llm_for(condition.model) if condition.model else None,
+    return project.drafting_with(drafter=project.llm_for(condition.model) if condition.model else None,
                                  prompt=prompt)
 
 
-def _reviewer(runtime: Runtime, spec: Any) -> SimulatedReviewer | None:
+def _reviewer(project: Project, spec: Any) -> SimulatedReviewer | None:
     if isinstance(spec, ScriptedReviewer):
         return Scripted(spec)
     if isinstance(spec, LLMReviewer):
-        llm = runtime.llm_for(spec.model) if spec.model else runtime.judge
-        return LLMReview(spec, llm, runtime.prompt(REVIEWER_PROMPT), runtime.store)
+        llm = project.llm_for(spec.model) if spec.model else project.judge
+        return LLMReview(spec, llm, project.prompt(REVIEWER_PROMPT), project.store)
     return None  # humans, or no reviewer
 
 
@@ -160,7 +160,7 @@ def _reviewer(runtime: Runtime, spec: Any) -> SimulatedReviewer | None:
 
 async def run(
     experiment: Experiment,
-    runtime: Runtime,
+    project: Project,
     *,
     base: str | Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
@@ -170,9 +170,9 @@ async def run(
     ``base`` resolves a relative task file (the YAML file's folder). Raises InputFileError,
     NotFoundError, ExperimentError (before anything is paid for), or LLMError.
     """
-    store = runtime.store
-    runtimes = await asyncio.to_thread(  # refuses an unknown patch before any task is imported
-        lambda: {c.name: condition_runtime(runtime, c) for c in experiment.conditions})
+    store = project.store
+    projects = await asyncio.to_thread(  # refuses an unknown patch before any task is imported
+        lambda: {c.name: condition_project(project, c) for c in experiment.conditions})
     tasks = await asyncio.to_thread(select_tasks, store, experiment, base=base)
     pairs = assign(tasks, experiment)
     progress(f"{experiment.name}: {len(tasks)} tasks, {len(pairs)} items under {len(experiment.conditions)} "
@@ -180,25 +180,25 @@ async def run(
     limit = asyncio.Semaphore(_CONCURRENCY)
 
     async def source_draft(task: Task, condition: Condition) -> Draft:
-        rt = runtimes[condition.name]
+        rt = projects[condition.name]
         async with limit:
             return await draft_task(task, rt.drafter, rt.draft_prompt, store=store, parameters=rt.draft_params)
 
     drafts = await asyncio.gather(*(source_draft(t, c) for t, c in pairs))
-    work = [_item(experiment, task, condition, draft, runtimes[condition.name],
+    work = [_item(experiment, task, condition, draft, projects[condition.name],
                   queued=experiment.reviewer_of(condition) is not None)
             for (task, condition), draft in zip(pairs, drafts, strict=True)]
     added = await asyncio.to_thread(store.add_experiment_items, work, source=experiment.batch)
     if added:
         progress(f"{added} new items" + (f" (review items in batch {experiment.batch})"
                                          if any(task for _, task, _ in work) else ""))
-    await _review(experiment, runtime, runtimes, [item for item, _, _ in work], progress, limit)
+    await _review(experiment, project, projects, [item for item, _, _ in work], progress, limit)
     if experiment.recurrence is not None and experiment.recurrence.pattern is not None:
-        return await _rows_with_judge(experiment, runtime)
+        return await _rows_with_judge(experiment, project)
     return await asyncio.to_thread(rows, store, experiment)
 
 
-def _item(experiment: Experiment, task: Task, condition: Condition, source: Draft, rt: Runtime, *,
+def _item(experiment: Experiment, task: Task, condition: Condition, source: Draft, rt: Project, *,
           queued: bool) -> tuple[ExperimentItem, Task | None, Draft | None]:
     """The item of ``task`` under ``condition``; with ``queued`` (someone reviews it) also its review
     task and the draft the reviewer sees. Unreviewed items are measured on the source draft alone."""
@@ -221,31 +221,31 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
     return (item, review_task, shown) if queued else (item, None, None)
 
 
-async def _review(experiment: Experiment, runtime: Runtime, runtimes: dict[str, Runtime], items: list[ExperimentItem],
+async def _review(experiment: Experiment, project: Project, projects: dict[str, Project], items: list[ExperimentItem],
                   progress: Callable[[str], None], limit: asyncio.Semaphore) -> None:
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
-    store = runtime.store
+    store = project.store
     by_condition: dict[str, list[ExperimentItem]] = {}
     for item in items:
         condition = next(c for c in experiment.conditions if c.name == item.condition)
         if experiment.reviewer_of(condition) is not None:
             by_condition.setdefault(item.condition, []).append(item)
     for name, queued in by_condition.items():
-        rt = runtimes[name]
+        rt = projects[name]
         states = {s.task_id: s.state for s in await asyncio.to_thread(store.task_states, None,
                                                                        [i.item_id for i in queued])}
         fresh = [i for i in queued if states.get(i.item_id) in (None, "pending", "drafting", "failed")]
         if fresh:
             progress(f"{name}: critiquing {len(fresh)} items and queueing them for review")
             async with refine_graph(rt) as graph:
-                async def to_pause(item: ExperimentItem, graph: Any = graph, rt: Runtime = rt) -> None:
+                async def to_pause(item: ExperimentItem, graph: Any = graph, rt: Project = rt) -> None:
                     async with limit:
                         await run_to_pause(graph, item.item_id, rt.thread_id(item.item_id))
 
                 await asyncio.gather(*(to_pause(i) for i in fresh))
         condition = next(c for c in experiment.conditions if c.name == name)
-        reviewer = _reviewer(runtime, experiment.reviewer_of(condition))
+        reviewer = _reviewer(project, experiment.reviewer_of(condition))
         if reviewer is None:
             waiting = sum(1 for i in queued if states.get(i.item_id) != "refined")
             if waiting and isinstance(experiment.reviewer_of(condition), HumanReviewers):
@@ -257,7 +257,7 @@ async def _review(experiment: Experiment, runtime: Runtime, runtimes: dict[str, 
         if todo:
             progress(f"{name}: {reviewer.name} reviews {len(todo)} items")
 
-        async def answer(item: ExperimentItem, rt: Runtime = rt, reviewer: SimulatedReviewer = reviewer) -> None:
+        async def answer(item: ExperimentItem, rt: Project = rt, reviewer: SimulatedReviewer = reviewer) -> None:
             async with limit:
                 lease = await review.claim(rt, reviewer.name, task_id=item.item_id)
                 if lease is None:  # someone holds it (a person on the page): theirs to answer
@@ -282,9 +282,9 @@ def _recurrence_check(store: Any, experiment: Experiment) -> CheckCriterion | No
     return checks[0] if checks else None
 
 
-async def _rows_with_judge(experiment: Experiment, runtime: Runtime) -> pd.DataFrame:
+async def _rows_with_judge(experiment: Experiment, project: Project) -> pd.DataFrame:
     """Rows whose recurrence a judge decides (a pattern with no programmatic check): verdicts are cached."""
-    store = runtime.store
+    store = project.store
     if await asyncio.to_thread(_recurrence_check, store, experiment) is not None:
         return await asyncio.to_thread(rows, store, experiment)
     pattern_id = experiment.recurrence.pattern  # type: ignore[union-attr]
@@ -295,13 +295,13 @@ async def _rows_with_judge(experiment: Experiment, runtime: Runtime) -> pd.DataF
     items = await asyncio.to_thread(store.experiment_items, experiment.name, experiment.key)
     drafts = await asyncio.to_thread(store.drafts, {i.source_draft_id for i in items})
     tasks = {t.id: t for t in await asyncio.to_thread(store.tasks, {i.task_id for i in items})}
-    prompt = runtime.prompt(JUDGE_PROMPT)
-    verdicts = await asyncio.gather(*(judge_recurrence(store, runtime.judge, prompt, pattern, tasks[i.task_id],
+    prompt = project.prompt(JUDGE_PROMPT)
+    verdicts = await asyncio.gather(*(judge_recurrence(store, project.judge, prompt, pattern, tasks[i.task_id],
                                                        drafts[i.source_draft_id].text) for i in items))
     judged = {i.item_id: v for i, v in zip(items, verdicts, strict=True)}
     frame = await asyncio.to_thread(rows, store, experiment, judged=judged)
     # unlike a validation, the judge is not calibrated against the trainers' labels first
-    frame.attrs["recurrence"] = (f"judge:{runtime.judge.model} (not calibrated against the trainers' labels: "
+    frame.attrs["recurrence"] = (f"judge:{project.judge.model} (not calibrated against the trainers' labels: "
                                  "`oversight interventions validate --judge` calibrates it)")
     return frame
 

@@ -188,9 +188,8 @@ def draft_items(store: Store, *, which: Literal["refined", "queued"]) -> list[Tr
     drafts trainers have answered, ``error`` True when they changed or rejected it (an edit,
     rewrite or reject; a skip is no answer): how well the signals would have ranked past work.
     """
-    from oversight.review import load_routing_rule
 
-    rule = load_routing_rule(store)
+    rule = store.routing_rule()
     states = store.task_states("awaiting_review" if which == "queued" else "refined")
     tasks = {t.id: t for t in store.tasks([s.task_id for s in states])}
     critiques = store.critiques({s["critique_id"] for s in states if s["critique_id"]})

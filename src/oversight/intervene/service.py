@@ -38,10 +38,9 @@ def routing_from_audit(store: Store, pattern: Pattern, notes: list[FailureNote])
     to several raters, propose routing that group so (blocking). None without such a rule or group."""
     from collections import Counter
 
-    from oversight.review import load_routing_rule
     from oversight.schemas import RoutingRuleProposal
 
-    rule = load_routing_rule(store)
+    rule = store.routing_rule()
     if rule is None or not notes:
         return None
     for group in rule.rules:

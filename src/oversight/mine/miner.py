@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MiningResult",
     "Progress",
-    "collect_notes",
+    "collect_failure_notes",
     "current",
     "finish_run",
     "mine",
@@ -87,7 +87,7 @@ def _quiet(_: str) -> None:
     pass
 
 
-async def collect_notes(store: Store, *, explain_edits: EditExplainer | None = None) -> int:
+async def collect_failure_notes(store: Store, *, explain_edits: EditExplainer | None = None) -> int:
     """Turn every refinement that has no notes yet into notes; return how many were added.
 
     Only ``explain_edits`` calls a model. An ``LLMEditExplainer`` keeps each answer in the
@@ -170,7 +170,7 @@ async def mine(
     name_pattern prompt); without one, keywords name them. Raises LLMError.
     """
     async with holding_mine_lock(store, wait=wait, progress=progress):
-        added = await collect_notes(store, explain_edits=explain_edits)
+        added = await collect_failure_notes(store, explain_edits=explain_edits)
         progress(f"notes: {added} new from refinements")
         notes = await asyncio.to_thread(store.notes)
         if abstract is not None:

@@ -370,6 +370,6 @@ def llm_edit_explainer(llm: LLM, prompt: Prompt, *, cache: EditNoteCache | None 
     """An explainer that asks the model (``prompt``: edit_note), one sentence per edit, what the edit fixed.
 
     An answer that never fits the schema becomes a plain statement of the edit; other model
-    failures raise LLMError. ``collect_notes`` gives it the store as ``cache``.
+    failures raise LLMError. ``collect_failure_notes`` gives it the store as ``cache``.
     """
     return LLMEditExplainer(llm, prompt, cache)

@@ -1,4 +1,4 @@
-"""Binding module-level nodes of (state, runtime) into graph nodes, for every pipeline."""
+"""Binding module-level nodes of (state, project) into graph nodes, for every pipeline."""
 
 from __future__ import annotations
 
@@ -9,32 +9,32 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from oversight.runtime import Runtime
+from oversight.project import Project
 
-__all__ = ["LazyRuntime", "RuntimeSource", "bind", "thread_of"]
+__all__ = ["LazyProject", "ProjectSource", "bind", "thread_of"]
 
-RuntimeSource = Runtime | Callable[[], Runtime]
+ProjectSource = Project | Callable[[], Project]
 
 
-class LazyRuntime:
-    """A Runtime given, or made on first use (a graph module must not open a database at import)."""
+class LazyProject:
+    """A Project given, or made on first use (a graph module must not open a database at import)."""
 
-    def __init__(self, source: RuntimeSource):
+    def __init__(self, source: ProjectSource):
         self._source = source
-        self._runtime = source if isinstance(source, Runtime) else None
+        self._project = source if isinstance(source, Project) else None
         self._lock = threading.Lock()
 
     @property
-    def ready(self) -> Runtime | None:
-        """The runtime if it is open already (no waiting), else None."""
-        return self._runtime
+    def ready(self) -> Project | None:
+        """The project if it is open already (no waiting), else None."""
+        return self._project
 
-    def get(self) -> Runtime:
-        if self._runtime is None:
-            with self._lock:  # nodes of concurrent threads may ask at once; open one Runtime
-                if self._runtime is None:
-                    self._runtime = self._source()  # type: ignore[operator]
-        return self._runtime
+    def get(self) -> Project:
+        if self._project is None:
+            with self._lock:  # nodes of concurrent threads may ask at once; open one Project
+                if self._project is None:
+                    self._project = self._source()  # type: ignore[operator]
+        return self._project
 
 
 def thread_of(config: RunnableConfig | None) -> str:
@@ -42,18 +42,18 @@ def thread_of(config: RunnableConfig | None) -> str:
     return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
 
 
-def bind(node: Callable[..., Awaitable[dict[str, Any]]], lazy: LazyRuntime, *, threaded: bool = False) -> Any:
-    """``node(state, runtime[, thread_id=...])`` as a graph node of (state, config).
+def bind(node: Callable[..., Awaitable[dict[str, Any]]], lazy: LazyProject, *, threaded: bool = False) -> Any:
+    """``node(state, project[, thread_id=...])`` as a graph node of (state, config).
 
     Not ``functools.wraps``: LangGraph reads the signature through ``__wrapped__`` and would
-    pass its own ``runtime`` argument to a parameter of that name.
+    pass its own ``project`` argument to a parameter of that name.
     """
 
     async def bound(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        runtime = lazy.ready or await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
+        project = lazy.ready or await asyncio.to_thread(lazy.get)  # opening a store is blocking I/O
         if threaded:
-            return await node(state, runtime, thread_id=thread_of(config))
-        return await node(state, runtime)
+            return await node(state, project, thread_id=thread_of(config))
+        return await node(state, project)
 
     bound.__name__ = bound.__qualname__ = node.__name__
     bound.__doc__ = node.__doc__

@@ -17,9 +17,9 @@ from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
 from oversight.errors import NotFoundError, OversightError
-from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
-from oversight.pipelines.refine import open_checkpointer
-from oversight.runtime import Runtime
+from oversight.pipelines._bind import LazyProject, ProjectSource, bind
+from oversight.pipelines.checkpointer import open_checkpointer
+from oversight.project import Project
 
 __all__ = [
     "LEAD_DECISION",
@@ -52,14 +52,14 @@ class InterveneState(TypedDict, total=False):
     validations: list[dict[str, Any]]
 
 
-async def suggest_interventions(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+async def suggest_interventions(state: InterveneState, project: Project) -> dict[str, Any]:
     """Propose interventions for the pattern (rules; the namer model too when it is available) and keep them."""
     from oversight.intervene.service import suggest_for_patterns
 
-    llm = runtime.namer if await runtime.model_available(runtime.namer) else None
-    prompt = await asyncio.to_thread(runtime.prompt, "suggest_intervention") if llm is not None else None
-    [found] = await suggest_for_patterns(runtime.store, [state["pattern_id"]], llm=llm, prompt=prompt)
-    live = await asyncio.to_thread(runtime.store.interventions, pattern_id=state["pattern_id"])
+    llm = project.namer if await project.model_available(project.namer) else None
+    prompt = await asyncio.to_thread(project.prompt, "suggest_intervention") if llm is not None else None
+    [found] = await suggest_for_patterns(project.store, [state["pattern_id"]], llm=llm, prompt=prompt)
+    live = await asyncio.to_thread(project.store.interventions, pattern_id=state["pattern_id"])
     return {
         "proposals": [{"id": i.id, "kind": i.kind, "title": i.title, "status": i.status,
                        "expected_effect": i.expected_effect} for i in live if i.status == "proposed"],
@@ -101,26 +101,26 @@ def lead_decision(state: InterveneState) -> dict[str, Any]:
             problem = str(exc)
 
 
-async def record_decisions(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+async def record_decisions(state: InterveneState, project: Project) -> dict[str, Any]:
     """Keep each decision (idempotent: deciding the same way again changes nothing but the reason)."""
     for intervention_id, decided in state.get("decisions", {}).items():
-        await asyncio.to_thread(runtime.store.decide_intervention, intervention_id, decided["decision"],
+        await asyncio.to_thread(project.store.decide_intervention, intervention_id, decided["decision"],
                                 decided["reason"])
     return {}
 
 
-async def validate_accepted(state: InterveneState, runtime: Runtime) -> dict[str, Any]:
+async def validate_accepted(state: InterveneState, project: Project) -> dict[str, Any]:
     """Validate each accepted prompt patch or few-shot set; say why when one cannot be validated."""
     from oversight.intervene.validate import VALIDATABLE, validate
 
     out = []
-    prompt = await asyncio.to_thread(runtime.prompt, "draft")
+    prompt = await asyncio.to_thread(project.prompt, "draft")
     for intervention_id, decided in state.get("decisions", {}).items():
-        current = await asyncio.to_thread(runtime.store.intervention, intervention_id)
+        current = await asyncio.to_thread(project.store.intervention, intervention_id)
         if decided["decision"] != "accepted" or current is None or current.kind not in VALIDATABLE:
             continue
         try:
-            validation = await validate(runtime.store, intervention_id, drafter=runtime.drafter, base_prompt=prompt)
+            validation = await validate(project.store, intervention_id, drafter=project.drafter, base_prompt=prompt)
         except (NotFoundError, ValueError, OversightError) as exc:
             out.append({"id": intervention_id, "outcome": None, "problem": str(exc)})
             continue
@@ -129,11 +129,11 @@ async def validate_accepted(state: InterveneState, runtime: Runtime) -> dict[str
     return {"validations": out}
 
 
-def build_intervene_graph(runtime: RuntimeSource) -> Any:
+def build_intervene_graph(project: ProjectSource) -> Any:
     """The intervene graph's builder (a StateGraph, not compiled)."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyRuntime(runtime)
+    lazy = LazyProject(project)
     builder = StateGraph(InterveneState, input_schema=InterveneInput)
     builder.add_node("suggest_interventions", bind(suggest_interventions, lazy))
     builder.add_node(LEAD_DECISION, lead_decision)
@@ -148,7 +148,7 @@ def build_intervene_graph(runtime: RuntimeSource) -> Any:
 
 
 @asynccontextmanager
-async def intervene_graph(runtime: Runtime) -> AsyncIterator[Any]:
-    """The intervene graph compiled with the runtime's checkpointer."""
-    async with open_checkpointer(runtime.settings.checkpoint_location()) as saver:
-        yield build_intervene_graph(runtime).compile(checkpointer=saver, name="intervene")
+async def intervene_graph(project: Project) -> AsyncIterator[Any]:
+    """The intervene graph compiled with the project's checkpointer."""
+    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
+        yield build_intervene_graph(project).compile(checkpointer=saver, name="intervene")

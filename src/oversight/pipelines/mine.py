@@ -1,7 +1,7 @@
 """The mine graph: collect_notes -> embed_notes -> cluster_notes -> name_patterns.
 
-Nodes are module-level functions of (state, runtime), so each can be called and tested
-without a graph; ``build_mine_graph`` binds them to a runtime. The state stays JSON
+Nodes are module-level functions of (state, project), so each can be called and tested
+without a graph; ``build_mine_graph`` binds them to a project. The state stays JSON
 (counts, labels, summaries): vectors live in the store's embedding cache, so each node
 re-reads what it needs and the graph runs under any checkpointer or none. It has no
 human pause, so ``graphs/mine.py`` compiles it without one.
@@ -16,13 +16,12 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from oversight.mine.cluster import cluster_embeddings, clustering_from_labels
-from oversight.mine.miner import collect_notes as collect_stage
-from oversight.mine.miner import finish_run
+from oversight.mine.miner import collect_failure_notes, finish_run
 from oversight.mine.naming import NAME_PROMPT
 from oversight.mine.notes import llm_edit_explainer
 from oversight.mine.represent import Representation, represent_notes
-from oversight.pipelines._bind import LazyRuntime, RuntimeSource, bind
-from oversight.runtime import Runtime
+from oversight.pipelines._bind import LazyProject, ProjectSource, bind
+from oversight.project import Project
 
 if TYPE_CHECKING:
 
@@ -62,32 +61,32 @@ class MineState(MineInput, total=False):
     noise: int
 
 
-async def choose_namer(state: MineState, runtime: Runtime) -> LLM | None:
+async def choose_namer(state: MineState, project: Project) -> LLM | None:
     """The namer when names are "llm" and its model can be called (the embedded one is started), else None."""
     names = state.get("names", "keywords")
     if names == "keywords":
         return None
     if names != "llm":
         raise ValueError(f"names must be 'llm' or 'keywords', got {names!r}")
-    return runtime.namer if await runtime.model_available(runtime.namer) else None
+    return project.namer if await project.model_available(project.namer) else None
 
 
 # -- nodes ----------------------------------------------------------------------------------
 
 
-async def collect_notes(state: MineState, runtime: Runtime) -> dict[str, Any]:
+async def collect_notes(state: MineState, project: Project) -> dict[str, Any]:
     """Turn new refinements into failure notes (the namer explains uncovered edits when it names)."""
-    namer = await choose_namer(state, runtime)
+    namer = await choose_namer(state, project)
     explain = None
     if namer is not None:
-        explain = llm_edit_explainer(namer, await asyncio.to_thread(runtime.prompt, "edit_note"))
-    return {"notes_added": await collect_stage(runtime.store, explain_edits=explain)}
+        explain = llm_edit_explainer(namer, await asyncio.to_thread(project.prompt, "edit_note"))
+    return {"notes_added": await collect_failure_notes(project.store, explain_edits=explain)}
 
 
-async def embed_notes(state: MineState, runtime: Runtime) -> dict[str, Any]:
+async def embed_notes(state: MineState, project: Project) -> dict[str, Any]:
     """Embed every note not yet in the cache."""
-    notes, _ = await _notes_and_vectors(runtime)
-    return {"notes": len(notes), "embedding_model": runtime.embedder.name}
+    notes, _ = await _notes_and_vectors(project)
+    return {"notes": len(notes), "embedding_model": project.embedder.name}
 
 
 def route_after_embed(state: MineState) -> Literal["cluster_notes", "__end__"]:
@@ -98,22 +97,22 @@ def route_after_embed(state: MineState) -> Literal["cluster_notes", "__end__"]:
     raise ValueError(f"route_after_embed: expected a count of notes, got {count!r}")
 
 
-async def cluster_notes(state: MineState, runtime: Runtime) -> dict[str, Any]:
+async def cluster_notes(state: MineState, project: Project) -> dict[str, Any]:
     """Cluster the note vectors; the labels go into the state."""
-    _, (_, vectors) = await _notes_and_vectors(runtime)
+    _, (_, vectors) = await _notes_and_vectors(project)
     clustering = await asyncio.to_thread(cluster_embeddings, vectors)
     return {"labels": clustering.labels.tolist(), "cluster_params": clustering.params}
 
 
-async def name_patterns(state: MineState, runtime: Runtime) -> dict[str, Any]:
+async def name_patterns(state: MineState, project: Project) -> dict[str, Any]:
     """Name (by the namer, else keywords), count and record the clustered notes as a mining run."""
-    notes, (texts, vectors) = await _notes_and_vectors(runtime)
+    notes, (texts, vectors) = await _notes_and_vectors(project)
     clustering = await asyncio.to_thread(clustering_from_labels, vectors, state["labels"], state["cluster_params"])
-    namer = await choose_namer(state, runtime)
-    prompt = await asyncio.to_thread(runtime.prompt, NAME_PROMPT) if namer is not None else None
+    namer = await choose_namer(state, project)
+    prompt = await asyncio.to_thread(project.prompt, NAME_PROMPT) if namer is not None else None
     result = await finish_run(
-        runtime.store, notes, vectors, clustering, names="llm" if namer else "keywords", llm=namer,
-        embedder_name=runtime.embedder.name, name_prompt=prompt, texts=texts,
+        project.store, notes, vectors, clustering, names="llm" if namer else "keywords", llm=namer,
+        embedder_name=project.embedder.name, name_prompt=prompt, texts=texts,
     )
     return {
         "run_id": result.run.id,
@@ -124,21 +123,21 @@ async def name_patterns(state: MineState, runtime: Runtime) -> dict[str, Any]:
     }
 
 
-async def _notes_and_vectors(runtime: Runtime) -> tuple[list[FailureNote], Representation]:
-    notes = await asyncio.to_thread(runtime.store.notes)
-    return notes, await represent_notes(runtime.store, notes, runtime.embedder)
+async def _notes_and_vectors(project: Project) -> tuple[list[FailureNote], Representation]:
+    notes = await asyncio.to_thread(project.store.notes)
+    return notes, await represent_notes(project.store, notes, project.embedder)
 
 
 # -- the graph -------------------------------------------------------------------------------
 
-def build_mine_graph(runtime: RuntimeSource) -> Any:
+def build_mine_graph(project: ProjectSource) -> Any:
     """The mine graph's builder (a StateGraph, not compiled).
 
-    ``runtime`` is a Runtime or a function that returns one on first use.
+    ``project`` is a Project or a function that returns one on first use.
     """
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyRuntime(runtime)
+    lazy = LazyProject(project)
     builder = StateGraph(MineState, input_schema=MineInput)
     builder.add_node("collect_notes", bind(collect_notes, lazy))
     builder.add_node("embed_notes", bind(embed_notes, lazy))

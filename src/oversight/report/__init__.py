@@ -2,7 +2,7 @@
 
 It takes what it shows as arguments and imports no stage: the mining result and its notes,
 and extra sections as ``ReportSection(title, html, markdown)`` (the audit adds one; so does
-``grounding_section``, built from the rows of ``oversight.grounding.grounding_report``).
+``grounding_section``, built from the rows of ``oversight.refine.critic_quality.grounding_report``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from oversight.report._data import ReportSection
 from oversight.report.markdown import md_text
 
 if TYPE_CHECKING:
-    from oversight.grounding import GroundingRow
+    from oversight.refine.critic_quality import GroundingRow
 
 __all__ = ["GROUNDING_TITLE", "grounding_section"]
 
@@ -99,7 +99,7 @@ def _markdown(rows: Sequence[GroundingRow]) -> str:
 
 
 def grounding_section(rows: Sequence[GroundingRow]) -> ReportSection | None:
-    """The section from ``oversight.grounding.grounding_report`` rows; None when there is no critique."""
+    """The section from ``oversight.refine.critic_quality.grounding_report`` rows; None when there is no critique."""
     if not rows:
         return None
     return ReportSection(GROUNDING_TITLE, _html(rows), _markdown(rows))

@@ -150,7 +150,7 @@ class CritiqueFindings(Record):
     summary: str = Field(description="Two sentences at most: the overall verdict on the draft.", **_hint(maxLength=300))
 
 
-# Why a proposed finding is not shown to the trainer (oversight.critique.ground_findings):
+# Why a proposed finding is not shown to the trainer (oversight.refine.critique.ground_findings):
 # its quote is not in the draft, is too short to point at anything, or is empty on a finding
 # that is not an omission; its issue repeats the critic prompt's own text, or says nothing.
 DropReason = Literal["not-in-draft", "too-short", "no-quote", "prompt-echo", "no-issue"]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func, in
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from oversight.errors import StoreError
-from oversight.schemas import utcnow
+from oversight.schemas import RoutingRule, utcnow
 from oversight.store import tables as t
 from oversight.store.migrations import MIGRATIONS
 
@@ -135,6 +135,9 @@ def reconnecting(method: Callable[_P, _R]) -> Callable[_P, _R]:
 def _reason(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig or exc).strip().splitlines()[0]
+
+
+ROUTING_DOCUMENT = "routing_rule"  # the documents row the audit writes and the review queue reads
 
 
 class StoreBase:
@@ -288,6 +291,15 @@ class StoreBase:
         """A named document, or None."""
         with self.reading() as conn:
             return conn.scalar(select(t.documents.c.data).where(t.documents.c.name == name))
+
+    def save_routing_rule(self, rule: RoutingRule) -> None:
+        """Keep the audit's routing rule: the review queue orders and labels items by it from now on."""
+        self.put_document(ROUTING_DOCUMENT, rule.model_dump(mode="json"))
+
+    def routing_rule(self) -> RoutingRule | None:
+        """The stored routing rule, or None when no audit has kept one."""
+        data = self.get_document(ROUTING_DOCUMENT)
+        return None if data is None else RoutingRule.model_validate(data)
 
     # -- helpers the record mixins share -------------------------------------------------
 

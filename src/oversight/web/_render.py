@@ -18,16 +18,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from oversight.errors import OversightError
-from oversight.refine import clipped_diff, grouped_diff
+from oversight.refine.answers import clipped_diff, grouped_diff
 from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS, utcnow
 from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
 from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
 
 if TYPE_CHECKING:
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
-__all__ = ["CSP", "HERE", "REPORT_CSP", "Form", "flash_of", "form_of", "page", "redirect", "runtime_of", "session_of"]
+__all__ = ["CSP", "HERE", "REPORT_CSP", "Form", "flash_of", "form_of", "page", "redirect", "project_of", "session_of"]
 
 HERE = Path(__file__).parent
 
@@ -115,13 +115,13 @@ def page(request: Request, name: str, *, status: int = 200, csp: str = CSP, **co
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp})
 
 
-def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+def project_of(request: Request) -> Project:
+    return request.app.state.project  # type: ignore[no-any-return]
 
 
 async def session_of(request: Request, *, lead: bool = False) -> Session:
     """The signed-in user's session; raises SignInRequired, or AccessDenied for a trainer on a lead page."""
-    session = await load_session(request, runtime_of(request).store)
+    session = await load_session(request, project_of(request).store)
     if session is None:
         raise SignInRequired
     request.state.session = session

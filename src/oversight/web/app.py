@@ -1,8 +1,8 @@
 """The review page's application: FastAPI, server-rendered Jinja2 templates, a little plain JavaScript.
 
-``create_app`` builds it around a Runtime (the store, the settings); `oversight serve` runs
+``create_app`` builds it around a Project (the store, the settings); `oversight serve` runs
 it on uvicorn, one or several workers on one database. Handlers only parse, call the
-library (``oversight.review``, ``oversight.calibration``, the store) and render; every store
+library (``oversight.review.service``, ``oversight.review.calibration``, the store) and render; every store
 call runs in a thread, so no handler blocks the loop. The page never calls a model: when the
 provider is down, the queue keeps serving the drafts that exist.
 
@@ -38,7 +38,7 @@ from oversight.web._render import CSP, HERE, page, redirect
 from oversight.web.auth import AccessDenied, SignInRequired, SignInThrottle
 
 if TYPE_CHECKING:
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -111,19 +111,19 @@ def _safe_next(request: Request) -> str:
     return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="/")
 
 
-def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
-    """The review page around a Runtime. With ``close_runtime`` the app closes it on shutdown."""
+def create_app(project: Project, *, close_project: bool = False) -> FastAPI:
+    """The review page around a Project. With ``close_project`` the app closes it on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            if close_runtime:
-                runtime.close()
+            if close_project:
+                project.close()
 
     app = FastAPI(title="oversight review", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.runtime = runtime
+    app.state.project = project
     app.state.sign_in_throttle = SignInThrottle()
 
     @app.middleware("http")
@@ -151,7 +151,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """The app for uvicorn's workers (``--workers N``): settings from OVERSIGHT_* and oversight.toml."""
     from oversight.config import load_settings
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
     settings = load_settings(os.environ.get("OVERSIGHT_CONFIG"))
-    return create_app(Runtime.open(settings), close_runtime=True)
+    return create_app(Project.open(settings), close_project=True)

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from fastapi import Request
 
-from oversight.accounts import authenticate, token_hash
+from oversight.review.accounts import authenticate, token_hash
 from oversight.schemas import User, utcnow
 from oversight.store import Store
 

@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from oversight import calibration
 from oversight.errors import NotFoundError, OversightError
+from oversight.review import calibration
 from oversight.schemas import FailureNote, utcnow
-from oversight.web._render import REPORT_CSP, flash_of, form_of, page, redirect, runtime_of, session_of
+from oversight.web._render import REPORT_CSP, flash_of, form_of, page, project_of, redirect, session_of
 
 __all__ = ["router"]
 
@@ -32,7 +32,7 @@ def _member_href(note: FailureNote) -> str | None:
 @router.get("", response_class=HTMLResponse)
 async def hub(request: Request) -> Response:
     await session_of(request, lead=True)
-    store = runtime_of(request).store
+    store = project_of(request).store
     counts = await asyncio.to_thread(store.status)
     users = await asyncio.to_thread(store.users)
     since = utcnow() - timedelta(days=1)
@@ -46,7 +46,7 @@ async def report(request: Request) -> Response:
     from oversight.leads import report_text
 
     try:
-        html = await asyncio.to_thread(report_text, runtime_of(request).store, "html", member_href=_member_href)
+        html = await asyncio.to_thread(report_text, project_of(request).store, "html", member_href=_member_href)
     except NotFoundError as exc:
         return page(request, "message.html", title="Failure patterns", message=str(exc))
     nav = page(request, "_nav.html").body.decode()
@@ -59,7 +59,7 @@ async def audit(request: Request) -> Response:
     await session_of(request, lead=True)
     from oversight.audit.report import report_sections
 
-    sections = await asyncio.to_thread(report_sections, runtime_of(request).store)
+    sections = await asyncio.to_thread(report_sections, project_of(request).store)
     return page(request, "sections.html", title="Judgment audit", sections=sections, csp=REPORT_CSP,
                 empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")  # `x`: code
 
@@ -69,7 +69,7 @@ async def interventions(request: Request) -> Response:
     await session_of(request, lead=True)
     from oversight.intervene.describe import change, describe
 
-    store = runtime_of(request).store
+    store = project_of(request).store
     status = request.query_params.get("status") or None
     found = await asyncio.to_thread(lambda: store.interventions(status=status))
     names = await asyncio.to_thread(store.pattern_names)
@@ -87,7 +87,7 @@ async def decide(request: Request, intervention_id: str) -> Response:
         raise OversightError("decide with accept or reject")
     reason = str(form.get("reason") or "").strip()
     reason = f"{reason} ({session.user.name})" if reason else ""
-    store = runtime_of(request).store
+    store = project_of(request).store
     await asyncio.to_thread(store.decide_intervention, intervention_id, decision, reason)
     return redirect(f"/lead/interventions?flash={decision}#{intervention_id}")
 
@@ -95,7 +95,7 @@ async def decide(request: Request, intervention_id: str) -> Response:
 @router.get("/calibration", response_class=HTMLResponse)
 async def calibration_page(request: Request) -> Response:
     await session_of(request, lead=True)
-    store = runtime_of(request).store
+    store = project_of(request).store
     items = await asyncio.to_thread(store.calibration_items)
     people, pairs = await asyncio.to_thread(calibration.agreement, store)
     answers = await asyncio.to_thread(store.calibration_answers)
@@ -108,7 +108,7 @@ async def add_calibration(request: Request) -> Response:
     """Make a refinement in the store (by its id) the expert version of a calibration item."""
     session = await session_of(request, lead=True)
     form = await form_of(request, session)
-    store = runtime_of(request).store
+    store = project_of(request).store
     refinement_id = str(form.get("refinement_id") or "").strip()
     task_id = str(form.get("task_id") or "").strip()
 
@@ -130,6 +130,6 @@ async def add_calibration(request: Request) -> Response:
 async def remove_calibration(request: Request, task_id: str) -> Response:
     session = await session_of(request, lead=True)
     await form_of(request, session)
-    if not await asyncio.to_thread(runtime_of(request).store.remove_calibration_item, task_id):
+    if not await asyncio.to_thread(project_of(request).store.remove_calibration_item, task_id):
         raise NotFoundError(f"no calibration item for task {task_id!r}: nothing removed")
     return redirect("/lead/calibration?flash=removed")

@@ -1,6 +1,6 @@
 """The trainer's pages: sign in, the queue, the refine view, calibration items, compare and skim.
 
-Each handler parses the request, calls ``oversight.review`` / ``oversight.calibration`` / the
+Each handler parses the request, calls ``oversight.review.service`` / ``oversight.review.calibration`` / the
 store (in a thread) and renders a template. Answers go through the same checks as the
 terminal's: a bad one re-renders the form with the reason and records nothing.
 """
@@ -16,12 +16,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from oversight import calibration, review
+from oversight import review
 from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
-from oversight.refine import word_diff
+from oversight.refine.answers import word_diff
+from oversight.review import calibration
 from oversight.schemas import MAX_TAG_CHARS, Critique, Draft, ReviewLease, utcnow
 from oversight.web._paths import path_id
-from oversight.web._render import flash_of, form_of, page, redirect, runtime_of, session_of
+from oversight.web._render import flash_of, form_of, page, project_of, redirect, session_of
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -98,7 +99,7 @@ async def login(request: Request) -> Response:
         return response
     started = None
     try:
-        started = await start_session(runtime_of(request).store, str(form.get("token") or ""))
+        started = await start_session(project_of(request).store, str(form.get("token") or ""))
     finally:
         throttle.done(client, signed_in=started is not None)
     if started is None:
@@ -119,7 +120,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     session = await session_of(request)
     await form_of(request, session)
-    await end_session(request, runtime_of(request).store)
+    await end_session(request, project_of(request).store)
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -147,7 +148,7 @@ def _page_number(request: Request) -> int:
 @router.get("/queue", response_class=HTMLResponse)
 async def queue_page(request: Request) -> Response:
     session = await session_of(request)
-    store = runtime_of(request).store
+    store = project_of(request).store
     filters = _filters(request)
     number = _page_number(request)
     total, rows = await asyncio.to_thread(store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE,
@@ -173,14 +174,14 @@ def _queue_flashes(filters: dict[str, str | None]) -> dict[str, str]:
 async def next_item(request: Request) -> Response:
     session = await session_of(request)
     form = await form_of(request, session)
-    runtime = runtime_of(request)
+    project = project_of(request)
     filters = {k: (form.get(k) or None) for k in ("batch", "domain", "model")}
-    due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name, runtime.settings.calibration_every)
+    due = await asyncio.to_thread(calibration.due, project.store, session.user.name, project.settings.calibration_every)
     if due is not None:
         return redirect(f"/calibration/{path_id(due.task_id)}")
-    lease = await review.claim(runtime, session.user.name, **filters)
+    lease = await review.claim(project, session.user.name, **filters)
     if lease is None:
-        item = await asyncio.to_thread(runtime.store.next_calibration_item, session.user.name)
+        item = await asyncio.to_thread(project.store.next_calibration_item, session.user.name)
         if item is not None:  # the queue is empty: calibration work is still useful
             return redirect(f"/calibration/{path_id(item.task_id)}")
         return redirect("/queue?flash=empty")
@@ -234,7 +235,7 @@ async def _cached(request: Request, name: str, seconds: float, read: Any) -> Any
 async def _facets(request: Request) -> dict[str, list[str]]:
     """The queue's batches, domains and models for the filters (cached 30 s: they change with imports,
     and reading them costs more than the page of the queue itself at 100,000 items)."""
-    return await _cached(request, "queue_facets", 30, runtime_of(request).store.review_facets)  # type: ignore[no-any-return]
+    return await _cached(request, "queue_facets", 30, project_of(request).store.review_facets)  # type: ignore[no-any-return]
 
 
 TAG_OPTIONS = 500  # the commonest tags offered on a page (a tag answers may no longer hold is left out)
@@ -242,7 +243,7 @@ TAG_OPTIONS = 500  # the commonest tags offered on a page (a tag answers may no 
 
 async def _tag_options(request: Request) -> list[str]:
     """The project's failure tags, commonest first: the tags trainers used so far (cached a minute)."""
-    tags = await _cached(request, "tag_options", 60, runtime_of(request).store.tag_counts)
+    tags = await _cached(request, "tag_options", 60, project_of(request).store.tag_counts)
     return [t for t in tags if len(t) <= MAX_TAG_CHARS][:TAG_OPTIONS]
 
 
@@ -251,26 +252,26 @@ async def _refine_page(request: Request, session: Session, item: review.ReviewIt
                        error: str | None = None, form: dict[str, Any] | None = None,
                        lease: ReviewLease | None = None) -> Response:
     """The refine view; with the trainer's ``lease`` it shows its countdown and review.js renews it."""
-    runtime = runtime_of(request)
+    project = project_of(request)
     return page(request, "refine.html", status=status, item=item, task=item.task, draft=item.draft,
                 critique=item.critique, action=action, claimed_at=claimed_at, calibrating=calibrating,
                 error=error, form=form or {}, decisions=DECISIONS, shortcuts=SHORTCUTS,
-                tag_options=await _tag_options(request), body_page="refine", now_iso=runtime.store.clock().isoformat(),
-                lease=lease, lease_seconds=int(runtime.settings.review_lease_seconds))
+                tag_options=await _tag_options(request), body_page="refine", now_iso=project.store.clock().isoformat(),
+                lease=lease, lease_seconds=int(project.settings.review_lease_seconds))
 
 
 @router.get("/items/{task_id:id}", response_class=HTMLResponse)
 async def item_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    runtime = runtime_of(request)
-    held = await asyncio.to_thread(runtime.store.review_lease, task_id)
-    if held is None or held.reviewer != session.user.name or held.lease_until <= runtime.store.clock():
+    project = project_of(request)
+    held = await asyncio.to_thread(project.store.review_lease, task_id)
+    if held is None or held.reviewer != session.user.name or held.lease_until <= project.store.clock():
         # not theirs yet: taking it by its address goes the way of the queue, calibration first when due
-        due = await asyncio.to_thread(calibration.due, runtime.store, session.user.name,
-                                      runtime.settings.calibration_every)
+        due = await asyncio.to_thread(calibration.due, project.store, session.user.name,
+                                      project.settings.calibration_every)
         if due is not None:
             return redirect(f"/calibration/{path_id(due.task_id)}")
-    item, lease = await review.held_item(runtime, task_id, session.user.name)
+    item, lease = await review.held_item(project, task_id, session.user.name)
     return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
                               calibrating=False, lease=lease)
 
@@ -279,14 +280,14 @@ async def item_page(request: Request, task_id: str) -> Response:
 async def submit_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     form = await form_of(request, session, keep=True)
-    runtime = runtime_of(request)
-    item = await review.item(runtime, task_id)
+    project = project_of(request)
+    item = await review.item(project, task_id)
     action = f"/items/{path_id(task_id)}"
     try:
         answer = answer_from_form(form, item.draft, item.critique)
-        refinement = await review.submit(runtime, task_id, answer, reviewer=session.user.name)
+        refinement = await review.submit(project, task_id, answer, reviewer=session.user.name)
     except (InvalidAnswerError, LeaseError) as exc:
-        lease = await asyncio.to_thread(runtime.store.review_lease, task_id)
+        lease = await asyncio.to_thread(project.store.review_lease, task_id)
         mine = lease if lease is not None and lease.reviewer == session.user.name else None
         if isinstance(exc, LeaseError):  # their lease ran out and someone took the item: keep what they typed
             return await _refine_page(request, session, item, action=action, status=409, claimed_at=None,
@@ -304,26 +305,26 @@ async def renew_lease(request: Request, task_id: str) -> Response:
     """Keep holding an item while its page is open and in use (review.js calls this); JSON either way."""
     session = await session_of(request)
     await form_of(request, session)
-    runtime = runtime_of(request)
+    project = project_of(request)
     try:
-        lease = await review.renew(runtime, task_id, session.user.name)
+        lease = await review.renew(project, task_id, session.user.name)
     except (LeaseError, NotFoundError) as exc:
         return JSONResponse({"error": str(exc)}, status_code=409 if isinstance(exc, LeaseError) else 404)
-    return JSONResponse({"lease_until": lease.lease_until.isoformat(), "server_now": runtime.store.clock().isoformat()})
+    return JSONResponse({"lease_until": lease.lease_until.isoformat(), "server_now": project.store.clock().isoformat()})
 
 
 @router.post("/items/{task_id:id}/release")
 async def release_item(request: Request, task_id: str) -> Response:
     session = await session_of(request)
     await form_of(request, session)
-    await review.release(runtime_of(request), task_id, session.user.name)
+    await review.release(project_of(request), task_id, session.user.name)
     return redirect("/queue?flash=released")
 
 
 @router.get("/done/{task_id:id}", response_class=HTMLResponse)
 async def done_page(request: Request, task_id: str, r: str = "") -> Response:
     session = await session_of(request)
-    store = runtime_of(request).store
+    store = project_of(request).store
     refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
     refinement = next((x for x in refinements if x.id == r), None)
     if refinement is None or (refinement.reviewer != session.user.name and not session.is_lead):
@@ -337,7 +338,7 @@ async def done_page(request: Request, task_id: str, r: str = "") -> Response:
 
 async def _calibration_item(request: Request, task_id: str, *, answerer: str | None = None) -> review.ReviewItem:
     """A calibration item as the refine view shows it; AccessDenied for the ``answerer`` who is its expert."""
-    store = runtime_of(request).store
+    store = project_of(request).store
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")
@@ -355,7 +356,7 @@ async def _calibration_item(request: Request, task_id: str, *, answerer: str | N
 @router.get("/calibration/{task_id:id}", response_class=HTMLResponse)
 async def calibration_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    store = runtime_of(request).store
+    store = project_of(request).store
     if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
         return redirect(f"/calibration/{path_id(task_id)}/result")
     item = await _calibration_item(request, task_id, answerer=session.user.name)
@@ -371,7 +372,7 @@ async def calibration_submit(request: Request, task_id: str) -> Response:
     item = await _calibration_item(request, task_id, answerer=session.user.name)
     try:
         answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
-        await calibration.answer(runtime_of(request), task_id, answer, reviewer=session.user.name)
+        await calibration.answer(project_of(request), task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
         return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", status=400,
                                   error=str(exc), claimed_at=None, calibrating=True, form=form)
@@ -382,7 +383,7 @@ async def calibration_submit(request: Request, task_id: str) -> Response:
 async def calibration_result(request: Request, task_id: str, reviewer: str | None = None) -> Response:
     session = await session_of(request)
     who = reviewer if (reviewer and session.is_lead) else session.user.name
-    store = runtime_of(request).store
+    store = project_of(request).store
     answer = await asyncio.to_thread(store.calibration_answer, task_id, who)
     if answer is None:
         raise NotFoundError(f"{who} has not answered calibration item {task_id!r}")
@@ -401,7 +402,7 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
 @router.get("/tasks/{task_id:id}", response_class=HTMLResponse)
 async def compare_page(request: Request, task_id: str) -> Response:
     session = await session_of(request)
-    store = runtime_of(request).store
+    store = project_of(request).store
     lease = await asyncio.to_thread(store.review_lease, task_id)
     if (lease is not None and not session.is_lead and lease.reviewer != session.user.name
             and lease.lease_until > utcnow()):
@@ -418,7 +419,7 @@ async def compare_page(request: Request, task_id: str) -> Response:
 @router.get("/skim", response_class=HTMLResponse)
 async def skim_page(request: Request) -> Response:
     await session_of(request)
-    store = runtime_of(request).store
+    store = project_of(request).store
     q = request.query_params
     tag, model, pattern = q.get("tag") or None, q.get("model") or None, q.get("pattern") or None
     number = _page_number(request)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from oversight.refine import diff_stats
+from oversight.refine.answers import diff_stats
 from oversight.store import Store
 
 __all__ = ["COLUMNS", "export_rows", "write_csv", "write_jsonl", "write_parquet"]

@@ -29,12 +29,12 @@ from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.files import read_rows
-from oversight.refine import RefinementInput
+from oversight.refine.answers import RefinementInput
 from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement
 from oversight.store import Store
 
 if TYPE_CHECKING:
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
 __all__ = [
     "Agreement",
@@ -125,7 +125,7 @@ def serve(store: Store, task_id: str, reviewer: str) -> CalibrationItem:
 
 
 async def answer(
-    runtime: Runtime, task_id: str, value: RefinementInput | dict[str, Any], *, reviewer: str
+    project: Project, task_id: str, value: RefinementInput | dict[str, Any], *, reviewer: str
 ) -> CalibrationAnswer:
     """Check and keep a trainer's answer to a calibration item, scored against the expert's.
 
@@ -134,9 +134,9 @@ async def answer(
     item) or InvalidAnswerError (nothing kept; the expert's own answer too). A second answer
     by the same trainer keeps the first.
     """
-    from oversight.pipelines.refine import check_answer
+    from oversight.refine.answers import check_answer
 
-    store = runtime.store
+    store = project.store
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")

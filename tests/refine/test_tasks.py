@@ -9,7 +9,7 @@ import pytest
 
 from oversight.errors import InputFileError
 from oversight.files import MAX_LINE_BYTES
-from oversight.tasks import load_tasks
+from oversight.refine.tasks import load_tasks
 
 
 def write(path: Path, text: str) -> Path:

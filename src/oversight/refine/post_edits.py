@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oversight.errors import InputFileError
-from oversight.refine import word_diff
+from oversight.refine.answers import word_diff
 from oversight.schemas import Draft, Refinement, Task, content_hash
 
 if TYPE_CHECKING:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from oversight.draft import draft_task
 from oversight.errors import LLMError
 from oversight.llm import LLM, Completion
 from oversight.prompts import load_prompt
+from oversight.refine.drafting import draft_task
 from oversight.schemas import Task
 from oversight.store import Store
 from tests._demo import demo_tasks

@@ -1,7 +1,7 @@
 """Critic grounding and precision, per critic model and prompt version.
 
 Of the findings a critic proposed, how many were grounded in the draft and shown to the
-trainer (``oversight.critique.ground_findings``), and of those shown that trainers judged,
+trainer (``oversight.refine.critique.ground_findings``), and of those shown that trainers judged,
 how many they marked right. Counts come with every rate, so a lead sees its base.
 """
 

@@ -1,7 +1,7 @@
 """The one place settings become working parts: the store, the models, the embedder, the prompts.
 
 Stages never read settings; they take a store, an LLM, an embedder or a prompt as
-arguments, and the CLI, the graphs and scripts get those from a ``Runtime``.
+arguments, and the CLI, the graphs and scripts get those from a ``Project``.
 
 When no model is configured the embedded model is used: its local server starts on the
 first model call (each LLM's ``prepare`` hook), so resuming a paused thread or mining
@@ -30,7 +30,7 @@ from oversight.store import Store
 if TYPE_CHECKING:
     from oversight.mine.embed import Embedder
 
-__all__ = ["Runtime", "open_store"]
+__all__ = ["Project", "open_store"]
 
 
 def _stderr(message: str) -> None:
@@ -46,7 +46,7 @@ def open_store(settings: Settings, *, create: bool = True) -> Store:
 
 
 @dataclass
-class Runtime:
+class Project:
     """The store, the models (drafter, critic, judge, namer), the embedder and prompts of one run."""
 
     settings: Settings
@@ -73,7 +73,7 @@ class Runtime:
         sleep: Sleep | None = None,
         announce: Callable[[str], None] = _stderr,
         create: bool = True,
-    ) -> Runtime:
+    ) -> Project:
         """Open the store and configure the models (nothing is started yet). Raises OversightError.
 
         With ``create=False`` a missing SQLite database is an error instead of a new, empty one.
@@ -86,11 +86,11 @@ class Runtime:
             raise
 
     @classmethod
-    def _build(cls, settings: Settings, store: Store, sleep: Sleep | None, announce: Callable[[str], None]) -> Runtime:
+    def _build(cls, settings: Settings, store: Store, sleep: Sleep | None, announce: Callable[[str], None]) -> Project:
         draft_prompt = load_prompt("draft", settings.prompts_dir)
         critique_prompt = load_prompt("critique", settings.prompts_dir)
         overrides = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
-        runtime = cls(
+        project = cls(
             settings=settings, store=store,
             drafter=None, critic=None, judge=None, namer=None,  # type: ignore[arg-type]
             draft_prompt=draft_prompt, critique_prompt=critique_prompt,
@@ -104,14 +104,14 @@ class Runtime:
 
         def llm(name: str) -> LLM:  # one LLM object per model, so one concurrency limit per model
             if name not in made:
-                made[name] = runtime._make_llm(name, sleep)
+                made[name] = project._make_llm(name, sleep)
             return made[name]
 
-        runtime.drafter = llm(model)
-        runtime.critic = llm(critic_model)
-        runtime.judge = llm(settings.judge_model or critic_model)
-        runtime.namer = llm(settings.namer_model or critic_model)
-        return runtime
+        project.drafter = llm(model)
+        project.critic = llm(critic_model)
+        project.judge = llm(settings.judge_model or critic_model)
+        project.namer = llm(settings.namer_model or critic_model)
+        return project
 
     def _make_llm(self, model: str, sleep: Sleep | None) -> LLM:
         s = self.settings
@@ -126,15 +126,15 @@ class Runtime:
         )
 
     def llm_for(self, model: str) -> LLM:
-        """An LLM for ``model``: the runtime's own when one of its models is that one (one
+        """An LLM for ``model``: the project's own when one of its models is that one (one
         concurrency limit per model), else a new one configured like them."""
         for llm in (self.drafter, self.critic, self.judge, self.namer):
             if llm.model == model:
                 return llm
         return self._make_llm(model, None)
 
-    def drafting_with(self, *, drafter: LLM | None = None, prompt: Prompt | None = None) -> Runtime:
-        """This runtime drafting with another model or prompt (an experiment's condition).
+    def drafting_with(self, *, drafter: LLM | None = None, prompt: Prompt | None = None) -> Project:
+        """This project drafting with another model or prompt (an experiment's condition).
 
         It shares the store, the other models and the embedded server; close this one, not it.
         The prompt's own parameters apply, with the settings' overrides on top as always.
@@ -212,7 +212,7 @@ class Runtime:
             self._server = None
         self.store.close()
 
-    def __enter__(self) -> Runtime:
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:

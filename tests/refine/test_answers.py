@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from oversight.refine import RefinementInput, build_refinement, diff_stats, word_diff
+from oversight.refine.answers import RefinementInput, build_refinement, diff_stats, word_diff
 from oversight.schemas import Critique, Draft, Finding, FindingVerdict
 
 
@@ -90,7 +90,7 @@ def _sequence_work(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_a_huge_edit_is_diffed_within_a_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    from oversight.refine import DIFF_WORK
+    from oversight.refine.answers import DIFF_WORK
 
     sizes = _sequence_work(monkeypatch)
     lines = [f"Line {n} of a long answer, with some words in it." for n in range(1500)]
@@ -121,7 +121,7 @@ def test_a_small_diff_is_what_it_always_was() -> None:
     """Below the bound the diff is difflib's on the whole texts: refinements and notes mined before stay the same."""
     import difflib
 
-    from oversight.refine import _TOKEN
+    from oversight.refine.answers import _TOKEN
 
     before, after = "the quick brown fox jumps over the lazy dog", "a slow red fox jumped over one lazy dog"
     a, b = _TOKEN.findall(before), _TOKEN.findall(after)

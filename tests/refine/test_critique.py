@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from oversight.critique import GROUNDING, critique_draft, finding_problem, ground_findings, normalise
 from oversight.prompts import load_prompt
+from oversight.refine.critique import GROUNDING, finding_problem, ground_findings, normalise, write_critique
 from oversight.schemas import Draft, Finding
 from tests._demo import demo_tasks
 
@@ -23,7 +23,7 @@ def a_draft(task_id: str) -> Draft:
 @pytest.mark.vcr
 async def test_critique_validates_into_findings(recorded_llm, vcr) -> None:
     task = demo_tasks(1)[0]
-    critique = await critique_draft(task, a_draft(task.id), recorded_llm, load_prompt("critique"))
+    critique = await write_critique(task, a_draft(task.id), recorded_llm, load_prompt("critique"))
     assert critique.draft_id == "d_fixed" and critique.prompt_version == load_prompt("critique").version
     # the recorded answer: SmolLM2-135M found nothing and echoed the draft as its summary
     assert critique.findings == [] and critique.summary == a_draft(task.id).text
@@ -106,7 +106,7 @@ def test_normalise_unifies_case_space_quotes_and_dashes() -> None:
     assert finding_problem(finding("song", issue=" "), SONG) == "no-issue"
 
 
-PIPELINE_CASSETTE = (Path(__file__).resolve().parents[1] / "cassettes" / "test_pipelines"
+PIPELINE_CASSETTE = (Path(__file__).resolve().parents[2] / "cassettes" / "pipelines" / "test_refine_graph"
                      / "test_graph_pauses_at_human_refine_then_records_the_answer.yaml")
 
 
@@ -128,7 +128,7 @@ async def test_the_demos_echoed_worked_example_never_reaches_the_trainer(recorde
     text = user.split("\nDraft:\n", 1)[1].rsplit("\n\nList the findings", 1)[0]
     draft = Draft(id="d_song", task_id=task.id, model="m", prompt_name="draft", prompt_version="x", text=text)
 
-    critique = await critique_draft(task, draft, recorded_llm, load_prompt("critique"), parameters={"max_tokens": recorded["max_tokens"]})
+    critique = await write_critique(task, draft, recorded_llm, load_prompt("critique"), parameters={"max_tokens": recorded["max_tokens"]})
 
     assert critique.grounding == GROUNDING
     assert critique.findings == []  # the trainer sees nothing from the critic

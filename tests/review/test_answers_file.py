@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from oversight.cli import cli
 from oversight.config import load_settings
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Task
 from tests.support.review_seed import finding, seed_items
 
@@ -24,7 +24,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "answers.db"
     for name, value in SETTINGS.items():
         monkeypatch.setenv(f"OVERSIGHT_{name.upper()}", value)
-    with Runtime.open(load_settings(db=str(path), **SETTINGS)) as rt:
+    with Project.open(load_settings(db=str(path), **SETTINGS)) as rt:
         seed_items(rt, [(Task(id="a", prompt="Capital of Peru? One word."), "Lima is the capital.",
                          [finding("is the capital", "Not one word.")]),
                         (Task(id="b", prompt="Capital of Chad? One word."), "N'Djamena.", []),
@@ -42,12 +42,12 @@ def apply(db: Path, file: Path, *extra: str) -> Any:
 
 
 def refined(db: Path) -> dict[str, str]:
-    with Runtime.open(load_settings(db=str(db), **SETTINGS)) as rt:
+    with Project.open(load_settings(db=str(db), **SETTINGS)) as rt:
         return {t: r.reviewer for t in "abc" for r in rt.store.refinements_of_task(t)}
 
 
 def test_an_item_a_trainer_holds_on_the_page_refuses_the_whole_file(db: Path, tmp_path: Path) -> None:
-    with Runtime.open(load_settings(db=str(db), **SETTINGS)) as rt:
+    with Project.open(load_settings(db=str(db), **SETTINGS)) as rt:
         assert rt.store.claim_review("ana", task_id="b", lease_seconds=600) is not None
     file = answers(tmp_path / "a.jsonl", {"task_id": "a", "decision": "accept"},
                    {"task_id": "b", "decision": "reject"})
@@ -56,7 +56,7 @@ def test_an_item_a_trainer_holds_on_the_page_refuses_the_whole_file(db: Path, tm
     assert "a.jsonl:2: field 'task_id': task 'b' is being reviewed by ana" in result.stderr
     assert "nothing recorded" in result.stderr
     assert refined(db) == {}  # line 1 was fine, and is not recorded either
-    with Runtime.open(load_settings(db=str(db), **SETTINGS)) as rt:
+    with Project.open(load_settings(db=str(db), **SETTINGS)) as rt:
         assert rt.store.review_lease("b").reviewer == "ana"  # type: ignore[union-attr]
         assert rt.store.review_lease("a") is None  # nothing is left held for the file
 
@@ -75,7 +75,7 @@ def test_any_line_that_cannot_be_recorded_refuses_the_whole_file(db: Path, tmp_p
 
 
 def test_a_good_file_is_recorded_whole_and_a_second_run_says_what_is_done(db: Path, tmp_path: Path) -> None:
-    with Runtime.open(load_settings(db=str(db), **SETTINGS)) as rt:
+    with Project.open(load_settings(db=str(db), **SETTINGS)) as rt:
         rt.store.claim_review("bot", task_id="c", lease_seconds=600)  # the file's own reviewer may hold one
     file = answers(tmp_path / "a.jsonl", {"task_id": "a", "decision": "accept", "reviewer": "eve"},
                    {"task_id": "b", "decision": "reject"}, {"task_id": "c", "decision": "skip"})

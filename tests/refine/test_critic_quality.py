@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oversight.grounding import grounding_report, grounding_rows, grounding_status
+from oversight.refine.critic_quality import grounding_report, grounding_rows, grounding_status
 from oversight.schemas import Critique
 from tests._critics import CRITIQUES, EXPECTED, SMOL, seed_critics
 

@@ -8,13 +8,13 @@ import re
 import unicodedata
 from typing import Any, NamedTuple
 
-from oversight.draft import draft_parameters, made_by
 from oversight.llm import LLM
 from oversight.prompts import Prompt
+from oversight.refine.drafting import draft_parameters, made_by
 from oversight.schemas import Critique, CritiqueFindings, Draft, DroppedFinding, DropReason, Finding, Task
 from oversight.store import Store
 
-__all__ = ["GROUNDING", "Grounded", "critique_draft", "finding_problem", "ground_findings", "normalise"]
+__all__ = ["GROUNDING", "Grounded", "write_critique", "finding_problem", "ground_findings", "normalise"]
 
 # The rule that decides which findings the trainer sees; kept on each Critique it checked.
 GROUNDING = "quote-in-draft/1"
@@ -145,7 +145,7 @@ def ground_findings(
     return Grounded(shown, dropped)
 
 
-async def critique_draft(
+async def write_critique(
     task: Task,
     draft: Draft,
     llm: LLM,

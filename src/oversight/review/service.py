@@ -9,7 +9,7 @@ any process, any day. An answer is checked before anything is recorded: a bad on
 raises InvalidAnswerError and the item stays in the queue, answerable again.
 
 The queue is ordered and labelled by the audit's routing rule when one is stored
-(``save_routing_rule``): items that need several raters first, expert-only groups last
+(``Store.save_routing_rule``): items that need several raters first, expert-only groups last
 and marked as such.
 """
 
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
 from oversight.files import read_rows
-from oversight.refine import RefinementInput
+from oversight.refine.answers import RefinementInput
 from oversight.schemas import (
     ARMS,
     Arm,
@@ -33,14 +33,13 @@ from oversight.schemas import (
     GroupRoute,
     Refinement,
     ReviewLease,
-    RoutingRule,
     Task,
     new_id,
 )
 from oversight.store import Store
 
 if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
-    from oversight.runtime import Runtime
+    from oversight.project import Project
 
 __all__ = [
     "QueueEntry",
@@ -50,18 +49,15 @@ __all__ = [
     "claim",
     "held_item",
     "release",
-    "load_routing_rule",
     "queue",
     "read_answers",
     "renew",
     "item",
     "reset",
-    "save_routing_rule",
     "skip",
     "submit",
 ]
 
-ROUTING_DOCUMENT = "routing_rule"
 # Which routes a trainer meets first: items that need more raters early, expert-only last.
 _ROUTE_ORDER = {"several_raters": 0, "single_rater": 1, "automate": 2, "expert": 3}
 
@@ -101,21 +97,10 @@ class ReviewItem:
     arm: Arm | None = None
 
 
-def save_routing_rule(store: Store, rule: RoutingRule) -> None:
-    """Keep the audit's routing rule: the queue reads it from now on."""
-    store.put_document(ROUTING_DOCUMENT, rule.model_dump(mode="json"))
-
-
-def load_routing_rule(store: Store) -> RoutingRule | None:
-    """The stored routing rule, or None."""
-    data = store.get_document(ROUTING_DOCUMENT)
-    return None if data is None else RoutingRule.model_validate(data)
-
-
 def queue(store: Store) -> list[QueueEntry]:
     """Tasks awaiting review, in the order a trainer should meet them."""
     states = store.task_states("awaiting_review")
-    rule = load_routing_rule(store)
+    rule = store.routing_rule()
     if rule is None:
         return [QueueEntry(s.task_id, s["thread_id"]) for s in states]
     tasks = {t.id: t for t in store.tasks([s.task_id for s in states])}
@@ -135,7 +120,7 @@ def _load_item(store: Store, task_id: str) -> ReviewItem:
     draft = store.get_draft(state["draft_id"] or "")
     if draft is None:
         raise NotFoundError(f"task {task_id!r} has no draft")
-    rule = load_routing_rule(store)
+    rule = store.routing_rule()
     route = None if rule is None else rule.route_for(task.kind, task.domain)
     entry = QueueEntry(task_id, state["thread_id"], route)
     arm = arm_of(task)
@@ -149,13 +134,13 @@ def arm_of(task: Task) -> Arm | None:
     return arm if arm in ARMS else None
 
 
-async def item(runtime: Runtime, task_id: str) -> ReviewItem:
+async def item(project: Project, task_id: str) -> ReviewItem:
     """Everything the trainer needs for one queued task. Raises NotFoundError."""
-    return await asyncio.to_thread(_load_item, runtime.store, task_id)
+    return await asyncio.to_thread(_load_item, project.store, task_id)
 
 
 async def claim(
-    runtime: Runtime,
+    project: Project,
     reviewer: str,
     *,
     task_id: str | None = None,
@@ -169,7 +154,7 @@ async def claim(
     restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
     """
     return await asyncio.to_thread(
-        runtime.store.claim_review, reviewer, lease_seconds=runtime.settings.review_lease_seconds,
+        project.store.claim_review, reviewer, lease_seconds=project.settings.review_lease_seconds,
         task_id=task_id, batch=batch, domain=domain, model=model,
     )
 
@@ -198,15 +183,15 @@ def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | Non
     return lease
 
 
-async def held_item(runtime: Runtime, task_id: str, reviewer: str) -> tuple[ReviewItem, ReviewLease]:
+async def held_item(project: Project, task_id: str, reviewer: str) -> tuple[ReviewItem, ReviewLease]:
     """A queued item for the reviewer who holds it (claiming it if it is free).
 
     Raises LeaseError (another reviewer holds it) or NotFoundError (not in the queue).
     """
-    queued = await item(runtime, task_id)
-    lease = await claim(runtime, reviewer, task_id=task_id)
+    queued = await item(project, task_id)
+    lease = await claim(project, reviewer, task_id=task_id)
     if lease is None:
-        await asyncio.to_thread(_check_lease, runtime.store, task_id, reviewer)
+        await asyncio.to_thread(_check_lease, project.store, task_id, reviewer)
         raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
     return queued, lease
 
@@ -232,13 +217,13 @@ def _renew(store: Store, task_id: str, reviewer: str, lease_seconds: float) -> R
     raise _not_held(store, task_id, "no longer yours ({holder}): your answer cannot be recorded")
 
 
-async def renew(runtime: Runtime, task_id: str, reviewer: str) -> ReviewLease:
+async def renew(project: Project, task_id: str, reviewer: str) -> ReviewLease:
     """Extend the reviewer's lease on an item they hold by one lease from now (the page does while they work).
 
     Their time on the item still runs from their claim. Raises NotFoundError (not in the queue)
     or LeaseError (someone else took it after their lease ran out, or no one holds it).
     """
-    return await asyncio.to_thread(_renew, runtime.store, task_id, reviewer, runtime.settings.review_lease_seconds)
+    return await asyncio.to_thread(_renew, project.store, task_id, reviewer, project.settings.review_lease_seconds)
 
 
 def _release(store: Store, task_id: str, reviewer: str) -> None:
@@ -246,16 +231,16 @@ def _release(store: Store, task_id: str, reviewer: str) -> None:
         raise _not_held(store, task_id, "not yours to give back ({holder}); nothing changed")
 
 
-async def release(runtime: Runtime, task_id: str, reviewer: str) -> None:
+async def release(project: Project, task_id: str, reviewer: str) -> None:
     """Give a held item back to the queue at once (the trainer leaves it).
 
     Raises NotFoundError (no such task in the queue) or LeaseError (the reviewer does not hold it).
     """
-    await asyncio.to_thread(_release, runtime.store, task_id, reviewer)
+    await asyncio.to_thread(_release, project.store, task_id, reviewer)
 
 
 async def submit(
-    runtime: Runtime,
+    project: Project,
     task_id: str,
     answer: RefinementInput | dict[str, Any],
     *,
@@ -272,14 +257,14 @@ async def submit(
     Raises NotFoundError (not in the queue), LeaseError (someone else holds it) or
     InvalidAnswerError (nothing recorded; the task stays in the queue, answerable again).
     """
-    return await _submit(runtime, task_id, answer, reviewer=reviewer, simulated=simulated, timed=True)
+    return await _submit(project, task_id, answer, reviewer=reviewer, simulated=simulated, timed=True)
 
 
-async def _submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict[str, Any], *,
+async def _submit(project: Project, task_id: str, answer: RefinementInput | dict[str, Any], *,
                   reviewer: str | None, simulated: bool = False, timed: bool) -> Refinement:
-    from oversight.pipelines.refine import check_answer
+    from oversight.refine.answers import check_answer
 
-    queued = await item(runtime, task_id)
+    queued = await item(project, task_id)
     entry = queued.entry
     draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
@@ -287,28 +272,28 @@ async def _submit(runtime: Runtime, task_id: str, answer: RefinementInput | dict
     # before anything moves; in a thread, as a long text's diff takes a while (the event loop serves others)
     await asyncio.to_thread(check_answer, {**value, **({"reviewer": reviewer} if reviewer else {})}, draft, critique)
     if reviewer is not None:
-        lease = await asyncio.to_thread(_hold_for_submit, runtime.store, task_id, reviewer)
+        lease = await asyncio.to_thread(_hold_for_submit, project.store, task_id, reviewer)
         value["reviewer"] = reviewer
         if timed and not value.get("seconds_spent") and lease is not None:
-            value["seconds_spent"] = round(min((runtime.store.clock() - lease.claimed_at).total_seconds(),
-                                               runtime.settings.review_lease_seconds), 1)
+            value["seconds_spent"] = round(min((project.store.clock() - lease.claimed_at).total_seconds(),
+                                               project.settings.review_lease_seconds), 1)
     try:
-        result = await _resume(runtime, task_id, entry.thread_id, value)
+        result = await _resume(project, task_id, entry.thread_id, value)
     except BaseException:
         if reviewer is not None:  # not recorded: the item stays theirs, on an ordinary lease again
-            await asyncio.to_thread(runtime.store.claim_review, reviewer, task_id=task_id,
-                                    lease_seconds=runtime.settings.review_lease_seconds)
+            await asyncio.to_thread(project.store.claim_review, reviewer, task_id=task_id,
+                                    lease_seconds=project.settings.review_lease_seconds)
         raise
     return result
 
 
-async def _resume(runtime: Runtime, task_id: str, thread_id: str, value: dict[str, Any]) -> Refinement:
+async def _resume(project: Project, task_id: str, thread_id: str, value: dict[str, Any]) -> Refinement:
     from langgraph.types import Command
 
     from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
 
     config = {"configurable": {"thread_id": thread_id}}
-    async with refine_graph(runtime) as graph:
+    async with refine_graph(project) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the store says awaiting review but the thread has no pause (its checkpoint was
@@ -325,27 +310,27 @@ async def _resume(runtime: Runtime, task_id: str, thread_id: str, value: dict[st
     return Refinement.model_validate(result["refinement"])
 
 
-async def skip(runtime: Runtime, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:
+async def skip(project: Project, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:
     """Skip a queued task (recorded as a 'skip' decision). Raises NotFoundError or LeaseError."""
     answer = RefinementInput(decision="skip", reviewer=reviewer, seconds_spent=seconds_spent)
-    return await submit(runtime, task_id, answer, reviewer=reviewer)
+    return await submit(project, task_id, answer, reviewer=reviewer)
 
 
-async def reset(runtime: Runtime, task_id: str) -> QueueEntry:
+async def reset(project: Project, task_id: str) -> QueueEntry:
     """Put a task back in the queue on a fresh thread (a thread stuck after a failed answer).
 
     The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
     """
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
-    store = runtime.store
+    store = project.store
     state = await asyncio.to_thread(store.task_state, task_id)
     if state.state not in ("awaiting_review", "failed") or not state["critique_id"]:
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
-    fresh = f"{runtime.thread_id(task_id)}::{new_id('reset')}"
-    async with refine_graph(runtime) as graph:
+    fresh = f"{project.thread_id(task_id)}::{new_id('reset')}"
+    async with refine_graph(project) as graph:
         await run_to_pause(graph, task_id, fresh)
-    return (await item(runtime, task_id)).entry
+    return (await item(project, task_id)).entry
 
 
 def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple[str, RefinementInput]]:
@@ -381,15 +366,15 @@ def _read_answers(path: str | Path, reviewer: str | None) -> list[tuple[int, str
     return out
 
 
-def _check_and_hold(runtime: Runtime, path: str, planned: list[tuple[int, str, RefinementInput]]) -> None:
+def _check_and_hold(project: Project, path: str, planned: list[tuple[int, str, RefinementInput]]) -> None:
     """Check every planned answer as it would be recorded, then hold every item for its reviewer.
 
     Raises InputFileError naming the first line that cannot be recorded (not in the queue, held
     by someone else, an answer its draft or critique refuses); nothing is then left held.
     """
-    from oversight.pipelines.refine import check_answer
+    from oversight.refine.answers import check_answer
 
-    store = runtime.store
+    store = project.store
     for line, task_id, answer in planned:
         try:
             queued = _load_item(store, task_id)
@@ -408,23 +393,23 @@ def _check_and_hold(runtime: Runtime, path: str, planned: list[tuple[int, str, R
     for line, task_id, answer in planned:
         before = store.review_lease(task_id)
         if store.claim_review(answer.reviewer, task_id=task_id, lease_seconds=SUBMIT_HOLD_SECONDS) is None:
-            _unhold(runtime, held)
+            _unhold(project, held)
             raise InputFileError(path, line, "task_id", f"task {task_id!r} was just taken by someone else on the "
                                                         "review page; nothing recorded")
         held.append((task_id, answer.reviewer, before))
 
 
-def _unhold(runtime: Runtime, held: list[tuple[str, str, ReviewLease | None]]) -> None:
+def _unhold(project: Project, held: list[tuple[str, str, ReviewLease | None]]) -> None:
     """Let go of items held for a file: back to the queue, or to the reviewer's own ordinary lease."""
-    now = runtime.store.clock()
+    now = project.store.clock()
     for task_id, reviewer, before in held:
         if before is not None and before.reviewer == reviewer and before.lease_until > now:
-            runtime.store.claim_review(reviewer, task_id=task_id, lease_seconds=runtime.settings.review_lease_seconds)
+            project.store.claim_review(reviewer, task_id=task_id, lease_seconds=project.settings.review_lease_seconds)
         else:
-            runtime.store.release_review(task_id, reviewer)
+            project.store.release_review(task_id, reviewer)
 
 
-async def apply_answers(runtime: Runtime, path: str | Path, *, reviewer: str | None = None) -> list[Refinement]:
+async def apply_answers(project: Project, path: str | Path, *, reviewer: str | None = None) -> list[Refinement]:
     """Record a JSONL/CSV file of answers (``read_answers``), all or nothing against the queue.
 
     Every line is checked first, as it would be recorded: its task awaits review, no one else
@@ -434,14 +419,14 @@ async def apply_answers(runtime: Runtime, path: str | Path, *, reviewer: str | N
     """
     name = str(path)
     planned = await asyncio.to_thread(_read_answers, path, reviewer)
-    await asyncio.to_thread(_check_and_hold, runtime, name, planned)
+    await asyncio.to_thread(_check_and_hold, project, name, planned)
     recorded: list[Refinement] = []
     for index, (line, task_id, answer) in enumerate(planned):
         try:
-            recorded.append(await _submit(runtime, task_id, answer, reviewer=answer.reviewer, timed=False))
+            recorded.append(await _submit(project, task_id, answer, reviewer=answer.reviewer, timed=False))
         except BaseException as exc:
             rest = [(t, a.reviewer, None) for _, t, a in planned[index + 1:]]
-            await asyncio.to_thread(_unhold, runtime, rest)
+            await asyncio.to_thread(_unhold, project, rest)
             if isinstance(exc, OversightError):
                 raise InputFileError(name, line, None, f"{exc}; the {index} line(s) before it were recorded, "
                                                        "this one and those after it were not") from exc

@@ -11,7 +11,7 @@ import pytest
 from oversight import review
 from oversight.config import load_settings
 from oversight.errors import LeaseError, NotFoundError
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import Task
 from tests.support.clock import Clock
 from tests.support.review_seed import seed_items
@@ -20,10 +20,10 @@ LEASE = 600.0
 
 
 @pytest.fixture
-def clocked(tmp_path: Path) -> Iterator[tuple[Runtime, Clock]]:
+def clocked(tmp_path: Path) -> Iterator[tuple[Project, Clock]]:
     settings = load_settings(db=str(tmp_path / "leases.db"), model="openai/x", api_base="http://127.0.0.1:9/v1",
                              api_key="sk-test", review_lease_seconds=LEASE)
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         seed_items(rt, [(Task(id="q", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
         clock = Clock()
         rt.store.clock = clock
@@ -31,7 +31,7 @@ def clocked(tmp_path: Path) -> Iterator[tuple[Runtime, Clock]]:
 
 
 async def test_the_holder_renews_the_lease_and_the_clock_on_the_item_keeps_running(
-        clocked: tuple[Runtime, Clock]) -> None:
+        clocked: tuple[Project, Clock]) -> None:
     rt, clock = clocked
     first = await review.claim(rt, "ana")
     clock.move(500)
@@ -44,7 +44,7 @@ async def test_the_holder_renews_the_lease_and_the_clock_on_the_item_keeps_runni
     assert saved.seconds_spent == LEASE  # 1000 s on the item, capped at one lease as before
 
 
-async def test_only_the_holder_renews_and_not_once_someone_else_took_the_item(clocked: tuple[Runtime, Clock]) -> None:
+async def test_only_the_holder_renews_and_not_once_someone_else_took_the_item(clocked: tuple[Project, Clock]) -> None:
     rt, clock = clocked
     await review.claim(rt, "ana")
     with pytest.raises(LeaseError, match="ana holds it"):
@@ -60,7 +60,7 @@ async def test_only_the_holder_renews_and_not_once_someone_else_took_the_item(cl
         await review.renew(rt, "nope", "ana")
 
 
-async def test_an_item_nobody_holds_is_not_renewed_into_a_claim(clocked: tuple[Runtime, Clock]) -> None:
+async def test_an_item_nobody_holds_is_not_renewed_into_a_claim(clocked: tuple[Project, Clock]) -> None:
     rt, _ = clocked
     with pytest.raises(LeaseError, match="nobody holds it"):
         await review.renew(rt, "q", "ana")

@@ -12,17 +12,17 @@ from oversight import review
 from oversight.config import load_settings
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.pipelines import draft_tasks
-from oversight.runtime import Runtime
+from oversight.project import Project
 from oversight.schemas import GroupRoute, RoutingRule, Task
 from tests.support.stub_server import StubServer
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Any:
+def project(tmp_path: Path) -> Any:
     with StubServer() as stub:
         settings = load_settings(db=str(tmp_path / "review.db"), model="openai/stub", api_base=stub.api_base,
                                  api_key="sk-test")
-        with Runtime.open(settings) as rt:
+        with Project.open(settings) as rt:
             rt.store.add_tasks([
                 Task(id="a", prompt="Capital of France?", kind="qa"),
                 Task(id="b", prompt="Summarise the contract.", kind="legal"),
@@ -31,57 +31,57 @@ def runtime(tmp_path: Path) -> Any:
             yield rt
 
 
-async def test_a_bad_answer_records_nothing_and_the_item_stays_answerable(runtime: Runtime) -> None:
-    await draft_tasks(runtime)
-    item = await review.item(runtime, "a")
+async def test_a_bad_answer_records_nothing_and_the_item_stays_answerable(project: Project) -> None:
+    await draft_tasks(project)
+    item = await review.item(project, "a")
     n = len(item.critique.findings)
     bad = {"decision": "accept", "finding_verdicts": [{"finding": n, "verdict": "right"}]}
     with pytest.raises(InvalidAnswerError, match=f"the critique has {n}"):
-        await review.submit(runtime, "a", bad)
+        await review.submit(project, "a", bad)
     with pytest.raises(InvalidAnswerError, match="decision 'rewrite' needs refined_text"):
-        await review.submit(runtime, "a", {"decision": "rewrite"})
-    assert runtime.store.count("refinements") == 0
-    assert runtime.store.task_state("a").state == "awaiting_review"
-    saved = await review.submit(runtime, "a", {"decision": "accept", "reviewer": "ana"})  # the same item, answered
+        await review.submit(project, "a", {"decision": "rewrite"})
+    assert project.store.count("refinements") == 0
+    assert project.store.task_state("a").state == "awaiting_review"
+    saved = await review.submit(project, "a", {"decision": "accept", "reviewer": "ana"})  # the same item, answered
     assert (saved.decision, saved.reviewer, saved.refined_text) == ("accept", "ana", item.draft.text)
-    assert runtime.store.task_state("a").state == "refined"
+    assert project.store.task_state("a").state == "refined"
     with pytest.raises(NotFoundError, match="not awaiting review"):
-        await review.submit(runtime, "a", {"decision": "accept"})
+        await review.submit(project, "a", {"decision": "accept"})
 
 
-async def test_skip_and_reset(runtime: Runtime) -> None:
-    await draft_tasks(runtime)
-    skipped = await review.skip(runtime, "b", reviewer="ana")
-    assert skipped.decision == "skip" and runtime.store.task_state("b").state == "skipped"
+async def test_skip_and_reset(project: Project) -> None:
+    await draft_tasks(project)
+    skipped = await review.skip(project, "b", reviewer="ana")
+    assert skipped.decision == "skip" and project.store.task_state("b").state == "skipped"
     with pytest.raises(NotFoundError, match="no review to reset"):
-        await review.reset(runtime, "b")
-    before = runtime.store.task_state("c")["thread_id"]
-    entry = await review.reset(runtime, "c")  # e.g. a thread whose checkpoint was lost
-    assert entry.thread_id != before and runtime.store.task_state("c")["thread_id"] == entry.thread_id
-    assert (await review.submit(runtime, "c", {"decision": "reject"})).decision == "reject"
+        await review.reset(project, "b")
+    before = project.store.task_state("c")["thread_id"]
+    entry = await review.reset(project, "c")  # e.g. a thread whose checkpoint was lost
+    assert entry.thread_id != before and project.store.task_state("c")["thread_id"] == entry.thread_id
+    assert (await review.submit(project, "c", {"decision": "reject"})).decision == "reject"
 
 
-async def test_a_lost_checkpoint_is_run_to_the_pause_again(runtime: Runtime, tmp_path: Path) -> None:
-    await draft_tasks(runtime, ["a"])
-    drafts = runtime.store.count("drafts")
-    Path(runtime.settings.checkpoint_location()).unlink()  # the store says awaiting review; no thread
-    saved = await review.submit(runtime, "a", {"decision": "accept"})
-    assert saved.decision == "accept" and runtime.store.count("drafts") == drafts  # nothing paid twice
+async def test_a_lost_checkpoint_is_run_to_the_pause_again(project: Project, tmp_path: Path) -> None:
+    await draft_tasks(project, ["a"])
+    drafts = project.store.count("drafts")
+    Path(project.settings.checkpoint_location()).unlink()  # the store says awaiting review; no thread
+    saved = await review.submit(project, "a", {"decision": "accept"})
+    assert saved.decision == "accept" and project.store.count("drafts") == drafts  # nothing paid twice
 
 
-async def test_the_queue_follows_the_routing_rule(runtime: Runtime) -> None:
-    await draft_tasks(runtime)
-    assert [e.task_id for e in review.queue(runtime.store)] == ["a", "b", "c"]
-    assert {e.label for e in review.queue(runtime.store)} == {""}
+async def test_the_queue_follows_the_routing_rule(project: Project) -> None:
+    await draft_tasks(project)
+    assert [e.task_id for e in review.queue(project.store)] == ["a", "b", "c"]
+    assert {e.label for e in review.queue(project.store)} == {""}
     rule = RoutingRule(
         rules=[GroupRoute(field="kind", value="legal", route="several_raters", raters=3),
                GroupRoute(field="kind", value="qa", route="expert", raters=1)],
         default=GroupRoute(field="all", value=None, route="single_rater", raters=1),
     )
-    review.save_routing_rule(runtime.store, rule)
-    entries = review.queue(runtime.store)
+    review.save_routing_rule(project.store, rule)
+    entries = review.queue(project.store)
     assert [(e.task_id, e.label) for e in entries] == [("b", "3 raters"), ("a", "expert only"), ("c", "expert only")]
-    assert (await review.item(runtime, "a")).entry.label == "expert only"
+    assert (await review.item(project, "a")).entry.label == "expert only"
 
 
 def test_an_answers_file_is_checked_whole_first(tmp_path: Path) -> None:
@@ -102,12 +102,12 @@ def seeded(tmp_path: Path) -> Any:
 
     settings = load_settings(db=str(tmp_path / "leases.db"), model="openai/x", api_base="http://127.0.0.1:9/v1",
                              api_key="sk-test", review_lease_seconds=0.3)
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         seed_items(rt, [(Task(id="q", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
         yield rt
 
 
-async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_refused(seeded: Runtime) -> None:
+async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_refused(seeded: Project) -> None:
     import asyncio
 
     from oversight.errors import LeaseError
@@ -122,11 +122,11 @@ async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_re
     assert [r.id for r in seeded.store.refinements_of_task("q")] == [saved.id]
 
 
-async def test_an_item_being_recorded_cannot_be_claimed_even_when_its_lease_was_short(seeded: Runtime) -> None:
+async def test_an_item_being_recorded_cannot_be_claimed_even_when_its_lease_was_short(seeded: Project) -> None:
     """While an answer is recorded the item is held for an hour: a slow submit never hands it to a second trainer."""
     import asyncio
 
-    from oversight.review import _hold_for_submit
+    from oversight.review.service import _hold_for_submit
 
     first = await review.claim(seeded, "ana")
     await asyncio.sleep(0.4)  # the 0.3 s lease has run out, nobody took the item
@@ -139,7 +139,7 @@ async def test_an_item_being_recorded_cannot_be_claimed_even_when_its_lease_was_
     assert saved.seconds_spent == 0.3  # measured from her claim, capped at one lease (0.3 s here)
 
 
-async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: Runtime) -> None:
+async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: Project) -> None:
     await review.claim(seeded, "ana")
     with pytest.raises(InvalidAnswerError):
         await review.submit(seeded, "q", {"decision": "rewrite"}, reviewer="ana")

@@ -8,20 +8,20 @@ import pytest
 from oversight import review
 from oversight.errors import NotFoundError
 from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpointer
-from oversight.refine import RefinementInput
-from oversight.runtime import Runtime
+from oversight.project import Project
+from oversight.refine.answers import RefinementInput
 from oversight.schemas import FindingVerdict
 from tests._demo import demo_tasks
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def runtime(request, recorded_settings):
+def project(request, recorded_settings):
     """The same run on SQLite (store + SqliteSaver) and PostgreSQL (store + PostgresSaver)."""
     update = {"max_tokens": 96}
     if request.param == "postgres":
         update["db"] = request.getfixturevalue("postgres_url")
     settings = recorded_settings.model_copy(update=update)
-    with Runtime.open(settings) as rt:
+    with Project.open(settings) as rt:
         rt.store.add_tasks(demo_tasks(2))
         yield rt
 
@@ -33,22 +33,22 @@ def default_cassette_name(request) -> str:
 
 
 @pytest.mark.vcr
-async def test_graph_pauses_at_human_refine_then_records_the_answer(runtime: Runtime, vcr) -> None:
-    summary = await draft_tasks(runtime)
+async def test_graph_pauses_at_human_refine_then_records_the_answer(project: Project, vcr) -> None:
+    summary = await draft_tasks(project)
     assert summary.as_dict()["drafted"] == 2 and not summary.errors
     assert len(vcr.requests) == 4  # one draft and one critique per task
     played = vcr.play_count  # 0 while recording, 4 when replaying
 
-    thread_id = runtime.thread_id(demo_tasks(1)[0].id)
-    async with open_checkpointer(runtime.settings.checkpoint_location()) as saver:
-        graph = build_refine_graph(runtime).compile(checkpointer=saver)
+    thread_id = project.thread_id(demo_tasks(1)[0].id)
+    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
+        graph = build_refine_graph(project).compile(checkpointer=saver)
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
     assert snapshot.next == ("human_refine",)
     payload = snapshot.tasks[0].interrupts[0].value
     assert payload["task"]["id"] == demo_tasks(1)[0].id
     assert payload["draft"]["text"] and "findings" in payload["critique"]
 
-    assert len(review.queue(runtime.store)) == 2
+    assert len(review.queue(project.store)) == 2
     n_findings = len(payload["critique"]["findings"])
     verdicts = [FindingVerdict(finding=0, verdict="wrong")] if n_findings else []
     answer = RefinementInput(
@@ -61,19 +61,19 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(runtime: Run
         reviewer="alice",
     )
     task_id = demo_tasks(1)[0].id
-    saved = await review.submit(runtime, task_id, answer)
+    saved = await review.submit(project, task_id, answer)
     assert saved.decision == "edit" and saved.tags == ["unsupported-claim"]
     assert saved.diff[-1].op == "insert"
-    assert [r.id for r in runtime.store.refinements()] == [saved.id]
-    assert [e.task_id for e in review.queue(runtime.store)] == [demo_tasks(2)[1].id]
-    assert runtime.store.task_state(task_id).state == "refined"
+    assert [r.id for r in project.store.refinements()] == [saved.id]
+    assert [e.task_id for e in review.queue(project.store)] == [demo_tasks(2)[1].id]
+    assert project.store.task_state(task_id).state == "refined"
     with pytest.raises(NotFoundError, match="not awaiting review"):
-        await review.submit(runtime, task_id, answer)
+        await review.submit(project, task_id, answer)
 
-    again = await draft_tasks(runtime)  # nothing new to pay for
+    again = await draft_tasks(project)  # nothing new to pay for
     assert again.as_dict()["already_drafted"] == 2
     assert len(vcr.requests) == 4 and vcr.play_count == played
-    assert runtime.store.count("drafts") == 2
+    assert project.store.count("drafts") == 2
 
 
 def test_graph_module_exports_a_graph_without_checkpointer() -> None:
@@ -81,7 +81,7 @@ def test_graph_module_exports_a_graph_without_checkpointer() -> None:
     import json
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = json.loads((root / "langgraph.json").read_text())
     module_path, attr = config["graphs"]["refine"].split(":")
     spec = importlib.util.spec_from_file_location("refine_graph_module", root / module_path)

@@ -1,11 +1,15 @@
-"""Stage 3: the human refines a draft. What a trainer sends, and the Refinement it becomes."""
+"""Stage 3: the human refines a draft. What a trainer sends, how it is checked, and the Refinement it becomes."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Sequence
+from typing import Any
 
+from pydantic import ValidationError
+
+from oversight.errors import InvalidAnswerError
 from oversight.schemas import (
     Critique,
     DiffOp,
@@ -15,8 +19,8 @@ from oversight.schemas import (
     content_hash,
 )
 
-__all__ = ["DIFF_WORK", "RefinementInput", "build_refinement", "clipped_diff", "diff_stats", "grouped_diff",
-           "word_diff"]
+__all__ = ["DIFF_WORK", "RefinementInput", "build_refinement", "check_answer", "clipped_diff", "diff_stats",
+           "grouped_diff", "word_diff"]
 
 _TOKEN = re.compile(r"\S+|\s+")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
@@ -204,3 +208,16 @@ def build_refinement(
         arm=answer.arm,
         simulated=answer.simulated,
     )
+
+
+def check_answer(answer: Any, draft: Draft, critique: Critique | None, *, key: str = "") -> Refinement:
+    """The Refinement a trainer's answer makes. Raises InvalidAnswerError naming the field."""
+    try:
+        return build_refinement(RefinementInput.model_validate(answer), draft, critique, key=key)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InvalidAnswerError(f"field '{where}': {message}" if where else message) from exc
+    except ValueError as exc:
+        raise InvalidAnswerError(str(exc)) from exc

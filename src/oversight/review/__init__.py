@@ -1,0 +1,43 @@
+"""The review service, above the pipelines: what trainers do and what is known of their judgment.
+
+- ``service``: the review queue: claim an item under a lease, open it, submit, skip, release,
+  reset (the terminal, the review page and scripts all call it; re-exported here, so
+  ``from oversight import review; review.claim(...)`` reads as the service it is).
+- ``calibration``: expert items served among the real ones, answers scored against them,
+  agreement over time.
+- ``accounts``: trainers and leads, tokens shown once and kept only as hashes.
+"""
+
+from oversight.review.service import (
+    QueueEntry,
+    ReviewItem,
+    apply_answers,
+    arm_of,
+    claim,
+    held_item,
+    item,
+    queue,
+    read_answers,
+    release,
+    renew,
+    reset,
+    skip,
+    submit,
+)
+
+__all__ = [
+    "QueueEntry",
+    "ReviewItem",
+    "apply_answers",
+    "arm_of",
+    "claim",
+    "held_item",
+    "item",
+    "queue",
+    "read_answers",
+    "release",
+    "renew",
+    "reset",
+    "skip",
+    "submit",
+]
