@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -32,6 +33,7 @@ from oversight.schemas import (
 )
 from oversight.store import Store
 from oversight.store.tables import REVIEW_INDEXES
+from tests.store._schema import older_copy
 
 LEASE = 600.0
 
@@ -485,32 +487,26 @@ def test_each_reviewer_answers_each_item_once(store: Store) -> None:
 # -- the migration -----------------------------------------------------------------------------
 
 
-def test_m010_upgrades_a_database_made_before_it(store: Store) -> None:
+def test_m010_upgrades_a_database_made_before_it(store: Store, new_database: Callable[[], str]) -> None:
     seed(store, ["a", "b"])
-    with store.transaction() as conn:  # back to how m009 left it
-        for index in REVIEW_INDEXES:
-            conn.execute(text(f"DROP INDEX {index.name}"))
-        for column in ("reviewer", "review_claimed_at", "review_lease_until"):
-            conn.execute(text(f"ALTER TABLE task_states DROP COLUMN {column}"))
-        for table in ("users", "web_sessions", "calibration_items", "calibration_answers"):
-            conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text("DELETE FROM schema_migrations WHERE name = 'm010_review'"))
-        assert "reviewer" not in {c["name"] for c in inspect(conn).get_columns("task_states")}
-
-    assert store.migrate() == ["m010_review"]
-    with store.reading() as conn:
-        inspector = inspect(conn)
-        columns = {c["name"] for c in inspector.get_columns("task_states")}
-        indexes = {i["name"] for i in inspector.get_indexes("task_states")}
-        assert {"reviewer", "review_claimed_at", "review_lease_until"} <= columns
-        assert {index.name for index in REVIEW_INDEXES if index.table is not None and index.table.name == "task_states"
-                } <= indexes
-        assert {"ix_tasks_source", "ix_tasks_domain"} <= {i["name"] for i in inspector.get_indexes("tasks")}
-        assert {"users", "web_sessions", "calibration_items", "calibration_answers"} <= set(
-            inspector.get_table_names())
-    assert [s.state for s in store.task_states()] == ["awaiting_review", "awaiting_review"]
-    assert store.claim_review("ana", lease_seconds=LEASE).task_id == "a"  # type: ignore[union-attr]
-    assert store.migrate() == []
+    with older_copy(store, new_database(), upto="m009_judge_verdicts") as older:
+        with older.reading() as conn:
+            assert "reviewer" not in {c["name"] for c in inspect(conn).get_columns("task_states")}
+            assert "users" not in inspect(conn).get_table_names()
+        assert older.migrate()[0] == "m010_review"
+        with older.reading() as conn:
+            inspector = inspect(conn)
+            columns = {c["name"] for c in inspector.get_columns("task_states")}
+            indexes = {i["name"] for i in inspector.get_indexes("task_states")}
+            assert {"reviewer", "review_claimed_at", "review_lease_until"} <= columns
+            assert {index.name for index in REVIEW_INDEXES
+                    if index.table is not None and index.table.name == "task_states"} <= indexes
+            assert {"ix_tasks_source", "ix_tasks_domain"} <= {i["name"] for i in inspector.get_indexes("tasks")}
+            assert {"users", "web_sessions", "calibration_items", "calibration_answers"} <= set(
+                inspector.get_table_names())
+        assert [s.state for s in older.task_states()] == ["awaiting_review", "awaiting_review"]
+        assert older.claim_review("ana", lease_seconds=LEASE).task_id == "a"  # type: ignore[union-attr]
+        assert older.migrate() == []
 
 
 def test_datetimes_come_back_aware_utc(store: Store) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, inspect, select
 
 from oversight.refine.critic_quality import grounding_rows, grounding_status
 from oversight.schemas import Critique, Draft, Task, Usage
 from oversight.store import TASK_STATES, Store
 from oversight.store import tables as t
 from tests._critics import EXPECTED, seed_critics
+from tests.store._schema import older_copy
 
 
 @contextmanager
@@ -95,18 +96,14 @@ def test_on_sqlite_every_scan_is_of_a_covering_index(tmp_store: Store) -> None:
         raw.close()
 
 
-def test_migration_fills_the_columns_of_rows_written_before_it(store: Store, store_url: str) -> None:
+def test_migration_fills_the_columns_of_rows_written_before_it(store: Store, new_database: Callable[[], str]) -> None:
     seed_critics(store)
     seed_queue(store, 4)
     before = status_from_records(store)
-    with store.transaction() as conn:  # as a database made before m014 holds them
-        conn.execute(update(t.drafts).values(tokens=None, cost_usd=None))
-        conn.execute(update(t.critiques).values(shown=None, dropped=None, drop_reasons=None, checked=None,
-                                                prompt_name=None, prompt_version=None, tokens=None, cost_usd=None))
-        conn.execute(update(t.refinements).values(critique_id=None, verdicts_right=None, verdicts_wrong=None))
-        for index in t.STATUS_INDEXES:
-            conn.execute(text(f"DROP INDEX {index.name}"))
-        conn.execute(t.schema_migrations.delete().where(t.schema_migrations.c.name == "m014_status_columns"))
+    store_url = new_database()
+    with older_copy(store, store_url, upto="m013_run_locks") as older:  # the rows, as made before m014
+        with older.reading() as conn:
+            assert "tokens" not in {c["name"] for c in inspect(conn).get_columns("drafts")}
     with Store.open(store_url) as again:
         assert again.status() == before
         assert grounding_status(again) == [row.as_dict() for row in grounding_rows(again.critiques_with_verdicts())]

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from oversight.errors import StoreError
 from oversight.schemas import RoutingRule, utcnow
 from oversight.store import tables as t
-from oversight.store.migrations import MIGRATIONS
+from oversight.store.migrations import MIGRATIONS, Migration, create_bookkeeping
 
 __all__ = ["StoreBase", "chunks", "database_url", "masked_url", "reconnecting"]
 
@@ -191,15 +191,21 @@ class StoreBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def migrate(self) -> list[str]:
+    def migrate(self, upto: str | None = None) -> list[str]:
         """Apply the migrations this database lacks; return their names.
 
+        With ``upto`` (a migration's name), only those up to and including it: the database is
+        left as a release that ended there made it (tests build older databases so).
         Safe when several workers open a new database at once: on PostgreSQL each step
         holds an advisory lock and re-reads what is applied; on SQLite the write lock
         orders them, and a step another process applied first is skipped.
         """
+        names = [name for name, _ in MIGRATIONS]
+        if upto is not None and upto not in names:
+            raise ValueError(f"no migration named {upto!r} (there are {names[0]} to {names[-1]})")
+        steps = MIGRATIONS if upto is None else MIGRATIONS[:names.index(upto) + 1]
         with self._sqlite_migration_lock():
-            return self._migrate()
+            return self._migrate(steps)
 
     @contextmanager
     def _sqlite_migration_lock(self) -> Iterator[None]:
@@ -217,14 +223,14 @@ class StoreBase:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _migrate(self) -> list[str]:
-        if self._up_to_date():  # the common case, every command: one read instead of a transaction per step
+    def _migrate(self, steps: list[tuple[str, Migration]]) -> list[str]:
+        if self._up_to_date(steps):  # the common case, every command: one read instead of a transaction per step
             return []
         with self.transaction() as conn:
             self._lock_migrations(conn)
-            t.schema_migrations.create(conn, checkfirst=True)
+            create_bookkeeping(conn)
         applied = []
-        for name, step in MIGRATIONS:
+        for name, step in steps:
             try:
                 with self.transaction() as conn:
                     self._lock_migrations(conn)
@@ -239,14 +245,14 @@ class StoreBase:
             applied.append(name)
         return applied
 
-    def _up_to_date(self) -> bool:
-        """Every migration is applied already (a step once applied stays applied)."""
+    def _up_to_date(self, steps: list[tuple[str, Migration]]) -> bool:
+        """Every one of these steps is applied already (a step once applied stays applied)."""
         try:
             with self.engine.connect() as conn:
                 applied = set(conn.scalars(select(t.schema_migrations.c.name)))
         except SQLAlchemyError:  # no table yet (a new database): migrate
             return False
-        return all(name in applied for name, _ in MIGRATIONS)
+        return all(name in applied for name, _ in steps)
 
     def _lock_migrations(self, conn: Connection) -> None:
         if self.dialect == "postgresql":  # one migrator per database at a time, until commit

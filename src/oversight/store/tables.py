@@ -1,8 +1,12 @@
-"""Every table oversight keeps, on one ``metadata``, for every dialect (SQLite, PostgreSQL).
+"""Every table oversight keeps today, on one ``metadata``, for every dialect (SQLite, PostgreSQL).
 
 Each record is kept whole as JSON in ``data``; the columns beside it are the ones
 queries filter, join or claim on. Tables are grouped by the stage that writes them;
 only ``store/`` defines or touches them.
+
+This is what the queries read, not how a database gets there: ``store.migrations`` creates and
+changes each table as of its own time, and tests/store/test_migrations.py checks that a migrated
+database ends with exactly this schema. A change here needs a migration that makes it.
 """
 
 from __future__ import annotations
@@ -97,21 +101,6 @@ refinements = Table(
     Column("verdicts_wrong", Integer),
     Index("ix_refinements_draft", "draft_id"),
     Index("ix_refinements_task", "task_id"),
-)
-
-# m001 created this; m004 folded it into task_states and dropped it. Kept defined so
-# that m004 can read it on databases made before the change.
-refine_threads = Table(
-    "refine_threads",
-    metadata,
-    Column("thread_id", String(300), primary_key=True),
-    Column("task_id", String(200), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("draft_id", String(64)),
-    Column("critique_id", String(64)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_refine_threads_status", "status"),
-    Index("ix_refine_threads_task", "task_id"),
 )
 
 # One row per task: where it stands (the one source of truth that `status`, `review`,
@@ -359,8 +348,7 @@ run_locks = Table(
     Column("lease_until", DateTime(timezone=True), nullable=False),
 )
 
-# What the review page reads by (m010 creates them on a database made before it; a new one has
-# them from the migration that creates their table). Covering, so that counting and paging 100k
+# What the review page reads by (m010 creates them). Covering, so that counting and paging 100k
 # queued tasks reads indexes, not rows.
 REVIEW_INDEXES: list[Index] = [
     # the queue in its order; draft_id for the model filter
