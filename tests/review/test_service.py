@@ -78,7 +78,7 @@ async def test_the_queue_follows_the_routing_rule(project: Project) -> None:
                GroupRoute(field="kind", value="qa", route="expert", raters=1)],
         default=GroupRoute(field="all", value=None, route="single_rater", raters=1),
     )
-    review.save_routing_rule(project.store, rule)
+    project.store.save_routing_rule(rule)
     entries = review.queue(project.store)
     assert [(e.task_id, e.label) for e in entries] == [("b", "3 raters"), ("a", "expert only"), ("c", "expert only")]
     assert (await review.item(project, "a")).entry.label == "expert only"
