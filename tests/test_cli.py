@@ -25,7 +25,7 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None)
 def test_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom oversight.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('click','litellm','langgraph','sqlalchemy','pydantic') if m in sys.modules))"
+        "print(sorted(m for m in ('click','litellm','langgraph','sqlalchemy','pydantic','statsmodels') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
