@@ -146,3 +146,10 @@ async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: P
     lease = seeded.store.review_lease("q")
     assert lease is not None and lease.reviewer == "ana"
     assert (lease.lease_until - lease.claimed_at).total_seconds() < 60  # not the submit hold of an hour
+
+
+def test_the_package_is_the_service() -> None:
+    from oversight.review import service
+
+    assert review.__all__ == service.__all__
+    assert all(getattr(review, name) is getattr(service, name) for name in service.__all__)
