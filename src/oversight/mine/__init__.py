@@ -17,44 +17,21 @@ from __future__ import annotations
 
 from oversight._lazy import lazy_exports
 
-_WHERE = {
-    "FailureNote": "records",
-    "Pattern": "records",
-    "PatternName": "records",
-    "PatternStats": "records",
-    "Representative": "records",
-    "Theme": "records",
-    "TrendPoint": "records",
-    "MiningRun": "records",
-    "notes_from_refinement": "notes",
-    "load_note_file": "note_files",
-    "get_embedder": "embed",
-    "MiniLMEmbedder": "embed",
-    "LiteLLMEmbedder": "embed",
-    "DEFAULT_EMBEDDING_MODEL": "embed",
-    "cluster_embeddings": "cluster",
-    "ClusterParams": "cluster",
-    "Clustering": "cluster",
-    "class_keywords": "naming",
-    "plain_names": "plain_names",
-    "match_patterns": "identity",
-    "pattern_stats": "stats",
-    "join_restatements": "stats",
-    "note_vectors": "vectors",
-    "mine": "miner",
-    "collect_failure_notes": "miner",
-    "finish_run": "miner",
-    "current": "miner",
-    "run_themes": "miner",
-    "llm_edit_explainer": "notes",
-    "LLMEditExplainer": "notes",
-    "MiningResult": "miner",
-    "represent_notes": "represent",
-    "mask_notes": "represent",
-    "centre_by_subject": "represent",
+_EXPORTS = {
+    "records": ("FailureNote", "Pattern", "PatternName", "PatternStats", "Representative", "Theme", "TrendPoint",
+                "MiningRun"),
+    "notes": ("notes_from_refinement", "llm_edit_explainer", "LLMEditExplainer"),
+    "note_files": ("load_note_file",),
+    "embed": ("get_embedder", "MiniLMEmbedder", "LiteLLMEmbedder", "DEFAULT_EMBEDDING_MODEL"),
+    "cluster": ("cluster_embeddings", "ClusterParams", "Clustering"),
+    "naming": ("class_keywords",),
+    "plain_names": ("plain_names",),
+    "identity": ("match_patterns",),
+    "stats": ("pattern_stats", "join_restatements"),
+    "vectors": ("note_vectors",),
+    "miner": ("mine", "collect_failure_notes", "finish_run", "current", "run_themes", "MiningResult"),
+    "represent": ("represent_notes", "mask_notes", "centre_by_subject"),
 }
 
-
-__all__ = sorted(_WHERE)
-
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = __dir__()
