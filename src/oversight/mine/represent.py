@@ -47,7 +47,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -173,17 +173,25 @@ def lexical_vectors(texts: Sequence[str], subjects: Sequence[str | None]) -> np.
     The embedding carries what a note means; these carry the failure's own vocabulary ("tense",
     "opinion", "not mention"), which a sentence embedding of a masked note blurs. None when the
     notes share too few words."""
+    reduced = _lsa_units(texts, stop_words="english")
+    return None if reduced is None else centre_by_subject(reduced, subjects)
+
+
+def _lsa_units(texts: Sequence[str], **tfidf: Any) -> np.ndarray | None:
+    """``texts`` as TF-IDF over words in ``LEXICAL_MIN_NOTES`` or more of them (``tfidf``: more
+    vectorizer options), reduced by LSA (seeded) to at most ``LEXICAL_DIMS`` dimensions, as unit rows.
+    None with fewer than four distinct texts, no word that common, or fewer than two dimensions."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if len(set(texts)) < 4:  # four notes saying the same thing have no shared vocabulary to weigh
+    if len(set(texts)) < 4:  # four texts saying the same thing have no shared vocabulary to weigh
         return None
-    vectorizer = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=LEXICAL_MIN_NOTES,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+    vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=LEXICAL_MIN_NOTES,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b", **tfidf)
     try:  # fitted on distinct texts: a note said ten times does not make its words common
         vectorizer.fit(list(dict.fromkeys(texts)))
         counts = vectorizer.transform(texts)
-    except ValueError:  # no word in three notes
+    except ValueError:  # no word in enough texts
         return None
     dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(texts) - 1)
     if dims < 2:
@@ -192,8 +200,7 @@ def lexical_vectors(texts: Sequence[str], subjects: Sequence[str | None]) -> np.
         warnings.simplefilter("ignore", RuntimeWarning)
         reduced = TruncatedSVD(dims, random_state=0).fit_transform(counts).astype(np.float32)
     norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-    reduced = np.where(norms > 1e-9, reduced / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
-    return centre_by_subject(reduced, subjects)
+    return np.where(norms > 1e-9, reduced / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
 
 
 def combine(embedded: np.ndarray, lexical: np.ndarray | None, weight: float = LEXICAL_WEIGHT,
@@ -252,29 +259,11 @@ def removed_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
     and word pairs found in three or more edits), LSA to at most 64 dimensions (seeded), centred
     within each subject like the other blocks. Zeros for other notes; None when the edits share too
     few words."""
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     rows = [i for i, note in enumerate(notes) if _edit(note) is not None]
-    removed = [str(_edit(notes[i])["before"]) for i in rows]  # type: ignore[index]
-    if len(set(removed)) < 4:
+    reduced = _lsa_units([str(_edit(notes[i])["before"]) for i in rows], ngram_range=(1, 2))  # type: ignore[index]
+    if reduced is None:
         return None
-    vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=LEXICAL_MIN_NOTES, ngram_range=(1, 2),
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
-    try:  # fitted on distinct texts, as lexical_vectors
-        vectorizer.fit(list(dict.fromkeys(removed)))
-        counts = vectorizer.transform(removed)
-    except ValueError:  # no word in three edits
-        return None
-    dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(removed) - 1)
-    if dims < 2:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        reduced = TruncatedSVD(dims, random_state=0).fit_transform(counts).astype(np.float32)
-    norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-    reduced = np.where(norms > 1e-9, reduced / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
-    out = np.zeros((len(notes), dims), dtype=np.float32)
+    out = np.zeros((len(notes), reduced.shape[1]), dtype=np.float32)
     out[rows] = centre_by_subject(reduced, [notes[i].subject for i in rows])
     return out
 
