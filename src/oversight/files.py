@@ -22,7 +22,7 @@ from typing import Any
 from oversight.errors import InputFileError
 from oversight.schemas._base import lone_surrogate
 
-__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "parse_json_cell", "read_rows"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "keyed_rows", "parse_json_cell", "read_rows"]
 
 MAX_LINE_BYTES = 1_000_000  # one row bigger than this is almost surely a broken file
 MAX_DEPTH = 64  # objects and lists nested deeper than this in one row: a broken or hostile file
@@ -56,6 +56,24 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
                 raise InputFileError(str(path), line, None, f"a column name {lone_surrogate(name)}")
             check_value(path, line, name, value)
         yield line, row
+
+
+def keyed_rows(path: str | Path, key: str, *, noun: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Yield (line number, key, the row without its key) for a file whose every row names its own item.
+
+    Raises InputFileError, as ``read_rows`` does, or naming the line where ``key`` is missing or
+    empty, or names a ``noun`` given on an earlier line ("task 'a' again (first on line 2)").
+    """
+    first_line: dict[str, int] = {}
+    for line, row in read_rows(path):
+        row = dict(row)
+        value = row.pop(key, None)
+        if not isinstance(value, str) or not value:
+            raise InputFileError(str(path), line, key, "required field is missing")
+        if value in first_line:  # one item a row: a second row for it would silently replace the first
+            raise InputFileError(str(path), line, key, f"{noun} {value!r} again (first on line {first_line[value]})")
+        first_line[value] = line
+        yield line, value, row
 
 
 def check_value(path: str | Path, line: int | None, field: str | None, value: Any) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
-from oversight.files import read_rows
+from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
 from oversight.schemas import (
     ARMS,
@@ -344,15 +344,7 @@ def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple
 
 def _read_answers(path: str | Path, reviewer: str | None) -> list[tuple[int, str, RefinementInput]]:
     out: list[tuple[int, str, RefinementInput]] = []
-    first_line: dict[str, int] = {}
-    for line, row in read_rows(path):
-        row = dict(row)
-        task_id = row.pop("task_id", None)
-        if not isinstance(task_id, str) or not task_id:
-            raise InputFileError(str(path), line, "task_id", "required field is missing")
-        if task_id in first_line:
-            raise InputFileError(str(path), line, "task_id", f"task {task_id!r} again (first on line {first_line[task_id]})")
-        first_line[task_id] = line
+    for line, task_id, row in keyed_rows(path, "task_id", noun="task"):
         if reviewer and not row.get("reviewer"):
             row["reviewer"] = reviewer
         try:
