@@ -16,7 +16,7 @@ from typing import Any
 
 from oversight.errors import StoreError
 
-__all__ = ["lost_connection", "open_checkpointer"]
+__all__ = ["compiled_graph", "lost_connection", "open_checkpointer"]
 
 _QUIET = logging.NullHandler()
 
@@ -70,6 +70,13 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
             await saver.conn.execute("PRAGMA journal_mode = WAL")
             await saver.setup()
             yield saver
+
+
+@asynccontextmanager
+async def compiled_graph(builder: Any, location: str, name: str) -> AsyncIterator[Any]:
+    """``builder`` compiled as ``name`` with the checkpointer at ``location``, open for the block."""
+    async with open_checkpointer(location) as saver:
+        yield builder.compile(checkpointer=saver, name=name)
 
 
 async def _setup_postgres_saver(pool: Any, saver: Any) -> None:

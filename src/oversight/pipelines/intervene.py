@@ -12,13 +12,12 @@ validation that cannot run (no check, no tasks) is reported in the state, not ra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict
 
 from oversight.errors import NotFoundError, OversightError
 from oversight.pipelines._bind import LazyProject, ProjectSource, bind
-from oversight.pipelines.checkpointer import open_checkpointer
+from oversight.pipelines.checkpointer import compiled_graph
 from oversight.project import Project
 
 __all__ = [
@@ -147,8 +146,6 @@ def build_intervene_graph(project: ProjectSource) -> Any:
     return builder
 
 
-@asynccontextmanager
-async def intervene_graph(project: Project) -> AsyncIterator[Any]:
-    """The intervene graph compiled with the project's checkpointer."""
-    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
-        yield build_intervene_graph(project).compile(checkpointer=saver, name="intervene")
+def intervene_graph(project: Project) -> AbstractAsyncContextManager[Any]:
+    """The intervene graph compiled with the project's checkpointer (``async with intervene_graph(project) as graph``)."""
+    return compiled_graph(build_intervene_graph(project), project.settings.checkpoint_location(), "intervene")

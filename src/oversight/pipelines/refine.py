@@ -15,15 +15,14 @@ stays paused, answerable again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict
 
 from langchain_core.runnables import RunnableConfig
 
 from oversight.errors import InvalidAnswerError, StoreError
 from oversight.pipelines._bind import LazyProject, ProjectSource, bind, thread_of
-from oversight.pipelines.checkpointer import lost_connection, open_checkpointer
+from oversight.pipelines.checkpointer import compiled_graph, lost_connection
 from oversight.project import Project
 from oversight.refine.answers import check_answer
 from oversight.refine.critique import write_critique
@@ -144,11 +143,9 @@ def build_refine_graph(project: ProjectSource) -> Any:
     return builder
 
 
-@asynccontextmanager
-async def refine_graph(project: Project) -> AsyncIterator[Any]:
-    """The refine graph compiled with the project's checkpointer."""
-    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
-        yield build_refine_graph(project).compile(checkpointer=saver, name="refine")
+def refine_graph(project: Project) -> AbstractAsyncContextManager[Any]:
+    """The refine graph compiled with the project's checkpointer (``async with refine_graph(project) as graph``)."""
+    return compiled_graph(build_refine_graph(project), project.settings.checkpoint_location(), "refine")
 
 
 async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
