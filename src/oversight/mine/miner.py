@@ -265,7 +265,7 @@ def _record(
     named: list[tuple[PatternName, str]],
 ) -> MiningResult:
     """Count, write the run whole and return it (blocking: runs in a worker thread)."""
-    patterns = _build_patterns(run, notes, vectors, clustering, plan, named)
+    patterns = _build_patterns(run, notes, vectors, clustering.centroids, plan, named)
     themes = _themes(clustering, patterns, plan.keywords, plan.previous_themes)
     for pattern, theme in zip(patterns, clustering.themes, strict=True):
         pattern.theme_id = themes[int(theme)]["id"]
@@ -335,7 +335,7 @@ def _build_patterns(
     run: MiningRun,
     notes: list[FailureNote],
     vectors: np.ndarray,
-    clustering: Clustering,
+    centroids: np.ndarray,
     plan: _Plan,
     named: list[tuple[PatternName, str]],
 ) -> list[Pattern]:
@@ -349,7 +349,7 @@ def _build_patterns(
     patterns = []
     for c, member in enumerate(members):
         stats = pattern_stats(
-            notes, member, vectors, clustering.centroids[c], total_units=total_units,
+            notes, member, vectors, centroids[c], total_units=total_units,
             period_totals=period_totals, granularity=granularity, slice_fields=slice_fields,
         )
         old = previous.get(ids[c])
