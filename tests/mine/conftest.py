@@ -38,7 +38,7 @@ class MemoEmbedder:
     """
 
     def __init__(self) -> None:
-        from oversight.mine.embed import get_embedder
+        from oversight.embed import get_embedder
 
         self.real = get_embedder()
         self.name = self.real.name

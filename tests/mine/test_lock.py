@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from oversight.cli import cli
-from oversight.mine.lock import MINE_LOCK, MineRunInProgress, holding_mine_lock
+from oversight.errors import MiningInProgressError
+from oversight.mine.lock import MINE_LOCK, holding_mine_lock
 from oversight.mine.miner import mine
 from oversight.schemas import utcnow
 from oversight.store import Store
@@ -42,7 +43,7 @@ async def test_a_second_mine_run_says_who_holds_the_lock_and_writes_nothing(stor
                                                                             embedder) -> None:
     seed_refinements(store, ttcw_rows[:30])
     store.take_lock(MINE_LOCK, ELSEWHERE, lease_seconds=600)
-    with pytest.raises(MineRunInProgress) as caught:
+    with pytest.raises(MiningInProgressError) as caught:
         await mine(store, names="keywords", embedder=embedder)
     message = str(caught.value)
     assert message.startswith("another mine run is in progress (started ") and "by pid 4242 on other-host" in message
@@ -57,7 +58,7 @@ async def test_two_runs_at_once_make_one_run(store: Store, ttcw_rows, embedder) 
     seed_refinements(store, ttcw_rows[:30])
     outcomes = await asyncio.gather(mine(store, names="keywords", embedder=embedder),
                                     mine(store, names="keywords", embedder=embedder), return_exceptions=True)
-    assert sorted(type(o).__name__ for o in outcomes) == ["MineRunInProgress", "MiningResult"]
+    assert sorted(type(o).__name__ for o in outcomes) == ["MiningInProgressError", "MiningResult"]
     assert store.count("mining_runs") == 1
 
 

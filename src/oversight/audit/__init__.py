@@ -64,7 +64,6 @@ _WHERE = {
     "JudgeVerdict": "judge",
     "render_audit_html": "report",
     "render_audit_markdown": "report",
-    "report_sections": "report",
 }
 
 __all__ = sorted(_WHERE)

@@ -1,6 +1,7 @@
 """Failure patterns: notes from refinements and critique files, clustered, named and counted.
 
-    from oversight.mine import get_embedder, load_note_file, mine
+    from oversight.embed import get_embedder
+    from oversight.mine import load_note_file, mine
     store.save_notes(load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
     result = await mine(store, names="keywords", embedder=get_embedder())  # inside your own async code
     for pattern in result.patterns:
@@ -28,10 +29,6 @@ _WHERE = {
     "MiningRun": "records",
     "notes_from_refinement": "notes",
     "load_note_file": "note_files",
-    "get_embedder": "embed",
-    "MiniLMEmbedder": "embed",
-    "LiteLLMEmbedder": "embed",
-    "DEFAULT_EMBEDDING_MODEL": "embed",
     "cluster_embeddings": "cluster",
     "ClusterParams": "cluster",
     "Clustering": "cluster",

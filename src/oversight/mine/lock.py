@@ -2,7 +2,7 @@
 
 Two runs at once would pay for every model call twice (edit explanations, abstractions, names)
 and record two runs that do not continue each other. The second run is told who holds the lock
-(``MineRunInProgress``), or waits for it with ``wait``. The holder renews its lease while it
+(``MiningInProgressError``), or waits for it with ``wait``. The holder renews its lease while it
 works; a holder that died (a kill, a crash, a lost machine) stops renewing and its lease runs
 out, and one on this machine whose process is gone loses the lock at once.
 """
@@ -16,22 +16,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
-from oversight.errors import OversightError
+from oversight.errors import MiningInProgressError, OversightError
 from oversight.schemas import new_id
 
 if TYPE_CHECKING:
     from oversight.store import Store
     from oversight.store._locks import LockHolder
 
-__all__ = ["LEASE_SECONDS", "MINE_LOCK", "MineRunInProgress", "holding_mine_lock"]
+__all__ = ["LEASE_SECONDS", "MINE_LOCK", "holding_mine_lock"]
 
 MINE_LOCK = "mine"
 LEASE_SECONDS = 120.0  # renewed every third of it while the run works
 POLL_SECONDS = 2.0  # how often a waiting run looks again
 
-
-class MineRunInProgress(OversightError):
-    """Another mining run holds this database's lock; nothing was paid for or written."""
 
 
 def _owner() -> str:
@@ -69,7 +66,7 @@ async def holding_mine_lock(
     lease_seconds: float = LEASE_SECONDS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[None]:
-    """Hold the database's mine lock for the block. Raises MineRunInProgress (unless ``wait``).
+    """Hold the database's mine lock for the block. Raises MiningInProgressError (unless ``wait``).
 
     ``sleep`` is how a waiting run waits between looks (tests pass one that does not sleep).
     """
@@ -78,7 +75,7 @@ async def holding_mine_lock(
     while (holder := await asyncio.to_thread(store.take_lock, MINE_LOCK, owner, lease_seconds=lease_seconds,
                                              is_dead=_dead_here)) is not None:
         if not wait:
-            raise MineRunInProgress(f"another mine run is in progress ({describe(holder)}); "
+            raise MiningInProgressError(f"another mine run is in progress ({describe(holder)}); "
                                     "run again when it ends, or with --wait to wait for it")
         if not told:
             progress(f"waiting for the mine run in progress ({describe(holder)})")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -42,6 +42,7 @@ from oversight.schemas import (
     Critique,
     Draft,
     FailureNote,
+    MiningResult,
     MiningRun,
     NamesMode,
     Pattern,
@@ -54,9 +55,9 @@ from oversight.schemas import (
 )
 
 if TYPE_CHECKING:
+    from oversight.embed import Embedder
     from oversight.llm import LLM
     from oversight.mine.abstract import NoteAbstractor
-    from oversight.mine.embed import Embedder
     from oversight.prompts import Prompt
     from oversight.store import Store
 
@@ -71,16 +72,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class MiningResult:
-    """What a run produced: the run record, its patterns (largest first) and themes."""
-
-    run: MiningRun
-    patterns: list[Pattern]
-    themes: list[dict[str, Any]] = field(default_factory=list)
-    noise: list[FailureNote] = field(default_factory=list)
 
 
 def _quiet(_: str) -> None:
@@ -162,7 +153,7 @@ async def mine(
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
     One run at a time per database (``oversight.mine.lock``): while another holds the lock this
-    raises MineRunInProgress before anything is paid for, or with ``wait`` waits for it.
+    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it.
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
     ``represent``: the weights of what the clustering sees beside each note's embedding.
 

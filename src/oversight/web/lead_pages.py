@@ -57,9 +57,9 @@ async def report(request: Request) -> Response:
 @router.get("/audit", response_class=HTMLResponse)
 async def audit(request: Request) -> Response:
     await session_of(request, lead=True)
-    from oversight.audit.report import report_sections
+    from oversight.leads import audit_sections
 
-    sections = await asyncio.to_thread(report_sections, project_of(request).store)
+    sections = await asyncio.to_thread(audit_sections, project_of(request).store)
     return page(request, "sections.html", title="Judgment audit", sections=sections, csp=REPORT_CSP,
                 empty="No judgments kept yet: `oversight audit judgments FILE --save` adds them.")  # `x`: code
 
