@@ -9,7 +9,7 @@ UPDATE there), so two runs on two machines sharing a database exclude each other
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import delete, insert, select, update
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from oversight.errors import StoreError
 from oversight.schemas import utcnow
 from oversight.store import tables as t
-from oversight.store._base import StoreBase
+from oversight.store._base import StoreBase, aware_utc
 
 __all__ = ["LockHolder", "LockRecords"]
 
@@ -63,7 +63,7 @@ class LockRecords(StoreBase):
                         update(locks).where(named, locks.c.owner == row.owner)
                         .values(owner=owner, started_at=now, lease_until=until)).rowcount:
                     return None
-                return LockHolder(row.owner, _utc(row.started_at), _utc(row.lease_until))
+                return LockHolder(row.owner, aware_utc(row.started_at), aware_utc(row.lease_until))
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
@@ -93,9 +93,4 @@ class LockRecords(StoreBase):
         with self.reading() as conn:
             row = conn.execute(select(locks.c.owner, locks.c.started_at, locks.c.lease_until)
                                .where(locks.c.name == name)).first()
-        return None if row is None else LockHolder(row.owner, _utc(row.started_at), _utc(row.lease_until))
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if row is None else LockHolder(row.owner, aware_utc(row.started_at), aware_utc(row.lease_until))
