@@ -1,6 +1,7 @@
 """Who may use the web pages: users (each with a sign-in token, kept as a hash) and their sessions.
 
-A session is a row of ``web_sessions`` until ``expires_at``; disabling a user ends their sessions.
+A session is a row of ``web_sessions`` until ``expires_at``, as the store's ``clock`` reads the time;
+disabling a user ends their sessions.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oversight.errors import NotFoundError, StoreError
-from oversight.schemas import User, utcnow
+from oversight.schemas import User
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, aware_utc
 
@@ -86,7 +87,7 @@ class AccountRecords(StoreBase):
 
     def create_session(self, id_hash: str, user_name: str, csrf: str, expires_at: datetime) -> None:
         """Keep a signed-in session until ``expires_at`` (and drop everyone's expired ones)."""
-        now = utcnow()
+        now = self.clock()
         w = t.web_sessions
         with self.transaction() as conn:
             conn.execute(delete(w).where(w.c.expires_at < now))  # by its index: cheap
@@ -97,7 +98,7 @@ class AccountRecords(StoreBase):
         """The user of a live session and its CSRF token; None if unknown, expired, or the user is disabled."""
         u, w = t.users, t.web_sessions
         query = (select(u.c.data, u.c.disabled, w.c.csrf).select_from(w.join(u, u.c.name == w.c.user_name))
-                 .where(w.c.id_hash == id_hash, w.c.expires_at > utcnow(), u.c.disabled.is_(False)))
+                 .where(w.c.id_hash == id_hash, w.c.expires_at > self.clock(), u.c.disabled.is_(False)))
         with self.reading() as conn:
             row = conn.execute(query).first()
         return None if row is None else (_user(row), str(row.csrf))

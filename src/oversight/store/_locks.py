@@ -16,7 +16,6 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oversight.errors import StoreError
-from oversight.schemas import utcnow
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, aware_utc
 
@@ -34,14 +33,14 @@ class LockHolder(NamedTuple):
 class LockRecords(StoreBase):
     """Run locks."""
 
-    def take_lock(self, name: str, owner: str, *, lease_seconds: float, now: datetime | None = None,
+    def take_lock(self, name: str, owner: str, *, lease_seconds: float,
                   is_dead: Callable[[str], bool] | None = None) -> LockHolder | None:
         """Take the lock ``name`` for ``owner``; return None when taken, else who holds it.
 
-        A holder whose lease ended before ``now``, or whom ``is_dead(owner)`` knows to be gone, loses
-        the lock to the caller. Taking a lock one already holds renews it.
+        A holder whose lease ended before now (by the store's ``clock``), or whom ``is_dead(owner)``
+        knows to be gone, loses the lock to the caller. Taking a lock one already holds renews it.
         """
-        now = now or utcnow()
+        now = self.clock()
         until = now + timedelta(seconds=lease_seconds)
         locks = t.run_locks
         mine, named = locks.c.owner == owner, locks.c.name == name
@@ -68,12 +67,11 @@ class LockRecords(StoreBase):
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
         # another run inserted the row between our read and our write: theirs
-        return self.lock_holder(name) or self.take_lock(name, owner, lease_seconds=lease_seconds, now=now,
-                                                        is_dead=is_dead)
+        return self.lock_holder(name) or self.take_lock(name, owner, lease_seconds=lease_seconds, is_dead=is_dead)
 
-    def renew_lock(self, name: str, owner: str, *, lease_seconds: float, now: datetime | None = None) -> bool:
-        """Extend ``owner``'s lease; False if they no longer hold the lock (it was taken over)."""
-        until = (now or utcnow()) + timedelta(seconds=lease_seconds)
+    def renew_lock(self, name: str, owner: str, *, lease_seconds: float) -> bool:
+        """Extend ``owner``'s lease to ``lease_seconds`` from now; False if they no longer hold the lock."""
+        until = self.clock() + timedelta(seconds=lease_seconds)
         locks = t.run_locks
         with self.transaction() as conn:
             result = conn.execute(update(locks).where(locks.c.name == name, locks.c.owner == owner)
