@@ -388,7 +388,7 @@ async def compare_page(request: Request, task_id: str, session: SignedIn, projec
     store = project.store
     lease = await asyncio.to_thread(store.review_lease, task_id)
     if (lease is not None and not session.is_lead and lease.reviewer != session.user.name
-            and lease.lease_until > utcnow()):
+            and lease.lease_until > store.clock()):
         raise AccessDenied(f"task {task_id!r} is being reviewed by {lease.reviewer}")
     task = await asyncio.to_thread(store.get_task, task_id)
     drafts = await asyncio.to_thread(store.drafts_of_task, task_id)
