@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from oversight.cli import cli
 from oversight.errors import MiningInProgressError
-from oversight.mine.lock import MINE_LOCK, holding_mine_lock
+from oversight.mine.lock import MINE_LOCK, MineLockStep, holding_mine_lock, take_mine_lock
 from oversight.mine.miner import mine
 from oversight.store import Store
 from tests.mine.conftest import seed_refinements
@@ -94,6 +94,23 @@ async def test_a_dead_holders_lock_is_taken_over(tmp_store: Store) -> None:
     clock.move(601)
     async with holding_mine_lock(tmp_store):
         assert tmp_store.lock_holder(MINE_LOCK).owner.startswith(f"{socket.gethostname()}/")
+
+
+async def test_a_run_in_steps_keeps_its_lock_between_them_and_lets_go_when_one_fails(tmp_store: Store) -> None:
+    owner = await take_mine_lock(tmp_store)
+    async with MineLockStep(tmp_store, owner):  # a middle step: the run goes on
+        pass
+    assert tmp_store.lock_holder(MINE_LOCK).owner == owner
+    with pytest.raises(RuntimeError):
+        async with MineLockStep(tmp_store, owner):
+            raise RuntimeError("the step failed")
+    assert tmp_store.lock_holder(MINE_LOCK) is None  # the run ended there
+
+    tmp_store.take_lock(MINE_LOCK, ELSEWHERE, lease_seconds=600)  # another run took it (our lease ran out)
+    with pytest.raises(MiningInProgressError, match="another mine run took this run's lock"):
+        async with MineLockStep(tmp_store, owner):
+            pass
+    assert tmp_store.lock_holder(MINE_LOCK).owner == ELSEWHERE
 
 
 def test_the_cli_says_so_on_one_line(tmp_path: Path, monkeypatch: Any) -> None:

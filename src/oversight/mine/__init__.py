@@ -1,9 +1,11 @@
 """Failure patterns: notes from refinements and critique files, clustered, named and counted.
 
     from oversight.embed import get_embedder
-    from oversight.mine import load_note_file, mine
+    from oversight.mine import load_note_file, mine, mine_project
     store.save_notes(load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
     result = await mine(store, names="keywords", embedder=get_embedder())  # inside your own async code
+    # or with a Project's namer and embedder, as `oversight mine` does:
+    # result = await mine_project(project, names="llm", top_level=8)
     for pattern in result.patterns:
         print(pattern.id, pattern.name, pattern.stats.prevalence)
 
@@ -46,6 +48,9 @@ _WHERE = {
     "llm_edit_explainer": "notes",
     "LLMEditExplainer": "notes",
     "MiningResult": "miner",
+    "mine_project": "run",
+    "choose_models": "run",
+    "MiningModels": "run",
     "represent_notes": "represent",
     "mask_notes": "represent",
     "centre_by_subject": "represent",
