@@ -91,10 +91,10 @@ def row(name: str, validation: Any) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace, llm: Any) -> dict[str, Any]:
+    from oversight.embed import get_embedder
     from oversight.intervene.apply import make_diff
     from oversight.intervene.suggest import suggest_by_rules
     from oversight.intervene.validate import validate
-    from oversight.mine.embed import get_embedder
     from oversight.mine.miner import mine
     from oversight.prompts import load_prompt
     from oversight.refine.drafting import draft_task

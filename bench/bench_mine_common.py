@@ -382,7 +382,7 @@ def embeddings_for(name: str, texts: list[str]) -> Any:
     """The default embedder's vectors for a data set (cached on disk between runs)."""
     import numpy as np
 
-    from oversight.mine.embed import MiniLMEmbedder, text_hash
+    from oversight.embed import MiniLMEmbedder, text_hash
 
     CACHE.mkdir(parents=True, exist_ok=True)
     key = text_hash("\n".join(texts))[:12]

@@ -110,7 +110,7 @@ class FixedEmbedder:
     """
 
     def __init__(self, name: str, texts: list[str], vectors: Any):
-        from oversight.mine.embed import DEFAULT_EMBEDDING_MODEL
+        from oversight.embed import DEFAULT_EMBEDDING_MODEL
 
         self.name = DEFAULT_EMBEDDING_MODEL
         self._set = name

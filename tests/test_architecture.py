@@ -8,6 +8,7 @@ A failure lists every offending place as ``path:line: what``.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ def _parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+@functools.cache
 def find_modules(src: Path, package: str) -> dict[str, Path]:
     """Every module of ``package`` under ``src``, by dotted name (a package is its ``__init__``)."""
     modules = {}
@@ -83,8 +85,19 @@ def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
         stack.extend(reversed(children))
 
 
-def module_imports(name: str, path: Path, modules: dict[str, Path], package: str) -> list[Import]:
-    """The static, run-time imports of one module, at module or function level, resolved to module names."""
+@functools.cache
+def parse(path: Path) -> ast.Module:
+    """A module's tree, parsed once for every rule (the planted trees of the self-tests live elsewhere)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def module_imports(name: str, path: Path, modules: dict[str, Path], package: str, *,
+                   type_only: bool = False) -> list[Import]:
+    """The static imports of one module, at module or function level, resolved to module names.
+
+    Imports under ``if TYPE_CHECKING:`` never run and are left out, unless ``type_only``: a layer
+    rule counts them too (a type names the module it comes from).
+    """
     is_package = path.name == "__init__.py"
     found: list[Import] = []
 
@@ -96,7 +109,8 @@ def module_imports(name: str, path: Path, modules: dict[str, Path], package: str
             if not _within(name, parent):
                 found.append(Import(name, parent, path, line, explicit=False))
 
-    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    tree = parse(path)
+    for node in (ast.walk(tree) if type_only else _runtime_nodes(tree)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if _within(alias.name, package):
@@ -118,18 +132,37 @@ def module_imports(name: str, path: Path, modules: dict[str, Path], package: str
     return found
 
 
-def all_imports(src: Path, package: str) -> list[Import]:
+@functools.cache
+def all_imports(src: Path, package: str, *, type_only: bool = False) -> tuple[Import, ...]:
     modules = find_modules(src, package)
-    return [imp for name, path in modules.items() for imp in module_imports(name, path, modules, package)]
+    return tuple(imp for name, path in modules.items()
+                 for imp in module_imports(name, path, modules, package, type_only=type_only))
 
 
-def import_cycles(src: Path, package: str) -> list[list[Import]]:
-    """The strongly connected components with more than one module, each as the imports inside it."""
+def room(name: str) -> str | None:
+    """The package (or top-level module) a module belongs to: ``oversight.mine.cluster`` -> ``oversight.mine``."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else None
+
+
+def import_cycles(src: Path, package: str, *, by_package: bool = False) -> list[list[Import]]:
+    """The strongly connected components with more than one node, each as the imports inside it.
+
+    Nodes are modules, or with ``by_package`` the packages and top-level modules right under
+    ``package`` (two modules of different packages importing each other's package is a cycle
+    of the house, even when no module imports back the module that imported it).
+    """
     modules = find_modules(src, package)
-    imports = [i for i in all_imports(src, package) if i.imported in modules and i.imported != i.importer]
-    graph: dict[str, set[str]] = {m: set() for m in modules}
+
+    def node(name: str) -> str | None:
+        return room(name) if by_package else name
+
+    imports = [i for i in all_imports(src, package)
+               if i.imported in modules and node(i.imported) and node(i.importer)
+               and node(i.imported) != node(i.importer)]
+    graph: dict[str, set[str]] = {n: set() for m in modules if (n := node(m))}
     for imp in imports:
-        graph[imp.importer].add(imp.imported)
+        graph[node(imp.importer)].add(node(imp.imported))  # type: ignore[index,arg-type]
 
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -161,17 +194,18 @@ def import_cycles(src: Path, package: str) -> list[list[Import]]:
         if v not in index:
             connect(v)
     return [
-        sorted({i for i in imports if i.importer in c and i.imported in c}, key=lambda i: (i.importer, i.line))
+        sorted({i for i in imports if node(i.importer) in c and node(i.imported) in c},
+               key=lambda i: (i.importer, i.line))
         for c in components
         if len(c) > 1
     ]
 
 
-def describe_cycles(cycles: list[list[Import]]) -> str:
+def describe_cycles(cycles: list[list[Import]], *, by_package: bool = False) -> str:
     out = []
     for edges in cycles:
-        names = sorted({e.importer for e in edges})
-        out.append(f"cycle among {len(names)} modules: {', '.join(names)}")
+        names = sorted({(room(e.importer) if by_package else e.importer) or e.importer for e in edges})
+        out.append(f"cycle among {len(names)} {'packages' if by_package else 'modules'}: {', '.join(names)}")
         out += [
             f"    {e.where()}: {e.importer} -> {e.imported}{'' if e.explicit else ' (as parent package)'}"
             for e in edges
@@ -181,7 +215,7 @@ def describe_cycles(cycles: list[list[Import]]) -> str:
 
 def _parsed() -> Iterator[tuple[str, Path, ast.AST]]:
     for name, path in find_modules(SRC, PACKAGE).items():
-        yield name, path, ast.parse(path.read_text(encoding="utf-8"), str(path))
+        yield name, path, parse(path)
 
 
 def asyncio_run_calls(tree: ast.AST) -> list[int]:
@@ -221,10 +255,18 @@ def test_no_import_cycles() -> None:
         pytest.fail("import cycles in src/oversight:\n" + describe_cycles(cycles), pytrace=False)
 
 
-def _breaking(allowed: Callable[[str], bool], importers: tuple[str, ...] | str) -> list[str]:
+def test_no_package_cycles() -> None:
+    """Function-level imports count: a cycle through them still ties two packages into one."""
+    cycles = import_cycles(SRC, PACKAGE, by_package=True)
+    if cycles:
+        pytest.fail("package cycles in src/oversight:\n" + describe_cycles(cycles, by_package=True), pytrace=False)
+
+
+def _breaking(allowed: Callable[[str], bool], importers: tuple[str, ...] | str, *,
+              type_only: bool = False) -> list[str]:
     return [
         f"{i.where()}: {i.importer} imports {i.imported}"
-        for i in all_imports(SRC, PACKAGE)
+        for i in all_imports(SRC, PACKAGE, type_only=type_only)
         if i.explicit and _within(i.importer, importers) and not allowed(i.imported)
     ]
 
@@ -247,6 +289,36 @@ def test_schemas_import_only_schemas_and_errors() -> None:
 def test_foundation_imports_no_stage_pipeline_or_edge() -> None:
     _fail_listing("llm, prompts, errors and config must not import cli, pipelines, web, review or a stage:",
                   _breaking(lambda name: not _within(name, ABOVE_FOUNDATION), FOUNDATION))
+
+
+# Above the stages, from the top: the edges (cli, web, graphs), then leads and the demo, the
+# review service, the pipelines. Each layer may import the ones below it, never one above.
+EDGES = ("oversight.cli", "oversight.web", "oversight.__main__")
+SERVICES = ("oversight.leads", "oversight.demo")
+
+
+def test_the_refine_stages_sit_below_the_pipelines() -> None:
+    above = ("oversight.pipelines", "oversight.review", *SERVICES, *EDGES)
+    _fail_listing("refine/ may not import the pipelines, the review service, leads, the demo or an edge:",
+                  _breaking(lambda name: not _within(name, above), "oversight.refine"))
+
+
+def test_the_pipelines_sit_below_the_review_service() -> None:
+    above = ("oversight.review", *SERVICES, *EDGES)
+    _fail_listing("pipelines/ may not import the review service, leads, the demo or an edge:",
+                  _breaking(lambda name: not _within(name, above), "oversight.pipelines"))
+
+
+def test_the_review_service_sits_below_the_edges() -> None:
+    _fail_listing("review/ may not import leads, the demo, the CLI or the web page:",
+                  _breaking(lambda name: not _within(name, (*SERVICES, *EDGES)), "oversight.review"))
+
+
+def test_the_report_imports_no_stage() -> None:
+    """Sections are passed in. Type-only imports count: a type names the stage it comes from."""
+    stages = (*STAGES, "oversight.pipelines", "oversight.review", *SERVICES, *EDGES)
+    _fail_listing("report/ may not import a stage, a pipeline or a service (types included):",
+                  _breaking(lambda name: not _within(name, stages), "oversight.report", type_only=True))
 
 
 def test_only_the_cli_imports_the_cli() -> None:
@@ -365,6 +437,33 @@ def test_cycle_finder_counts_a_package_init_it_passes_through(tmp_path: Path) ->
     assert [sorted({e.importer for e in c}) for c in import_cycles(src, "pkg")] == [["pkg.c", "pkg.sub"]]
 
 
+def test_package_cycles_are_found_where_no_module_cycle_is(tmp_path: Path) -> None:
+    src = _write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/a/__init__.py": "",
+        "pkg/a/x.py": "def late():\n    from pkg.b import y\n",  # a -> b, at function level
+        "pkg/a/z.py": "",
+        "pkg/b/__init__.py": "",
+        "pkg/b/y.py": "",
+        "pkg/b/w.py": "import pkg.a.z\n",  # b -> a, from another module
+    })
+    assert import_cycles(src, "pkg") == []
+    cycles = import_cycles(src, "pkg", by_package=True)
+    assert [sorted({room(e.importer) for e in c}) for c in cycles] == [["pkg.a", "pkg.b"]]
+    assert "pkg/a/x.py:2: pkg.a.x -> pkg.b.y" in describe_cycles(cycles, by_package=True)
+
+
+def test_the_tree_is_parsed_once() -> None:
+    """Every rule reads the same parsed trees: one parse per file however many rules run."""
+    parse.cache_clear()
+    all_imports.cache_clear()
+    for rule in (test_no_import_cycles, test_no_package_cycles, test_the_report_imports_no_stage,
+                 test_asyncio_run_only_at_the_edges, test_tables_are_declared_only_in_the_store):
+        rule()
+    assert parse.cache_info().currsize == len(find_modules(SRC, PACKAGE))
+    assert parse.cache_info().hits > parse.cache_info().misses
+
+
 def test_asyncio_run_finder_skips_comments_and_docstrings() -> None:
     code = '"""Never asyncio.run(x) here."""\n# asyncio.run(y)\nimport asyncio as aio\nfrom asyncio import run\n' \
            "aio.run(main())\nrun(main())\n"
@@ -383,6 +482,20 @@ _BROKEN_TREE = {
     "oversight/config.py": "from oversight.cli import main\n",
     "oversight/cli/__init__.py": "main = None\n",
     "oversight/big.py": "x = 1\n" * MAX_LINES,
+    # refine -> pipelines -> review -> refine: a package cycle without a module cycle
+    "oversight/refine/__init__.py": "",
+    "oversight/refine/a.py": "from oversight.pipelines import p\n",
+    "oversight/refine/b.py": "",
+    "oversight/pipelines/__init__.py": "",
+    "oversight/pipelines/p.py": "def f():\n    from oversight.review import s\n",
+    "oversight/review/__init__.py": "",
+    "oversight/review/s.py": "from oversight.web import app\n",
+    "oversight/review/t.py": "from oversight.refine import b\n",
+    "oversight/web/__init__.py": "",
+    "oversight/web/app.py": "",
+    "oversight/report/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from oversight.mine.x import R\n",
+    "oversight/mine/__init__.py": "",
+    "oversight/mine/x.py": "",
 }
 
 
@@ -399,6 +512,12 @@ _BROKEN_TREE = {
         (test_tables_are_declared_only_in_the_store, "audit/run.py:4: Table(...)"),
         (test_nothing_outside_the_store_touches_its_engine, "audit/run.py:6: .engine"),
         (test_modules_are_under_the_line_limit, f"big.py: {MAX_LINES} lines"),
+        (test_no_package_cycles, "cycle among 3 packages: oversight.pipelines, oversight.refine, oversight.review"),
+        (test_the_refine_stages_sit_below_the_pipelines, "refine/a.py:1: oversight.refine.a imports oversight.pipelines.p"),
+        (test_the_pipelines_sit_below_the_review_service,
+         "pipelines/p.py:2: oversight.pipelines.p imports oversight.review.s"),
+        (test_the_review_service_sits_below_the_edges, "review/s.py:1: oversight.review.s imports oversight.web.app"),
+        (test_the_report_imports_no_stage, "report/__init__.py:3: oversight.report imports oversight.mine.x"),
     ],
 )
 def test_each_rule_fails_on_a_tree_that_breaks_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -39,6 +39,31 @@ def test_fast_help_lists_the_groups_commands() -> None:
         assert f"  {name} " in help_text and name in group_help
 
 
+def test_each_command_group_has_a_file_of_its_own() -> None:
+    """One file per command (group) in the lazy table; only the project's own init, status and export share one."""
+    import importlib
+    from collections import defaultdict
+
+    from oversight.cli._commands import COMMANDS, OPTIONAL_COMMANDS
+
+    table = {**COMMANDS, **OPTIONAL_COMMANDS}
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for name, target in table.items():
+        by_module[target.split(":")[0]].append(name)
+    shared = {module: names for module, names in by_module.items() if len(names) > 1}
+    assert shared == {"oversight.cli.project": ["init", "status", "export"]}
+
+    def with_subcommands(command: click.Command) -> list[click.Command]:
+        subs = command.commands.values() if isinstance(command, click.Group) else []
+        return [command, *(c for sub in subs for c in with_subcommands(sub))]
+
+    for module_name, names in by_module.items():  # and a file holds no command of another group
+        module = importlib.import_module(module_name)
+        served = [c for n in names for c in with_subcommands(getattr(module, table[n].split(":")[1]))]
+        stray = [n for n, v in vars(module).items() if isinstance(v, click.Command) and not any(v is c for c in served)]
+        assert stray == [], module_name
+
+
 def test_init_then_import_then_status(tmp_path: Path) -> None:
     assert run("init").exit_code == 0
     assert Path("oversight.toml").exists() and Path("oversight.db").exists()

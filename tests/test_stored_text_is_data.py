@@ -12,8 +12,8 @@ from typing import Any
 import litellm
 import pytest
 
-from oversight.errors import ConfigError
-from oversight.intervene.apply import PatchError, make_diff, patched_prompt
+from oversight.errors import ConfigError, PatchError
+from oversight.intervene.apply import make_diff, patched_prompt
 from oversight.intervene.suggest import system_patch
 from oversight.llm import LLM
 from oversight.prompts import load_prompt

@@ -5,6 +5,11 @@
      ├── InputFileError             a bad input file: names file, line and field
      ├── StoreError                 the database refused or is at the wrong version
      ├── NotFoundError              a record that was asked for does not exist
+     ├── InterventionError          an intervention that cannot be made or applied as asked
+     │    ├── PatchError            a prompt patch (a diff) that does not apply to its prompt
+     │    └── CannotValidateError   a validation that cannot run: nothing drafted or written
+     ├── MiningInProgressError      another mining run holds the database's lock: nothing paid or written
+     ├── ExperimentError            an experiment that cannot run as declared: nothing paid or written
      ├── InvalidAnswerError         a trainer's answer does not fit its item: nothing recorded
      ├── LeaseError                 an item held by another reviewer: nothing recorded
      ├── LocalModelError            the embedded model is missing or would not start
@@ -24,6 +29,11 @@ __all__ = [
     "InputFileError",
     "StoreError",
     "NotFoundError",
+    "InterventionError",
+    "PatchError",
+    "CannotValidateError",
+    "MiningInProgressError",
+    "ExperimentError",
     "InvalidAnswerError",
     "LeaseError",
     "LocalModelError",
@@ -71,6 +81,23 @@ class InterventionError(OversightError, ValueError):
     """An intervention that cannot be decided, applied or validated as asked (a move its status does
     not allow, a blank reason, a patch that does not apply, nothing to decide recurrence with):
     nothing was changed."""
+
+
+class PatchError(InterventionError):
+    """A diff that does not apply to the text it is given."""
+
+
+class CannotValidateError(InterventionError):
+    """A validation that cannot run (wrong kind, not accepted, nothing to re-draft or decide with);
+    nothing was drafted or written."""
+
+
+class MiningInProgressError(OversightError):
+    """Another mining run holds this database's lock; nothing was paid for or written."""
+
+
+class ExperimentError(OversightError):
+    """An experiment that cannot run as declared; nothing was paid for or written."""
 
 
 class InvalidAnswerError(OversightError):

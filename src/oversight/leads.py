@@ -7,17 +7,18 @@ stage; this module gathers the stages' sections and hands them to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.errors import NotFoundError
 from oversight.store import Store
 
 if TYPE_CHECKING:
-    from oversight.mine.miner import MiningResult
-    from oversight.schemas import FailureNote
+    from oversight.report import ReportSection
+    from oversight.schemas import FailureNote, MiningResult
 
-__all__ = ["last_run", "report_text"]
+__all__ = ["audit_sections", "last_run", "report_text", "write_reports"]
 
 
 def last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
@@ -43,7 +44,6 @@ def report_text(
     ``member_href`` gives each member note a link in the HTML form (the review page links a
     note to its item).
     """
-    from oversight.audit.report import report_sections
     from oversight.refine.critic_quality import grounding_report
     from oversight.report import build_report, grounding_section
     from oversight.report.interventions import interventions_section
@@ -53,6 +53,36 @@ def report_text(
     if fmt != "json":  # the JSON form is the mining result alone
         names = {p.id: p.name for p in result.patterns}
         sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
-                    *(report_sections(store) if audit else [])]
+                    *(audit_sections(store) if audit else [])]
         extra = [s for s in sections if s is not None]
     return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href)  # type: ignore[arg-type]
+
+
+def write_reports(store: Store, folder: str | Path, formats: Sequence[str] = ("html", "md")) -> dict[str, Path]:
+    """Write the report as ``failure-patterns.<format>`` for each format into ``folder`` (made when
+    missing); the paths by format. Raises NotFoundError, OSError."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: folder / f"failure-patterns.{fmt}" for fmt in formats}
+    for fmt, path in paths.items():
+        path.write_text(report_text(store, fmt), encoding="utf-8")
+    return paths
+
+
+def audit_sections(store: Store) -> list[ReportSection]:
+    """The audit section(s) of the leads' report, from the judgments kept in the store.
+
+    Pairwise and pointwise judgments are audited apart; no judgments, no section.
+    """
+    from oversight.audit.report import render_audit_html, render_audit_markdown
+    from oversight.audit.run import audit_judgments
+    from oversight.report import ReportSection
+
+    sections = []
+    for kind, title in (("pairwise", "Audit of preference judgments"), ("pointwise", "Audit of ratings")):
+        judgments = store.judgments(kind=kind)
+        if judgments:
+            result = audit_judgments(judgments, source="judgments kept in the store")
+            sections.append(ReportSection(title, render_audit_html(result, heading=False),
+                                          render_audit_markdown(result, heading=False)))
+    return sections

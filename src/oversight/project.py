@@ -28,7 +28,7 @@ from oversight.schemas import content_hash
 from oversight.store import Store
 
 if TYPE_CHECKING:
-    from oversight.mine.embed import Embedder
+    from oversight.embed import Embedder
 
 __all__ = ["Project", "open_store"]
 
@@ -156,7 +156,7 @@ class Project:
     def embedder(self) -> Embedder:
         """The embedding model: the bundled MiniLM by default, else any litellm embedding model."""
         if self._embedder is None:
-            from oversight.mine.embed import get_embedder
+            from oversight.embed import get_embedder
 
             name = self.settings.embedding_model
             llm = None if name in (None, "", "default", "local") else self._make_llm(name, None)

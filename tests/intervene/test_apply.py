@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from oversight.intervene.apply import PatchError, apply_unified_diff, make_diff, patched_prompt
+from oversight.errors import PatchError
+from oversight.intervene.apply import apply_unified_diff, make_diff, patched_prompt
 from oversight.intervene.checks import check_error, passes, word_count
 from oversight.prompts import load_prompt
 from oversight.schemas import CheckCriterion, FewShot, FewShotExample, PromptPatch

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from oversight.errors import CannotValidateError
 from oversight.intervene.checks import word_count
 from oversight.intervene.suggest import suggest_by_rules
-from oversight.intervene.validate import ValidationError, validate
+from oversight.intervene.validate import validate
 from oversight.mine.miner import mine
 from oversight.prompts import load_prompt
 from oversight.refine.answers import build_refinement
@@ -81,7 +82,7 @@ async def test_few_shot_fixes_the_format_and_the_correctness_check_catches_what_
     lead = Intervention(id=Intervention.derive_id(wrong.id, correct), pattern_id=wrong.id, kind="eval_check",
                         title="The answer names the right capital", payload=correct, proposed_by="lead")
     tmp_store.save_interventions([*found.interventions, lead])
-    with pytest.raises(ValidationError, match="accept it first"):
+    with pytest.raises(CannotValidateError, match="accept it first"):
         await validate(tmp_store, few_shot.id, drafter=recorded_llm, base_prompt=prompt)
     for item in [*found.interventions, lead]:
         tmp_store.decide_intervention(item.id, "accepted", "test")
@@ -147,7 +148,7 @@ async def seeded_pattern_without_a_check(store, llm, embedder, *, accepted: int)
 async def test_a_judge_that_does_not_agree_with_the_trainers_does_not_count(recorded_llm, tmp_store, embedder) -> None:
     """Cassette: SmolLM2 judges the trainers' drafts (8 flagged, 6 accepted) before its verdicts may count."""
     prompt, item = await seeded_pattern_without_a_check(tmp_store, recorded_llm, embedder, accepted=6)
-    with pytest.raises(ValidationError, match="--judge"):
+    with pytest.raises(CannotValidateError, match="--judge"):
         await validate(tmp_store, item.id, drafter=recorded_llm, base_prompt=prompt)
     drafts = tmp_store.count("drafts")
     validation = await validate(tmp_store, item.id, drafter=recorded_llm, base_prompt=prompt, judge=recorded_llm,
@@ -194,7 +195,7 @@ def test_an_empty_pattern_is_refused_before_anything_is_paid(tmp_store) -> None:
                         payload=few_shot)
     tmp_store.save_interventions([item])
     tmp_store.decide_intervention(item.id, "accepted", "test")
-    with pytest.raises(ValidationError, match="no tasks in this database"):
+    with pytest.raises(CannotValidateError, match="no tasks in this database"):
         plan_validation(tmp_store, item.id)
     assert tmp_store.intervention(item.id).validations == []
 

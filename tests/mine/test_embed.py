@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from oversight.embed import DEFAULT_EMBEDDING_MODEL, LiteLLMEmbedder, MiniLMEmbedder, get_embedder, text_hash
 from oversight.errors import ConfigError
 from oversight.llm import LLM
-from oversight.mine.embed import DEFAULT_EMBEDDING_MODEL, LiteLLMEmbedder, MiniLMEmbedder, get_embedder, text_hash
 from oversight.mine.vectors import note_vectors
 from tests.conftest import RECORDED_API_BASE, RECORDED_API_KEY, RECORDED_MODEL
 

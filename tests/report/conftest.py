@@ -14,7 +14,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mine"
 @pytest.fixture(scope="module")
 def mined(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(store, result) after importing 120 TTCW explanations and mining them with keyword names."""
-    from oversight.mine.embed import get_embedder
+    from oversight.embed import get_embedder
     from oversight.mine.miner import mine
     from oversight.mine.note_files import load_note_file
     from oversight.store import Store

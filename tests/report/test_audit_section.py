@@ -6,14 +6,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-from oversight.audit.report import report_sections
+from oversight.leads import audit_sections
 from oversight.schemas import PairwiseJudgment
 from oversight.store import Store
 
 
 def test_no_judgments_no_section(tmp_path: Path) -> None:
     with Store.open(tmp_path / "r.db") as store:
-        assert report_sections(store) == []
+        assert audit_sections(store) == []
 
 
 TOO_FEW = "Style bias: too few items to conclude"
@@ -22,7 +22,7 @@ TOO_FEW = "Style bias: too few items to conclude"
 def _section(tmp_path: Path, judgments: list[PairwiseJudgment]) -> Any:
     with Store.open(tmp_path / "r.db") as store:
         store.save_judgments(judgments)
-        [section] = report_sections(store)
+        [section] = audit_sections(store)
     return section
 
 

@@ -444,7 +444,7 @@ def test_a_trainer_is_refused_the_lead_pages_and_a_lead_sees_them(
 def test_a_lead_reads_the_pattern_report_of_a_real_mining_run(
         site_factory: Any, open_page: Callable[[], Page], tmp_path: Path) -> None:
     """The bundled embedder mines the nine refinements (a few seconds); the report links each note to its item."""
-    from oversight.mine.embed import get_embedder
+    from oversight.embed import get_embedder
     from oversight.mine.miner import mine
 
     site: Site = site_factory(capital_items())

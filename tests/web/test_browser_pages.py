@@ -54,7 +54,7 @@ def test_every_page_fits_a_phone_screen(site_factory: Any, open_page: Callable[.
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from oversight.mine.embed import get_embedder
+    from oversight.embed import get_embedder
     from oversight.mine.miner import mine
     from oversight.schemas import Guideline, Intervention, PairwiseJudgment
     from tests.web.test_browser import answer_capitals, capital_items

@@ -29,7 +29,7 @@ _EXPORTS = {
     # the audit, the judge, the report
     "run": ("audit_judgments", "verdict"),
     "judge": ("judge_pairs", "compare_with_judge", "JudgeVerdict"),
-    "report": ("render_audit_html", "render_audit_markdown", "report_sections"),
+    "report": ("render_audit_html", "render_audit_markdown"),
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

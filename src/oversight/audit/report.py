@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from oversight.audit.run import raw_pattern_lines
 from oversight.report.markdown import md_text
 from oversight.schemas import AuditResult, FeatureEffect, StyleModel
 
-__all__ = ["coefficient_svg", "render_audit_html", "render_audit_markdown", "report_sections"]
+__all__ = ["coefficient_svg", "render_audit_html", "render_audit_markdown"]
 
 _CSS = """
 .oversight-audit{font-family:system-ui,sans-serif;max-width:60rem}
@@ -269,21 +268,3 @@ def render_audit_markdown(result: AuditResult, *, heading: bool = True) -> str:
     if result.ceilings:
         out += ["### Quality ceilings and routing", "", _md_table(_CEIL_HEAD, _ceiling_rows(result)), ""]
     return "\n".join(out)
-
-
-def report_sections(store: Any) -> list[Any]:
-    """The audit section(s) of the leads' report, from the judgments kept in the store.
-
-    Pairwise and pointwise judgments are audited apart; no judgments, no section.
-    """
-    from oversight.audit.run import audit_judgments
-    from oversight.report import ReportSection
-
-    sections = []
-    for kind, title in (("pairwise", "Audit of preference judgments"), ("pointwise", "Audit of ratings")):
-        judgments = store.judgments(kind=kind)
-        if judgments:
-            result = audit_judgments(judgments, source="judgments kept in the store")
-            sections.append(ReportSection(title, render_audit_html(result, heading=False),
-                                          render_audit_markdown(result, heading=False)))
-    return sections

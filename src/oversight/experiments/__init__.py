@@ -18,8 +18,9 @@ server too); ``llm.run_sync`` is the sync facade for scripts and notebooks.
 - ``triage``: which items need a human for a review budget, and the recall it buys.
 """
 
+from oversight.errors import ExperimentError
 from oversight.experiments.analysis import SUMMARY_COLUMNS, summary
 from oversight.experiments.declare import load_experiment
-from oversight.experiments.run import ROW_COLUMNS, ExperimentError, rows, run
+from oversight.experiments.run import ROW_COLUMNS, rows, run
 
 __all__ = ["ROW_COLUMNS", "SUMMARY_COLUMNS", "ExperimentError", "load_experiment", "rows", "run", "summary"]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight import review
-from oversight.errors import NotFoundError, OversightError
+from oversight.errors import ExperimentError, NotFoundError
 from oversight.experiments.plant import caught, critic_pointed, plant, planted_prompt
 from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng, unit_of
 from oversight.intervene.apply import patched_prompt
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from oversight.project import Project
 
-__all__ = ["ExperimentError", "ROW_COLUMNS", "rows", "run", "select_tasks"]
+__all__ = ["ROW_COLUMNS", "rows", "run", "select_tasks"]
 
 ROW_COLUMNS = [
     "experiment", "task_id", "condition", "arm", "item_id", "model", "prompt_version", "draft_id", "draft_words",
@@ -65,9 +65,6 @@ ROW_COLUMNS = [
 ]
 _CONCURRENCY = 4
 
-
-class ExperimentError(OversightError):
-    """An experiment that cannot run as declared; nothing was paid for or written."""
 
 
 # -- tasks and assignment -------------------------------------------------------------------------

@@ -18,18 +18,15 @@ import difflib
 import re
 from pathlib import Path
 
-from oversight.errors import InterventionError
+from oversight.errors import PatchError
 from oversight.prompts import Prompt, prompt_from_text
 from oversight.schemas import FewShot, PromptPatch
 
-__all__ = ["PatchError", "apply_unified_diff", "make_diff", "patched_prompt", "system_patch", "template_syntax"]
+__all__ = ["apply_unified_diff", "make_diff", "patched_prompt", "system_patch", "template_syntax"]
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")  # what opens Jinja2 syntax; a lone "}}" is plain text
 
-
-class PatchError(InterventionError):
-    """A diff that does not apply to the text it is given."""
 
 
 def make_diff(old: str, new: str, name: str) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from oversight._aio import finish_even_if_cancelled
-from oversight.errors import InterventionError, NotFoundError, StructuredOutputError
+from oversight.errors import CannotValidateError, NotFoundError, StructuredOutputError
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import PROGRAMMATIC, passes
 from oversight.intervene.stats import KAPPA_THRESHOLD, MIN_PER_CLASS, calibrate, decide, paired_change, wilson
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, Pattern
     from oversight.store import Store
 
-__all__ = ["JUDGE_PROMPT", "ValidationError", "ValidationPlan", "ask_judge", "judge_recurrence", "pattern_checks",
+__all__ = ["JUDGE_PROMPT", "CannotValidateError", "ValidationPlan", "ask_judge", "judge_recurrence", "pattern_checks",
            "plan_validation",
            "run_validation",
            "validate"]
@@ -63,9 +63,6 @@ VALIDATABLE = ("prompt_patch", "few_shot")
 READY = ("accepted", "validated", "not_effective", "regressed", "inconclusive", "judge_not_calibrated")
 LIVE = ("proposed", "accepted", "validated", "not_effective", "regressed", "inconclusive")
 
-
-class ValidationError(InterventionError):
-    """A validation that cannot run; nothing was drafted or written."""
 
 
 # The judge's answer. No docstring: it would enter the JSON schema of every request.
@@ -94,15 +91,15 @@ def pattern_checks(store: Store, pattern_id: str) -> list[CheckCriterion]:
 def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, controls: int = 50, seed: int = 0,
                     judge: bool = False) -> ValidationPlan:
     """Check that a validation can run and choose its tasks (blocking reads). Raises NotFoundError or
-    ValidationError with a message saying what to do."""
+    CannotValidateError with a message saying what to do."""
     intervention = store.intervention(intervention_id)
     if intervention is None:
         raise NotFoundError(f"no intervention {intervention_id!r}: `oversight interventions list` shows them")
     if intervention.kind not in VALIDATABLE:
-        raise ValidationError(f"{intervention_id} is a {intervention.kind}: only prompt patches and few-shot sets "
+        raise CannotValidateError(f"{intervention_id} is a {intervention.kind}: only prompt patches and few-shot sets "
                               "are validated by re-drafting")
     if intervention.status not in READY:
-        raise ValidationError(f"{intervention_id} is {intervention.status}: accept it first "
+        raise CannotValidateError(f"{intervention_id} is {intervention.status}: accept it first "
                               f"(`oversight interventions accept {intervention_id} --reason ...`)")
     pattern = next((p for p in store.patterns(include_retired=True) if p.id == intervention.pattern_id), None)
     if pattern is None:
@@ -112,14 +109,14 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
     known = {t.id: t for t in store.tasks(task_ids)} if task_ids else {}
     affected = [known[i] for i in task_ids if i in known]
     if not affected:
-        raise ValidationError(f"pattern {pattern.id} ({pattern.name}) has no tasks in this database to re-draft "
+        raise CannotValidateError(f"pattern {pattern.id} ({pattern.name}) has no tasks in this database to re-draft "
                               "(its notes were imported without tasks)")
     rng = random.Random(seed)
     if len(affected) > sample:
         affected = sorted(rng.sample(affected, sample), key=lambda t: t.id)
     own = pattern_checks(store, pattern.id)
     if not own and not judge:
-        raise ValidationError(f"nothing decides whether {pattern.name!r} recurs: accept an eval_check for pattern "
+        raise CannotValidateError(f"nothing decides whether {pattern.name!r} recurs: accept an eval_check for pattern "
                               f"{pattern.id}, or validate with --judge MODEL")
     others = sorted((t for t in store.tasks() if t.id not in set(task_ids)), key=lambda t: t.id)
     control = sorted(rng.sample(others, min(controls, len(others))), key=lambda t: t.id) if others else []
@@ -271,7 +268,7 @@ async def validate(store: Store, intervention_id: str, *, drafter: LLM, base_pro
                    judge_prompt: Prompt | None = None, sample: int = 100, controls: int = 50, seed: int = 0,
                    min_tasks: int = 10, progress: Callable[[str], None] = lambda _: None) -> Validation:
     """Plan (refusing what cannot run, before paying) and run a validation. Raises NotFoundError,
-    ValidationError, PatchError or LLMError."""
+    CannotValidateError, PatchError or LLMError."""
     plan = await asyncio.to_thread(plan_validation, store, intervention_id, sample=sample, controls=controls,
                                    seed=seed, judge=judge is not None)
     return await run_validation(store, plan, drafter=drafter, base_prompt=base_prompt, judge=judge,

@@ -1,8 +1,11 @@
 """Failure patterns: notes from refinements and critique files, clustered, named and counted.
 
-    from oversight.mine import get_embedder, load_note_file, mine
+    from oversight.embed import get_embedder
+    from oversight.mine import load_note_file, mine, mine_project
     store.save_notes(load_note_file("critiques.jsonl", text_field="explanation", id_field="id"))
     result = await mine(store, names="keywords", embedder=get_embedder())  # inside your own async code
+    # or with a Project's namer and embedder, as `oversight mine` does:
+    # result = await mine_project(project, names="llm", top_level=8)
     for pattern in result.patterns:
         print(pattern.id, pattern.name, pattern.stats.prevalence)
 
@@ -22,7 +25,6 @@ _EXPORTS = {
                 "MiningRun"),
     "notes": ("notes_from_refinement", "llm_edit_explainer", "LLMEditExplainer"),
     "note_files": ("load_note_file",),
-    "embed": ("get_embedder", "MiniLMEmbedder", "LiteLLMEmbedder", "DEFAULT_EMBEDDING_MODEL"),
     "cluster": ("cluster_embeddings", "ClusterParams", "Clustering"),
     "naming": ("class_keywords",),
     "plain_names": ("plain_names",),
@@ -30,6 +32,7 @@ _EXPORTS = {
     "stats": ("pattern_stats", "join_restatements"),
     "vectors": ("note_vectors",),
     "miner": ("mine", "collect_failure_notes", "finish_run", "current", "run_themes", "MiningResult"),
+    "run": ("mine_project", "choose_models", "MiningModels"),
     "represent": ("represent_notes", "mask_notes", "centre_by_subject"),
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -42,6 +42,7 @@ from oversight.schemas import (
     Critique,
     Draft,
     FailureNote,
+    MiningResult,
     MiningRun,
     NamesMode,
     Pattern,
@@ -54,33 +55,25 @@ from oversight.schemas import (
 )
 
 if TYPE_CHECKING:
+    from oversight.embed import Embedder
     from oversight.llm import LLM
     from oversight.mine.abstract import NoteAbstractor
-    from oversight.mine.embed import Embedder
     from oversight.prompts import Prompt
     from oversight.store import Store
 
 __all__ = [
     "MiningResult",
     "Progress",
+    "cluster_representation",
     "collect_failure_notes",
     "current",
     "finish_run",
     "mine",
+    "mine_steps",
     "run_themes",
 ]
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class MiningResult:
-    """What a run produced: the run record, its patterns (largest first) and themes."""
-
-    run: MiningRun
-    patterns: list[Pattern]
-    themes: list[dict[str, Any]] = field(default_factory=list)
-    noise: list[FailureNote] = field(default_factory=list)
 
 
 def _quiet(_: str) -> None:
@@ -162,7 +155,7 @@ async def mine(
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
     One run at a time per database (``oversight.mine.lock``): while another holds the lock this
-    raises MineRunInProgress before anything is paid for, or with ``wait`` waits for it.
+    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it.
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
     ``represent``: the weights of what the clustering sees beside each note's embedding.
 
@@ -170,23 +163,51 @@ async def mine(
     name_pattern prompt); without one, keywords name them. Raises LLMError.
     """
     async with holding_mine_lock(store, wait=wait, progress=progress):
-        added = await collect_failure_notes(store, explain_edits=explain_edits)
-        progress(f"notes: {added} new from refinements")
-        notes = await asyncio.to_thread(store.notes)
-        if abstract is not None:
-            progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
-        progress(f"embedding {len(notes)} notes with {embedder.name}")
-        represent = represent or RepresentParams()
-        texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
-        progress("clustering")
-        clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
-        clustering.params["represent"] = represent._asdict()
-        if abstract is not None:
-            clustering.params["abstracted_by"] = abstract.name
-        return await finish_run(
-            store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
-            name_prompt=name_prompt, progress=progress, texts=texts,
-        )
+        return await mine_steps(store, names=names, llm=llm, embedder=embedder, params=params,
+                                explain_edits=explain_edits, name_prompt=name_prompt, progress=progress,
+                                abstract=abstract, represent=represent)
+
+
+async def mine_steps(
+    store: Store,
+    *,
+    names: NamesMode,
+    llm: LLM | None,
+    embedder: Embedder,
+    params: ClusterParams | None = None,
+    explain_edits: EditExplainer | None = None,
+    name_prompt: Prompt | None = None,
+    progress: Progress = _quiet,
+    abstract: NoteAbstractor | None = None,
+    represent: RepresentParams | None = None,
+) -> MiningResult:
+    """The steps of ``mine``, for a caller that holds the mine lock already. Raises LLMError."""
+    added = await collect_failure_notes(store, explain_edits=explain_edits)
+    progress(f"notes: {added} new from refinements")
+    notes = await asyncio.to_thread(store.notes)
+    if abstract is not None:
+        progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
+    progress(f"embedding {len(notes)} notes with {embedder.name}")
+    represent = represent or RepresentParams()
+    texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
+    progress("clustering")
+    clustering = await cluster_representation(vectors, params, represent=represent, abstract=abstract)
+    return await finish_run(
+        store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
+        name_prompt=name_prompt, progress=progress, texts=texts,
+    )
+
+
+async def cluster_representation(
+    vectors: np.ndarray, params: ClusterParams | None, *, represent: RepresentParams,
+    abstract: NoteAbstractor | None = None,
+) -> Clustering:
+    """Cluster the represented notes (in a worker thread); the run records how they were represented."""
+    clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+    clustering.params["represent"] = represent._asdict()
+    if abstract is not None:
+        clustering.params["abstracted_by"] = abstract.name
+    return clustering
 
 
 async def finish_run(

@@ -55,8 +55,8 @@ from oversight.mine.vectors import note_vectors
 from oversight.schemas import FailureNote
 
 if TYPE_CHECKING:
+    from oversight.embed import Embedder
     from oversight.mine.abstract import NoteAbstractor
-    from oversight.mine.embed import Embedder
     from oversight.store import Store
 
 __all__ = [

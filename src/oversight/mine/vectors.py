@@ -11,7 +11,7 @@ import numpy as np
 from oversight.schemas import text_hash
 
 if TYPE_CHECKING:
-    from oversight.mine.embed import Embedder
+    from oversight.embed import Embedder
     from oversight.store import Store
 
 __all__ = ["EMPTY_DIM", "note_vectors"]

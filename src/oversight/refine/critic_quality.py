@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from oversight.schemas import Critique, FindingVerdict
+from oversight.schemas import Critique, DroppedExample, FindingVerdict, GroundingRow
 
 if TYPE_CHECKING:
     from oversight.store import Store
@@ -19,51 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["DroppedExample", "GroundingRow", "grounding_report", "grounding_rows", "grounding_status"]
 
 EXAMPLES_PER_ROW = 5
-
-
-class DroppedExample(NamedTuple):
-    """One finding a trainer was not shown: for a lead to check that the rule dropped the right ones."""
-
-    critique_id: str
-    reason: str
-    quote: str
-    issue: str
-
-
-class GroundingRow(NamedTuple):
-    """One critic (model, prompt name and version): what it proposed, what was shown, what was right.
-
-    ``checked`` is False for critiques made before findings were checked: all their findings
-    were shown, so their grounding rate is unknown (None). ``judged`` counts trainers'
-    verdicts on shown findings (right + wrong); ``precision`` is right / judged, None when
-    nothing was judged.
-    """
-
-    model: str
-    prompt_name: str
-    prompt_version: str
-    checked: bool
-    critiques: int
-    proposed: int
-    shown: int
-    dropped: dict[str, int]
-    grounding_rate: float | None
-    judged: int
-    right: int
-    wrong: int
-    precision: float | None
-    examples: tuple[DroppedExample, ...] = ()
-
-    def as_dict(self, *, examples: bool = False) -> dict[str, Any]:
-        """A JSON-ready dict (rates rounded to 4 places), with the dropped examples if asked."""
-        data = self._asdict()
-        for key in ("grounding_rate", "precision"):
-            data[key] = None if data[key] is None else round(data[key], 4)
-        if examples:
-            data["examples"] = [e._asdict() for e in self.examples]
-        else:
-            del data["examples"]
-        return data
 
 
 class _Tally:

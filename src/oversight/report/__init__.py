@@ -17,8 +17,7 @@ from oversight.report.html import render_html
 from oversight.report.markdown import render_markdown
 
 if TYPE_CHECKING:
-    from oversight.mine.miner import MiningResult
-    from oversight.schemas import FailureNote
+    from oversight.schemas import FailureNote, MiningResult
 
 __all__ = [
     "ReportFormat", "ReportSection", "Simulated", "build_report", "grounding_section", "render_html", "render_markdown",
@@ -42,7 +41,7 @@ def build_report(
     Notes from simulated reviewers are mined alike; every form counts them, per pattern and in its header.
 
     Callers fetch both (``oversight.mine.current(store)``, ``store.notes()``) and pass any extra
-    sections (``oversight.audit.report.report_sections(store)``); the report imports no stage.
+    sections (``oversight.leads.audit_sections(store)``); the report imports no stage.
     """
     members = {p.id: [notes[i].display_id if i in notes else i for i in p.member_ids] for p in result.patterns}
     if fmt == "json":

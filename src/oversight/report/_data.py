@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from oversight.mine.miner import MiningResult
+    from oversight.schemas import MiningResult
 
 __all__ = ["ReportSection", "Simulated", "heatmap_field", "report_data", "simulated_share", "simulated_text"]
 

@@ -10,7 +10,7 @@ from oversight.report._data import ReportSection
 from oversight.report.markdown import md_text
 
 if TYPE_CHECKING:
-    from oversight.refine.critic_quality import GroundingRow
+    from oversight.schemas import GroundingRow
 
 __all__ = ["GROUNDING_TITLE", "grounding_section"]
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from oversight.report._data import ReportSection, Simulated, heatmap_field, simulated_text
 
 if TYPE_CHECKING:
-    from oversight.mine.miner import MiningResult
-    from oversight.schemas import Pattern
+    from oversight.schemas import MiningResult, Pattern
 
 __all__ = ["render_html"]
 

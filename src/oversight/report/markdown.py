@@ -10,7 +10,7 @@ from oversight.report._data import ReportSection, Simulated, simulated_text
 from oversight.visible import UNSAFE, visible
 
 if TYPE_CHECKING:
-    from oversight.mine.miner import MiningResult
+    from oversight.schemas import MiningResult
 
 __all__ = ["md_text", "render_markdown"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from oversight.schemas.refine import Severity
 __all__ = [
     "SLICE_FIELDS",
     "FailureNote",
+    "MiningResult",
     "MiningRun",
     "NamesMode",
     "NoteSource",
@@ -171,3 +173,13 @@ class MiningRun(Record):
     matched: int = Field(default=0, description="patterns that kept an id from the previous run")
     params: dict[str, Any] = Field(default_factory=dict)
     noise_ids: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class MiningResult:
+    """What a mining run produced: the run record, its patterns (largest first) and themes."""
+
+    run: MiningRun
+    patterns: list[Pattern]
+    themes: list[dict[str, Any]] = field(default_factory=list)
+    noise: list[FailureNote] = field(default_factory=list)

@@ -14,7 +14,7 @@ draft twice finds the first one instead of paying for it again:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,21 +25,23 @@ __all__ = [
     "MAX_REFINED_CHARS",
     "MAX_TAGS",
     "MAX_TAG_CHARS",
-    "Decision",
-    "Severity",
-    "FindingCategory",
-    "Task",
-    "Usage",
-    "Draft",
-    "Finding",
-    "CritiqueFindings",
-    "DropReason",
-    "DroppedFinding",
     "Critique",
+    "CritiqueFindings",
+    "Decision",
     "DiffOp",
+    "Draft",
+    "DropReason",
+    "DroppedExample",
+    "DroppedFinding",
+    "Finding",
+    "FindingCategory",
     "FindingVerdict",
+    "GroundingRow",
     "Refinement",
     "RefinementInput",
+    "Severity",
+    "Task",
+    "Usage",
 ]
 
 Decision = Literal["accept", "edit", "rewrite", "reject", "skip"]
@@ -323,3 +325,51 @@ class Refinement(_Answer):
             if tag and tag not in seen:
                 seen.append(tag)
         return seen
+
+
+# -- what a lead reads of a critic (refine.critic_quality makes the rows, report/ renders them) --
+
+
+class DroppedExample(NamedTuple):
+    """One finding a trainer was not shown: for a lead to check that the rule dropped the right ones."""
+
+    critique_id: str
+    reason: str
+    quote: str
+    issue: str
+
+
+class GroundingRow(NamedTuple):
+    """One critic (model, prompt name and version): what it proposed, what was shown, what was right.
+
+    ``checked`` is False for critiques made before findings were checked: all their findings
+    were shown, so their grounding rate is unknown (None). ``judged`` counts trainers'
+    verdicts on shown findings (right + wrong); ``precision`` is right / judged, None when
+    nothing was judged.
+    """
+
+    model: str
+    prompt_name: str
+    prompt_version: str
+    checked: bool
+    critiques: int
+    proposed: int
+    shown: int
+    dropped: dict[str, int]
+    grounding_rate: float | None
+    judged: int
+    right: int
+    wrong: int
+    precision: float | None
+    examples: tuple[DroppedExample, ...] = ()
+
+    def as_dict(self, *, examples: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (rates rounded to 4 places), with the dropped examples if asked."""
+        data = self._asdict()
+        for key in ("grounding_rate", "precision"):
+            data[key] = None if data[key] is None else round(data[key], 4)
+        if examples:
+            data["examples"] = [e._asdict() for e in self.examples]
+        else:
+            del data["examples"]
+        return data

@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
@@ -101,6 +101,11 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def aware_utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -137,6 +142,9 @@ def _reason(exc: SQLAlchemyError) -> str:
     return str(orig or exc).strip().splitlines()[0]
 
 
+Clock = Callable[[], datetime]  # now, as an aware UTC datetime
+
+
 ROUTING_DOCUMENT = "routing_rule"  # the documents row the audit writes and the review queue reads
 
 
@@ -147,8 +155,10 @@ class StoreBase:
         self.engine = engine
         self.location = location
         self._lock = threading.Lock()
-        # The time review leases and calibration serve times are measured by: a test moves it.
-        self.clock: Callable[[], datetime] = utcnow
+        # The time every lease (review, drafting claim, run lock), web session and calibration serve
+        # time is measured by. It is read in Python and passed to SQL (never the database's own now),
+        # so SQLite and PostgreSQL agree, and a test moves it instead of sleeping.
+        self.clock: Clock = utcnow
 
     @classmethod
     def open(cls, location: str | Path, *, migrate: bool = True, create: bool = True) -> Any:

@@ -277,7 +277,7 @@ class RefineRecords(StoreBase):
         PostgreSQL the candidate rows are picked with FOR UPDATE SKIP LOCKED so workers do
         not queue behind each other.
         """
-        now = utcnow()
+        now = self.clock()  # a lease is measured by the store's clock, like every other
         s = t.task_states
         claimable = or_(s.c.state.in_(("pending", "failed")),
                         and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < now)))

