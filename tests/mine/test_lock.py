@@ -59,6 +59,14 @@ async def test_a_second_mine_run_says_who_holds_the_lock_and_writes_nothing(stor
     assert result.patterns and store.lock_holder(MINE_LOCK) is None  # released when done
 
 
+async def test_a_caller_holding_the_lock_mines_under_it(store: Store, ttcw_rows, embedder) -> None:
+    seed_refinements(store, ttcw_rows[:30])
+    async with holding_mine_lock(store):  # as mine_project holds it while it chooses the models
+        result = await mine(store, names="keywords", embedder=embedder, lock_held=True)
+        assert result.patterns and store.lock_holder(MINE_LOCK) is not None  # still the caller's
+    assert store.lock_holder(MINE_LOCK) is None
+
+
 async def test_two_runs_at_once_make_one_run(store: Store, ttcw_rows, embedder) -> None:
     seed_refinements(store, ttcw_rows[:30])
     outcomes = await asyncio.gather(mine(store, names="keywords", embedder=embedder),

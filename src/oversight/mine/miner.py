@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -69,7 +70,6 @@ __all__ = [
     "current",
     "finish_run",
     "mine",
-    "mine_steps",
     "run_themes",
 ]
 
@@ -151,51 +151,34 @@ async def mine(
     abstract: NoteAbstractor | None = None,
     wait: bool = False,
     represent: RepresentParams | None = None,
+    lock_held: bool = False,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
     One run at a time per database (``oversight.mine.lock``): while another holds the lock this
-    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it.
+    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it;
+    ``lock_held``: the caller holds the lock already (``mine_project`` takes it before choosing models).
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
     ``represent``: the weights of what the clustering sees beside each note's embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
     name_pattern prompt); without one, keywords name them. Raises LLMError.
     """
-    async with holding_mine_lock(store, wait=wait, progress=progress):
-        return await mine_steps(store, names=names, llm=llm, embedder=embedder, params=params,
-                                explain_edits=explain_edits, name_prompt=name_prompt, progress=progress,
-                                abstract=abstract, represent=represent)
-
-
-async def mine_steps(
-    store: Store,
-    *,
-    names: NamesMode,
-    llm: LLM | None,
-    embedder: Embedder,
-    params: ClusterParams | None = None,
-    explain_edits: EditExplainer | None = None,
-    name_prompt: Prompt | None = None,
-    progress: Progress = _quiet,
-    abstract: NoteAbstractor | None = None,
-    represent: RepresentParams | None = None,
-) -> MiningResult:
-    """The steps of ``mine``, for a caller that holds the mine lock already. Raises LLMError."""
-    added = await collect_failure_notes(store, explain_edits=explain_edits)
-    progress(f"notes: {added} new from refinements")
-    notes = await asyncio.to_thread(store.notes)
-    if abstract is not None:
-        progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
-    progress(f"embedding {len(notes)} notes with {embedder.name}")
-    represent = represent or RepresentParams()
-    texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
-    progress("clustering")
-    clustering = await cluster_representation(vectors, params, represent=represent, abstract=abstract)
-    return await finish_run(
-        store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
-        name_prompt=name_prompt, progress=progress, texts=texts,
-    )
+    async with nullcontext() if lock_held else holding_mine_lock(store, wait=wait, progress=progress):
+        added = await collect_failure_notes(store, explain_edits=explain_edits)
+        progress(f"notes: {added} new from refinements")
+        notes = await asyncio.to_thread(store.notes)
+        if abstract is not None:
+            progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
+        progress(f"embedding {len(notes)} notes with {embedder.name}")
+        represent = represent or RepresentParams()
+        texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
+        progress("clustering")
+        clustering = await cluster_representation(vectors, params, represent=represent, abstract=abstract)
+        return await finish_run(
+            store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
+            name_prompt=name_prompt, progress=progress, texts=texts,
+        )
 
 
 async def cluster_representation(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from oversight.mine.abstract import ABSTRACT_PROMPT, NoteAbstractor
 from oversight.mine.cluster import ClusterParams
 from oversight.mine.lock import holding_mine_lock
-from oversight.mine.miner import MiningResult, Progress, mine_steps
+from oversight.mine.miner import MiningResult, Progress, mine
 from oversight.mine.naming import NAME_PROMPT
 from oversight.mine.notes import llm_edit_explainer
 
@@ -107,8 +107,8 @@ async def mine_project(
     check_request(names, top_level)
     async with holding_mine_lock(project.store, wait=wait, progress=progress):
         models = await choose_models(project, names=names, abstract=abstract, progress=progress)
-        return await mine_steps(
+        return await mine(
             project.store, names=models.names, llm=models.namer, embedder=project.embedder, params=cluster_params(top_level),
             explain_edits=models.explain_edits, abstract=models.abstractor, name_prompt=models.name_prompt,
-            progress=progress,
+            progress=progress, lock_held=True,
         )
