@@ -87,8 +87,10 @@ async def decide(request: Request, intervention_id: str) -> Response:
         raise OversightError("decide with accept or reject")
     reason = str(form.get("reason") or "").strip()
     reason = f"{reason} ({session.user.name})" if reason else ""
+    from oversight.intervene.service import decide as decide_intervention  # an eval check: the waiting drafts too
+
     store = project_of(request).store
-    await asyncio.to_thread(store.decide_intervention, intervention_id, decision, reason)
+    await asyncio.to_thread(decide_intervention, store, intervention_id, decision, reason)
     return redirect(f"/lead/interventions?flash={decision}#{intervention_id}")
 
 
