@@ -212,9 +212,9 @@ async def write_critique(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
-    in_force = await asyncio.to_thread(_in_force, store) if store is not None else []
-    proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings),  # a model names no check
-                *check_findings(task, draft.text, in_force)]
+    checked = await asyncio.to_thread(  # a long context takes a while: off the event loop
+        lambda: check_findings(task, draft.text, _in_force(store) if store is not None else []))
+    proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings), *checked]  # a model names no check
     grounded = ground_findings(proposed, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
                                task_text=_task_text(task))
     critique = Critique(

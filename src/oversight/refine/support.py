@@ -17,6 +17,7 @@ question, not a source), and gets no gaps.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -93,6 +94,7 @@ def _norm(token: str) -> str:
     return _stem("".join(c for c in unicodedata.normalize("NFKD", token) if not unicodedata.combining(c)))
 
 
+@functools.lru_cache(maxsize=65536)
 def _forms(token: str) -> tuple[str, ...]:
     """The forms a context word matches a draft's by: its own (accents folded, "Bogotá" as "bogota"),
     and, for a Latin word with other letters, without them: some models drop every letter their
@@ -155,14 +157,14 @@ class _Context:
         self.windows: list[set[str]] = []
         for source in sources:
             for paragraph in _PARAGRAPH.split(source):  # a window does not run across a blank line
-                sentences = [{f for forms in _context_tokens(paragraph[a:b]) for f in forms}
-                             for a, b in statements(paragraph)]
+                found = [_context_tokens(paragraph[a:b]) for a, b in statements(paragraph)]
+                sentences = [{f for forms in sentence for f in forms} for sentence in found]
                 for i in range(len(sentences)):
                     self.windows.append(set().union(*sentences[i:i + window]))
-            for forms in _context_tokens(source):
-                self.words.update(forms)
-                sequences[0].append(forms[0])
-                sequences[1].append(forms[-1])
+                for forms in (forms for sentence in found for forms in sentence):
+                    self.words.update(forms)
+                    sequences[0].append(forms[0])
+                    sequences[1].append(forms[-1])
             for sequence in sequences:
                 sequence.append("\x00")
         self.sequences = [" " + " ".join(sequence) + " " for sequence in sequences]
