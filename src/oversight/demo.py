@@ -159,7 +159,9 @@ async def validate_one_intervention(project: Project) -> dict[str, Any] | None:
     """Propose interventions for the one-word pattern, accept them as a lead would, add the lead's
     correctness check to the wrong-capital pattern, and validate the few-shot set. None when the
     last mining run has no one-word pattern."""
-    from oversight.intervene.service import suggest_for_patterns
+    import asyncio
+
+    from oversight.intervene.service import decide, suggest_for_patterns
     from oversight.intervene.validate import validate
     from oversight.schemas import CheckCriterion, EvalCheck, Intervention
 
@@ -188,7 +190,7 @@ async def validate_one_intervention(project: Project) -> dict[str, Any] | None:
     for item in chosen:
         current = await asyncio.to_thread(store.intervention, item.id)
         if current is not None and current.status in ("proposed", "rejected"):
-            await asyncio.to_thread(store.decide_intervention, item.id, "accepted",
+            await asyncio.to_thread(decide, store, item.id, "accepted",
                                     "demo: the lead accepts what the data supports")
     few_shot = next((i for i in chosen if i.kind == "few_shot"), None)
     if few_shot is None:

@@ -177,8 +177,10 @@ def reject(ctx: click.Context, intervention_id: str, reason: str) -> None:
 
 
 def _decide(ctx: click.Context, intervention_id: str, decision: str, reason: str) -> None:
+    from oversight.intervene.service import decide
+
     with _store(ctx) as store:
-        decided = store.decide_intervention(intervention_id, decision, reason)
+        decided = decide(store, intervention_id, decision, reason)
     click.echo(f"{decided.status} {visible(decided.id)}: {visible(decided.title)}")
 
 

@@ -48,7 +48,8 @@ def _show(index: int, total: int, item: Any) -> None:
         click.echo("  (no findings)")
     for number, finding in enumerate(critique.findings, start=1):
         quote = f' "{_clip(finding.quote, 160)}"' if finding.quote else " (omission)"
-        click.echo(f"  [{number}] {visible(finding.severity)}/{visible(finding.category)}:{quote}\n"
+        source = critique.model if finding.source == "model" else finding.source
+        click.echo(f"  [{number}] {visible(finding.severity)}/{visible(finding.category)} ({visible(source)}):{quote}\n"
                    f"      {visible(finding.issue)}")
 
 

@@ -101,10 +101,12 @@ def lead_decision(state: InterveneState) -> dict[str, Any]:
 
 
 async def record_decisions(state: InterveneState, project: Project) -> dict[str, Any]:
-    """Keep each decision (idempotent: deciding the same way again changes nothing but the reason)."""
+    """Keep each decision (idempotent: deciding the same way again changes nothing but the reason); an
+    accepted eval check also checks the drafts waiting for review (``intervene.service.decide``)."""
+    from oversight.intervene.service import decide
+
     for intervention_id, decided in state.get("decisions", {}).items():
-        await asyncio.to_thread(project.store.decide_intervention, intervention_id, decided["decision"],
-                                decided["reason"])
+        await asyncio.to_thread(decide, project.store, intervention_id, decided["decision"], decided["reason"])
     return {}
 
 

@@ -301,6 +301,7 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
             await run_to_pause(graph, task_id, thread_id)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
+            await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
             result = await graph.ainvoke(Command(resume=value), config)
         else:  # answered, but recording it failed: finish that step
             result = await graph.ainvoke(None, config)
@@ -308,6 +309,13 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
         problem = next((i.value.get("problem") for i in result.get("__interrupt__", ())), None)
         raise InvalidAnswerError(f"{problem or 'the answer was not recorded'}; the task is still awaiting review")
     return Refinement.model_validate(result["refinement"])
+
+
+async def _with_stored_critique(project: Project, graph: Any, config: dict[str, Any], held: dict[str, Any] | None) -> None:
+    """A paused thread gets its critique as stored if checks added findings while it waited (the trainer saw them)."""
+    stored = await asyncio.to_thread(project.store.get_critique, str(held.get("id") or "")) if held else None
+    if stored is not None and len(stored.findings) != len(held.get("findings") or []):  # type: ignore[union-attr]
+        await graph.aupdate_state(config, {"critique": stored.model_dump(mode="json")}, as_node="critique_draft")
 
 
 async def skip(project: Project, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:

@@ -83,7 +83,9 @@ async def decide(intervention_id: str, session: LeadOnly, form: CheckedForm, pro
         raise OversightError("decide with accept or reject")
     reason = str(form.get("reason") or "").strip()
     reason = f"{reason} ({session.user.name})" if reason else ""
-    await asyncio.to_thread(project.store.decide_intervention, intervention_id, decision, reason)
+    from oversight.intervene.service import decide as decide_intervention  # an eval check: the waiting drafts too
+
+    await asyncio.to_thread(decide_intervention, project.store, intervention_id, decision, reason)
     return redirect(f"/lead/interventions?flash={decision}#{intervention_id}")
 
 
