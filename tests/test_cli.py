@@ -44,7 +44,7 @@ def test_init_then_import_then_status(tmp_path: Path) -> None:
     assert Path("oversight.toml").exists() and Path("oversight.db").exists()
     Path("t.jsonl").write_text('{"id": "a", "prompt": "A?"}\n{"id": "b", "prompt": "B?", "domain": "x"}\n')
     result = run("tasks", "import", "t.jsonl", "--json")
-    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "added": 2, "already_present": 0}
+    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "drafts": 0, "added": 2, "already_present": 0}
     status = json.loads(run("status", "--json").stdout)
     assert status["tasks"] == 2 and status["states"]["pending"] == 2
 

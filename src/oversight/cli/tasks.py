@@ -28,31 +28,49 @@ def tasks() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
               help="Read a task field from another column, e.g. --map prompt=question. Repeatable.")
+@click.option("--draft-field", metavar="NAME",
+              help="The column holding each task's draft (a model's answer, to review instead of drafting one).")
+@click.option("--model-field", metavar="NAME", help="The column naming the model that wrote each draft.")
+@click.option("--no-critique", is_flag=True,
+              help="Queue the imported drafts for review at once, without an AI critique.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: bool) -> None:
-    """Import tasks from a JSONL or CSV FILE (fields: prompt, id, input, context, domain, kind, reference).
+def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], draft_field: str | None,
+                 model_field: str | None, no_critique: bool, as_json: bool) -> None:
+    """Import tasks from a JSONL, CSV or Parquet FILE (fields: prompt, id, input, context, domain, kind, reference).
 
+    Tasks can come with their drafts: --draft-field names the column, or chat lines
+    ({"messages": [...]}, an assistant turn last: the draft) carry them. `oversight draft` then
+    critiques them (no model drafts them), or --no-critique queues them for review at once.
     The whole file is checked first; on any error nothing is imported. Creates the
     database when there is none yet (the only command besides init and demo that does).
     """
     from oversight.project import open_store
-    from oversight.refine.tasks import load_tasks
+    from oversight.refine.tasks import read_tasks
     from oversight.store import database_url, masked_url
 
     settings = settings_from(ctx)
-    loaded = load_tasks(file, mapping=_parse_map(maps))
+    loaded = read_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
+                        critique=not no_critique)
+    drafts = sum(1 for item in loaded if item.draft is not None)
     url = database_url(settings.db)
     creating = url.startswith("sqlite:///") and url != "sqlite:///:memory:" \
         and not Path(url.removeprefix("sqlite:///")).exists()
     with open_store(settings) as store:
         if creating:
             err(f"created a new database at {masked_url(settings.db)}")
-        added, present = store.add_tasks(loaded, source=file)
+        added, present = store.add_imported_tasks([(item.task, item.draft) for item in loaded], source=file)
     if as_json:
-        emit_json({"file": file, "read": len(loaded), "added": added, "already_present": present})
+        emit_json({"file": file, "read": len(loaded), "drafts": drafts, "added": added, "already_present": present})
+        return
+    with_drafts = "" if not drafts else " with their drafts" if drafts == len(loaded) else f" ({drafts} with drafts)"
+    click.echo(f"imported {added} task(s){with_drafts} from {visible(file)}"
+               + (f" ({present} already present)" if present else ""))
+    if drafts and no_critique:
+        err(f"next: oversight review   (database: {masked_url(settings.db)})")
+    elif drafts:
+        err(f"next: oversight draft   (critiques the imported drafts, drafts the rest; database: {masked_url(settings.db)})")
     else:
-        click.echo(f"imported {added} task(s) from {visible(file)}" + (f" ({present} already present)" if present else ""))
         err(f"next: oversight draft   (database: {masked_url(settings.db)})")
 
 
