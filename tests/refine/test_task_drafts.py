@@ -176,3 +176,21 @@ def test_the_cli_imports_drafts_and_says_what_comes_next(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["tasks", "import", str(g), "--no-critique"])
     assert result.stdout == f"imported 2 task(s) (1 with drafts) from {g}\n"
     assert "next: oversight review" in result.stderr
+
+
+def test_a_bad_line_after_chunks_were_written_rolls_them_all_back(store_url: str, tmp_path: Path) -> None:
+    """The import writes as it reads (memory stays flat), in one transaction: a bad line 1,201 undoes lines 1-1,200."""
+    good = [{"id": f"q{i}", "prompt": f"Q{i}?", "output": f"A{i}."} for i in range(1200)]
+    f = write_jsonl(tmp_path / "outputs.jsonl", [*good, {"id": "late", "prompt": "Late?"}])
+    args = ["--db", store_url, "tasks", "import", str(f), "--draft-field", "output"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and f"{f}:1201: field 'output': is missing" in result.stderr
+    if store_url.endswith(".db"):
+        assert not Path(store_url).exists()  # it found no database: it leaves none behind
+    else:
+        with Store.open(store_url) as store:
+            assert counts(store) == dict.fromkeys(TABLES, 0)
+    write_jsonl(f, good)
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    with Store.open(store_url) as store:
+        assert counts(store) == {"tasks": 1200, "task_states": 1200, "drafts": 1200, "critiques": 0}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, visible
+
+if TYPE_CHECKING:
+    from oversight.schemas import Draft, Task
 
 
 def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -42,28 +47,41 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], draft_fie
     Tasks can come with their drafts: --draft-field names the column, or chat lines
     ({"messages": [...]}, an assistant turn last: the draft) carry them. `oversight draft` then
     critiques them (no model drafts them), or --no-critique queues them for review at once.
-    The whole file is checked first; on any error nothing is imported. Creates the
+    The file is imported whole or not at all: on any error nothing is imported. Creates the
     database when there is none yet (the only command besides init and demo that does).
     """
     from oversight.project import open_store
-    from oversight.refine.tasks import read_tasks
+    from oversight.refine.tasks import iter_tasks
     from oversight.store import database_url, masked_url
 
     settings = settings_from(ctx)
-    loaded = read_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
-                        critique=not no_critique)
-    drafts = sum(1 for item in loaded if item.draft is not None)
+    rows = iter_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
+                      critique=not no_critique)
+    read = drafts = 0
+
+    def pairs() -> Iterator[tuple[Task, Draft | None]]:  # read as they are written: memory stays flat
+        nonlocal read, drafts
+        for item in rows:
+            read, drafts = read + 1, drafts + (item.draft is not None)
+            yield item.task, item.draft
+
     url = database_url(settings.db)
     creating = url.startswith("sqlite:///") and url != "sqlite:///:memory:" \
         and not Path(url.removeprefix("sqlite:///")).exists()
-    with open_store(settings) as store:
-        if creating:
-            err(f"created a new database at {masked_url(settings.db)}")
-        added, present = store.add_imported_tasks([(item.task, item.draft) for item in loaded], source=file)
+    try:
+        with open_store(settings) as store:  # one transaction: a bad row rolls back every row before it
+            added, present = store.add_imported_tasks(pairs(), source=file)
+    except BaseException:
+        if creating:  # a bad file leaves no database behind where there was none
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        raise
+    if creating:
+        err(f"created a new database at {masked_url(settings.db)}")
     if as_json:
-        emit_json({"file": file, "read": len(loaded), "drafts": drafts, "added": added, "already_present": present})
+        emit_json({"file": file, "read": read, "drafts": drafts, "added": added, "already_present": present})
         return
-    with_drafts = "" if not drafts else " with their drafts" if drafts == len(loaded) else f" ({drafts} with drafts)"
+    with_drafts = "" if not drafts else " with their drafts" if drafts == read else f" ({drafts} with drafts)"
     click.echo(f"imported {added} task(s){with_drafts} from {visible(file)}"
                + (f" ({present} already present)" if present else ""))
     if drafts and no_critique:

@@ -1,7 +1,9 @@
 """Task files: JSONL, CSV or Parquet in, validated Task records out, with the drafts some came with.
 
-The whole file is read and checked before anything is written, so a bad file leaves
-the store as it was. Every error names the file, the line and the field, on one line.
+Every error names the file, the line and the field, on one line. ``read_tasks`` checks the whole
+file before anything is written; ``iter_tasks`` hands tasks on one at a time (memory stays flat), for
+a caller that writes them in one transaction, so a bad row rolls back every row before it: either
+way a bad file leaves the store as it was.
 
 A task can arrive with its draft (a production model's answer, to be reviewed rather than
 drafted again): from a column named by ``draft_field``, or as a chat line
@@ -11,6 +13,7 @@ message, an assistant turn, is the draft and whose turns before it are the task.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,7 +23,7 @@ from oversight.errors import InputFileError
 from oversight.files import parse_json_cell, read_rows, text_field
 from oversight.schemas import IMPORTED, Draft, ImportOrigin, Task, content_hash
 
-__all__ = ["CHAT_ROLES", "TASK_FIELDS", "TaskRow", "imported_draft", "load_tasks", "read_tasks"]
+__all__ = ["CHAT_ROLES", "TASK_FIELDS", "TaskRow", "imported_draft", "iter_tasks", "load_tasks", "read_tasks"]
 
 TASK_FIELDS = ("id", "prompt", "input", "context", "domain", "kind", "reference", "metadata")
 _TEXT_FIELDS = ("prompt", "input", "context", "domain", "kind", "reference")
@@ -196,6 +199,22 @@ def read_tasks(
 ) -> list[TaskRow]:
     """Read and validate every task in a file, with the drafts some came with. Raises InputFileError on the first bad one.
 
+    The options are ``iter_tasks``'s.
+    """
+    return list(iter_tasks(path, mapping=mapping, draft_field=draft_field, model_field=model_field, critique=critique))
+
+
+def iter_tasks(
+    path: str | Path,
+    *,
+    mapping: dict[str, str] | None = None,
+    draft_field: str | None = None,
+    model_field: str | None = None,
+    critique: bool = True,
+) -> Iterator[TaskRow]:
+    """Each task of a file in turn, validated, with the draft it came with. Raises InputFileError when
+    it reaches a bad row (and, after the last, when the file holds no tasks).
+
     ``mapping`` maps a task field to the file's column (``{"prompt": "question"}``); columns that
     are not task fields are kept in the task's metadata. With ``draft_field`` every row holds its
     draft in that column, and ``model_field`` names the column of the model that wrote it (else
@@ -210,10 +229,10 @@ def read_tasks(
     unknown = set(mapping) - set(TASK_FIELDS)
     if unknown:
         raise InputFileError(str(path), None, sorted(unknown)[0], f"not a task field (fields: {', '.join(TASK_FIELDS)})")
-    rows: list[TaskRow] = []
     first_line: dict[str, int] = {}
+    drafts = 0
     for line, row in read_rows(path):
-        if not rows and draft_field is not None and draft_field not in row:
+        if not first_line and draft_field is not None and draft_field not in row:
             raise InputFileError(str(path), line, draft_field, "no such field in the file")
         item = _row(path, line, row, mapping, draft_field, model_field, critique)
         task_id = item.task.id
@@ -222,13 +241,13 @@ def read_tasks(
                 str(path), line, mapping.get("id", "id"), f"duplicate id {task_id!r} (first on line {first_line[task_id]})"
             )
         first_line[task_id] = line
-        rows.append(item)
-    if not rows:
+        drafts += item.draft is not None
+        yield item
+    if not first_line:
         raise InputFileError(str(path), None, None, "the file holds no tasks")
-    if (model_field is not None or not critique) and not any(item.draft for item in rows):
+    if (model_field is not None or not critique) and not drafts:
         raise InputFileError(str(path), None, None, "no line holds a draft: name the field that holds them, "
                              'or give chat lines ({"messages": [...]}, an assistant turn last)')
-    return rows
 
 
 def load_tasks(path: str | Path, *, mapping: dict[str, str] | None = None) -> list[Task]:

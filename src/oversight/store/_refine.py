@@ -18,6 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, or_, select, update
@@ -35,7 +36,7 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks, reconnecting
+from oversight.store._base import CHUNK, StoreBase, chunks, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["IMPORT_THREAD", "RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
@@ -113,24 +114,24 @@ class RefineRecords(StoreBase):
         """
         return self.add_imported_tasks([(task, None) for task in tasks], source=source)
 
-    def add_imported_tasks(self, work: Sequence[tuple[Task, Draft | None]], *,
+    def add_imported_tasks(self, work: Iterable[tuple[Task, Draft | None]], *,
                            source: str | None = None) -> tuple[int, int]:
-        """Insert tasks with the drafts they came with (None: to be drafted), in one transaction, chunk by chunk.
+        """Insert tasks with the drafts they came with (None: to be drafted) in one transaction, a chunk at a time
+        as ``work`` yields them (an error it raises rolls back all); return (added, already_present).
 
-        A task whose id exists is left alone, and so is its row's draft. A new task is pending (its draft
-        noted), or awaits review at once (thread ``IMPORT_THREAD``) when its draft is to be reviewed
-        without a critique. Returns (added, already_present).
+        A task whose id exists is left alone, its row's draft too. A new task is pending (its draft noted), or
+        awaits review at once (thread ``IMPORT_THREAD``) when its draft is to be reviewed without a critique.
         """
-        added = 0
+        added = seen = 0
+        rows = iter(work)
         with self.transaction() as conn:
-            for part in chunks(work):
+            while part := list(islice(rows, CHUNK)):
+                seen += len(part)
                 drafts = {task.id: draft for task, draft in part if draft is not None}
-                fresh = self._insert_tasks(conn, [_task_row(task, source) for task, _ in part], dedupe=False,
-                                           drafts=drafts)
-                self._insert_missing(conn, t.drafts, [_draft_row(drafts[row["id"]]) for row in fresh
-                                                      if row["id"] in drafts])
+                fresh = self._insert_tasks(conn, [_task_row(task, source) for task, _ in part], dedupe=False, drafts=drafts)
+                self._insert_missing(conn, t.drafts, [_draft_row(drafts[r["id"]]) for r in fresh if r["id"] in drafts])
                 added += len(fresh)
-        return added, len(work) - added
+        return added, seen - added
 
     def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True,
                       drafts: dict[str, Draft] | None = None) -> list[dict[str, Any]]:
@@ -181,10 +182,8 @@ class RefineRecords(StoreBase):
             or_(d.c.id == draft_id, and_(d.c.task_id == task_id, d.c.prompt_version == IMPORTED)))
         with self.reading() as conn:
             found = conn.execute(query).all()
-        if not found:
-            return None
         # an imported draft first (of several, a post-edit import's, the first by id), then the derived one
-        return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data)
+        return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data) if found else None
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
