@@ -45,7 +45,7 @@ def test_a_draft_field_brings_each_draft_with_its_model_file_and_line(store: Sto
         {"prompt": "Capital of Chad?", "output": "Lagos.", "served_by": "llama-3-8b"},
         {"prompt": "Capital of Chad?", "output": "N'Djamena.", "served_by": "llama-3-8b"},
     ])
-    rows = read_tasks(f, draft_field="output", model_field="served_by")
+    rows = list(read_tasks(f, draft_field="output", model_field="served_by"))
     assert add(store, f, draft_field="output", model_field="served_by") == (3, 0)
 
     assert store.get_task("q1").metadata == {"user": "u7"}  # the draft and its model are not the task's metadata
@@ -155,7 +155,7 @@ def test_a_bad_draft_column_names_file_line_and_field(tmp_path: Path, rows: list
                                                       expected: str) -> None:
     f = write_jsonl(tmp_path / "outputs.jsonl", rows)
     with pytest.raises(InputFileError) as info:
-        read_tasks(f, **options)
+        list(read_tasks(f, **options))
     assert str(info.value).startswith(f"{f}{expected}"), str(info.value)
 
 

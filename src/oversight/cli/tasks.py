@@ -51,11 +51,11 @@ def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], draft_fie
     database when there is none yet (the only command besides init and demo that does).
     """
     from oversight.project import open_store
-    from oversight.refine.tasks import iter_tasks
+    from oversight.refine.tasks import read_tasks
     from oversight.store import database_url, masked_url
 
     settings = settings_from(ctx)
-    rows = iter_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
+    rows = read_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
                       critique=not no_critique)
     read = drafts = 0
 

@@ -1,9 +1,9 @@
 """Task files: JSONL, CSV or Parquet in, validated Task records out, with the drafts some came with.
 
-Every error names the file, the line and the field, on one line. ``read_tasks`` checks the whole
-file before anything is written; ``iter_tasks`` hands tasks on one at a time (memory stays flat), for
-a caller that writes them in one transaction, so a bad row rolls back every row before it: either
-way a bad file leaves the store as it was.
+Every error names the file, the line and the field, on one line. ``read_tasks`` hands tasks on
+one at a time (memory stays flat) to a caller that writes them in one transaction, so a bad row
+rolls back every row before it; ``load_tasks`` checks the whole file before it returns. Either way
+a bad file leaves the store as it was.
 
 A task can arrive with its draft (a production model's answer, to be reviewed rather than
 drafted again): from a column named by ``draft_field``, or as a chat line
@@ -23,7 +23,7 @@ from oversight.errors import InputFileError
 from oversight.files import parse_json_cell, read_rows, text_field
 from oversight.schemas import IMPORTED, Draft, ImportOrigin, Task, content_hash
 
-__all__ = ["CHAT_ROLES", "TASK_FIELDS", "TaskRow", "imported_draft", "iter_tasks", "load_tasks", "read_tasks"]
+__all__ = ["CHAT_ROLES", "TASK_FIELDS", "TaskRow", "imported_draft", "load_tasks", "read_tasks"]
 
 TASK_FIELDS = ("id", "prompt", "input", "context", "domain", "kind", "reference", "metadata")
 _TEXT_FIELDS = ("prompt", "input", "context", "domain", "kind", "reference")
@@ -190,21 +190,6 @@ def _row(path: Path, line: int, row: dict[str, Any], mapping: dict[str, str], dr
 
 
 def read_tasks(
-    path: str | Path,
-    *,
-    mapping: dict[str, str] | None = None,
-    draft_field: str | None = None,
-    model_field: str | None = None,
-    critique: bool = True,
-) -> list[TaskRow]:
-    """Read and validate every task in a file, with the drafts some came with. Raises InputFileError on the first bad one.
-
-    The options are ``iter_tasks``'s.
-    """
-    return list(iter_tasks(path, mapping=mapping, draft_field=draft_field, model_field=model_field, critique=critique))
-
-
-def iter_tasks(
     path: str | Path,
     *,
     mapping: dict[str, str] | None = None,
