@@ -69,7 +69,7 @@ def test_init_then_import_then_status(tmp_path: Path) -> None:
     assert Path("oversight.toml").exists() and Path("oversight.db").exists()
     Path("t.jsonl").write_text('{"id": "a", "prompt": "A?"}\n{"id": "b", "prompt": "B?", "domain": "x"}\n')
     result = run("tasks", "import", "t.jsonl", "--json")
-    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "added": 2, "already_present": 0}
+    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "drafts": 0, "added": 2, "already_present": 0}
     status = json.loads(run("status", "--json").stdout)
     assert status["tasks"] == 2 and status["states"]["pending"] == 2
 
@@ -197,3 +197,17 @@ def test_review_edit_opens_the_editor_and_records_a_word_diff(tmp_path: Path, mo
     assert [(d.before, d.after) for d in ref.diff if d.op != "equal"] == [("Stub", "A corrected")]
     assert ref.finding_verdicts[0].verdict == "wrong" and ref.confidence == 1.0 and ref.reviewer == "cy"
     assert ref.seconds_spent == 42.3  # from the first prompt to the last answer, on the faked clock
+
+
+def test_review_shows_where_an_imported_draft_came_from(tmp_path: Path) -> None:
+    """A draft imported with --no-critique is reviewed in the terminal with no model configured or called."""
+    chat = {"id": "c1", "model": "prod-v2", "messages": [{"role": "user", "content": "Capital of Chad?"},
+                                                         {"role": "assistant", "content": "Lagos."}]}
+    Path("logs.jsonl").write_text(json.dumps(chat) + "\n")
+    assert run("tasks", "import", "logs.jsonl", "--model-field", "model", "--no-critique").exit_code == 0
+    result = run("review", "--reviewer", "cy", input="x\nwrong-capital\nIt is N'Djamena.\n5\n")
+    assert "DRAFT (prod-v2, imported from logs.jsonl:1)" in result.stdout and "AI CRITIQUE" not in result.stdout
+    assert "recorded 1 refinement(s)" in result.stdout
+    with Store.open("oversight.db") as store:
+        [ref] = store.refinements()
+    assert (ref.task_id, ref.decision, ref.tags, ref.critique_id) == ("c1", "reject", ["wrong-capital"], None)

@@ -22,7 +22,8 @@ from typing import Any
 from oversight.errors import InputFileError
 from oversight.schemas._base import lone_surrogate
 
-__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "keyed_rows", "parse_json_cell", "read_rows"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "keyed_rows", "parse_json_cell", "read_rows",
+           "text_field"]
 
 MAX_LINE_BYTES = 1_000_000  # one row bigger than this is almost surely a broken file
 MAX_DEPTH = 64  # objects and lists nested deeper than this in one row: a broken or hostile file
@@ -102,6 +103,17 @@ def check_value(path: str | Path, line: int | None, field: str | None, value: An
             stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, bytes | bytearray | memoryview):
             raise InputFileError(str(path), line, field, "binary data where text was expected")
+
+
+def text_field(path: str | Path, line: int, row: dict[str, Any], field: str, *, blank_ok: bool = False) -> str:
+    """The text of ``row[field]``. Raises InputFileError when it is missing, not text, or blank (unless ``blank_ok``)."""
+    value = row.get(field)
+    if not isinstance(value, str):
+        what = "is missing" if value is None else f"must be text, got {type(value).__name__}"
+        raise InputFileError(str(path), line, field, what)
+    if not blank_ok and not value.strip():
+        raise InputFileError(str(path), line, field, "is blank")
+    return value
 
 
 def parse_json_cell(path: str | Path, line: int | None, field: str, text: str) -> Any:

@@ -65,23 +65,24 @@ class RefineState(RefineInput, total=False):
 
 
 async def draft_answer(state: RefineState, project: Project) -> dict[str, Any]:
-    """Load the task and draft it (or find the stored draft). Raises NotFoundError, LLMError."""
+    """Load the task and draft it (or find the stored draft, or the one it was imported with). Raises NotFoundError, LLMError."""
     store = project.store
     task = await asyncio.to_thread(store.get_task, state["task_id"])
     # the thread is recorded on the task with its critique (the move to awaiting_review):
     # nobody reads it before, and a write per task here costs throughput
-    draft = await draft_task(task, project.drafter, project.draft_prompt, store=store, parameters=project.draft_params)
+    draft = await draft_task(task, project.drafter, project.draft_prompt, store=store, parameters=project.draft_params,
+                             imported=True)
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
 
 
 async def critique_draft(state: RefineState, project: Project, *, thread_id: str = "") -> dict[str, Any]:
-    """Critique the draft (or find the stored critique); the task moves to awaiting_review."""
+    """Critique the draft (or find the stored critique; none for a draft imported without); the task moves to awaiting_review."""
     critique = await write_critique(
         Task.model_validate(state["task"]), Draft.model_validate(state["draft"]), project.critic,
         project.critique_prompt, store=project.store, parameters=project.critique_params,
         thread_id=thread_id or None,
     )
-    return {"critique": critique.model_dump(mode="json")}
+    return {"critique": critique.model_dump(mode="json") if critique is not None else None}
 
 
 def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:

@@ -185,7 +185,7 @@ async def write_critique(
     store: Store | None = None,
     parameters: dict[str, Any] | None = None,
     thread_id: str | None = None,
-) -> Critique:
+) -> Critique | None:
     """Critique ``draft``; reuse the stored critique if this exact one exists.
 
     The model's findings and the checks' (``oversight.refine.checks``; with ``store``, the
@@ -199,8 +199,15 @@ async def write_critique(
     reused, never paid for again, and gets the current checks' findings appended (after the
     ones a trainer may already have judged, so their verdicts still point at the same findings).
 
+    A draft imported to be reviewed without a critique (``tasks import --no-critique``) gets
+    none: None, no model asked, and its task (again) awaits review on ``thread_id``.
+
     Raises LLMError (StructuredOutputError when the answer does not fit the schema).
     """
+    if draft.imported_from is not None and not draft.imported_from.critique:
+        if store is not None:
+            await asyncio.to_thread(store.mark_awaiting_review, draft, thread_id=thread_id)
+        return None
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
     if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:

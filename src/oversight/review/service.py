@@ -333,7 +333,9 @@ async def reset(project: Project, task_id: str) -> QueueEntry:
 
     store = project.store
     state = await asyncio.to_thread(store.task_state, task_id)
-    if state.state not in ("awaiting_review", "failed") or not state["critique_id"]:
+    # a draft imported to review without a critique (`tasks import --no-critique`) is queued with none
+    queued = state["critique_id"] or (state.state == "awaiting_review" and state["draft_id"])
+    if state.state not in ("awaiting_review", "failed") or not queued:
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     fresh = f"{project.thread_id(task_id)}::{new_id('reset')}"
     async with refine_graph(project) as graph:

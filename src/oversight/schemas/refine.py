@@ -9,6 +9,9 @@ draft twice finds the first one instead of paying for it again:
 
 - a Draft's id hashes (task, model, prompt version, parameters);
 - a Critique's id hashes (draft, model, prompt version, parameters).
+
+A draft that came with its task (``oversight tasks import``, ``refinements import``) was not
+drafted here: its prompt name and version are ``IMPORTED`` and ``imported_from`` says where it came from.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ __all__ = [
     "FindingCategory",
     "FindingVerdict",
     "GroundingRow",
+    "IMPORTED",
+    "ImportOrigin",
     "Refinement",
     "RefinementInput",
     "Severity",
@@ -84,9 +89,10 @@ class Task(Record):
         return value
 
     @staticmethod
-    def derive_id(prompt: str, input: str | None = None, context: str | None = None) -> str:
-        """The id given to a task whose file row has none: a hash of what it asks."""
-        return "t_" + content_hash(prompt, input, context)
+    def derive_id(prompt: str, input: str | None = None, context: str | None = None, *answer: Any) -> str:
+        """The id given to a task whose file row has none: a hash of what it asks (and, for a task
+        imported with its draft, of ``answer``: the model and the draft, so each answer is an item)."""
+        return "t_" + content_hash(prompt, input, context, *answer)
 
 
 class Usage(Record):
@@ -110,8 +116,21 @@ class Usage(Record):
         )
 
 
+# The prompt name and version of every imported draft (and the model of one whose file names none).
+IMPORTED = "import"
+
+
+class ImportOrigin(Record):
+    """Where an imported draft came from: the file and its line (its row number in a Parquet file)."""
+
+    file: str
+    line: int
+    # False: imported with `--no-critique`, to be reviewed without an AI critique
+    critique: bool = True
+
+
 class Draft(Record):
-    """One model answer to a task."""
+    """One model answer to a task (drafted here, or imported with it: ``imported_from``)."""
 
     id: str
     task_id: str
@@ -121,6 +140,7 @@ class Draft(Record):
     parameters: dict[str, Any] = Field(default_factory=dict)
     text: str
     usage: Usage = Field(default_factory=Usage)
+    imported_from: ImportOrigin | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
     @staticmethod

@@ -6,8 +6,10 @@ A task moves through one state machine, kept in ``task_states``:
        ▲                  │ error                         ▲
        └──── failed ◀─────┘                               └── reset (a stuck thread)
 
-``drafting`` is held by one worker's claim until its lease expires, so several workers
-(processes, machines) share one queue and a crashed worker's tasks come back.
+A task imported with its draft is pending too (`draft` critiques it, drafting nothing), or starts at
+awaiting_review when that draft is to be reviewed without a critique. ``drafting`` is held by one
+worker's claim until its lease expires, so several workers (processes, machines) share one queue
+and a crashed worker's tasks come back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, or_, select, update
@@ -23,6 +26,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from oversight.errors import NotFoundError
 from oversight.schemas import (
     EXPERIMENT_BATCH_PREFIX,
+    IMPORTED,
     Critique,
     Draft,
     FindingVerdict,
@@ -32,13 +36,26 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks, reconnecting
+from oversight.store._base import CHUNK, StoreBase, chunks, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
-__all__ = ["RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
+__all__ = ["IMPORT_THREAD", "RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
 
 TaskStateName = Literal["pending", "drafting", "awaiting_review", "refined", "skipped", "failed"]
 TASK_STATES: tuple[TaskStateName, ...] = ("pending", "drafting", "awaiting_review", "refined", "skipped", "failed")
+
+
+IMPORT_THREAD = "{task_id}::import"  # the thread of a task imported with a draft to review without a critique
+
+
+def _new_state(task_id: str, draft: Draft | None, now: datetime) -> dict[str, Any]:
+    """A new task's state row (pending; awaiting review at once for a draft imported without a critique)."""
+    row = {"task_id": task_id, "state": "pending", "attempts": 0, "updated_at": now, "draft_id": None, "thread_id": None}
+    if draft is not None:
+        row["draft_id"] = draft.id
+        if draft.imported_from is not None and not draft.imported_from.critique:
+            row.update(state="awaiting_review", thread_id=IMPORT_THREAD.format(task_id=task_id))
+    return row
 
 
 def _task_row(task: Task, source: str | None) -> dict[str, Any]:
@@ -95,19 +112,35 @@ class RefineRecords(StoreBase):
 
         Returns (added, already_present).
         """
-        tasks = list(tasks)
-        with self.transaction() as conn:
-            added = self._insert_tasks(conn, [_task_row(task, source) for task in tasks], dedupe=False)
-        return added, len(tasks) - added
+        return self.add_imported_tasks([(task, None) for task in tasks], source=source)
 
-    def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True) -> int:
-        """New tasks, each with its pending state; return how many were new."""
+    def add_imported_tasks(self, work: Iterable[tuple[Task, Draft | None]], *,
+                           source: str | None = None) -> tuple[int, int]:
+        """Insert tasks with the drafts they came with (None: to be drafted) in one transaction, a chunk at a time
+        as ``work`` yields them (an error it raises rolls back all); return (added, already_present).
+
+        A task whose id exists is left alone, its row's draft too. A new task is pending (its draft noted), or
+        awaits review at once (thread ``IMPORT_THREAD``) when its draft is to be reviewed without a critique.
+        """
+        added = seen = 0
+        rows = iter(work)
+        with self.transaction() as conn:
+            while part := list(islice(rows, CHUNK)):
+                seen += len(part)
+                drafts = {task.id: draft for task, draft in part if draft is not None}
+                fresh = self._insert_tasks(conn, [_task_row(task, source) for task, _ in part], dedupe=False, drafts=drafts)
+                self._insert_missing(conn, t.drafts, [_draft_row(drafts[r["id"]]) for r in fresh if r["id"] in drafts])
+                added += len(fresh)
+        return added, seen - added
+
+    def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True,
+                      drafts: dict[str, Draft] | None = None) -> list[dict[str, Any]]:
+        """New tasks, each with its state (pending, or as its imported draft in ``drafts`` says); return the new rows."""
         fresh = self._insert_missing(conn, t.tasks, rows, dedupe=dedupe)
         now = utcnow()
-        self._insert_missing(conn, t.task_states, [
-            {"task_id": row["id"], "state": "pending", "attempts": 0, "updated_at": now} for row in fresh
-        ], key="task_id")
-        return len(fresh)
+        states = [_new_state(row["id"], (drafts or {}).get(row["id"]), now) for row in fresh]
+        self._insert_missing(conn, t.task_states, states, key="task_id")
+        return fresh
 
     def get_task(self, task_id: str) -> Task:
         """The task with this id. Raises NotFoundError."""
@@ -141,6 +174,16 @@ class RefineRecords(StoreBase):
     def drafts(self, ids: Iterable[str]) -> dict[str, Draft]:
         """The drafts with these ids, by id (missing ones are absent)."""
         return {d["id"]: Draft.model_validate(d) for d in self._data_by_id(t.drafts, ids)}
+
+    def draft_to_review(self, task_id: str, draft_id: str) -> Draft | None:
+        """The draft ``task_id`` was imported with, if any, else the draft ``draft_id``; None if neither (one query)."""
+        d = t.drafts
+        query = select(d.c.id, d.c.prompt_version, d.c.data).where(
+            or_(d.c.id == draft_id, and_(d.c.task_id == task_id, d.c.prompt_version == IMPORTED)))
+        with self.reading() as conn:
+            found = conn.execute(query).all()
+        # an imported draft first (of several, a post-edit import's, the first by id), then the derived one
+        return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data) if found else None
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
@@ -323,14 +366,15 @@ class RefineRecords(StoreBase):
                                   .values(state="pending", claim=None, lease_until=None, updated_at=utcnow()))
         return bool(result.rowcount)
 
-    def mark_awaiting_review(self, critique: Critique, *, thread_id: str | None = None) -> None:
-        """A critique that exists: its task (again) awaits review, on this thread."""
+    def mark_awaiting_review(self, reviewed: Critique | Draft, *, thread_id: str | None = None) -> None:
+        """A critique that exists (or a draft to review without one): its task (again) awaits review, on this thread."""
         with self.transaction() as conn:
-            self._awaiting(conn, critique, thread_id)
+            self._awaiting(conn, reviewed, thread_id)
 
-    def _awaiting(self, conn: Connection, critique: Critique, thread_id: str | None) -> None:
-        self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
-                        draft_id=critique.draft_id, critique_id=critique.id, error=None)
+    def _awaiting(self, conn: Connection, reviewed: Critique | Draft, thread_id: str | None) -> None:
+        ids = ({"draft_id": reviewed.draft_id, "critique_id": reviewed.id} if isinstance(reviewed, Critique)
+               else {"draft_id": reviewed.id})
+        self._set_state(conn, reviewed.task_id, "awaiting_review", thread_id=thread_id, error=None, **ids)
 
     @reconnecting
     def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
