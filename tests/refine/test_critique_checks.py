@@ -140,3 +140,31 @@ def test_the_status_sums_count_verdicts_on_the_models_findings_only(store, verdi
                                      finding_verdicts=[FindingVerdict(finding=verdict_on, verdict="right")]))
     [tally] = store.critic_tallies()
     assert (tally["shown"], tally["right"]) == (1, 1 - verdict_on)
+
+
+async def test_between_the_paid_answer_and_its_write_the_store_is_not_read(store, monkeypatch) -> None:
+    """A connection the database drops after the critic answered costs a retried write, never a second
+    payment: the stage reads what the checks need (the eval checks in force) before the model is asked."""
+    store.add_tasks([TASK])
+    store.save_draft(DRAFT)
+    store.save_interventions([hedging_check()])
+    store.decide_intervention(hedging_check().id, "accepted", "hedging is a known failure")
+    critic = ScriptedCritic([MODEL_FINDING])
+    paid = False
+    answer = critic.structured
+
+    async def paying(*args: Any, **kwargs: Any) -> Any:
+        nonlocal paid
+        paid = True
+        return await answer(*args, **kwargs)
+
+    real = store.interventions
+
+    def interventions(*args: Any, **kwargs: Any) -> Any:
+        assert not paid, "the store was read after the critic was paid, before its answer was written"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(critic, "structured", paying)
+    monkeypatch.setattr(store, "interventions", interventions)
+    critique = await write_critique(TASK, DRAFT, critic, load_prompt("critique"), store=store)  # type: ignore[arg-type]
+    assert paid and intervention_source(hedging_check().id) in {f.source for f in critique.findings}

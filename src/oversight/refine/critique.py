@@ -218,9 +218,11 @@ async def write_critique(
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
+    # read before the model is paid: between the answer and its (retried) write nothing may touch the
+    # database, or a connection dropped there would fail the thread and the answer be paid for again
+    in_force = await asyncio.to_thread(_in_force, store) if store is not None else []
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
-    checked = await asyncio.to_thread(  # a long context takes a while: off the event loop
-        lambda: check_findings(task, draft.text, _in_force(store) if store is not None else []))
+    checked = await asyncio.to_thread(check_findings, task, draft.text, in_force)  # a long context: off the loop
     proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings), *checked]  # a model names no check
     grounded = ground_findings(proposed, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
                                task_text=_task_text(task))
