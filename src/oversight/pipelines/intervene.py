@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from oversight.errors import NotFoundError, OversightError
-from oversight.pipelines._bind import LazyProject, ProjectSource, bind
 from oversight.pipelines.checkpointer import compiled_graph
+from oversight.pipelines.context import PipelineContext, project_of
 from oversight.project import Project
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
 
 __all__ = [
     "LEAD_DECISION",
@@ -51,8 +54,9 @@ class InterveneState(TypedDict, total=False):
     validations: list[dict[str, Any]]
 
 
-async def suggest_interventions(state: InterveneState, project: Project) -> dict[str, Any]:
+async def suggest_interventions(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Propose interventions for the pattern (rules; the namer model too when it is available) and keep them."""
+    project = await project_of(runtime)
     from oversight.intervene.service import suggest_for_patterns
 
     llm = project.namer if await project.model_available(project.namer) else None
@@ -100,18 +104,20 @@ def lead_decision(state: InterveneState) -> dict[str, Any]:
             problem = str(exc)
 
 
-async def record_decisions(state: InterveneState, project: Project) -> dict[str, Any]:
+async def record_decisions(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Keep each decision (idempotent: deciding the same way again changes nothing but the reason); an
     accepted eval check also checks the drafts waiting for review (``intervene.service.decide``)."""
     from oversight.intervene.service import decide
 
+    project = await project_of(runtime)
     for intervention_id, decided in state.get("decisions", {}).items():
         await asyncio.to_thread(decide, project.store, intervention_id, decided["decision"], decided["reason"])
     return {}
 
 
-async def validate_accepted(state: InterveneState, project: Project) -> dict[str, Any]:
+async def validate_accepted(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Validate each accepted prompt patch or few-shot set; say why when one cannot be validated."""
+    project = await project_of(runtime)
     from oversight.intervene.validate import VALIDATABLE, validate
 
     out = []
@@ -130,16 +136,15 @@ async def validate_accepted(state: InterveneState, project: Project) -> dict[str
     return {"validations": out}
 
 
-def build_intervene_graph(project: ProjectSource) -> Any:
-    """The intervene graph's builder (a StateGraph, not compiled)."""
+def build_intervene_graph() -> Any:
+    """The intervene graph's builder (a StateGraph, not compiled); run it with ``context=PipelineContext(...)``."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyProject(project)
-    builder = StateGraph(InterveneState, input_schema=InterveneInput)
-    builder.add_node("suggest_interventions", bind(suggest_interventions, lazy))
+    builder = StateGraph(InterveneState, context_schema=PipelineContext, input_schema=InterveneInput)
+    builder.add_node("suggest_interventions", suggest_interventions)
     builder.add_node(LEAD_DECISION, lead_decision)
-    builder.add_node("record_decisions", bind(record_decisions, lazy))
-    builder.add_node("validate_accepted", bind(validate_accepted, lazy))
+    builder.add_node("record_decisions", record_decisions)
+    builder.add_node("validate_accepted", validate_accepted)
     builder.add_edge(START, "suggest_interventions")
     builder.add_edge("suggest_interventions", LEAD_DECISION)
     builder.add_edge(LEAD_DECISION, "record_decisions")
@@ -149,5 +154,6 @@ def build_intervene_graph(project: ProjectSource) -> Any:
 
 
 def intervene_graph(project: Project) -> AbstractAsyncContextManager[Any]:
-    """The intervene graph compiled with the project's checkpointer (``async with intervene_graph(project) as graph``)."""
-    return compiled_graph(build_intervene_graph(project), project.settings.checkpoint_location(), "intervene")
+    """The intervene graph compiled with the project's checkpointer (``async with intervene_graph(project) as graph``;
+    run it with ``context=PipelineContext(project=...)``)."""
+    return compiled_graph(build_intervene_graph(), project.settings.checkpoint_location(), "intervene")

@@ -1,7 +1,8 @@
 """The mine graph: collect_notes -> embed_notes -> cluster_notes -> name_patterns.
 
-Nodes are module-level functions of (state, project), so each can be called and tested
-without a graph; ``build_mine_graph`` binds them to a project. The state stays JSON
+Nodes are module-level functions of (state, runtime) that take the project from LangGraph's run
+context (``PipelineContext``; the default project from the settings when a run brings none), so
+each can be called and tested without a graph (``context.node_runtime``). The state stays JSON
 (counts, labels, summaries): vectors live in the store's embedding cache, so each node
 re-reads what it needs and the graph runs under any checkpointer or none. It has no
 human pause, so ``graphs/mine.py`` compiles it without one.
@@ -27,10 +28,12 @@ from oversight.mine.lock import MineLockStep, take_mine_lock
 from oversight.mine.miner import cluster_representation, collect_failure_notes, finish_run
 from oversight.mine.represent import Representation, RepresentParams, represent_notes
 from oversight.mine.run import MiningModels, check_request, choose_models, cluster_params, models_for
-from oversight.pipelines._bind import LazyProject, ProjectSource, bind
+from oversight.pipelines.context import PipelineContext, project_of
 from oversight.project import Project
 
 if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
+
     from oversight.mine.abstract import NoteAbstractor
     from oversight.schemas import FailureNote
 
@@ -96,9 +99,10 @@ async def _models(state: MineState, project: Project, *, ask: bool = False) -> M
 # -- nodes ----------------------------------------------------------------------------------
 
 
-async def collect_notes(state: MineState, project: Project) -> dict[str, Any]:
+async def collect_notes(state: MineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Take the mine lock for the run, choose its models once, turn new refinements into failure notes
     (the namer explains uncovered edits when it names). Raises MiningInProgressError, ValueError."""
+    project = await project_of(runtime)
     check_request(state.get("names", "keywords"), state.get("top_level"))
     owner = await take_mine_lock(project.store, wait=bool(state.get("wait")), progress=project.announce)
     async with MineLockStep(project.store, owner):
@@ -109,8 +113,9 @@ async def collect_notes(state: MineState, project: Project) -> dict[str, Any]:
             "notes_added": added}
 
 
-async def embed_notes(state: MineState, project: Project) -> dict[str, Any]:
+async def embed_notes(state: MineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Embed every note not yet in the cache (restated first when the run abstracts)."""
+    project = await project_of(runtime)
     async with _holding_lock(state, project) as step:
         models = await _models(state, project, ask=True)  # the one node that pays for restatements
         notes, _ = await _notes_and_vectors(project, models.abstractor)
@@ -126,8 +131,9 @@ def route_after_embed(state: MineState) -> Literal["cluster_notes", "__end__"]:
     raise ValueError(f"route_after_embed: expected a count of notes, got {count!r}")
 
 
-async def cluster_notes(state: MineState, project: Project) -> dict[str, Any]:
+async def cluster_notes(state: MineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Cluster the note vectors; the labels go into the state."""
+    project = await project_of(runtime)
     async with _holding_lock(state, project):
         models = await _models(state, project)
         _, (_, vectors) = await _notes_and_vectors(project, models.abstractor)
@@ -136,9 +142,10 @@ async def cluster_notes(state: MineState, project: Project) -> dict[str, Any]:
     return {"labels": clustering.labels.tolist(), "cluster_params": clustering.params}
 
 
-async def name_patterns(state: MineState, project: Project) -> dict[str, Any]:
+async def name_patterns(state: MineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Name (by the namer, else keywords), count and record the clustered notes as a mining run;
     the run's lock is given up."""
+    project = await project_of(runtime)
     async with _holding_lock(state, project, last=True):
         models = await _models(state, project)
         notes, (texts, vectors) = await _notes_and_vectors(project, models.abstractor)
@@ -165,19 +172,15 @@ async def _notes_and_vectors(project: Project, abstract: NoteAbstractor | None) 
 
 # -- the graph -------------------------------------------------------------------------------
 
-def build_mine_graph(project: ProjectSource) -> Any:
-    """The mine graph's builder (a StateGraph, not compiled).
-
-    ``project`` is a Project or a function that returns one on first use.
-    """
+def build_mine_graph() -> Any:
+    """The mine graph's builder (a StateGraph, not compiled); run it with ``context=PipelineContext(...)``."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyProject(project)
-    builder = StateGraph(MineState, input_schema=MineInput)
-    builder.add_node("collect_notes", bind(collect_notes, lazy))
-    builder.add_node("embed_notes", bind(embed_notes, lazy))
-    builder.add_node("cluster_notes", bind(cluster_notes, lazy))
-    builder.add_node("name_patterns", bind(name_patterns, lazy))
+    builder = StateGraph(MineState, context_schema=PipelineContext, input_schema=MineInput)
+    builder.add_node("collect_notes", collect_notes)
+    builder.add_node("embed_notes", embed_notes)
+    builder.add_node("cluster_notes", cluster_notes)
+    builder.add_node("name_patterns", name_patterns)
     builder.add_edge(START, "collect_notes")
     builder.add_edge("collect_notes", "embed_notes")
     builder.add_conditional_edges("embed_notes", route_after_embed, ["cluster_notes", END])

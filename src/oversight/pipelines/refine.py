@@ -1,10 +1,12 @@
 """The refine graph: draft_answer -> critique_draft -> human_refine (interrupt) -> record_refinement.
 
-Nodes are module-level functions of (state, project), so each can be called and tested
-without a graph; ``build_refine_graph`` binds them to a project. ``graphs/refine.py``
-compiles the graph without a checkpointer (LangGraph's API server brings its own); the
-library compiles it with a SqliteSaver or PostgresSaver (``checkpointer.open_checkpointer``) so that a
-trainer can answer a paused thread days later from another process.
+Nodes are module-level functions of (state, runtime): the project comes from LangGraph's run
+context (``PipelineContext``), so each node can be called and tested without a graph
+(``context.node_runtime``). ``graphs/refine.py`` compiles the graph without a checkpointer
+(LangGraph's API server brings its own, and no project: the default one is opened from the
+settings); the library compiles it with a SqliteSaver or PostgresSaver
+(``checkpointer.open_checkpointer``) so that a trainer can answer a paused thread days later from
+another process, and runs it with ``context=PipelineContext(project=...)``.
 
 Code before ``interrupt()`` runs again on resume, so every node is idempotent: the draft
 and critique are looked up by their derived ids before any model is called. The trainer's
@@ -16,18 +18,19 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypedDict
-
-from langchain_core.runnables import RunnableConfig
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from oversight.errors import InvalidAnswerError, StoreError
-from oversight.pipelines._bind import LazyProject, ProjectSource, bind, thread_of
 from oversight.pipelines.checkpointer import compiled_graph, lost_connection
+from oversight.pipelines.context import PipelineContext, project_of, thread_of
 from oversight.project import Project
 from oversight.refine.answers import check_answer
 from oversight.refine.critique import write_critique
 from oversight.refine.drafting import draft_task
 from oversight.schemas import Critique, Draft, Refinement, Task
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
 
 __all__ = [
     "HUMAN_REFINE",
@@ -64,8 +67,9 @@ class RefineState(RefineInput, total=False):
 # -- nodes ----------------------------------------------------------------------------------
 
 
-async def draft_answer(state: RefineState, project: Project) -> dict[str, Any]:
+async def draft_answer(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Load the task and draft it (or find the stored draft, or the one it was imported with). Raises NotFoundError, LLMError."""
+    project = await project_of(runtime)
     store = project.store
     task = await asyncio.to_thread(store.get_task, state["task_id"])
     # the thread is recorded on the task with its critique (the move to awaiting_review):
@@ -75,8 +79,11 @@ async def draft_answer(state: RefineState, project: Project) -> dict[str, Any]:
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
 
 
-async def critique_draft(state: RefineState, project: Project, *, thread_id: str = "") -> dict[str, Any]:
-    """Critique the draft (or find the stored critique; none for a draft imported without); the task moves to awaiting_review."""
+async def critique_draft(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
+    """Critique the draft (or find the stored critique; none for a draft imported without); the task moves to
+    awaiting_review on this thread."""
+    project = await project_of(runtime)
+    thread_id = thread_of(runtime)
     critique = await write_critique(
         Task.model_validate(state["task"]), Draft.model_validate(state["draft"]), project.critic,
         project.critique_prompt, store=project.store, parameters=project.critique_params,
@@ -85,7 +92,7 @@ async def critique_draft(state: RefineState, project: Project, *, thread_id: str
     return {"critique": critique.model_dump(mode="json") if critique is not None else None}
 
 
-def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
+def human_refine(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Pause for the trainer; check their answer against the draft and critique.
 
     A bad answer does not fail the thread: it pauses again, its payload saying what was
@@ -103,15 +110,16 @@ def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
         draft = Draft.model_validate(state["draft"])
         critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
         try:
-            refinement = check_answer(answer, draft, critique, key=thread_id)
+            refinement = check_answer(answer, draft, critique, key=thread_of(runtime))
         except InvalidAnswerError as exc:
             problem = str(exc)
             continue
         return {"refinement": refinement.model_dump(mode="json")}
 
 
-async def record_refinement(state: RefineState, project: Project) -> dict[str, Any]:
+async def record_refinement(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Keep the refinement; the task moves to refined (or skipped). Idempotent."""
+    project = await project_of(runtime)
     refinement = Refinement.model_validate(state["refinement"])
     saved = await asyncio.to_thread(project.store.save_refinement, refinement)
     return {"refinement": saved.model_dump(mode="json")}
@@ -119,23 +127,15 @@ async def record_refinement(state: RefineState, project: Project) -> dict[str, A
 
 # -- the graph -------------------------------------------------------------------------------
 
-def _human(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
-    return human_refine(state, thread_id=thread_of(config))
-
-
-def build_refine_graph(project: ProjectSource) -> Any:
-    """The refine graph's builder (a StateGraph, not compiled).
-
-    ``project`` is a Project or a function that returns one on first use.
-    """
+def build_refine_graph() -> Any:
+    """The refine graph's builder (a StateGraph, not compiled); run it with ``context=PipelineContext(...)``."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyProject(project)
-    builder = StateGraph(RefineState, input_schema=RefineInput)
-    builder.add_node("draft_answer", bind(draft_answer, lazy))
-    builder.add_node("critique_draft", bind(critique_draft, lazy, threaded=True))
-    builder.add_node(HUMAN_REFINE, _human)
-    builder.add_node("record_refinement", bind(record_refinement, lazy))
+    builder = StateGraph(RefineState, context_schema=PipelineContext, input_schema=RefineInput)
+    builder.add_node("draft_answer", draft_answer)
+    builder.add_node("critique_draft", critique_draft)
+    builder.add_node(HUMAN_REFINE, human_refine)
+    builder.add_node("record_refinement", record_refinement)
     builder.add_edge(START, "draft_answer")
     builder.add_edge("draft_answer", "critique_draft")
     builder.add_edge("critique_draft", HUMAN_REFINE)
@@ -145,11 +145,12 @@ def build_refine_graph(project: ProjectSource) -> Any:
 
 
 def refine_graph(project: Project) -> AbstractAsyncContextManager[Any]:
-    """The refine graph compiled with the project's checkpointer (``async with refine_graph(project) as graph``)."""
-    return compiled_graph(build_refine_graph(project), project.settings.checkpoint_location(), "refine")
+    """The refine graph compiled with the project's checkpointer (``async with refine_graph(project) as graph``;
+    run it with ``context=PipelineContext(project=...)``)."""
+    return compiled_graph(build_refine_graph(), project.settings.checkpoint_location(), "refine")
 
 
-async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
+async def run_to_pause(graph: Any, task_id: str, thread_id: str, context: PipelineContext) -> None:
     """Run a task's thread up to the human pause.
 
     A thread that stopped half way simply runs again from the start: the draft and
@@ -160,7 +161,8 @@ async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
     """
     for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
         try:
-            await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+            await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, context=context,
+                                durability="exit")
             return
         except Exception as exc:
             lost = lost_connection(exc)

@@ -290,21 +290,23 @@ async def _submit(project: Project, task_id: str, answer: RefinementInput | dict
 async def _resume(project: Project, task_id: str, thread_id: str, value: dict[str, Any]) -> Refinement:
     from langgraph.types import Command
 
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
 
     config = {"configurable": {"thread_id": thread_id}}
+    context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the store says awaiting review but the thread has no pause (its checkpoint was
             # lost, or never written): run it to the pause again; nothing is paid twice
-            await run_to_pause(graph, task_id, thread_id)
+            await run_to_pause(graph, task_id, thread_id, context)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
             await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
-            result = await graph.ainvoke(Command(resume=value), config)
+            result = await graph.ainvoke(Command(resume=value), config, context=context)
         else:  # answered, but recording it failed: finish that step
-            result = await graph.ainvoke(None, config)
+            result = await graph.ainvoke(None, config, context=context)
     if result.get("__interrupt__") or "refinement" not in result:
         problem = next((i.value.get("problem") for i in result.get("__interrupt__", ())), None)
         raise InvalidAnswerError(f"{problem or 'the answer was not recorded'}; the task is still awaiting review")
@@ -329,6 +331,7 @@ async def reset(project: Project, task_id: str) -> QueueEntry:
 
     The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
     """
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
     store = project.store
@@ -339,7 +342,7 @@ async def reset(project: Project, task_id: str) -> QueueEntry:
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     fresh = f"{project.thread_id(task_id)}::{new_id('reset')}"
     async with refine_graph(project) as graph:
-        await run_to_pause(graph, task_id, fresh)
+        await run_to_pause(graph, task_id, fresh, PipelineContext(project=project))
     return (await item(project, task_id)).entry
 
 
