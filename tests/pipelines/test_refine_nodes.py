@@ -59,7 +59,7 @@ async def test_human_refine_checks_the_answer_once_and_record_saves_it(project: 
         return answers[len(payloads) - 1]
 
     with mock.patch("langgraph.types.interrupt", side_effect=trainer):
-        out = human_refine(state, node_runtime(project, thread_id="th-1"))
+        out = await human_refine(state, node_runtime(project, thread_id="th-1"))
     # each bad answer pauses again, saying what was wrong; the third one fits
     assert [p["problem"] for p in payloads] == [
         None,

@@ -26,8 +26,9 @@ from oversight.pipelines.context import PipelineContext, project_of, thread_of
 from oversight.project import Project
 from oversight.refine.answers import check_answer
 from oversight.refine.critique import write_critique
-from oversight.refine.drafting import draft_task
+from oversight.refine.drafting import draft_id_for, draft_task
 from oversight.schemas import Critique, Draft, Refinement, Task
+from oversight.store import Store
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime
@@ -71,12 +72,20 @@ async def draft_answer(state: RefineState, runtime: Runtime[PipelineContext]) ->
     """Load the task and draft it (or find the stored draft, or the one it was imported with). Raises NotFoundError, LLMError."""
     project = await project_of(runtime)
     store = project.store
-    task = await asyncio.to_thread(store.get_task, state["task_id"])
+    draft_id = draft_id_for(state["task_id"], project.drafter, project.draft_prompt, project.draft_params)
+    # the task and its stored draft in one hop to a worker thread (each hop waits for the GIL)
+    task, draft = await asyncio.to_thread(_task_and_draft, store, state["task_id"], draft_id)
     # the thread is recorded on the task with its critique (the move to awaiting_review):
     # nobody reads it before, and a write per task here costs throughput
-    draft = await draft_task(task, project.drafter, project.draft_prompt, store=store, parameters=project.draft_params,
-                             imported=True)
+    if draft is None:
+        draft = await draft_task(task, project.drafter, project.draft_prompt, store=store,
+                                 parameters=project.draft_params, looked_up=True)
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
+
+
+def _task_and_draft(store: Store, task_id: str, draft_id: str) -> tuple[Task, Draft | None]:
+    """The task and the draft to review: the one it was imported with, else the stored ``draft_id``."""
+    return store.get_task(task_id), store.draft_to_review(task_id, draft_id)
 
 
 async def critique_draft(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
@@ -92,12 +101,13 @@ async def critique_draft(state: RefineState, runtime: Runtime[PipelineContext]) 
     return {"critique": critique.model_dump(mode="json") if critique is not None else None}
 
 
-def human_refine(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
+async def human_refine(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Pause for the trainer; check their answer against the draft and critique.
 
     A bad answer does not fail the thread: it pauses again, its payload saying what was
     wrong (``problem``), until an answer fits. (A resumed node re-reads every earlier
-    answer in order, so the loop also replays cleanly.)
+    answer in order, so the loop also replays cleanly.) Async, so that reaching the pause
+    costs no hop to a worker thread; an answer is checked in one (a long text's diff takes a while).
     """
     from langgraph.types import interrupt
 
@@ -110,7 +120,7 @@ def human_refine(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[
         draft = Draft.model_validate(state["draft"])
         critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
         try:
-            refinement = check_answer(answer, draft, critique, key=thread_of(runtime))
+            refinement = await asyncio.to_thread(check_answer, answer, draft, critique, key=thread_of(runtime))
         except InvalidAnswerError as exc:
             problem = str(exc)
             continue

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from oversight.errors import StoreError
@@ -112,6 +112,12 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@functools.cache
+def _data_of_id(table: Table) -> Any:
+    """SELECT data FROM table WHERE id = :id, built (and its cache key made) once per table."""
+    return select(table.c.data).where(table.c.id == bindparam("id"))
 
 
 def _disconnected(exc: StoreError) -> bool:
@@ -354,8 +360,12 @@ class StoreBase:
     def _data_by_id(self, table: Table, ids: Iterable[str]) -> list[dict[str, Any]]:
         """The ``data`` of the rows with these ids (missing ones are absent)."""
         out: list[dict[str, Any]] = []
+        wanted = list(set(ids))
         with self.reading() as conn:
-            for part in chunks(list(set(ids))):
+            if len(wanted) == 1:  # one record by id (a cache lookup): a statement built once, no IN list
+                out.extend(conn.scalars(_data_of_id(table), {"id": wanted[0]}))
+                return out
+            for part in chunks(wanted):
                 out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
         return out
 
@@ -396,7 +406,7 @@ class StoreBase:
         for attempt in range(1, RECONNECTS + 2):
             try:
                 with self.transaction() as conn:
-                    conn.execute(insert(table).values(**row))
+                    conn.execute(insert(table), row)  # the row as parameters: no bound value built per column
                     if after is not None:
                         after(conn)
                     return None

@@ -14,14 +14,12 @@ and a crashed worker's tasks come back.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from oversight.errors import NotFoundError
 from oversight.schemas import (
@@ -61,6 +59,10 @@ def _new_state(task_id: str, draft: Draft | None, now: datetime) -> dict[str, An
 def _task_row(task: Task, source: str | None) -> dict[str, Any]:
     return {"id": task.id, "domain": task.domain, "kind": task.kind, "source": source,
             "created_at": task.created_at, "data": task.model_dump(mode="json")}
+
+
+# UPDATE task_states SET <the parameters given> WHERE task_id = :of_task
+_STATE_OF_TASK = update(t.task_states).where(t.task_states.c.task_id == bindparam("of_task"))
 
 
 def _draft_row(draft: Draft) -> dict[str, Any]:
@@ -144,11 +146,10 @@ class RefineRecords(StoreBase):
 
     def get_task(self, task_id: str) -> Task:
         """The task with this id. Raises NotFoundError."""
-        with self.reading() as conn:
-            data = conn.scalar(select(t.tasks.c.data).where(t.tasks.c.id == task_id))
-        if data is None:
+        found = self._data_by_id(t.tasks, [task_id])
+        if not found:
             raise NotFoundError(f"no task with id {task_id!r}")
-        return Task.model_validate(data)
+        return Task.model_validate(found[0])
 
     def tasks(self, ids: Iterable[str] | None = None) -> list[Task]:
         """All tasks (or those with the given ids), oldest first."""
@@ -276,8 +277,8 @@ class RefineRecords(StoreBase):
             values.update(claim=None, lease_until=None)
         if state != "awaiting_review":  # a refined (or re-drafted) task holds no review lease
             values.update(reviewer=None, review_claimed_at=None, review_lease_until=None)
-        conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
-                     .values(state=state, updated_at=utcnow(), **values))
+        # the values as parameters of one statement built once: no bound value built per column
+        conn.execute(_STATE_OF_TASK, {"of_task": task_id, "state": state, "updated_at": utcnow(), **values})
 
     def task_state(self, task_id: str) -> TaskState:
         """Where one task stands. Raises NotFoundError."""
@@ -386,63 +387,3 @@ class RefineRecords(StoreBase):
                 query = query.where(s.c.claim == claim)
             conn.execute(query.values(state="failed", error=error[:2000], claim=None, lease_until=None,
                                       updated_at=utcnow()))
-
-    def status(self) -> dict[str, Any]:
-        """Counts by state, plus totals of what was spent.
-
-        A handful of aggregate queries, each over an index (``STATUS_INDEXES``): no record is read,
-        so it costs milliseconds with 100,000 tasks in the queue.
-        """
-        s, d, c = t.task_states, t.drafts, t.critiques
-        with self.reading() as conn:
-            states = dict(conn.execute(select(s.c.state, func.count()).group_by(s.c.state)).all())
-            drafts, draft_tokens, draft_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(d.c.tokens), 0), func.coalesce(func.sum(d.c.cost_usd), 0.0))).one()
-            critiques, critique_tokens, critique_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(c.c.tokens), 0), func.coalesce(func.sum(c.c.cost_usd), 0.0))).one()
-            refinements = conn.scalar(select(func.count()).select_from(t.refinements)) or 0
-        return {
-            "tasks": sum(states.values()),
-            "states": {state: int(states.get(state, 0)) for state in TASK_STATES},
-            "drafts": int(drafts),
-            "critiques": int(critiques),
-            "refinements": int(refinements),
-            "tokens": int(draft_tokens) + int(critique_tokens),
-            "cost_usd": round(float(draft_cost) + float(critique_cost), 6),
-        }
-
-    def critic_tallies(self) -> list[dict[str, Any]]:
-        """Per critic (model, prompt name and version, whether its findings were checked): critiques,
-        findings shown and dropped (by reason), and trainers' verdicts on the shown ones (right, wrong).
-
-        Aggregates over indexes (``STATUS_INDEXES``), no record read: what ``status`` shows.
-        """
-        c, r = t.critiques, t.refinements
-        critic = (c.c.model, c.c.prompt_name, c.c.prompt_version, c.c.checked)
-        tallies: dict[tuple[Any, ...], dict[str, Any]] = {}
-        with self.reading() as conn:
-            for *key, reasons, n, shown in conn.execute(
-                    select(*critic, c.c.drop_reasons, func.count(), func.sum(c.c.shown))
-                    .group_by(*critic, c.c.drop_reasons)):
-                tally = tallies.setdefault(tuple(key), {"critiques": 0, "shown": 0, "dropped": Counter(),
-                                                        "right": 0, "wrong": 0})
-                tally["critiques"] += int(n)
-                tally["shown"] += int(shown or 0)
-                for reason, count in (json.loads(reasons) if reasons else {}).items():
-                    tally["dropped"][reason] += int(count) * int(n)
-            # refinements with verdicts first, summed per critique, then their critics: joined the other
-            # way round, SQLite would walk every critique to find the few that were judged
-            per_critique = (select(r.c.critique_id, func.sum(r.c.verdicts_right).label("right"),
-                                   func.sum(r.c.verdicts_wrong).label("wrong"))
-                            .where(r.c.critique_id.is_not(None), or_(r.c.verdicts_right > 0, r.c.verdicts_wrong > 0))
-                            .group_by(r.c.critique_id).subquery())
-            judged = (select(*critic, func.sum(per_critique.c.right), func.sum(per_critique.c.wrong))
-                      .select_from(per_critique.join(c, c.c.id == per_critique.c.critique_id))
-                      .group_by(*critic))
-            for *key, right, wrong in conn.execute(judged):
-                if (tally := tallies.get(tuple(key))) is not None:
-                    tally["right"] += int(right or 0)
-                    tally["wrong"] += int(wrong or 0)
-        return [{"model": model, "prompt_name": name, "prompt_version": version, "checked": bool(checked),
-                 **{k: (dict(v) if k == "dropped" else v) for k, v in tally.items()}}
-                for (model, name, version, checked), tally in tallies.items()]

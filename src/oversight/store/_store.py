@@ -11,11 +11,12 @@ from oversight.store._locks import LockRecords
 from oversight.store._mine import MineRecords
 from oversight.store._refine import RefineRecords
 from oversight.store._review import ReviewRecords
+from oversight.store._status import StatusRecords
 
 __all__ = ["Store"]
 
 
-class Store(RefineRecords, MineRecords, JudgmentRecords, InterventionRecords, AccountRecords,
+class Store(RefineRecords, StatusRecords, MineRecords, JudgmentRecords, InterventionRecords, AccountRecords,
             ReviewRecords, CalibrationRecords, ExperimentRecords, LockRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
