@@ -50,6 +50,23 @@ def test_a_chunk_is_one_joined_query_never_one_per_row(store: Store) -> None:
     assert store.count_refinements() == 1205
 
 
+def test_light_chunks_carry_what_training_data_reads(store: Store) -> None:
+    seed(store)
+    store.save_refinement(Refinement(task_id="t_gone", draft_id="d_gone", decision="accept"))  # no task, no draft
+    full = [item for chunk in store.refinement_chunks(size=3) for item in chunk]
+    light = [item for chunk in store.refinement_chunks(size=3, light=True) for item in chunk]
+    assert len(full) == len(light) == 9
+    for whole, part in zip(full, light, strict=True):
+        assert part.refinement == {key: whole.refinement[key] for key in part.refinement} | {
+            "created_at": datetime.fromisoformat(whole.refinement["created_at"]).isoformat()}
+        assert set(part.refinement) == {"id", "task_id", "draft_id", "decision", "reviewer", "refined_text", "tags",
+                                        "simulated", "created_at"}
+        assert (part.task, part.source, part.critique) == (whole.task, whole.source, None)
+        assert part.draft == (None if whole.draft is None else {"model": whole.draft["model"],
+                                                                "text": whole.draft["text"]})
+    assert light[-1].task is None and light[-1].draft is None
+
+
 def test_a_flat_row_is_what_it_was(store: Store) -> None:
     """Task, draft, critique (shown findings with the trainer's verdicts, held-back ones with why), the diff's counts."""
     task = Task(id="t1", prompt="When was the tower finished?", domain="history", kind="qa")

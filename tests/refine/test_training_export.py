@@ -186,3 +186,15 @@ def test_a_task_with_chat_turns_is_asked_with_them() -> None:
     assert prompt_messages({"prompt": "Capital of Peru?", "metadata": {"messages": turns}}) == turns
     assert prompt_messages({"prompt": "Sum.", "input": "2, 3", "metadata": {"messages": "not turns"}}) == [
         user("Sum.\n\nInput:\n2, 3")]
+
+
+def test_a_refinement_whose_task_or_draft_is_gone_makes_no_row(store: Store, tmp_path: Path) -> None:
+    from oversight.schemas import Refinement, Task
+
+    store.add_tasks([Task(id="t_here", prompt="Here?")])
+    store.save_refinement(Refinement(task_id="t_here", draft_id="d_gone", decision="edit", refined_text="Yes."))
+    store.save_refinement(Refinement(task_id="t_gone", draft_id="d_gone", decision="accept"))
+    tally = write_training(store, "kto", TRAINING, tmp_path / "kto.jsonl")
+    assert [json.loads(line) for line in (tmp_path / "kto.jsonl").read_text().splitlines()] == [
+        {"prompt": [user("Here?")], "completion": [assistant("Yes.")], "label": True}]  # no draft: no negative
+    assert (tally.rows, tally.no_row) == (1, {"no task": 1})

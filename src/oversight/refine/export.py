@@ -71,15 +71,16 @@ class ExportFilters:
 
 
 def joined_refinements(store: Store, filters: ExportFilters = ExportFilters(), *,
-                       left_out: Counter[str] | None = None,
-                       on_read: Callable[[int], None] | None = None) -> Iterator[JoinedRefinement]:
+                       left_out: Counter[str] | None = None, on_read: Callable[[int], None] | None = None,
+                       light: bool = False) -> Iterator[JoinedRefinement]:
     """The refinements the filters keep (then, if asked, calibration answers), oldest first, streamed.
 
     ``left_out`` counts what the filters dropped after reading (simulated, tag), ``on_read`` hears
-    how many records each chunk read.
+    how many records each chunk read; ``light`` reads only what training data needs
+    (``Store.refinement_chunks``).
     """
     left_out = Counter() if left_out is None else left_out
-    streams = [store.refinement_chunks(filters.selection)]
+    streams = [store.refinement_chunks(filters.selection, light=light)]
     if filters.include_calibration:
         streams.append(store.calibration_answer_chunks(filters.selection))
     wanted_tags, decisions = set(filters.tags), set(filters.selection.decisions)

@@ -149,7 +149,7 @@ def write_training(store: Store, kind: str, filters: ExportFilters, path: str | 
             on_read(n)
 
     def rows() -> Iterator[dict[str, Any]]:
-        for item in joined_refinements(store, filters, left_out=tally.left_out, on_read=counted):
+        for item in joined_refinements(store, filters, left_out=tally.left_out, on_read=counted, light=True):
             made = training_rows(kind, item)
             tally.count(item, made)
             yield from made
