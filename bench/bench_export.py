@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -282,12 +283,16 @@ def main() -> None:
                     say(f"  old export_rows (no writing): {row['old_export_rows']}")
                 results[f"{dialect}/{size}"] = row
                 print(json.dumps({f"{dialect}/{size}": row}), flush=True)
+                if not args.keep:
+                    shutil.rmtree(out, ignore_errors=True)  # a million rows' outputs are gigabytes
         finally:
             if schema and not args.keep:
                 import psycopg
 
                 with psycopg.connect(base, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
     peaks = [r["peak_rss_mb"] for row in results.values() for k, r in row.items() if k in EXPORTS]
     summary = {"bench": "export", "sizes": sizes, "results": results,
                "max_peak_rss_mb": max(peaks) if peaks else None,
