@@ -178,3 +178,17 @@ def test_export_will_not_write_over_a_folder(project: dict[str, str]) -> None:
     result = CliRunner().invoke(cli, ["export", "--as", "sft", "-o", "used"])
     assert result.exit_code == 1 and "used: exists and is not an empty folder" in result.stderr
     assert [p.name for p in Path("used").iterdir()] == ["keep.txt"]
+
+
+def test_parquet_row_groups_hold_ten_thousand_rows(tmp_path: Path) -> None:
+    """The writer keeps each group's metadata until it closes: few big groups keep its memory flat."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oversight.refine.export import write_parquet
+
+    schema = pa.schema([pa.field("n", pa.int64())])
+    assert write_parquet(({"n": i} for i in range(25_500)), tmp_path / "n.parquet", schema=schema) == 25_500
+    meta = pq.ParquetFile(tmp_path / "n.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [10_000, 10_000, 5_500]
+    assert pq.read_table(tmp_path / "n.parquet").column("n").to_pylist() == list(range(25_500))

@@ -198,3 +198,11 @@ def test_a_refinement_whose_task_or_draft_is_gone_makes_no_row(store: Store, tmp
     assert [json.loads(line) for line in (tmp_path / "kto.jsonl").read_text().splitlines()] == [
         {"prompt": [user("Here?")], "completion": [assistant("Yes.")], "label": True}]  # no draft: no negative
     assert (tally.rows, tally.no_row) == (1, {"no task": 1})
+
+
+def test_the_card_says_which_filters_narrowed_the_export() -> None:
+    filters = ExportFilters(ExportSelection(decisions=("edit",), since=START, until=START + timedelta(days=1)),
+                            tags=("tone",), include_calibration=True)
+    assert filters.describe() == {"decision": ["edit"], "tag": ["tone"], "from": "2025-03-01T09:00:00+00:00",
+                                  "before": "2025-03-02T09:00:00+00:00", "simulated answers": "included",
+                                  "calibration answers": "included"}
