@@ -192,3 +192,19 @@ def test_parquet_row_groups_hold_ten_thousand_rows(tmp_path: Path) -> None:
     meta = pq.ParquetFile(tmp_path / "n.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [10_000, 10_000, 5_500]
     assert pq.read_table(tmp_path / "n.parquet").column("n").to_pylist() == list(range(25_500))
+
+
+def test_a_finding_kept_before_a_field_existed_gets_its_default(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are read as stored, not validated: a Finding field with a default added since (its source,
+    say) is filled in as validating the record would."""
+    monkeypatch.setattr("oversight.refine.export._finding_defaults", lambda: {"source": "model", "quote": "unused"})
+    store.add_tasks([Task(id="t", prompt="Q?")])
+    store.save_draft(Draft(id="d", task_id="t", model="m", prompt_name="draft", prompt_version="v", text="Paris."))
+    found = Finding(quote="Paris", issue="Short.", severity="low", category="style")
+    store.save_critique(Critique(id="c", draft_id="d", task_id="t", model="critic", prompt_name="critique",
+                                 prompt_version="v", findings=[found],
+                                 dropped=[DroppedFinding(finding=found, reason="too-short")]))
+    store.save_refinement(Refinement(task_id="t", draft_id="d", critique_id="c", decision="accept"))
+    [row] = export_rows(store)
+    assert [(f["source"], f["quote"]) for f in row["findings"] + row["findings_held_back"]] == [
+        ("model", "Paris"), ("model", "Paris")]

@@ -9,6 +9,7 @@ same stream as training data (TRL's conversational formats).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
 from collections import Counter
@@ -118,6 +119,7 @@ def flat_row(item: JoinedRefinement) -> dict[str, Any]:
     """A refinement as one flat row (``COLUMNS``), read from the records as stored."""
     ref, task, draft, critique = item.refinement, item.task or {}, item.draft or {}, item.critique or {}
     verdicts = {v.get("finding"): v.get("verdict") for v in ref.get("finding_verdicts") or ()}
+    defaults = _finding_defaults()  # a field added to Finding since a critique was kept: as validating it would
     return {
         "refinement_id": ref["id"],
         "task_id": ref["task_id"],
@@ -129,9 +131,11 @@ def flat_row(item: JoinedRefinement) -> dict[str, Any]:
         "prompt_version": draft.get("prompt_version"),
         "draft": draft.get("text"),
         "critique_summary": critique.get("summary") if item.critique else None,
-        "findings": [{**finding, "verdict": verdicts.get(i)} for i, finding in enumerate(critique.get("findings") or ())],
+        "findings": [{**defaults, **finding, "verdict": verdicts.get(i)}
+                     for i, finding in enumerate(critique.get("findings") or ())],
         # ungrounded findings the trainer was not shown, with why (a lead audits the critic with these)
-        "findings_held_back": [{**d["finding"], "reason": d.get("reason")} for d in critique.get("dropped") or ()],
+        "findings_held_back": [{**defaults, **d["finding"], "reason": d.get("reason")}
+                               for d in critique.get("dropped") or ()],
         "decision": ref["decision"],
         "refined_text": ref.get("refined_text"),
         "tags": list(ref.get("tags") or ()),
@@ -144,6 +148,13 @@ def flat_row(item: JoinedRefinement) -> dict[str, Any]:
         "arm": ref.get("arm"),  # an assistance experiment's arm: critique_shown, critique_hidden; None outside one
         "created_at": datetime.fromisoformat(ref["created_at"]).isoformat(),
     }
+
+
+@functools.cache
+def _finding_defaults() -> dict[str, Any]:
+    from oversight.schemas import Finding
+
+    return {name: spec.default for name, spec in Finding.model_fields.items() if not spec.is_required()}
 
 
 def word_counts(diff: Iterable[dict[str, Any]]) -> dict[str, int]:
