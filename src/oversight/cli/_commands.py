@@ -37,7 +37,7 @@ SHORT_HELP: dict[str, str] = {
     "draft": "Draft and critique every pending task, up to the human pause.",
     "review": "Refine drafts in the terminal: accept, edit, rewrite, reject, skip.",
     "status": "Counts of tasks by state.",
-    "export": "Export refinements (JSONL or Parquet).",
+    "export": "Export refinements (JSONL, CSV, Parquet) or training data (--as sft|preference|kto).",
     "demo": "Run the whole loop on bundled real tasks with the embedded model.",
     "model": "The embedded default model (serve it, show where it is).",
     "notes": "Import failure notes from existing review data.",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -122,37 +124,120 @@ def _next_step(states: dict[str, int], total: int) -> str:
     return "oversight mine && oversight report -o report.html"
 
 
-@click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="File to write (.jsonl, .csv or .parquet). Default: JSONL on stdout.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]),
-              help="Default: from the file name (.csv, .parquet; anything else is JSONL).")
-@click.pass_context
-def export(ctx: click.Context, output: str | None, fmt: str | None) -> None:
-    """Export refinements with their task, draft, critique, decisions, tags and comments.
+DECISIONS = ("accept", "edit", "rewrite", "reject", "skip")
 
-    One row per refinement. CSV has a header row; its nested fields (findings, tags,
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(),
+              help="File to write (.jsonl, .csv, .parquet) or, with --as, a new folder. Default: JSONL on stdout.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "hf"]),
+              help="Default: from -o (.csv, .parquet; with --as a path with no suffix is a dataset folder, hf).")
+@click.option("--as", "kind", type=click.Choice(["sft", "preference", "kto"]),
+              help="Training data in TRL's conversational format instead of flat rows.")
+@click.option("--decision", "decisions", multiple=True, type=click.Choice(DECISIONS), help="Only these decisions.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only refinements with one of these failure tags.")
+@click.option("--pattern", "patterns", multiple=True, metavar="ID",
+              help="Only refinements with a note in these patterns (of the last mining run).")
+@click.option("--batch", "batches", multiple=True, metavar="SOURCE",
+              help="Only tasks imported from this batch (the file name `tasks import` was given).")
+@click.option("--reviewer", "reviewers", multiple=True, metavar="NAME", help="Only these reviewers' refinements.")
+@click.option("--from", "since", metavar="DATE", help="Refinements made from this date or time on (UTC unless given).")
+@click.option("--to", "until", metavar="DATE", help="... up to this date (the whole day) or time (UTC unless given).")
+@click.option("--include-simulated/--exclude-simulated", default=None,
+              help="Simulated reviewers' answers. Default: kept in flat rows (marked), left out of training data.")
+@click.option("--include-calibration", is_flag=True, help="Add trainers' answers to calibration items.")
+@click.pass_context
+def export(ctx: click.Context, output: str | None, fmt: str | None, kind: str | None, decisions: tuple[str, ...],
+           tags: tuple[str, ...], patterns: tuple[str, ...], batches: tuple[str, ...], reviewers: tuple[str, ...],
+           since: str | None, until: str | None, include_simulated: bool | None, include_calibration: bool) -> None:
+    """Export refinements: flat rows with their task, draft, critique, decisions, tags and comments,
+    or (--as) training data: sft (messages), preference (prompt, chosen, rejected), kto (prompt,
+    completion, label).
+
+    Flat: one row per refinement. CSV has a header row; its nested fields (findings, tags,
     words) are JSON text in their cell, and an empty cell means no value. Each row says
     whether a simulated reviewer answered (simulated) and, in an assistance experiment,
     whether the AI critique was shown (arm: critique_shown or critique_hidden).
+
+    Training data: an edit or rewrite gives the refined text over the draft; an accepted draft is a
+    positive; a rejected draft with no refined text only a negative kto row; a skip nothing. A
+    dataset folder holds the data and a README.md dataset card (counts, filters, dates, sources).
+    Read in chunks, written as read: memory stays flat however many refinements there are.
     """
+    from oversight.cli._common import Progress
     from oversight.project import open_store
-    from oversight.refine.export import export_rows, write_csv, write_jsonl, write_parquet
+    from oversight.refine.export import ExportFilters, iter_export_rows, write_csv, write_jsonl, write_parquet
+    from oversight.store import ExportSelection
 
     settings = settings_from(ctx)
-    suffix = Path(output).suffix.lower() if output else ""
-    fmt = fmt or {".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
-    if fmt == "parquet" and not output:
-        raise click.UsageError("Parquet needs -o FILE.parquet")
+    fmt = _export_format(output, fmt, kind)
     if output:
-        writable_path(output)
+        writable_path(output)  # a file's folder, or a dataset folder's parent, must exist
+    selection = ExportSelection(decisions=decisions, reviewers=reviewers, batches=batches, pattern_ids=patterns,
+                                since=_moment(since, "--from"), until=_moment(until, "--to", end_of_day=True))
+    filters = ExportFilters(selection, tags=tuple(tag.strip().lower().replace(" ", "-") for tag in tags),
+                            include_simulated=kind is None if include_simulated is None else include_simulated,
+                            include_calibration=include_calibration)
     with open_store(settings, create=False) as store:
-        rows = export_rows(store)
-    if fmt == "parquet":
-        write_parquet(rows, output)
-    elif fmt == "csv":
-        write_csv(rows, output)
-    else:
-        write_jsonl(rows, output)
+        if patterns:
+            _check_patterns(store, patterns)
+        total = store.count_refinements(selection) + (store.count("calibration_answers") if include_calibration else 0)
+        with Progress(total, "export") as progress:
+            def read(n: int) -> None:
+                for _ in range(n):
+                    progress.advance()
+
+            if kind is not None:
+                from oversight.refine.training import summary_line, write_training
+
+                tally = write_training(store, kind, filters, output, "folder" if fmt == "hf" else fmt,  # type: ignore[arg-type]
+                                       on_read=read)
+                err(summary_line(tally) + (f": {output}" if output else ""))
+                return
+            rows = iter_export_rows(store, filters, on_read=read)
+            if fmt == "parquet":
+                written = write_parquet(rows, output)  # type: ignore[arg-type]
+            elif fmt == "csv":
+                written = write_csv(rows, output)
+            else:
+                written = write_jsonl(rows, output)
     if output:
-        click.echo(f"wrote {len(rows)} refinement(s) to {output}")
+        click.echo(f"wrote {written} refinement(s) to {output}")
+
+
+def _export_format(output: str | None, fmt: str | None, kind: str | None) -> str:
+    """jsonl, csv, parquet or hf (a dataset folder), from --format or the output's name."""
+    suffix = Path(output).suffix.lower() if output else ""
+    if fmt is None:
+        fmt = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(suffix)
+        if fmt is None:
+            fmt = "hf" if kind is not None and output and (not suffix or Path(output).is_dir()) else "jsonl"
+    if kind is None and fmt == "hf":
+        raise click.UsageError("a dataset folder (--format hf) holds training data: add --as sft|preference|kto")
+    if kind is not None and fmt == "csv":
+        raise click.UsageError("training data holds lists of messages: write JSONL, Parquet or a dataset folder")
+    if fmt in ("parquet", "hf") and not output:
+        raise click.UsageError("Parquet needs -o FILE.parquet" if fmt == "parquet" else "a dataset folder needs -o DIR")
+    return fmt
+
+
+def _moment(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
+    """A date (YYYY-MM-DD: the day's start, or with ``end_of_day`` the next day's) or an ISO time; UTC unless given."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)",
+                                 param_hint=option) from None
+    if end_of_day and len(value.strip()) == 10:
+        moment += timedelta(days=1)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _check_patterns(store: Any, patterns: tuple[str, ...]) -> None:
+    known = store.pattern_names()
+    if missing := [p for p in patterns if p not in known]:
+        raise click.BadParameter(f"no pattern {', '.join(map(repr, missing))} in the last mining run"
+                                 + (" (`oversight patterns` lists them)" if known else " (run `oversight mine` first)"),
+                                 param_hint="--pattern")

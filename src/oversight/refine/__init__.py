@@ -8,7 +8,8 @@
   with its word diff.
 - ``critic_quality``: how often the critic's findings were grounded and, of those shown,
   confirmed by trainers.
-- ``export``: refinements out as JSONL, CSV or Parquet.
+- ``export``: refinements out as JSONL, CSV or Parquet, streamed a chunk at a time.
+- ``training``: refinements out as training data (TRL's sft, preference and kto formats).
 - ``post_edits``: edits made elsewhere (a draft and its post-edit) in as tasks, drafts and
   refinements.
 

@@ -392,6 +392,12 @@ def m014_status_columns(conn: Connection) -> None:
     _add_index(conn, "ix_refinements_verdicts", "refinements", "critique_id", "verdicts_right", "verdicts_wrong")
 
 
+
+@migration
+def m015_refinements_by_time(conn: Connection) -> None:
+    """Refinements by (created_at, id): `export` reads them oldest first a chunk at a time, by seek."""
+    _add_index(conn, "ix_refinements_created", "refinements", "created_at", "id")
+
 # -- what the steps that change a table share ---------------------------------------------------
 
 

@@ -378,3 +378,10 @@ STATUS_INDEXES: list[Index] = [
     Index("ix_refinements_verdicts", refinements.c.critique_id, refinements.c.verdicts_right,
           refinements.c.verdicts_wrong),
 ]
+
+
+# What `oversight export` pages by (m015): refinements oldest first, a chunk after the last (created_at, id)
+# read, each chunk a seek into this index instead of a scan and sort of every refinement.
+EXPORT_INDEXES: list[Index] = [
+    Index("ix_refinements_created", refinements.c.created_at, refinements.c.id),
+]
