@@ -63,6 +63,7 @@ __all__ = [
     "SHRINK",
     "Representation",
     "RepresentParams",
+    "added_words_vectors",
     "centre_by_subject",
     "combine",
     "edit_shapes",
@@ -73,6 +74,7 @@ __all__ = [
     "represent_notes",
     "single_subject_words",
     "subject_word_limit",
+    "transformation_vectors",
 ]
 
 SHRINK = 2.0
@@ -210,15 +212,20 @@ def combine(embedded: np.ndarray, lexical: np.ndarray | None, weight: float = LE
 
 EDIT_SHAPE_WEIGHT = 2.0
 REMOVED_WORDS_WEIGHT = 0.5
+ADDED_WORDS_WEIGHT = 0.0
+TRANSFORMATION_WEIGHT = 0.0
 
 
 class RepresentParams(NamedTuple):
     """The weights of the blocks the clustering sees (measured defaults): the lexical vector beside the
-    embedding, then the edit's shape and removed words beside that (unit) text vector."""
+    embedding, then the edit's shape, removed words, added words and transformation beside that (unit)
+    text vector. A block of weight 0 is not computed."""
 
     lexical_weight: float = LEXICAL_WEIGHT
     edit_shape_weight: float = EDIT_SHAPE_WEIGHT
     removed_words_weight: float = REMOVED_WORDS_WEIGHT
+    added_words_weight: float = ADDED_WORDS_WEIGHT
+    transformation_weight: float = TRANSFORMATION_WEIGHT
 
 
 def _edit(note: FailureNote) -> dict[str, str] | None:
@@ -247,26 +254,26 @@ def edit_shapes(notes: Sequence[FailureNote]) -> np.ndarray | None:
     return (rows / math.sqrt(rows.shape[1])).astype(np.float32)
 
 
-def removed_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
-    """The words each edit cut, as unit vectors: TF-IDF over the removed text of the edit notes (words
-    and word pairs found in three or more edits), LSA to at most 64 dimensions (seeded), centred
-    within each subject like the other blocks. Zeros for other notes; None when the edits share too
-    few words."""
+def _edit_words_vectors(notes: Sequence[FailureNote], side: str) -> np.ndarray | None:
+    """TF-IDF of one side of each edit (``before``: the words cut, ``after``: the words put in; words
+    and word pairs found in three or more edits), LSA to at most 64 dimensions (seeded), unit rows
+    centred within each subject. Zeros for other notes and for an empty side; None when the edits
+    share too few words."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     rows = [i for i, note in enumerate(notes) if _edit(note) is not None]
-    removed = [str(_edit(notes[i])["before"]) for i in rows]  # type: ignore[index]
-    if len(set(removed)) < 4:
+    texts = [str(_edit(notes[i]).get(side) or "") for i in rows]  # type: ignore[union-attr]
+    if len(set(texts)) < 4:
         return None
     vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=LEXICAL_MIN_NOTES, ngram_range=(1, 2),
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
     try:  # fitted on distinct texts, as lexical_vectors
-        vectorizer.fit(list(dict.fromkeys(removed)))
-        counts = vectorizer.transform(removed)
+        vectorizer.fit(list(dict.fromkeys(texts)))
+        counts = vectorizer.transform(texts)
     except ValueError:  # no word in three edits
         return None
-    dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(removed) - 1)
+    dims = min(LEXICAL_DIMS, counts.shape[1] - 1, len(texts) - 1)
     if dims < 2:
         return None
     with warnings.catch_warnings():
@@ -275,7 +282,52 @@ def removed_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
     norms = np.linalg.norm(reduced, axis=1, keepdims=True)
     reduced = np.where(norms > 1e-9, reduced / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
     out = np.zeros((len(notes), dims), dtype=np.float32)
-    out[rows] = centre_by_subject(reduced, [notes[i].subject for i in rows])
+    out[rows] = _centre_keeping_zeros(reduced, [notes[i].subject for i in rows])
+    return out
+
+
+def removed_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
+    """The words each edit cut, as unit vectors (``_edit_words_vectors`` of the ``before`` side): for an
+    edit the removed words are the failure ("a testament to", "tapestry"), not the topic."""
+    return _edit_words_vectors(notes, "before")
+
+
+def added_words_vectors(notes: Sequence[FailureNote]) -> np.ndarray | None:
+    """The words each edit put in, as unit vectors (``_edit_words_vectors`` of the ``after`` side): a plain
+    phrase for a cliche, a concrete detail for a vague noun. Zeros for a pure cut."""
+    return _edit_words_vectors(notes, "after")
+
+
+async def transformation_vectors(store: Store, notes: Sequence[FailureNote], embedder: Embedder) -> np.ndarray | None:
+    """What each edit did, as a direction: embedding(after) - embedding(before) of its spans (an empty
+    side counts as the origin, so a pure cut points away from what it cut), unit rows centred within
+    each subject. Each span is embedded once (the store's cache). Zeros for other notes; None when
+    fewer than two notes are edits."""
+    rows = [i for i, note in enumerate(notes) if _edit(note) is not None]
+    if len(rows) < 2:
+        return None
+    sides = [(str(_edit(notes[i]).get("before") or "").strip(), str(_edit(notes[i]).get("after") or "").strip())
+             for i in rows]  # type: ignore[union-attr]
+    spans = sorted({t for pair in sides for t in pair if t})
+    if not spans:
+        return None
+    embedded = await note_vectors(store, spans, embedder)
+    at = {t: k for k, t in enumerate(spans)}
+    zero = np.zeros(embedded.shape[1], dtype=np.float32)
+    diff = np.vstack([(embedded[at[a]] if a else zero) - (embedded[at[b]] if b else zero) for b, a in sides])
+    norms = np.linalg.norm(diff, axis=1, keepdims=True)
+    diff = np.where(norms > 1e-6, diff / np.clip(norms, 1e-12, None), 0.0).astype(np.float32)
+    out = np.zeros((len(notes), diff.shape[1]), dtype=np.float32)
+    out[rows] = _centre_keeping_zeros(diff, [notes[i].subject for i in rows])
+    return out
+
+
+def _centre_keeping_zeros(vectors: np.ndarray, subjects: Sequence[str | None]) -> np.ndarray:
+    """``centre_by_subject`` of the non-zero rows (an edit with nothing on a side keeps its zeros)."""
+    out = np.zeros_like(vectors, dtype=np.float32)
+    kept = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 1e-9)
+    if len(kept):
+        out[kept] = centre_by_subject(vectors[kept], [subjects[i] for i in kept])
     return out
 
 
@@ -343,8 +395,11 @@ async def represent_notes(
     subjects = [n.subject for n in notes]
     lexical = await asyncio.to_thread(lexical_vectors, texts, subjects)
     params = params or RepresentParams()
-    shapes = edit_shapes(notes)
-    removed = await asyncio.to_thread(removed_words_vectors, notes)
+    shapes = edit_shapes(notes) if params.edit_shape_weight else None
+    removed = await asyncio.to_thread(removed_words_vectors, notes) if params.removed_words_weight else None
+    added = await asyncio.to_thread(added_words_vectors, notes) if params.added_words_weight else None
+    moved = await transformation_vectors(store, notes, embedder) if params.transformation_weight else None
     text = combine(centre_by_subject(vectors, subjects), lexical, params.lexical_weight)  # a unit vector
     return Representation(texts, combine(text, None, 0.0, (shapes, params.edit_shape_weight),
-                                         (removed, params.removed_words_weight)))
+                                         (removed, params.removed_words_weight), (added, params.added_words_weight),
+                                         (moved, params.transformation_weight)))
