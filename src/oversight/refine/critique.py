@@ -169,6 +169,12 @@ def _in_force(store: Store) -> list[Intervention]:
     return eval_checks_in_force(store.interventions(status="accepted"))
 
 
+def _stored_and_in_force(store: Store, critique_id: str) -> tuple[Critique | None, list[Intervention]]:
+    """The stored critique of this id (None if none) and, when there is none, the eval checks in force."""
+    existing = store.get_critique(critique_id)
+    return existing, ([] if existing is not None else _in_force(store))
+
+
 def _add_checks(store: Store, critique: Critique, task: Task, draft: Draft) -> Critique:
     """A stored critique made before this version of the checks, with their findings added (blocking)."""
     found = ground_findings(check_findings(task, draft.text, _in_force(store)), draft.text,
@@ -210,17 +216,20 @@ async def write_critique(
         return None
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
-    if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:
+    existing, in_force = None, []
+    if store is not None:
+        # both reads in one hop to a worker thread, and before the model is paid: between the answer and its
+        # (retried) write nothing may touch the database, or a connection dropped there would fail the
+        # thread and the answer be paid for again
+        existing, in_force = await asyncio.to_thread(_stored_and_in_force, store, critique_id)
+    if existing is not None:
         if existing.checks != CHECKS:
             existing = await asyncio.to_thread(_add_checks, store, existing, task, draft)
-        await asyncio.to_thread(store.mark_awaiting_review, existing, thread_id=thread_id)
+        await asyncio.to_thread(store.mark_awaiting_review, existing, thread_id=thread_id)  # type: ignore[union-attr]
         return existing
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
-    # read before the model is paid: between the answer and its (retried) write nothing may touch the
-    # database, or a connection dropped there would fail the thread and the answer be paid for again
-    in_force = await asyncio.to_thread(_in_force, store) if store is not None else []
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
     checked = await asyncio.to_thread(check_findings, task, draft.text, in_force)  # a long context: off the loop
     proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings), *checked]  # a model names no check
