@@ -3,9 +3,11 @@ local OpenAI-compatible HTTP server with a fixed latency, at concurrency C, as a
 plain litellm.acompletion loop making the same calls (draft, then critique, per task) at the
 same concurrency, in the same run.
 
-    python bench/bench_draft.py [--tasks 200] [--concurrency 8] [--latency 0.05] [--rounds 2]
+    python bench/bench_draft.py [--tasks 200] [--concurrency 8] [--latency 0.05] [--rounds 5]
 
-ratio = baseline wall time / graph wall time (1.0: the graph costs nothing; target >= 0.9).
+ratio = baseline wall time / graph wall time (1.0: the graph costs nothing; target >= 0.9 at
+50 ms, >= 0.97 at 500 ms). Each round runs the baseline then the graph, so both sides see the
+same load on the machine; the ratio quoted is the median of the rounds' ratios.
 With 50 ms per call the run is nearly CPU-bound on 2 cores, so the ratio shows what the
 graph, checkpointer and store cost per task (a stress setting; real model calls take
 seconds, where that cost vanishes: try --latency 0.5 --concurrency 16).
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,7 +93,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     server, api_base = start_server(args.latency)
@@ -103,13 +106,14 @@ def main() -> None:
             base_times.append(asyncio.run(baseline(api_base, args.tasks, args.concurrency)))
             with tempfile.TemporaryDirectory() as tmp:
                 graph_times.append(through_graph(api_base, args.tasks, args.concurrency, Path(tmp)))
-            print(f"round {round_ + 1}: baseline {base_times[-1]:.2f}s, graph {graph_times[-1]:.2f}s",
-                  file=sys.stderr)
+            print(f"round {round_ + 1}: baseline {base_times[-1]:.2f}s, graph {graph_times[-1]:.2f}s, "
+                  f"ratio {base_times[-1] / graph_times[-1]:.3f}", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
-    base, graph = min(base_times), min(graph_times)
+    ratios = sorted(b / g for b, g in zip(base_times, graph_times, strict=True))
+    base, graph = statistics.median(base_times), statistics.median(graph_times)
     ideal = 2 * args.tasks * args.latency / args.concurrency
     result = {
         "bench": "draft",
@@ -122,8 +126,9 @@ def main() -> None:
         "ideal_s": round(ideal, 3),
         "graph_tasks_per_s": round(args.tasks / graph, 2),
         "baseline_tasks_per_s": round(args.tasks / base, 2),
-        "ratio": round(base / graph, 3),
-        "target": ">= 0.9",
+        "ratio": round(statistics.median(ratios), 3),
+        "ratios": [round(r, 3) for r in ratios],
+        "target": ">= 0.9 at 50 ms, >= 0.97 at 500 ms",
     }
     print(f"refine graph: {result['graph_tasks_per_s']} tasks/s; plain litellm loop: "
           f"{result['baseline_tasks_per_s']} tasks/s; ratio {result['ratio']}")

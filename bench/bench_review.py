@@ -273,13 +273,15 @@ def seed_many(backend: Backend, db: str, lease: float, n: int) -> dict[str, Any]
 
 async def pause_threads(project: Any, ids: list[str], concurrency: int = 8) -> None:
     """Run each seeded task's refine thread to its pause (no model call: the draft and critique are stored)."""
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
     limit = asyncio.Semaphore(concurrency)
+    context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
         async def one(task_id: str) -> None:
             async with limit:
-                await run_to_pause(graph, task_id, project.thread_id(task_id))
+                await run_to_pause(graph, task_id, project.thread_id(task_id), context)
 
         await asyncio.gather(*(one(task_id) for task_id in ids))
 

@@ -50,13 +50,13 @@ REFINEMENTS = [
 EXPECTED: list[dict[str, Any]] = [
     {"model": GPT, "prompt_name": "critique", "prompt_version": "v1", "checked": True, "critiques": 2,
      "proposed": 6, "shown": 3, "dropped": {"not-in-draft": 1, "prompt-echo": 1, "too-short": 1},
-     "grounding_rate": 0.5, "judged": 4, "right": 3, "wrong": 1, "precision": 0.75},
+     "grounding_rate": 0.5, "judged": 4, "right": 3, "wrong": 1, "precision": 0.75, "source": "model"},
     {"model": GPT, "prompt_name": "critique", "prompt_version": "v1", "checked": False, "critiques": 1,
      "proposed": 2, "shown": 2, "dropped": {}, "grounding_rate": None, "judged": 1, "right": 0, "wrong": 1,
-     "precision": 0.0},
+     "precision": 0.0, "source": "model"},
     {"model": SMOL, "prompt_name": "critique", "prompt_version": "v1", "checked": True, "critiques": 1,
      "proposed": 2, "shown": 0, "dropped": {"no-quote": 1, "not-in-draft": 1}, "grounding_rate": 0.0,
-     "judged": 0, "right": 0, "wrong": 0, "precision": None},
+     "judged": 0, "right": 0, "wrong": 0, "precision": None, "source": "model"},
 ]
 
 

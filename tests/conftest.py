@@ -57,6 +57,18 @@ def _retries_do_not_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return waits
 
 
+@pytest.fixture(autouse=True)
+def _graphs_run_with_their_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library runs every graph with its project in the run context; falling back to the default
+    project from the settings (there for LangGraph's server) would be a run on the wrong database."""
+
+    def refuse() -> None:
+        raise AssertionError("a graph ran without a project in its context (context=PipelineContext(...))")
+
+    monkeypatch.setattr("oversight.pipelines.context._open_default", refuse)
+    monkeypatch.setattr("oversight.pipelines.context._default", None)
+
+
 @pytest.fixture
 def retry_waits(_retries_do_not_sleep: list[float]) -> list[float]:
     return _retries_do_not_sleep

@@ -206,3 +206,30 @@ def test_a_lone_surrogate_in_an_experiment_file_is_refused_naming_its_line() -> 
     Path("e.yaml").write_text(EXPERIMENT + 'description: "bad \\ud800"\n', encoding="utf-8")
     line = one_line_error(run("experiment", "run", "e.yaml"))
     assert line.startswith("Error: e.yaml:5: ") and "surrogate" in line, line
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ('{"task_id": "a", "x": 1}\n{"x": 2}\n', "keyed.jsonl:2: field 'task_id': required field is missing"),
+    ('{"task_id": ""}\n', "keyed.jsonl:1: field 'task_id': required field is missing"),
+    ('{"task_id": 7}\n', "keyed.jsonl:1: field 'task_id': required field is missing"),
+    ('{"task_id": "a"}\n{"task_id": "b"}\n{"task_id": "a"}\n',
+     "keyed.jsonl:3: field 'task_id': task 'a' again (first on line 1)"),
+])
+def test_a_file_keyed_by_item_names_the_line_of_a_missing_or_repeated_key(tmp_path: Path, rows: str,
+                                                                         expected: str) -> None:
+    from oversight.files import keyed_rows
+
+    path = tmp_path / "keyed.jsonl"
+    path.write_text(rows, encoding="utf-8")
+    with pytest.raises(InputFileError) as caught:
+        list(keyed_rows(path, "task_id", noun="task"))
+    assert str(caught.value).endswith(expected)
+
+
+def test_a_file_keyed_by_item_yields_each_row_without_its_key(tmp_path: Path) -> None:
+    from oversight.files import keyed_rows
+
+    path = tmp_path / "keyed.csv"
+    path.write_text("task_id,decision\na,accept\nb,skip\n", encoding="utf-8")
+    assert list(keyed_rows(path, "task_id", noun="task")) == [(2, "a", {"decision": "accept"}),
+                                                              (3, "b", {"decision": "skip"})]

@@ -25,7 +25,7 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None)
 def test_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom oversight.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('click','litellm','langgraph','sqlalchemy','pydantic') if m in sys.modules))"
+        "print(sorted(m for m in ('click','litellm','langgraph','sqlalchemy','pydantic','statsmodels') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
@@ -39,12 +39,37 @@ def test_fast_help_lists_the_groups_commands() -> None:
         assert f"  {name} " in help_text and name in group_help
 
 
+def test_each_command_group_has_a_file_of_its_own() -> None:
+    """One file per command (group) in the lazy table; only the project's own init, status and export share one."""
+    import importlib
+    from collections import defaultdict
+
+    from oversight.cli._commands import COMMANDS, OPTIONAL_COMMANDS
+
+    table = {**COMMANDS, **OPTIONAL_COMMANDS}
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for name, target in table.items():
+        by_module[target.split(":")[0]].append(name)
+    shared = {module: names for module, names in by_module.items() if len(names) > 1}
+    assert shared == {"oversight.cli.project": ["init", "status", "export"]}
+
+    def with_subcommands(command: click.Command) -> list[click.Command]:
+        subs = command.commands.values() if isinstance(command, click.Group) else []
+        return [command, *(c for sub in subs for c in with_subcommands(sub))]
+
+    for module_name, names in by_module.items():  # and a file holds no command of another group
+        module = importlib.import_module(module_name)
+        served = [c for n in names for c in with_subcommands(getattr(module, table[n].split(":")[1]))]
+        stray = [n for n, v in vars(module).items() if isinstance(v, click.Command) and not any(v is c for c in served)]
+        assert stray == [], module_name
+
+
 def test_init_then_import_then_status(tmp_path: Path) -> None:
     assert run("init").exit_code == 0
     assert Path("oversight.toml").exists() and Path("oversight.db").exists()
     Path("t.jsonl").write_text('{"id": "a", "prompt": "A?"}\n{"id": "b", "prompt": "B?", "domain": "x"}\n')
     result = run("tasks", "import", "t.jsonl", "--json")
-    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "added": 2, "already_present": 0}
+    assert json.loads(result.stdout) == {"file": "t.jsonl", "read": 2, "drafts": 0, "added": 2, "already_present": 0}
     status = json.loads(run("status", "--json").stdout)
     assert status["tasks"] == 2 and status["states"]["pending"] == 2
 
@@ -172,3 +197,17 @@ def test_review_edit_opens_the_editor_and_records_a_word_diff(tmp_path: Path, mo
     assert [(d.before, d.after) for d in ref.diff if d.op != "equal"] == [("Stub", "A corrected")]
     assert ref.finding_verdicts[0].verdict == "wrong" and ref.confidence == 1.0 and ref.reviewer == "cy"
     assert ref.seconds_spent == 42.3  # from the first prompt to the last answer, on the faked clock
+
+
+def test_review_shows_where_an_imported_draft_came_from(tmp_path: Path) -> None:
+    """A draft imported with --no-critique is reviewed in the terminal with no model configured or called."""
+    chat = {"id": "c1", "model": "prod-v2", "messages": [{"role": "user", "content": "Capital of Chad?"},
+                                                         {"role": "assistant", "content": "Lagos."}]}
+    Path("logs.jsonl").write_text(json.dumps(chat) + "\n")
+    assert run("tasks", "import", "logs.jsonl", "--model-field", "model", "--no-critique").exit_code == 0
+    result = run("review", "--reviewer", "cy", input="x\nwrong-capital\nIt is N'Djamena.\n5\n")
+    assert "DRAFT (prod-v2, imported from logs.jsonl:1)" in result.stdout and "AI CRITIQUE" not in result.stdout
+    assert "recorded 1 refinement(s)" in result.stdout
+    with Store.open("oversight.db") as store:
+        [ref] = store.refinements()
+    assert (ref.task_id, ref.decision, ref.tags, ref.critique_id) == ("c1", "reject", ["wrong-capital"], None)

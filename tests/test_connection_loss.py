@@ -154,6 +154,7 @@ def test_a_workers_claims_and_failures_survive_a_dropped_connection(postgres_url
 
 async def test_a_database_that_stays_gone_ends_the_thread_on_one_line() -> None:
     from oversight.errors import StoreError
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import run_to_pause
 
     class Unreachable:
@@ -165,13 +166,14 @@ async def test_a_database_that_stays_gone_ends_the_thread_on_one_line() -> None:
 
     graph = Unreachable()
     with pytest.raises(StoreError) as caught:
-        await run_to_pause(graph, "t0", "thread-t0")
+        await run_to_pause(graph, "t0", "thread-t0", PipelineContext())
     assert graph.calls == 3 and "\n" not in str(caught.value)
     assert str(caught.value) == ("lost the connection to the database 3 times on task 't0': "
                                  "server closed the connection unexpectedly")
 
 
 async def test_other_errors_of_a_thread_are_not_retried() -> None:
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import run_to_pause
 
     class Broken:
@@ -183,5 +185,5 @@ async def test_other_errors_of_a_thread_are_not_retried() -> None:
 
     graph = Broken()
     with pytest.raises(ValueError, match="a bug"):
-        await run_to_pause(graph, "t0", "thread-t0")
+        await run_to_pause(graph, "t0", "thread-t0", PipelineContext())
     assert graph.calls == 1

@@ -312,8 +312,8 @@ def test_database_errors_never_print_the_password(tmp_path: Path, db: str, maske
 
 
 async def test_demo_where_to_look_next_masks_the_password(tmp_path: Path) -> None:
-    from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
+    from oversight.demo import mine_and_report
     from oversight.mine.note_files import load_note_file
     from oversight.project import Project
     from tests.mine.test_cli import TTCW

@@ -82,3 +82,30 @@ def test_no_file_holds_a_merge_conflict_marker() -> None:
     files += [ROOT / "README.md", ROOT / "pyproject.toml"]
     found = [str(p.relative_to(ROOT)) for p in files if marker.search(p.read_text(encoding="utf-8", errors="replace"))]
     assert found == []
+
+
+def test_the_readme_chat_log_example_imports_as_shown(tmp_path: Path, monkeypatch) -> None:
+    """The worked example of tasks that come with their drafts: its log line, its command, its output."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from oversight.cli import cli
+    from oversight.store import Store
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n\$ cat logs.jsonl\n(.*?)```", readme, re.DOTALL)
+    assert block is not None
+    line, command, *shown = block.group(1).splitlines()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs.jsonl").write_text(line + "\n", encoding="utf-8")
+    args = shlex.split(command.removeprefix("$ oversight "))
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == shown[0] + "\n"
+    assert result.stderr.splitlines()[-1] == shown[1]
+    with Store.open(tmp_path / "oversight.db") as store:
+        (task,) = store.tasks()
+        draft = store.get_draft(store.task_state(task.id)["draft_id"])
+    assert task.id == "chat-0192" and task.prompt.startswith("System: You are Acme") and draft is not None
+    assert (draft.model, draft.text) == ("support-bot-v3", "Yes, returns are accepted within 60 days, no receipt needed.")

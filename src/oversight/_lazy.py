@@ -9,13 +9,16 @@ from typing import Any
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, where: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: ``where`` maps a name to its module.
+def lazy_exports(
+    package: str, exports: dict[str, tuple[str, ...]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``: ``exports`` maps a module to the names it gives.
 
     A module named ``records`` means ``oversight.schemas`` (where every record lives); any
     other is a submodule of ``package``. A name is imported on first use, then cached.
     """
     namespace = importlib.import_module(package).__dict__
+    where = {name: module for module, names in exports.items() for name in names}
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)

@@ -7,10 +7,11 @@ refinements are replayed from the annotators' corrections.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oversight import review
 from oversight.pipelines import draft_tasks
@@ -18,7 +19,18 @@ from oversight.project import Project
 from oversight.refine.export import export_rows, write_jsonl
 from oversight.refine.tasks import load_tasks
 
-__all__ = ["DEMO_DATA", "DemoResult", "refine_capital_questions", "run_demo", "validate_one_intervention"]
+if TYPE_CHECKING:
+    from oversight.mine.miner import Progress
+    from oversight.schemas import NamesMode
+
+__all__ = [
+    "DEMO_DATA",
+    "DemoResult",
+    "mine_and_report",
+    "refine_capital_questions",
+    "run_demo",
+    "validate_one_intervention",
+]
 
 DEMO_DATA = Path(__file__).resolve().parent / "data" / "demo"
 
@@ -85,6 +97,31 @@ async def run_demo(
     )
 
 
+async def mine_and_report(project: Project, folder: str | Path, *, names: NamesMode = "llm",
+                          progress: Progress | None = None) -> dict[str, Any]:
+    """Mine (``oversight.mine.run.mine_project``), then write failure-patterns.html and .md into
+    ``folder``: the result, both paths and the lines that say where to look next (the database's
+    password masked)."""
+    from oversight.leads import write_reports
+    from oversight.mine.run import mine_project
+    from oversight.store import masked_url
+
+    result = await mine_project(project, names=names, progress=progress or (lambda _m: None))
+    paths = await asyncio.to_thread(write_reports, project.store, folder)
+    run = result.run
+    db = masked_url(project.settings.db)  # printed: never the password
+    return {
+        "result": result,
+        "html": paths["html"],
+        "markdown": paths["md"],
+        "next": [
+            f"  patterns      {run.patterns} from {run.notes} failure notes ({run.noise} noise): "
+            f"oversight --db {db} patterns",
+            f"  report        {paths['html']}  (open in a browser; also {paths['md'].name})",
+        ],
+    }
+
+
 # -- the demo's second part: a known failure, targeted and validated -------------------------
 
 CAPITALS = Path(__file__).resolve().parent / "data" / "capitals" / "tasks.jsonl"
@@ -96,8 +133,6 @@ async def refine_capital_questions(project: Project, limit: int = 12) -> int:
     """Draft ``limit`` bundled capital questions ("Answer with one word.") and refine them as a
     trainer would: every answer longer than two words becomes the capital, tagged, with a reason
     (and tagged wrong-capital when the draft names another city). Returns how many were refined."""
-    import asyncio
-
     from oversight.intervene.checks import word_count
     from oversight.refine.answers import RefinementInput, build_refinement
     from oversight.refine.drafting import draft_task
@@ -126,7 +161,7 @@ async def validate_one_intervention(project: Project) -> dict[str, Any] | None:
     last mining run has no one-word pattern."""
     import asyncio
 
-    from oversight.intervene.service import suggest_for_patterns
+    from oversight.intervene.service import decide, suggest_for_patterns
     from oversight.intervene.validate import validate
     from oversight.schemas import CheckCriterion, EvalCheck, Intervention
 
@@ -155,7 +190,7 @@ async def validate_one_intervention(project: Project) -> dict[str, Any] | None:
     for item in chosen:
         current = await asyncio.to_thread(store.intervention, item.id)
         if current is not None and current.status in ("proposed", "rejected"):
-            await asyncio.to_thread(store.decide_intervention, item.id, "accepted",
+            await asyncio.to_thread(decide, store, item.id, "accepted",
                                     "demo: the lead accepts what the data supports")
     few_shot = next((i for i in chosen if i.kind == "few_shot"), None)
     if few_shot is None:

@@ -22,7 +22,8 @@ from typing import Any
 from oversight.errors import InputFileError
 from oversight.schemas._base import lone_surrogate
 
-__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "parse_json_cell", "read_rows"]
+__all__ = ["MAX_DEPTH", "MAX_LINE_BYTES", "check_value", "keyed_rows", "parse_json_cell", "read_rows",
+           "text_field"]
 
 MAX_LINE_BYTES = 1_000_000  # one row bigger than this is almost surely a broken file
 MAX_DEPTH = 64  # objects and lists nested deeper than this in one row: a broken or hostile file
@@ -58,6 +59,24 @@ def read_rows(path: str | Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iter
         yield line, row
 
 
+def keyed_rows(path: str | Path, key: str, *, noun: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """Yield (line number, key, the row without its key) for a file whose every row names its own item.
+
+    Raises InputFileError, as ``read_rows`` does, or naming the line where ``key`` is missing or
+    empty, or names a ``noun`` given on an earlier line ("task 'a' again (first on line 2)").
+    """
+    first_line: dict[str, int] = {}
+    for line, row in read_rows(path):
+        row = dict(row)
+        value = row.pop(key, None)
+        if not isinstance(value, str) or not value:
+            raise InputFileError(str(path), line, key, "required field is missing")
+        if value in first_line:  # one item a row: a second row for it would silently replace the first
+            raise InputFileError(str(path), line, key, f"{noun} {value!r} again (first on line {first_line[value]})")
+        first_line[value] = line
+        yield line, value, row
+
+
 def check_value(path: str | Path, line: int | None, field: str | None, value: Any) -> None:
     """Refuse a value holding a NUL character, a lone surrogate or binary data anywhere, or nested too deeply.
 
@@ -84,6 +103,17 @@ def check_value(path: str | Path, line: int | None, field: str | None, value: An
             stack.extend((child, depth + 1) for child in item)
         elif isinstance(item, bytes | bytearray | memoryview):
             raise InputFileError(str(path), line, field, "binary data where text was expected")
+
+
+def text_field(path: str | Path, line: int, row: dict[str, Any], field: str, *, blank_ok: bool = False) -> str:
+    """The text of ``row[field]``. Raises InputFileError when it is missing, not text, or blank (unless ``blank_ok``)."""
+    value = row.get(field)
+    if not isinstance(value, str):
+        what = "is missing" if value is None else f"must be text, got {type(value).__name__}"
+        raise InputFileError(str(path), line, field, what)
+    if not blank_ok and not value.strip():
+        raise InputFileError(str(path), line, field, "is blank")
+    return value
 
 
 def parse_json_cell(path: str | Path, line: int | None, field: str, text: str) -> Any:

@@ -7,7 +7,8 @@ stage; this module gathers the stages' sections and hands them to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.errors import NotFoundError
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from oversight.report import ReportSection
     from oversight.schemas import FailureNote, MiningResult
 
-__all__ = ["audit_sections", "last_run", "report_text"]
+__all__ = ["audit_sections", "last_run", "report_text", "write_reports"]
 
 
 def last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
@@ -55,6 +56,17 @@ def report_text(
                     *(audit_sections(store) if audit else [])]
         extra = [s for s in sections if s is not None]
     return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href)  # type: ignore[arg-type]
+
+
+def write_reports(store: Store, folder: str | Path, formats: Sequence[str] = ("html", "md")) -> dict[str, Path]:
+    """Write the report as ``failure-patterns.<format>`` for each format into ``folder`` (made when
+    missing); the paths by format. Raises NotFoundError, OSError."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: folder / f"failure-patterns.{fmt}" for fmt in formats}
+    for fmt, path in paths.items():
+        path.write_text(report_text(store, fmt), encoding="utf-8")
+    return paths
 
 
 def audit_sections(store: Store) -> list[ReportSection]:

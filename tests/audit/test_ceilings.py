@@ -74,6 +74,8 @@ def test_single_rater_needs_the_upper_bound_not_just_the_estimate() -> None:
 def test_wilson_upper() -> None:
     assert wilson_upper(0, 10) == pytest.approx(0.2775, abs=1e-3)
     assert wilson_upper(50, 100) == pytest.approx(0.5968, abs=1e-3)
+    assert wilson_upper(81, 263) == pytest.approx(0.3662, abs=5e-5)  # Newcombe (1998), Table II
+    assert wilson_upper(7, 7) == 1.0 and wilson_upper(0, 0) == 1.0
 
 
 def test_route_for_prefers_kind_then_domain() -> None:

@@ -154,3 +154,15 @@ def test_choice_rejects_booleans_and_ties_where_not_allowed() -> None:
         normalise_choice(True)
     with pytest.raises(ValueError):
         normalise_choice("tie", allow_tie=False)
+
+
+def test_public_api_resolves_lazily() -> None:
+    import oversight.audit as audit_api
+    import oversight.audit.style as style
+
+    assert audit_api.__all__ == sorted(audit_api.__all__) and "read_judgments" in audit_api.__all__
+    for name in audit_api.__all__:
+        assert getattr(audit_api, name) is not None
+    assert audit_api.fit_style is style.fit_style and audit_api.StyleModel.__module__.startswith("oversight.schemas")
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        audit_api.nothing_here  # noqa: B018

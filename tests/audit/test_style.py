@@ -148,6 +148,12 @@ def test_win_rates_recover_planted_strengths(real_pairs: list[Pair]) -> None:
 
 def test_holm_adjustment() -> None:
     assert _holm({"a": 0.01, "b": 0.04, "c": 0.03}) == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06})
+    # Step-down by hand: 4 x 0.005, 3 x 0.01, 2 x 0.03, then 1 x 0.04 raised to the running maximum; capped at 1.
+    assert _holm({"w": 0.04, "x": 0.005, "y": 0.03, "z": 0.01}) == pytest.approx(
+        {"x": 0.02, "z": 0.03, "y": 0.06, "w": 0.06})
+    assert _holm({"a": 0.4, "b": 0.3}) == pytest.approx({"a": 0.6, "b": 0.6})
+    assert _holm({"a": 0.6, "b": 0.7}) == {"a": 1.0, "b": 1.0}
+    assert _holm({}) == {}
 
 
 def _judged(pairs: list[Pair], prefer_a) -> list[PairwiseJudgment]:  # type: ignore[no-untyped-def]

@@ -61,8 +61,18 @@ def test_the_knob_grid_holds_the_library_defaults(bench) -> None:
 
     defaults = bench.Knobs.defaults()
     assert defaults.represent() == RepresentParams() and defaults.cluster() == ClusterParams()
-    grid = bench.knob_grid([1.0, 1.5, 2.0], [1, 2, 3, 4], [0, 0.5, 1], [(100, 10), (100, 20), (200, 10), (50, 20)])
-    assert len(grid) == len(set(grid)) == 144 and defaults in grid
+    grid = bench.knob_grid([1.0, 1.5], [2, 4], [0, 0.5, 1], [0, 0.25, 0.5], [0, 0.25, 0.5],
+                           [(100, 10), (100, 20), (200, 10)])
+    assert len(grid) == len(set(grid)) == 324 and defaults in grid
+    assert {k.weights for k in grid} >= {defaults.weights, (1.0, 2, 0.5, 0.5, 0.25)}
+
+
+def test_knobs_saved_before_a_weight_existed_read_back_with_it_at_zero(bench) -> None:
+    old = {"lexical_weight": 1.5, "edit_shape_weight": 2.0, "removed_words_weight": 0.5,
+           "notes_per_pattern": [100, 10]}
+    knobs = bench.Knobs.from_json(old)
+    assert knobs.weights == (1.5, 2.0, 0.5, 0.0, 0.0) and knobs.notes_per_pattern == (100, 10)
+    assert bench.Knobs.from_json(knobs.as_json()) == knobs
 
 
 def test_the_tfidf_baseline_is_told_the_number_of_categories(bench) -> None:

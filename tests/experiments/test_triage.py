@@ -10,6 +10,7 @@ import pytest
 
 from oversight.audit.datasets import load_llmbar
 from oversight.experiments.triage import (
+    CRITIC_WEIGHTS,
     FINDINGS_CAP,
     TriageItem,
     budget_for,
@@ -117,10 +118,26 @@ def test_critique_signals_use_shown_findings_only() -> None:
         findings=[finding("low"), finding("medium")],
         dropped=[DroppedFinding(finding=finding("high"), reason="not-in-draft")],
     )
-    assert critique_signals(critique) == {"critic_severity": pytest.approx(2 / 3), "critic_findings": 2 / FINDINGS_CAP}
+    assert critique_signals(critique) == {"critic_severity": pytest.approx(2 / 3), "critic_findings": 2 / FINDINGS_CAP,
+                                          "checks": 0.0}
     many = critique.model_copy(update={"findings": [finding("high")] * (FINDINGS_CAP + 2)})
-    assert critique_signals(many) == {"critic_severity": 1.0, "critic_findings": 1.0}
-    assert critique_signals(None) == {"critic_severity": 0.0, "critic_findings": 0.0}
+    assert critique_signals(many) == {"critic_severity": 1.0, "critic_findings": 1.0, "checks": 0.0}
+    assert critique_signals(None) == {"critic_severity": 0.0, "critic_findings": 0.0, "checks": 0.0}
+
+
+def test_check_findings_are_a_signal_of_their_own_and_not_the_critics() -> None:
+    def finding(severity: str, source: str) -> Finding:
+        return Finding(quote="x", issue="wrong", severity=severity, category="unsupported-claim", source=source)
+
+    checked = Critique(id="c", draft_id="d", task_id="t", model="m", prompt_name="critique", prompt_version="v",
+                       findings=[finding("low", "model"), finding("high", "check: not in the context"),
+                                 finding("low", "check: instructions")])
+    signals = critique_signals(checked)
+    assert signals["critic_severity"] == pytest.approx(1 / 3) and signals["critic_findings"] == 1 / FINDINGS_CAP
+    assert signals["checks"] == pytest.approx(0.5)  # one high and one low: CHECK_HALF
+    more = checked.model_copy(update={"findings": [*checked.findings, finding("medium", "check: instructions")]})
+    assert signals["checks"] < critique_signals(more)["checks"] < 1  # more found ranks higher, with no cap
+    assert CRITIC_WEIGHTS["checks"] > 0
 
 
 def test_route_signal_reads_the_routing_rule() -> None:

@@ -136,6 +136,17 @@ def test_wilson_matches_the_textbook_values() -> None:
     assert wilson(5, 10, level=0.99).low < iv.low
 
 
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718),
+     (29, 29, 0.8830, 1.0)],
+)
+def test_wilson_matches_newcombe_1998(successes: int, n: int, low: float, high: float) -> None:
+    # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Table II, method 3.
+    iv = wilson(successes, n)
+    assert (iv.low, iv.high) == (pytest.approx(low, abs=5e-5), pytest.approx(high, abs=5e-5))
+
+
 def test_wilson_rejects_impossible_counts() -> None:
     with pytest.raises(ValueError):
         wilson(11, 10)

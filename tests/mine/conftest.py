@@ -62,6 +62,45 @@ def embedder() -> Any:
     return MemoEmbedder()
 
 
+class QueuedNamer:
+    """A stand-in namer (the wire is covered by the cassette tests): names patterns "Craft lapse N" and
+    restates notes as one of a few failures, a blank answer for some (never kept: asked again next time)."""
+
+    model = "fake/namer"
+    prepare = None  # nothing to start: the project can call it at once
+    RESTATED = ("Ends abruptly without resolving the plot.", "Describes a character with cliches.",
+                "Tells emotions instead of showing them.", "Uses flat, repetitive sentences.", "")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.restated = 0
+
+    async def structured(self, messages: Any, schema: Any, **params: Any) -> Any:
+        from oversight.mine.abstract import FailureStatement
+        from oversight.schemas import PatternName
+
+        if schema is FailureStatement:
+            self.restated += 1
+            text = messages[-1]["content"]
+            return FailureStatement(failure=self.RESTATED[sum(map(ord, text)) % len(self.RESTATED)]), None
+        self.calls += 1
+        return PatternName(name=f"Craft lapse {self.calls}", description="d", criteria=["c"]), None
+
+
+class MissingNamer(QueuedNamer):
+    """A namer whose model cannot start (the embedded model not installed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.starts = 0
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        from oversight.errors import LocalModelError
+
+        self.starts += 1
+        raise LocalModelError("the embedded model is not installed")
+
+
 def seed_refinements(store: Any, rows: list[dict[str, Any]], *, start: datetime | None = None,
                      models: tuple[str, ...] = ("model-a", "model-b"), prefix: str = "") -> list[Refinement]:
     """One task, draft, critique and refinement per TTCW explanation (the rationale)."""

@@ -71,8 +71,8 @@ def test_mine_with_no_model_available_falls_back_to_keywords(tmp_path: Path, mon
 
 
 async def test_mine_and_report_writes_both_formats_for_the_demo(tmp_path: Path) -> None:
-    from oversight.cli.demo import mine_and_report
     from oversight.config import load_settings
+    from oversight.demo import mine_and_report
     from oversight.mine.note_files import load_note_file
     from oversight.project import Project
 

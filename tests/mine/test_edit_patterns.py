@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_mutual_info_score
 from oversight.mine.cluster import cluster_embeddings, pattern_band
 from oversight.mine.miner import mine
 from oversight.mine.note_files import load_note_file
+from oversight.mine.represent import RepresentParams
 from tests.mine.conftest import FIXTURES
 
 WRITER_EDITS = FIXTURES / "creativity_eval" / "writer_edits_sample.jsonl"
@@ -44,7 +45,17 @@ def write_edits(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-async def mine_edits(store, embedder, folder: Path, kinds: dict[str, list[tuple[str, str]]]) -> list[list]:
+# Five stories each, words put in where there were none: a concrete sensory detail, or the character's feeling told.
+SENSORY = [("", ", the smell of diesel and wet rope"), ("", ", the smell of burnt sugar and smoke"),
+           ("", ", the smell of cut grass and cold rain"), ("", ", the smell of frying onions and petrol"),
+           ("", ", the smell of pine resin and woodsmoke")]
+TELLING = [("", " because she felt lonely and afraid"), ("", " because he felt that nobody cared"),
+           ("", " because she felt deeply ashamed"), ("", " because he felt tired and old"),
+           ("", " because she felt nobody would listen")]
+
+
+async def mine_edits(store, embedder, folder: Path, kinds: dict[str, list[tuple[str, str]]],
+                     represent: RepresentParams | None = None) -> list[list]:
     """Mine the edits (one story each) and return, per pattern, how many of each kind it holds."""
     rows, kind = [], {}
     for name, pairs in kinds.items():
@@ -55,7 +66,7 @@ async def mine_edits(store, embedder, folder: Path, kinds: dict[str, list[tuple[
     notes = load_note_file(write_edits(folder / "edits.jsonl", rows), id_field="key", source_field="story",
                            before_field="before", after_field="after")
     store.save_notes(notes)
-    result = await mine(store, names="keywords", embedder=embedder)
+    result = await mine(store, names="keywords", embedder=embedder, represent=represent)
     by_id = {n.id: kind[str(n.external_id)] for n in store.notes()}
     return sorted(sorted(Counter(by_id[m] for m in p.member_ids).items()) for p in result.patterns)
 
@@ -70,6 +81,22 @@ async def test_cliches_swapped_and_vague_words_made_specific_land_apart(tmp_stor
     """Both replace a few words: the shape (shorter against much longer) tells them apart, the stories do not."""
     found = await mine_edits(tmp_store, embedder, tmp_path, {"cliche": CLICHES, "specific": SPECIFIC})
     assert found == [[("cliche", 5)], [("specific", 5)]], found
+
+
+async def test_edits_adding_the_same_kind_of_words_on_different_stories_land_together(
+        tmp_store, embedder, tmp_path: Path) -> None:
+    """Sensory details and told feelings are both short pure additions: their shape and their note
+    ("Added a phrase: '…'") are alike, only the words put in tell them apart. Cuts land apart."""
+    kinds = {"sensory": SENSORY, "telling": TELLING, "cut": CUTS}
+    found = await mine_edits(tmp_store, embedder, tmp_path, kinds, RepresentParams(added_words_weight=1.0))
+    assert found == [[("cut", 5)], [("sensory", 5)], [("telling", 5)]], found
+
+
+async def test_without_the_added_words_two_kinds_of_addition_are_one(tmp_store, embedder, tmp_path: Path) -> None:
+    """The control: the same edits with the added-words block off do not tell the additions apart."""
+    kinds = {"sensory": SENSORY, "telling": TELLING, "cut": CUTS}
+    found = await mine_edits(tmp_store, embedder, tmp_path, kinds, RepresentParams(added_words_weight=0.0))
+    assert [("sensory", 5)] not in found and [("telling", 5)] not in found, found
 
 
 def writer_notes(tmp_path: Path, copies: int = 1) -> list:

@@ -164,3 +164,73 @@ def test_names_are_masked_whole_and_nothing_after_them() -> None:
     assert mask_text("met Charles de Gaulle in Paris") == "met X in X"
     assert mask_text("asked Jackson the question") == "asked X the question"
     assert mask_text("went to the Bank of England today") == "went to the X today"
+
+
+def edit_note(key: str, before: str, after: str, subject: str | None = None) -> FailureNote:
+    return FailureNote(id=key, text=f"Edited: {before!r} to {after!r}", source="edit",
+                       metadata={"edit": {"op": "replace", "before": before, "after": after},
+                                 **({"subject": subject} if subject else {})})
+
+
+SWAPS = [edit_note("s1", "a testament to her courage", "proof she was brave", "story-1"),
+         edit_note("s2", "a testament to his patience", "proof he could wait", "story-2"),
+         edit_note("s3", "a testament to their love", "proof they cared", "story-3"),
+         edit_note("a1", "", ", the smell of diesel and wet rope", "story-1"),
+         edit_note("a2", "", ", the smell of burnt sugar and smoke", "story-2"),
+         edit_note("a3", "", ", the smell of cut grass and rain", "story-3"),
+         edit_note("c1", "It was a dark night in the old town.", "", "story-1"),
+         edit_note("c2", "It was a cold night in the harbour.", "", "story-2"),
+         edit_note("c3", "It was a long night in the city.", "", "story-3")]
+
+
+def test_the_words_put_in_and_the_words_cut_are_blocks_of_their_own() -> None:
+    from oversight.mine.represent import added_words_vectors, removed_words_vectors
+
+    added, removed = added_words_vectors(SWAPS), removed_words_vectors(SWAPS)
+    assert added is not None and removed is not None
+    # a pure cut puts nothing in, a pure addition cuts nothing: zeros, even centred within their story
+    assert not added[6:].any() and not removed[3:6].any()
+    assert np.allclose(np.linalg.norm(added[:6], axis=1), 1.0, atol=1e-5)
+    same, other = added[3] @ added[4], added[3] @ added[0]
+    assert same > 0.5 > other  # two smells put in on different stories are alike, not like a plain phrase
+    assert removed[0] @ removed[1] > 0.5 > removed[0] @ removed[6]
+    assert added_words_vectors([n for n in SWAPS if n.id.startswith("c")]) is None  # nothing put in
+
+
+async def test_the_transformation_is_the_direction_from_before_to_after(tmp_store, embedder) -> None:
+    from oversight.mine.represent import transformation_vectors
+
+    cut, put_back = edit_note("x", "the calm before the storm", ""), edit_note("y", "", "the calm before the storm")
+    swap = edit_note("z", "the calm before the storm", "a quiet hour")
+    other = FailureNote(id="n", text="Too long.", source="import")
+    moved = await transformation_vectors(tmp_store, [cut, put_back, swap, other], embedder)
+    assert moved is not None and not moved[3].any()  # not an edit: zeros
+    assert moved[0] @ moved[1] == pytest.approx(-1.0, abs=1e-5)  # a cut and its undoing point opposite ways
+    before, after = np.asarray(await embedder.embed(["the calm before the storm", "a quiet hour"]))
+    expected = (after - before) / np.linalg.norm(after - before)
+    assert moved[2] @ expected == pytest.approx(1.0, abs=1e-4)
+    assert await transformation_vectors(tmp_store, [other, cut], embedder) is None  # one edit: no direction
+
+
+class CountingEmbedder:
+    def __init__(self, real) -> None:
+        self.real, self.name, self.texts = real, real.name, []
+
+    async def embed(self, texts):
+        self.texts += list(texts)
+        return await self.real.embed(texts)
+
+
+async def test_a_block_of_weight_zero_costs_nothing(tmp_store, embedder) -> None:
+    """The transformation embeds each edit's spans; with its weight 0 they are never embedded, and a
+    second run embeds nothing again (the store's cache)."""
+    from oversight.mine.represent import RepresentParams
+
+    counting = CountingEmbedder(embedder)
+    off = await represent_notes(tmp_store, SWAPS, counting, params=RepresentParams(transformation_weight=0.0))
+    assert "a testament to her courage" not in counting.texts
+    on = await represent_notes(tmp_store, SWAPS, counting, params=RepresentParams(transformation_weight=0.5))
+    assert "a testament to her courage" in counting.texts and on.vectors.shape[1] > off.vectors.shape[1]
+    counting.texts.clear()
+    await represent_notes(tmp_store, SWAPS, counting, params=RepresentParams(transformation_weight=0.5))
+    assert counting.texts == []

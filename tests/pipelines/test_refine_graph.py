@@ -41,7 +41,7 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(project: Pro
 
     thread_id = project.thread_id(demo_tasks(1)[0].id)
     async with open_checkpointer(project.settings.checkpoint_location()) as saver:
-        graph = build_refine_graph(project).compile(checkpointer=saver)
+        graph = build_refine_graph().compile(checkpointer=saver)
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
     assert snapshot.next == ("human_refine",)
     payload = snapshot.tasks[0].interrupts[0].value

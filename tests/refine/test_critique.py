@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from oversight.prompts import load_prompt
+from oversight.refine.checks import CHECKS
 from oversight.refine.critique import GROUNDING, finding_problem, ground_findings, normalise, write_critique
 from oversight.schemas import Draft, Finding
 from tests._demo import demo_tasks
@@ -26,7 +27,10 @@ async def test_critique_validates_into_findings(recorded_llm, vcr) -> None:
     critique = await write_critique(task, a_draft(task.id), recorded_llm, load_prompt("critique"))
     assert critique.draft_id == "d_fixed" and critique.prompt_version == load_prompt("critique").version
     # the recorded answer: SmolLM2-135M found nothing and echoed the draft as its summary
-    assert critique.findings == [] and critique.summary == a_draft(task.id).text
+    assert [f for f in critique.findings if f.source == "model"] == [] and critique.summary == a_draft(task.id).text
+    # the checks that need no model did: the passage says the Confederates won
+    won = next(f for f in critique.findings if f.quote == "The Union won the battle")
+    assert (won.source, won.issue, critique.checks) == ("check: not in the context", 'not in the context: "won"', CHECKS)
     request = json.loads(vcr.requests[0].body)
     # the local server is asked for json_object constrained by the schema, not json_schema
     assert request["response_format"]["type"] == "json_object"

@@ -108,3 +108,22 @@ async def test_when_the_caller_asking_is_cancelled_the_one_waiting_asks_itself(t
     llm.calls[1].set()
     assert (await second).text == "Four." and first.cancelled()
     assert tmp_store.get_draft((await second).id) is not None
+
+
+async def test_a_caller_that_looked_up_the_draft_is_not_read_again(tmp_store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from oversight.refine.drafting import draft_id_for
+
+    task = Task(id="q1", prompt="What is 2 + 2?")
+    tmp_store.add_tasks([task])
+    llm, prompt = QueuedLLM(), load_prompt("draft")
+    llm.answers = ["Four."]
+    assert tmp_store.get_draft(draft_id_for(task.id, llm, prompt)) is None  # the caller's own look-up
+    reads: list[str] = []
+    monkeypatch.setattr(tmp_store, "get_draft", lambda draft_id: reads.append(draft_id))
+    drafting = asyncio.ensure_future(draft_task(task, llm, prompt, store=tmp_store, looked_up=True))
+    await until(lambda: llm.calls)
+    llm.calls[0].set()
+    draft = await drafting
+    assert reads == [] and draft.id == draft_id_for(task.id, llm, prompt)
+    assert tmp_store.drafts([draft.id])[draft.id].text == "Four."  # kept all the same

@@ -61,8 +61,8 @@ def test_held_back_findings_are_listed_and_escaped(seeded) -> None:
     assert "<script>" not in section.markdown and "&lt;script&gt;alert(1)&lt;/script&gt; &#124; x" in section.markdown
 
 
-def test_the_cli_report_assembles_the_section(seeded) -> None:
-    from oversight.cli.mine import report_text
+def test_the_leads_report_assembles_the_section(seeded) -> None:
+    from oversight.leads import report_text
 
     store = seeded
     assert "<h2>Critic grounding and precision</h2>" in report_text(store, "html", audit=False)

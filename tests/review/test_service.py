@@ -14,6 +14,7 @@ from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.pipelines import draft_tasks
 from oversight.project import Project
 from oversight.schemas import GroupRoute, RoutingRule, Task
+from tests.support.clock import Clock
 from tests.support.stub_server import StubServer
 
 
@@ -101,19 +102,27 @@ def seeded(tmp_path: Path) -> Any:
     from tests.support.review_seed import seed_items
 
     settings = load_settings(db=str(tmp_path / "leases.db"), model="openai/x", api_base="http://127.0.0.1:9/v1",
-                             api_key="sk-test", review_lease_seconds=0.3)
+                             api_key="sk-test", review_lease_seconds=300)
     with Project.open(settings) as rt:
         seed_items(rt, [(Task(id="q", prompt="Capital of Peru? One word."), "Lima is the capital.", [])])
+        rt.store.clock = Clock()  # leases run out when a test moves it
         yield rt
 
 
-async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_refused(seeded: Project) -> None:
-    import asyncio
+def moved(project: Project, seconds: float) -> None:
+    """Move the time the project's leases are measured by (the ``seeded`` fixture's fake clock)."""
+    clock = project.store.clock
+    assert isinstance(clock, Clock)
+    clock.move(seconds)
 
+
+async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_refused(seeded: Project) -> None:
     from oversight.errors import LeaseError
 
     assert (await review.claim(seeded, "ana")).task_id == "q"
-    await asyncio.sleep(0.4)  # ana's lease runs out ...
+    moved(seeded, 299)
+    assert await review.claim(seeded, "ben") is None  # ana's lease still runs
+    moved(seeded, 2)  # now it has run out ...
     assert (await review.claim(seeded, "ben")).task_id == "q"  # ... and ben takes the item
     with pytest.raises(LeaseError, match="someone else"):
         await review.submit(seeded, "q", {"decision": "accept"}, reviewer="ana")
@@ -124,19 +133,17 @@ async def test_an_answer_after_the_lease_ran_out_and_another_took_the_item_is_re
 
 async def test_an_item_being_recorded_cannot_be_claimed_even_when_its_lease_was_short(seeded: Project) -> None:
     """While an answer is recorded the item is held for an hour: a slow submit never hands it to a second trainer."""
-    import asyncio
-
     from oversight.review.service import _hold_for_submit
 
     first = await review.claim(seeded, "ana")
-    await asyncio.sleep(0.4)  # the 0.3 s lease has run out, nobody took the item
+    moved(seeded, 400)  # the 300 s lease has run out, nobody took the item
     held = _hold_for_submit(seeded.store, "q", "ana")
     assert held is not None and held.claimed_at == first.claimed_at  # the clock still runs from her claim
-    await asyncio.sleep(0.4)
+    moved(seeded, 400)  # past any ordinary lease, within the hour's hold
     assert await review.claim(seeded, "ben") is None
     saved = await review.submit(seeded, "q", {"decision": "accept"}, reviewer="ana")
     assert saved.reviewer == "ana"
-    assert saved.seconds_spent == 0.3  # measured from her claim, capped at one lease (0.3 s here)
+    assert saved.seconds_spent == 300  # measured from her claim (800 s ago), capped at one lease
 
 
 async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: Project) -> None:
@@ -145,4 +152,11 @@ async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: P
         await review.submit(seeded, "q", {"decision": "rewrite"}, reviewer="ana")
     lease = seeded.store.review_lease("q")
     assert lease is not None and lease.reviewer == "ana"
-    assert (lease.lease_until - lease.claimed_at).total_seconds() < 60  # not the submit hold of an hour
+    assert (lease.lease_until - lease.claimed_at).total_seconds() == 300  # not the submit hold of an hour
+
+
+def test_the_package_is_the_service() -> None:
+    from oversight.review import service
+
+    assert review.__all__ == service.__all__
+    assert all(getattr(review, name) is getattr(service, name) for name in service.__all__)

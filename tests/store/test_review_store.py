@@ -7,7 +7,6 @@ way the refine loop puts them there: a draft, then a critique.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from oversight.schemas import (
 from oversight.store import Store
 from oversight.store.tables import REVIEW_INDEXES
 from tests.store._schema import older_copy
+from tests.support.clock import Clock
 
 LEASE = 600.0
 
@@ -126,23 +126,27 @@ def test_the_holder_gets_the_same_item_back_renewed(store: Store) -> None:
 
 
 def test_an_expired_lease_is_claimable_by_another(store: Store) -> None:
+    clock = store.clock = Clock()
     seed(store, ["a"])
-    lease = store.claim_review("ana", lease_seconds=0.001)
-    assert lease is not None
-    time.sleep(0.05)
+    lease = store.claim_review("ana", lease_seconds=60)
+    assert lease is not None and lease.claimed_at == clock.now
+    clock.move(59)
+    assert store.claim_review("bo", lease_seconds=LEASE) is None  # ana's lease still runs
+    clock.move(2)
     taken = store.claim_review("bo", lease_seconds=LEASE)
-    assert taken is not None and taken.task_id == "a" and taken.claimed_at > lease.claimed_at
+    assert taken is not None and taken.task_id == "a" and taken.claimed_at == clock.now
     assert store.review_lease("a").reviewer == "bo"  # type: ignore[union-attr]
     assert store.claim_review("ana", lease_seconds=LEASE) is None  # bo's lease runs: nothing for ana
 
 
 def test_review_lease_shows_the_holder_even_when_expired(store: Store) -> None:
+    clock = store.clock = Clock()
     seed(store, ["a"])
     assert store.review_lease("a") is None
-    store.claim_review("ana", lease_seconds=0.001)
-    time.sleep(0.05)
+    store.claim_review("ana", lease_seconds=60)
+    clock.move(61)
     lease = store.review_lease("a")
-    assert lease is not None and lease.reviewer == "ana" and lease.lease_until < utcnow()
+    assert lease is not None and lease.reviewer == "ana" and lease.lease_until < clock.now
 
 
 def test_claiming_a_given_task(store: Store) -> None:
@@ -212,9 +216,11 @@ def test_queue_page_counts_orders_and_shows_running_leases(store: Store) -> None
     seed(store, ["a", "b", "c", "d"], batch="b1", domain="law", model="m1")
     seed(store, ["e", "f"], batch="b2", domain="med", model="m2")
     refine(store, "d")
+    clock = store.clock = Clock()
     store.claim_review("ana", lease_seconds=LEASE, task_id="b")
-    store.claim_review("bo", lease_seconds=0.001, task_id="c")
-    time.sleep(0.05)
+    store.claim_review("bo", lease_seconds=60, task_id="c")
+    assert store.review_queue_page()[1][2]["reviewer"] == "bo"  # while it runs, the queue shows it
+    clock.move(61)
 
     total, rows = store.review_queue_page()
     assert total == 5
@@ -414,14 +420,22 @@ def test_a_disabled_user_cannot_sign_in_and_loses_their_sessions(store: Store) -
 
 
 def test_sessions_expire_and_end(store: Store) -> None:
+    clock = store.clock = Clock()
     store.add_user(User(name="ana", role="trainer"), "hash-ana")
-    store.create_session("old", "ana", "c1", utcnow() - timedelta(seconds=1))
-    assert store.session("old") is None
+    store.create_session("old", "ana", "c1", clock.now + timedelta(minutes=1))
+    assert store.session("old")[1] == "c1"  # type: ignore[index]
+    clock.move(61)
+    assert store.session("old") is None  # expired by the store's clock
     # a session's expiry may come in any timezone: it is kept as UTC
-    store.create_session("live", "ana", "c2", (utcnow() + timedelta(hours=1)).astimezone(
+    store.create_session("live", "ana", "c2", (clock.now + timedelta(hours=1)).astimezone(
         __import__("zoneinfo").ZoneInfo("America/Lima")))
     assert store.count("web_sessions") == 1  # the expired one was dropped on the way
     assert store.session("live")[1] == "c2"  # type: ignore[index]
+    clock.move(3599)
+    assert store.session("live")[1] == "c2"  # type: ignore[index]
+    clock.move(2)
+    assert store.session("live") is None
+    clock.move(-2)
     assert store.session("unknown") is None
     store.end_session("live")
     assert store.session("live") is None and store.count("web_sessions") == 0

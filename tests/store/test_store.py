@@ -8,6 +8,7 @@ from oversight.errors import NotFoundError, StoreError
 from oversight.schemas import Critique, Draft, Finding, Refinement, Task
 from oversight.store import Store
 from oversight.store.migrations import MIGRATIONS
+from tests.support.clock import Clock
 
 
 def make_draft(task_id: str = "t1", text: str = "an answer") -> Draft:
@@ -84,10 +85,15 @@ def test_a_task_moves_through_its_states(store: Store) -> None:
 
 
 def test_an_expired_lease_returns_the_task_and_a_failure_keeps_its_error(store: Store) -> None:
+    clock = store.clock = Clock()
     store.add_tasks([Task(id="t1", prompt="Q")])
-    first = store.claim_task(lease_seconds=-1)  # a worker that died: its lease is already over
+    first = store.claim_task(lease_seconds=60)  # a worker that then dies
+    clock.move(59)
+    assert store.claim_task(lease_seconds=60) is None  # its lease still runs
+    clock.move(2)  # now it has run out
     again = store.claim_task(lease_seconds=60)
     assert first is not None and again is not None
+    assert store.task_state("t1")["lease_until"] is not None
     assert again[0] == "t1" and again[1] != first[1] and again[2] == 2
     store.mark_failed("t1", "boom", claim=first[1])  # the dead worker's late report changes nothing
     assert store.task_state("t1").state == "drafting"

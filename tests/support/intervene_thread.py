@@ -19,17 +19,19 @@ async def main(argv: list[str]) -> dict[str, Any]:
     from langgraph.types import Command
 
     from oversight.config import load_settings
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.intervene import intervene_graph
     from oversight.project import Project
 
     with Project.open(load_settings(), create=False) as project:
+        context = PipelineContext(project=project)
         async with intervene_graph(project) as graph:
             if argv[0] == "start":
                 config = {"configurable": {"thread_id": argv[2]}}
-                state = await graph.ainvoke({"pattern_id": argv[1]}, config)
+                state = await graph.ainvoke({"pattern_id": argv[1]}, config, context=context)
             else:
                 config = {"configurable": {"thread_id": argv[1]}}
-                state = await graph.ainvoke(Command(resume=json.loads(argv[2])), config)
+                state = await graph.ainvoke(Command(resume=json.loads(argv[2])), config, context=context)
             paused = state.get("__interrupt__")
             if paused:
                 return {"paused": True, "payload": paused[0].value}

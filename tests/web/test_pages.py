@@ -4,7 +4,6 @@ calibration items, lead pages, and clear errors."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -13,6 +12,8 @@ from oversight import review
 from oversight.pipelines.refine import refine_graph
 from oversight.review import calibration
 from oversight.schemas import Task
+from oversight.web.auth import SESSION_HOURS
+from tests.support.clock import Clock
 from tests.support.review_seed import arm_task, finding
 from tests.web.conftest import Site, csrf_of, default_items, sign_in
 
@@ -40,6 +41,17 @@ def test_pages_need_a_session_and_a_bad_token_is_refused(site: Site) -> None:
     assert anonymous.get("/queue").status_code == 200
 
 
+def test_a_session_lasts_its_hours_by_the_stores_clock(site: Site) -> None:
+    clock = site.project.store.clock = Clock()
+    ana = site.client("ana")
+    assert ana.get("/queue").status_code == 200
+    clock.move(SESSION_HOURS * 3600 - 60)
+    assert ana.get("/queue").status_code == 200  # a minute left
+    clock.move(120)
+    expired = ana.get("/queue")
+    assert (expired.status_code, expired.headers["location"]) == (303, "/login?next=/queue")
+
+
 def test_a_trainer_is_refused_every_lead_page(site: Site) -> None:
     ana, lea = site.client("ana"), site.client("lea")
     for path in ("/lead", "/lead/report", "/lead/audit", "/lead/interventions", "/lead/calibration"):
@@ -61,6 +73,7 @@ def test_a_post_without_the_csrf_token_changes_nothing(site: Site) -> None:
 
 
 def test_a_refinement_end_to_end_records_and_resumes_the_thread(site: Site) -> None:
+    clock = site.project.store.clock = Clock()
     ana = site.client("ana")
     claimed = claim_next(ana)
     assert claimed.status_code == 303
@@ -68,7 +81,7 @@ def test_a_refinement_end_to_end_records_and_resumes_the_thread(site: Site) -> N
     assert task_id == "cap-fr"
     html, csrf = refine_form(ana, task_id)
     assert "Adds detail the one-word instruction forbids." in html
-    time.sleep(1.1)  # the time on the item is measured by the server, from the claim
+    clock.move(42.5)  # the time on the item is measured by the server, from the claim
     done = ana.post(f"/items/{task_id}", data={
         "csrf": csrf, "decision": "edit", "refined_text": "Paris", "tags": "verbose, ignores-instruction",
         "rationale": "It was asked for one word.", "verdict_0": "right", "confidence": "5"})
@@ -79,7 +92,7 @@ def test_a_refinement_end_to_end_records_and_resumes_the_thread(site: Site) -> N
     assert refinement.tags == ["verbose", "ignores-instruction"]
     assert [(v.finding, v.verdict) for v in refinement.finding_verdicts] == [(0, "right")]
     assert refinement.confidence == 1.0
-    assert 1.0 <= refinement.seconds_spent < 60
+    assert refinement.seconds_spent == 42.5
     assert any(op.op != "equal" for op in refinement.diff)
     assert site.project.store.task_state(task_id).state == "refined"
     assert site.project.store.review_lease(task_id) is None
@@ -111,15 +124,20 @@ def test_two_trainers_never_hold_the_same_item(site: Site) -> None:
 
 
 def test_an_abandoned_lease_runs_out_and_the_item_returns(site_factory: Any) -> None:
-    site = site_factory(review_lease_seconds=1.0)
+    site = site_factory(review_lease_seconds=600.0)
+    clock = site.project.store.clock = Clock()
     ana, ben = site.client("ana"), site.client("ben")
     taken = claim_next(ana, domain="geo").headers["location"]
     other = claim_next(ben, domain="geo").headers["location"]
     assert other != taken
     assert claim_next(ben, domain="geo").headers["location"] == other
-    time.sleep(1.2)
+    compare = taken.replace("/items/", "/tasks/")
+    clock.move(599)
+    assert (ben.get(taken).status_code, ben.get(compare).status_code) == (409, 403)  # ana's lease still runs
+    clock.move(2)
     _, _csrf = refine_form(ben, other.removeprefix("/items/"))  # renews ben's lease
-    assert ben.get(taken).status_code == 200  # ana's ran out: ben may open it now
+    assert ben.get(compare).status_code == 200  # ana's ran out: ben may read the task's history ...
+    assert ben.get(taken).status_code == 200  # ... and open it now
 
 
 def test_filters_narrow_what_is_claimed(site: Site) -> None:

@@ -12,61 +12,25 @@ from __future__ import annotations
 
 from oversight._lazy import lazy_exports
 
-_WHERE = {
-    # records
-    "FEATURES": "records",
-    "Choice": "records",
-    "Judgment": "records",
-    "PairwiseJudgment": "records",
-    "PointwiseJudgment": "records",
-    "FeatureEffect": "records",
-    "StyleModel": "records",
-    "WinRate": "records",
-    "PositionBias": "records",
-    "AnnotatorAgreement": "records",
-    "Agreement": "records",
-    "BlindSpot": "records",
-    "BlindSpotReport": "records",
-    "SharedFeature": "records",
-    "Ceiling": "records",
-    "GroupRoute": "records",
-    "RoutingRule": "records",
-    "JudgeComparison": "records",
-    "AuditResult": "records",
-    "RawFinding": "records",
+_EXPORTS = {
+    "records": (
+        "FEATURES", "Choice", "Judgment", "PairwiseJudgment", "PointwiseJudgment", "FeatureEffect", "StyleModel",
+        "WinRate", "PositionBias", "AnnotatorAgreement", "Agreement", "BlindSpot", "BlindSpotReport",
+        "SharedFeature", "Ceiling", "GroupRoute", "RoutingRule", "JudgeComparison", "AuditResult", "RawFinding",
+    ),
     # reading and keeping
-    "read_judgments": "io",
-    "parse_mapping": "io",
-    "normalise_choice": "io",
-    "import_judgments": "io",
-    "judgments_from_refinements": "io",
-    "is_simulated": "io",
+    "io": ("read_judgments", "parse_mapping", "normalise_choice", "import_judgments", "judgments_from_refinements",
+           "is_simulated"),
     # statistics
-    "style_features": "features",
-    "normalised_difference": "features",
-    "ALPHA": "style",
-    "MIN_EFFECT": "style",
-    "MIN_ITEMS": "style",
-    "fit_style": "style",
-    "position_bias": "style",
-    "win_rates": "style",
-    "agreement": "agreement_stats",
-    "blind_spots": "agreement_stats",
-    "krippendorff_alpha": "agreement_stats",
-    "measurement_level": "agreement_stats",
-    "ceilings": "routing",
-    "routing_rule": "routing",
+    "features": ("style_features", "normalised_difference"),
+    "style": ("ALPHA", "MIN_EFFECT", "MIN_ITEMS", "fit_style", "position_bias", "win_rates"),
+    "agreement_stats": ("agreement", "blind_spots", "krippendorff_alpha", "measurement_level"),
+    "routing": ("ceilings", "routing_rule"),
     # the audit, the judge, the report
-    "audit_judgments": "run",
-    "verdict": "run",
-    "judge_pairs": "judge",
-    "compare_with_judge": "judge",
-    "JudgeVerdict": "judge",
-    "render_audit_html": "report",
-    "render_audit_markdown": "report",
+    "run": ("audit_judgments", "verdict"),
+    "judge": ("judge_pairs", "compare_with_judge", "JudgeVerdict"),
+    "report": ("render_audit_html", "render_audit_markdown"),
 }
 
-__all__ = sorted(_WHERE)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = __dir__()

@@ -8,7 +8,6 @@ several raters. The thresholds are stated constants so a lead can see why a kind
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
@@ -61,14 +60,13 @@ def _spread(judgments: Sequence[Judgment]) -> float | None:
     return float(np.mean(shares))
 
 
-def wilson_upper(successes: int, n: int, z: float = 1.96) -> float:
-    """Upper end of the 95% Wilson interval for a proportion."""
+def wilson_upper(successes: int, n: int, level: float = 0.95) -> float:
+    """Upper end of the Wilson interval for a proportion (1 when there are no items)."""
     if n == 0:
         return 1.0
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + margin) / (1 + z * z / n))
+    from statsmodels.stats.proportion import proportion_confint  # heavy: loaded on first use
+
+    return min(1.0, float(proportion_confint(successes, n, alpha=1 - level, method="wilson")[1]))
 
 
 def _route(disagreement: float | None, gold_accuracy: float | None, n_multi: int) -> tuple[Route, str]:

@@ -71,15 +71,13 @@ def _expit(x: float) -> float:
 
 
 def _holm(pvalues: dict[str, float]) -> dict[str, float]:
-    """Holm step-down adjusted p-values (family-wise error control)."""
-    order = sorted(pvalues, key=lambda k: pvalues[k])
-    m = len(order)
-    adjusted: dict[str, float] = {}
-    running = 0.0
-    for rank, name in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[name]))
-        adjusted[name] = running
-    return adjusted
+    """Holm step-down adjusted p-values (family-wise error control), by name."""
+    if not pvalues:
+        return {}
+    from statsmodels.stats.multitest import multipletests
+
+    adjusted = multipletests(list(pvalues.values()), method="holm")[1]
+    return {name: float(p) for name, p in zip(pvalues, adjusted, strict=True)}
 
 
 class _Fit(NamedTuple):

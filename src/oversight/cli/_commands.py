@@ -18,16 +18,16 @@ COMMANDS: dict[str, str] = {
 
 # Subsystems add their commands here (each module:attribute is a click command or group).
 OPTIONAL_COMMANDS: dict[str, str] = {
-    "notes": "oversight.cli.mine:notes",
-    "refinements": "oversight.cli.mine:refinements",
+    "notes": "oversight.cli.notes:notes",
+    "refinements": "oversight.cli.refinements:refinements",
     "mine": "oversight.cli.mine:mine",
-    "patterns": "oversight.cli.mine:patterns",
-    "report": "oversight.cli.mine:report",
+    "patterns": "oversight.cli.patterns:patterns",
+    "report": "oversight.cli.report:report",
     "audit": "oversight.cli.audit:audit",
     "interventions": "oversight.cli.intervene:interventions",
-    "serve": "oversight.cli.web:serve",
-    "users": "oversight.cli.web:users",
-    "calibration": "oversight.cli.web:calibration",
+    "serve": "oversight.cli.serve:serve",
+    "users": "oversight.cli.users:users",
+    "calibration": "oversight.cli.calibration:calibration",
     "experiment": "oversight.cli.experiment:experiment",
 }
 

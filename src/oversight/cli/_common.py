@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,14 +13,24 @@ from oversight.cli._output import Styled, say, unescaped
 from oversight.config import Settings, load_settings
 from oversight.visible import visible
 
-__all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "say", "settings_from", "visible",
-           "with_model_options", "writable_path"]
+if TYPE_CHECKING:
+    from oversight.store import Store
+
+__all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "say", "settings_from", "store_from",
+           "visible", "with_model_options", "writable_path"]
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
     """Settings: oversight.toml, then OVERSIGHT_* variables, then the command's flags."""
     root = ctx.find_root().obj or {}
     return load_settings(root.get("config_path"), db=root.get("db"), **overrides)
+
+
+def store_from(ctx: click.Context, *, create: bool = True) -> Store:
+    """The store the global --db (or settings) names. ``create=False``: a missing SQLite database is an error."""
+    from oversight.project import open_store
+
+    return open_store(settings_from(ctx), create=create)
 
 
 def err(message: str) -> None:

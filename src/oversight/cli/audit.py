@@ -43,21 +43,10 @@ def audit() -> None:
 )
 @output_options
 @click.option("--save", is_flag=True, help="Also keep the judgments in the database (one transaction).")
-@click.option(
-    "--alpha",
-    "alpha_level",
-    type=click.FloatRange(0.0001, 0.5),
-    default=0.05,
-    show_default=True,
-    help="Significance level (Holm-adjusted over the style features).",
-)
-@click.option(
-    "--min-effect",
-    type=click.FloatRange(0.0, 0.5),
-    default=0.05,
-    show_default=True,
-    help="Smallest change in win probability at 1 SD that counts (0.05 = 5 points).",
-)
+@click.option("--alpha", "alpha_level", type=click.FloatRange(0.0001, 0.5), default=0.05, show_default=True,
+              help="Significance level (Holm-adjusted over the style features).")
+@click.option("--min-effect", type=click.FloatRange(0.0, 0.5), default=0.05, show_default=True,
+              help="Smallest change in win probability at 1 SD that counts (0.05 = 5 points).")
 @click.option(
     "--judge",
     "run_judge",
@@ -103,15 +92,8 @@ def judgments(
             "`oversight review` now orders its queue by it")
     if run_judge:
         result.judge = _run_judge(ctx, loaded, settings, alpha=alpha_level, min_effect=min_effect, limit=judge_limit)
-    if not no_report:
-        written = _write_report(result, Path(report_dir))
-        err(f"wrote the audit section: {written}")
-    if as_json:
-        emit_json(result.to_json())
-        return
-    for line in result.verdict:
-        click.echo(f"- {line}")
-    if result.judge is not None:
+    give_result(result, as_json=as_json, report_dir=report_dir, no_report=no_report)
+    if result.judge is not None and not as_json:
         j = result.judge
         click.echo(
             f"- LLM judge {j.judge}: agrees with the human majority on "
@@ -139,6 +121,18 @@ def _run_judge(ctx: click.Context, loaded: list[Any], settings: Settings, *, alp
             "nothing to compare")
         ctx.exit(1)
     return compare_with_judge(humans, judged, alpha=alpha, min_effect=min_effect)
+
+
+def give_result(result: AuditResult, *, as_json: bool, report_dir: str, no_report: bool) -> None:
+    """What ``output_options`` ask for: the report section written (unless --no-report), then the
+    result printed, as JSON or as its verdict lines."""
+    if not no_report:
+        err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in result.verdict:
+        click.echo(f"- {line}")
 
 
 def _write_report(result: AuditResult, folder: Path) -> Path:
@@ -185,10 +179,4 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
         else:
             store.save_routing_rule(result.routing)
             err("kept the routing rule: `oversight review` now orders its queue by it")
-    if not no_report:
-        err(f"wrote the audit section: {_write_report(result, Path(report_dir))}")
-    if as_json:
-        emit_json(result.to_json())
-        return
-    for line in result.verdict:
-        click.echo(f"- {line}")
+    give_result(result, as_json=as_json, report_dir=report_dir, no_report=no_report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from oversight.cli._common import Progress, Styled, err, say, settings_from, wit
 
 if TYPE_CHECKING:
     from oversight.project import Project
+    from oversight.schemas import NamesMode
 
 
 def _short(text: str | None, n: int = 220) -> str:
@@ -40,8 +42,6 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
     settings = settings_from(ctx, model=model, critic_model=critic_model, api_base=api_base,
                              prompts_dir=prompts_dir, concurrency=concurrency, max_tokens=max_tokens)
     err(f"oversight demo: {limit} real questions from FineGrainedRLHF (Apache-2.0), workspace {root}/")
-    import asyncio
-
     from oversight.project import Project
     from oversight.store import masked_url
 
@@ -76,7 +76,7 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
           your tasks    oversight tasks import FILE.jsonl && oversight draft && oversight review
     """).rstrip())
     # SmolLM2-135M names patterns after whatever story it read last; keyword names say more.
-    names = "llm" if settings.model else "keywords"
+    names: NamesMode = "llm" if settings.model else "keywords"
     err("drafting 12 bundled capital questions (\"Answer with one word.\") and refining them as a trainer would ...")
     with Project.open(settings) as project:
         mined = asyncio.run(_patterns_and_one_intervention(project, root, names))
@@ -87,18 +87,17 @@ def demo(ctx: click.Context, workspace: str, limit: int, max_tokens: int, model:
         ctx.exit(1)
 
 
-async def _patterns_and_one_intervention(project: Project, root: Path, names: str) -> dict[str, Any]:
+async def _patterns_and_one_intervention(project: Project, root: Path, names: NamesMode) -> dict[str, Any]:
     """Refine the capital questions, mine, validate one intervention, write the report with it."""
-    from oversight.cli.mine import report_text
-    from oversight.demo import refine_capital_questions, validate_one_intervention
+    from oversight.demo import mine_and_report, refine_capital_questions, validate_one_intervention
+    from oversight.leads import write_reports
 
     await refine_capital_questions(project)
     err(f"mining failure patterns from the refinements ({names} names) and writing the leads' report ...")
-    mined = await mine_and_report(project, root, names=names)
+    mined = await mine_and_report(project, root, names=names, progress=err)
     err("proposing interventions for the one-word pattern and validating the few-shot set (re-drafting) ...")
     mined["intervention"] = await validate_one_intervention(project)
-    for fmt, path in (("html", mined["html"]), ("md", mined["markdown"])):  # now with the interventions section
-        path.write_text(report_text(project.store, fmt), encoding="utf-8")
+    await asyncio.to_thread(write_reports, project.store, root)  # now with the interventions section
     return mined
 
 
@@ -121,29 +120,3 @@ def _print_intervention(found: dict[str, Any] | None) -> None:
         click.echo(f"  check {name}: {interval.estimate * 100:+.0f} points "
                    f"[{interval.low * 100:+.0f}, {interval.high * 100:+.0f}] (positive: more failures)")
     click.echo(f"  outcome       {validation.outcome.replace('_', ' ')}: {validation.reason}")
-
-
-async def mine_and_report(project: Project, folder: str | Path, names: str = "llm") -> dict[str, Any]:
-    """Mine, then write failure-patterns.html and .md into a folder (the demo's last step)."""
-    from oversight.cli.mine import mine_with_project, report_text
-    from oversight.store import masked_url
-
-    result = await mine_with_project(project, names)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for fmt in ("html", "md"):
-        paths[fmt] = folder / f"failure-patterns.{fmt}"
-        paths[fmt].write_text(report_text(project.store, fmt), encoding="utf-8")
-    run = result.run
-    db = masked_url(project.settings.db)  # printed: never the password
-    return {
-        "result": result,
-        "html": paths["html"],
-        "markdown": paths["md"],
-        "next": [
-            f"  patterns      {run.patterns} from {run.notes} failure notes ({run.noise} noise): "
-            f"oversight --db {db} patterns",
-            f"  report        {paths['html']}  (open in a browser; also {paths['md'].name})",
-        ],
-    }

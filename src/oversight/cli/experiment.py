@@ -95,8 +95,8 @@ def run_command(ctx: click.Context, file: Path, rows_path: str | None, as_json: 
 @experiment.command("triage")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--drafts", is_flag=True,
-              help="Triage the database's drafts instead: the review queue by the critic's findings and the "
-                   "routing rule, measured on the drafts trainers already answered.")
+              help="Triage the database's drafts instead: the review queue by the critic's and the checks' "
+                   "findings and the routing rule, measured on the drafts trainers already answered.")
 @click.option("--judge", metavar="NAME", help="The annotator to triage (needed when several rated the pairs).")
 @click.option("--budget", "budgets", type=click.FloatRange(0, 1, min_open=True), multiple=True,
               help="Fractions of pairs a human can review. Repeatable.  [default: 0.1, 0.25, 0.5]")
@@ -117,8 +117,9 @@ def triage_command(ctx: click.Context, file: Path | None, drafts: bool, judge: s
     disagreement (weights fixed in advance). With `gold`, prints the share of the judge's errors
     each budget catches, beside random review.
 
-    With --drafts: drafts are ranked by the AI critic's worst shown finding, then how many it shows,
-    then the audit's routing rule. The drafts trainers already answered say how well that ranking
+    With --drafts: drafts are ranked by the AI critic's worst shown finding and the findings of the
+    checks that need no model (what the context does not support, instructions not followed, accepted
+    eval checks), then how many the critic shows, then the audit's routing rule. The drafts trainers already answered say how well that ranking
     catches the ones they changed or rejected; the queue's first items for the first budget are listed."""
     import pandas as pd
 
@@ -198,7 +199,7 @@ def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path 
     else:
         changed = int(measured["errors"].iloc[0])
         click.echo(f"on {len(answered)} answered drafts ({changed} changed or rejected by trainers), the critic's "
-                   "ranking would have caught:")
+                   "and the checks' ranking would have caught:")
         for row in measured.itertuples(index=False):
             click.echo(f"  review {row.budget:.0%} ({row.reviewed}): {row.recall:.0%} of them "
                        f"[{row.recall_low:.0%}, {row.recall_high:.0%}]; random {row.random_recall:.0%}; "
@@ -206,4 +207,5 @@ def _triage_drafts(ctx: click.Context, budgets: tuple[float, ...], target: Path 
     click.echo(f"{len(ranked)} drafts wait for review; the first {len(first)} ({budgets[0]:.0%}) to review:")
     for item in first:
         click.echo(f"  {item.id}  severity {item.signals['critic_severity']:.2f}, "
-                   f"findings {item.signals['critic_findings']:.2f}, route {item.signals['route']:.2f}")
+                   f"findings {item.signals['critic_findings']:.2f}, checks {item.signals['checks']:.2f}, "
+                   f"route {item.signals['route']:.2f}")

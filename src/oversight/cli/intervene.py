@@ -155,27 +155,32 @@ def show(ctx: click.Context, intervention_id: str, as_json: bool) -> None:
         click.echo(line)
 
 
+def decision_arguments(func: Any) -> Any:
+    """ID and a required --reason: what a lead's decision (accept, reject) takes."""
+    func = click.pass_context(func)
+    func = click.option("--reason", required=True, help="Why (kept with the intervention).")(func)
+    return click.argument("intervention_id", metavar="ID")(func)
+
+
 @interventions.command("accept")
-@click.argument("intervention_id", metavar="ID")
-@click.option("--reason", required=True, help="Why (kept with the intervention).")
-@click.pass_context
+@decision_arguments
 def accept(ctx: click.Context, intervention_id: str, reason: str) -> None:
     """Accept a proposed (or rejected) intervention, with the reason."""
     _decide(ctx, intervention_id, "accepted", reason)
 
 
 @interventions.command("reject")
-@click.argument("intervention_id", metavar="ID")
-@click.option("--reason", required=True, help="Why (kept with the intervention).")
-@click.pass_context
+@decision_arguments
 def reject(ctx: click.Context, intervention_id: str, reason: str) -> None:
     """Reject a proposed (or accepted, not yet validated) intervention, with the reason."""
     _decide(ctx, intervention_id, "rejected", reason)
 
 
 def _decide(ctx: click.Context, intervention_id: str, decision: str, reason: str) -> None:
+    from oversight.intervene.service import decide
+
     with _store(ctx) as store:
-        decided = store.decide_intervention(intervention_id, decision, reason)
+        decided = decide(store, intervention_id, decision, reason)
     click.echo(f"{decided.status} {visible(decided.id)}: {visible(decided.title)}")
 
 

@@ -36,8 +36,10 @@ def _show(index: int, total: int, item: Any) -> None:
         click.echo("input: " + _clip(task.input, 600))
     if task.context:
         say(Styled("context: " + _clip(task.context, 600), dim=True))
-    say(Styled(f"DRAFT ({visible(draft.model)}, prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)})",
-               fg="cyan", bold=True))
+    origin = draft.imported_from
+    made = (f"imported from {visible(origin.file)}:{origin.line}" if origin is not None
+            else f"prompt {visible(draft.prompt_name)}@{visible(draft.prompt_version)}")
+    say(Styled(f"DRAFT ({visible(draft.model)}, {made})", fg="cyan", bold=True))
     click.echo(visible(draft.text))
     if critique is None:
         return
@@ -48,7 +50,8 @@ def _show(index: int, total: int, item: Any) -> None:
         click.echo("  (no findings)")
     for number, finding in enumerate(critique.findings, start=1):
         quote = f' "{_clip(finding.quote, 160)}"' if finding.quote else " (omission)"
-        click.echo(f"  [{number}] {visible(finding.severity)}/{visible(finding.category)}:{quote}\n"
+        source = critique.model if finding.source == "model" else finding.source
+        click.echo(f"  [{number}] {visible(finding.severity)}/{visible(finding.category)} ({visible(source)}):{quote}\n"
                    f"      {visible(finding.issue)}")
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from oversight.cli._common import emit_json, err, settings_from, visible
+
+if TYPE_CHECKING:
+    from oversight.schemas import Draft, Task
 
 
 def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -28,31 +33,62 @@ def tasks() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
               help="Read a task field from another column, e.g. --map prompt=question. Repeatable.")
+@click.option("--draft-field", metavar="NAME",
+              help="The column holding each task's draft (a model's answer, to review instead of drafting one).")
+@click.option("--model-field", metavar="NAME", help="The column naming the model that wrote each draft.")
+@click.option("--no-critique", is_flag=True,
+              help="Queue the imported drafts for review at once, without an AI critique.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], as_json: bool) -> None:
-    """Import tasks from a JSONL or CSV FILE (fields: prompt, id, input, context, domain, kind, reference).
+def import_tasks(ctx: click.Context, file: str, maps: tuple[str, ...], draft_field: str | None,
+                 model_field: str | None, no_critique: bool, as_json: bool) -> None:
+    """Import tasks from a JSONL, CSV or Parquet FILE (fields: prompt, id, input, context, domain, kind, reference).
 
-    The whole file is checked first; on any error nothing is imported. Creates the
+    Tasks can come with their drafts: --draft-field names the column, or chat lines
+    ({"messages": [...]}, an assistant turn last: the draft) carry them. `oversight draft` then
+    critiques them (no model drafts them), or --no-critique queues them for review at once.
+    The file is imported whole or not at all: on any error nothing is imported. Creates the
     database when there is none yet (the only command besides init and demo that does).
     """
     from oversight.project import open_store
-    from oversight.refine.tasks import load_tasks
+    from oversight.refine.tasks import read_tasks
     from oversight.store import database_url, masked_url
 
     settings = settings_from(ctx)
-    loaded = load_tasks(file, mapping=_parse_map(maps))
+    rows = read_tasks(file, mapping=_parse_map(maps), draft_field=draft_field, model_field=model_field,
+                      critique=not no_critique)
+    read = drafts = 0
+
+    def pairs() -> Iterator[tuple[Task, Draft | None]]:  # read as they are written: memory stays flat
+        nonlocal read, drafts
+        for item in rows:
+            read, drafts = read + 1, drafts + (item.draft is not None)
+            yield item.task, item.draft
+
     url = database_url(settings.db)
     creating = url.startswith("sqlite:///") and url != "sqlite:///:memory:" \
         and not Path(url.removeprefix("sqlite:///")).exists()
-    with open_store(settings) as store:
-        if creating:
-            err(f"created a new database at {masked_url(settings.db)}")
-        added, present = store.add_tasks(loaded, source=file)
+    try:
+        with open_store(settings) as store:  # one transaction: a bad row rolls back every row before it
+            added, present = store.add_imported_tasks(pairs(), source=file)
+    except BaseException:
+        if creating:  # a bad file leaves no database behind where there was none
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        raise
+    if creating:
+        err(f"created a new database at {masked_url(settings.db)}")
     if as_json:
-        emit_json({"file": file, "read": len(loaded), "added": added, "already_present": present})
+        emit_json({"file": file, "read": read, "drafts": drafts, "added": added, "already_present": present})
+        return
+    with_drafts = "" if not drafts else " with their drafts" if drafts == read else f" ({drafts} with drafts)"
+    click.echo(f"imported {added} task(s){with_drafts} from {visible(file)}"
+               + (f" ({present} already present)" if present else ""))
+    if drafts and no_critique:
+        err(f"next: oversight review   (database: {masked_url(settings.db)})")
+    elif drafts:
+        err(f"next: oversight draft   (critiques the imported drafts, drafts the rest; database: {masked_url(settings.db)})")
     else:
-        click.echo(f"imported {added} task(s) from {visible(file)}" + (f" ({present} already present)" if present else ""))
         err(f"next: oversight draft   (database: {masked_url(settings.db)})")
 
 

@@ -14,8 +14,12 @@ Signals, each on 0..1 (1 = look at this first):
   ``LONGER_SATURATION`` times as long, 0 when it picked the shorter one). Judges are known to
   prefer the longer answer beyond its merit, so a win by length alone is suspect.
 - ``model_disagreement``: the share of other raters of the same pair who chose differently.
-- ``critic_severity`` / ``critic_findings``: what the AI critic found in a draft (the worst
+- ``critic_severity`` / ``critic_findings``: what the AI critic model found in a draft (the worst
   severity shown; the number of findings, capped).
+- ``checks``: what the checks that need no model found (``oversight.refine.checks``: statements
+  the task's context does not support, instructions not followed, accepted eval checks failed):
+  their severities summed, ``CHECK_HALF`` giving 0.5. On FineGrainedRLHF dev this ranks answers
+  with factual errors far better than the embedded critic (bench/bench_checks_triage.py).
 - ``route``: the audit's routing rule for the item's kind or domain (experts or several raters
   wanted: 1; one rater: 0.5; automate: 0).
 
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUDGETS",
+    "CHECK_HALF",
     "CRITIC_WEIGHTS",
     "FINDINGS_CAP",
     "JUDGE_WEIGHTS",
@@ -74,6 +79,9 @@ LONGER_SATURATION = 2.0
 SEVERITY_SCORE: dict[str, float] = {"low": 1 / 3, "medium": 2 / 3, "high": 1.0}
 # Beyond three findings a critic mostly repeats itself; more does not mean worse.
 FINDINGS_CAP = 3
+# Check findings' severities summed: two medium ones or one high and a low give 0.5, more approach 1
+# without a cap (each unsupported statement is evidence of its own, and a cap would tie the worst drafts).
+CHECK_HALF = 4 / 3
 ROUTE_SCORE: dict[str, float] = {"expert": 1.0, "several_raters": 1.0, "single_rater": 0.5, "automate": 0.0}
 _UNKNOWN_ROUTE = 0.5  # no rule for this kind: neither trusted nor flagged
 
@@ -84,8 +92,10 @@ _UNKNOWN_ROUTE = 0.5  # no rule for this kind: neither trusted nor flagged
 # (they may be the ones who are wrong).
 JUDGE_WEIGHTS: dict[str, float] = {"self_disagreement": 1.0, "picked_longer": 0.5, "model_disagreement": 0.5}
 # A high-severity finding is the critic saying "this is wrong"; the count breaks ties among
-# drafts with the same worst finding; the route adds the audit's prior for the task's kind.
-CRITIC_WEIGHTS: dict[str, float] = {"critic_severity": 1.0, "critic_findings": 0.5, "route": 0.25}
+# drafts with the same worst finding; the route adds the audit's prior for the task's kind. The
+# checks weigh as much as the critic's worst finding: measured, they rank factual errors better
+# than the embedded critic (fixed before bench_checks_triage's figures, not fitted on them).
+CRITIC_WEIGHTS: dict[str, float] = {"critic_severity": 1.0, "critic_findings": 0.5, "checks": 1.0, "route": 0.25}
 
 
 @dataclass(frozen=True)
@@ -162,15 +172,19 @@ def judge_items(judgments: Sequence[PairwiseJudgment], *, judge: str | None = No
 
 
 def critique_signals(critique: Critique | None) -> dict[str, float]:
-    """``critic_severity`` (worst shown finding: low 1/3, medium 2/3, high 1; none 0) and
-    ``critic_findings`` (shown findings, capped at FINDINGS_CAP, over FINDINGS_CAP).
+    """``critic_severity`` (the model's worst shown finding: low 1/3, medium 2/3, high 1; none 0),
+    ``critic_findings`` (the model's shown findings, capped at FINDINGS_CAP, over FINDINGS_CAP) and
+    ``checks`` (the check findings' severities summed, s, as 1 - 2 ** (-s / CHECK_HALF)).
 
     Only the findings the trainer is shown count: dropped ones failed the grounding check.
     No critique counts as nothing found.
     """
     findings = critique.findings if critique is not None else []
-    severity = max((SEVERITY_SCORE[f.severity] for f in findings), default=0.0)
-    return {"critic_severity": severity, "critic_findings": min(len(findings), FINDINGS_CAP) / FINDINGS_CAP}
+    model = [f for f in findings if f.source == "model"]
+    checked = sum(SEVERITY_SCORE[f.severity] for f in findings if f.source != "model")
+    severity = max((SEVERITY_SCORE[f.severity] for f in model), default=0.0)
+    return {"critic_severity": severity, "critic_findings": min(len(model), FINDINGS_CAP) / FINDINGS_CAP,
+            "checks": 1 - 2 ** (-checked / CHECK_HALF)}
 
 
 def route_signal(rule: RoutingRule | None, kind: str | None = None, domain: str | None = None) -> float:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from oversight.schemas import Draft, FailureNote, Pattern, Refinement, Task
     from oversight.store import Store
 
-__all__ = ["PatternSuggestions", "gather_evidence", "routing_from_audit", "suggest_for_patterns"]
+__all__ = ["PatternSuggestions", "decide", "gather_evidence", "routing_from_audit", "suggest_for_patterns"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,24 @@ class PatternSuggestions:
     suggestions: Suggestions
     added: int
     present: int
+
+
+def decide(store: Store, intervention_id: str, decision: str, reason: str) -> Intervention:
+    """Accept or reject an intervention with the lead's reason (blocking); return it as stored.
+
+    Accepting an ``eval_check`` also runs it on every draft waiting for review: a draft that fails
+    it gets a finding naming the intervention, added to its critique in the transaction that
+    records the acceptance (new drafts get it from the critique stage). Raises as
+    ``Store.decide_intervention`` does.
+    """
+    from oversight.refine.critique import check_waiting
+
+    current = store.intervention(intervention_id)
+    findings = None
+    if current is not None and current.kind == "eval_check" and decision == "accepted":
+        found = check_waiting(store, [current.model_copy(update={"status": "accepted"})])
+        findings = {critique_id: (g.findings, g.dropped) for critique_id, g in found.items()}
+    return store.decide_intervention(intervention_id, decision, reason, findings=findings)
 
 
 def routing_from_audit(store: Store, pattern: Pattern, notes: list[FailureNote]) -> Intervention | None:

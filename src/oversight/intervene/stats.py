@@ -1,4 +1,4 @@
-"""The statistics that decide whether an intervention worked (numpy only, no model).
+"""The statistics that decide whether an intervention worked (numpy; statsmodels for Wilson; no model).
 
 Paired design. Each affected task is drafted with the old prompt and with the new one, and each
 draft is scored True when the failure recurs. The effect is the after-rate minus the before-rate
@@ -29,7 +29,6 @@ positives and 5 human negatives (otherwise the true-positive or true-negative ra
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -155,13 +154,13 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Interval:
     _check_level(level, 1)
     if n == 0:
         return Interval(estimate=0.0, low=0.0, high=1.0, level=level)
-    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    margin = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low = 0.0 if successes == 0 else max(0.0, float(centre - margin))
-    high = 1.0 if successes == n else min(1.0, float(centre + margin))
-    return Interval(estimate=p, low=low, high=high, level=level)
+    from statsmodels.stats.proportion import proportion_confint  # ~1 s to import: only when a rate is asked for
+
+    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
+    # At 0 or n successes the bound is exactly 0 or 1; statsmodels leaves rounding error there.
+    low = 0.0 if successes == 0 else max(0.0, float(low))
+    high = 1.0 if successes == n else min(1.0, float(high))
+    return Interval(estimate=successes / n, low=low, high=high, level=level)
 
 
 def difference_of_proportions(successes: int, n: int, base_successes: int, base_n: int,

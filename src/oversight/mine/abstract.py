@@ -47,11 +47,16 @@ class AbstractionCache(Protocol):
 
 @dataclass(frozen=True)
 class NoteAbstractor:
-    """Restates note texts (``prompt``: abstract_note) through ``llm``, keeping answers in ``cache``."""
+    """Restates note texts (``prompt``: abstract_note) through ``llm``, keeping answers in ``cache``.
+
+    ``ask=False`` reads restatements from the cache alone, a text never restated keeping its own:
+    what a later step of a run that asked already sees (the mine graph's nodes after embed_notes).
+    """
 
     llm: LLM
     prompt: Prompt
     cache: AbstractionCache | None = None
+    ask: bool = True
 
     @property
     def name(self) -> str:
@@ -68,6 +73,8 @@ class NoteAbstractor:
         if self.cache is not None:
             known = await asyncio.to_thread(
                 self.cache.note_abstractions, self.llm.model, self.prompt.version, hashes)
+        if not self.ask:
+            return [known.get(key, text) for key, text in zip(hashes, texts, strict=True)]
         first: dict[str, str] = {}
         for key, text in zip(hashes, texts, strict=True):
             if key not in known:

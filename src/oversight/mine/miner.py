@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MiningResult",
     "Progress",
+    "cluster_representation",
     "collect_failure_notes",
     "current",
     "finish_run",
@@ -149,18 +151,20 @@ async def mine(
     abstract: NoteAbstractor | None = None,
     wait: bool = False,
     represent: RepresentParams | None = None,
+    lock_held: bool = False,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
     One run at a time per database (``oversight.mine.lock``): while another holds the lock this
-    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it.
+    raises MiningInProgressError before anything is paid for, or with ``wait`` waits for it;
+    ``lock_held``: the caller holds the lock already (``mine_project`` takes it before choosing models).
     ``abstract``: restate each note as a topic-free failure with a model before embedding.
     ``represent``: the weights of what the clustering sees beside each note's embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
     name_pattern prompt); without one, keywords name them. Raises LLMError.
     """
-    async with holding_mine_lock(store, wait=wait, progress=progress):
+    async with nullcontext() if lock_held else holding_mine_lock(store, wait=wait, progress=progress):
         added = await collect_failure_notes(store, explain_edits=explain_edits)
         progress(f"notes: {added} new from refinements")
         notes = await asyncio.to_thread(store.notes)
@@ -170,14 +174,23 @@ async def mine(
         represent = represent or RepresentParams()
         texts, vectors = await represent_notes(store, notes, embedder, abstract=abstract, params=represent)
         progress("clustering")
-        clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
-        clustering.params["represent"] = represent._asdict()
-        if abstract is not None:
-            clustering.params["abstracted_by"] = abstract.name
+        clustering = await cluster_representation(vectors, params, represent=represent, abstract=abstract)
         return await finish_run(
             store, notes, vectors, clustering, names=names, llm=llm, embedder_name=embedder.name,
             name_prompt=name_prompt, progress=progress, texts=texts,
         )
+
+
+async def cluster_representation(
+    vectors: np.ndarray, params: ClusterParams | None, *, represent: RepresentParams,
+    abstract: NoteAbstractor | None = None,
+) -> Clustering:
+    """Cluster the represented notes (in a worker thread); the run records how they were represented."""
+    clustering = await asyncio.to_thread(cluster_embeddings, vectors, params)
+    clustering.params["represent"] = represent._asdict()
+    if abstract is not None:
+        clustering.params["abstracted_by"] = abstract.name
+    return clustering
 
 
 async def finish_run(
@@ -256,7 +269,7 @@ def _record(
     named: list[tuple[PatternName, str]],
 ) -> MiningResult:
     """Count, write the run whole and return it (blocking: runs in a worker thread)."""
-    patterns = _build_patterns(run, notes, vectors, clustering, plan, named)
+    patterns = _build_patterns(run, notes, vectors, clustering.centroids, plan, named)
     themes = _themes(clustering, patterns, plan.keywords, plan.previous_themes)
     for pattern, theme in zip(patterns, clustering.themes, strict=True):
         pattern.theme_id = themes[int(theme)]["id"]
@@ -326,7 +339,7 @@ def _build_patterns(
     run: MiningRun,
     notes: list[FailureNote],
     vectors: np.ndarray,
-    clustering: Clustering,
+    centroids: np.ndarray,
     plan: _Plan,
     named: list[tuple[PatternName, str]],
 ) -> list[Pattern]:
@@ -340,7 +353,7 @@ def _build_patterns(
     patterns = []
     for c, member in enumerate(members):
         stats = pattern_stats(
-            notes, member, vectors, clustering.centroids[c], total_units=total_units,
+            notes, member, vectors, centroids[c], total_units=total_units,
             period_totals=period_totals, granularity=granularity, slice_fields=slice_fields,
         )
         old = previous.get(ids[c])

@@ -1,4 +1,4 @@
-"""The refine threads' checkpointer: SqliteSaver on a file, PostgresSaver (a pool) for a team.
+"""The refine threads' checkpointer: a SqliteSaver on a file, PostgresSaver (a pool) for a team.
 
 A trainer answers a paused thread days later from another process: the checkpointer is what
 holds it. On PostgreSQL the savers' own migrations take turns under an advisory lock, and a
@@ -16,7 +16,7 @@ from typing import Any
 
 from oversight.errors import StoreError
 
-__all__ = ["lost_connection", "open_checkpointer"]
+__all__ = ["compiled_graph", "lost_connection", "open_checkpointer"]
 
 _QUIET = logging.NullHandler()
 
@@ -59,17 +59,21 @@ async def open_checkpointer(location: str) -> AsyncIterator[Any]:
     else:
         from pathlib import Path
 
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+        from oversight.pipelines._sqlite_saver import open_sqlite_saver
 
         path = Path(location.removeprefix("sqlite:///")).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-            # several processes (page workers, `draft`, `review`) write threads to one file: wait
-            # for the write lock as the store does, instead of failing with "database is locked"
-            await saver.conn.execute("PRAGMA busy_timeout = 30000")
-            await saver.conn.execute("PRAGMA journal_mode = WAL")
-            await saver.setup()
+        saver = await asyncio.to_thread(open_sqlite_saver, path)  # opening a file is blocking I/O
+        try:
             yield saver
+        finally:
+            await saver.aclose()
+
+
+@asynccontextmanager
+async def compiled_graph(builder: Any, location: str, name: str) -> AsyncIterator[Any]:
+    """``builder`` compiled as ``name`` with the checkpointer at ``location``, open for the block."""
+    async with open_checkpointer(location) as saver:
+        yield builder.compile(checkpointer=saver, name=name)
 
 
 async def _setup_postgres_saver(pool: Any, saver: Any) -> None:

@@ -12,14 +12,16 @@ validation that cannot run (no check, no tasks) is reported in the state, not ra
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, TypedDict
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from oversight.errors import NotFoundError, OversightError
-from oversight.pipelines._bind import LazyProject, ProjectSource, bind
-from oversight.pipelines.checkpointer import open_checkpointer
+from oversight.pipelines.checkpointer import compiled_graph
+from oversight.pipelines.context import PipelineContext, project_of
 from oversight.project import Project
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
 
 __all__ = [
     "LEAD_DECISION",
@@ -52,8 +54,9 @@ class InterveneState(TypedDict, total=False):
     validations: list[dict[str, Any]]
 
 
-async def suggest_interventions(state: InterveneState, project: Project) -> dict[str, Any]:
+async def suggest_interventions(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Propose interventions for the pattern (rules; the namer model too when it is available) and keep them."""
+    project = await project_of(runtime)
     from oversight.intervene.service import suggest_for_patterns
 
     llm = project.namer if await project.model_available(project.namer) else None
@@ -101,16 +104,20 @@ def lead_decision(state: InterveneState) -> dict[str, Any]:
             problem = str(exc)
 
 
-async def record_decisions(state: InterveneState, project: Project) -> dict[str, Any]:
-    """Keep each decision (idempotent: deciding the same way again changes nothing but the reason)."""
+async def record_decisions(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
+    """Keep each decision (idempotent: deciding the same way again changes nothing but the reason); an
+    accepted eval check also checks the drafts waiting for review (``intervene.service.decide``)."""
+    from oversight.intervene.service import decide
+
+    project = await project_of(runtime)
     for intervention_id, decided in state.get("decisions", {}).items():
-        await asyncio.to_thread(project.store.decide_intervention, intervention_id, decided["decision"],
-                                decided["reason"])
+        await asyncio.to_thread(decide, project.store, intervention_id, decided["decision"], decided["reason"])
     return {}
 
 
-async def validate_accepted(state: InterveneState, project: Project) -> dict[str, Any]:
+async def validate_accepted(state: InterveneState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Validate each accepted prompt patch or few-shot set; say why when one cannot be validated."""
+    project = await project_of(runtime)
     from oversight.intervene.validate import VALIDATABLE, validate
 
     out = []
@@ -129,16 +136,15 @@ async def validate_accepted(state: InterveneState, project: Project) -> dict[str
     return {"validations": out}
 
 
-def build_intervene_graph(project: ProjectSource) -> Any:
-    """The intervene graph's builder (a StateGraph, not compiled)."""
+def build_intervene_graph() -> Any:
+    """The intervene graph's builder (a StateGraph, not compiled); run it with ``context=PipelineContext(...)``."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyProject(project)
-    builder = StateGraph(InterveneState, input_schema=InterveneInput)
-    builder.add_node("suggest_interventions", bind(suggest_interventions, lazy))
+    builder = StateGraph(InterveneState, context_schema=PipelineContext, input_schema=InterveneInput)
+    builder.add_node("suggest_interventions", suggest_interventions)
     builder.add_node(LEAD_DECISION, lead_decision)
-    builder.add_node("record_decisions", bind(record_decisions, lazy))
-    builder.add_node("validate_accepted", bind(validate_accepted, lazy))
+    builder.add_node("record_decisions", record_decisions)
+    builder.add_node("validate_accepted", validate_accepted)
     builder.add_edge(START, "suggest_interventions")
     builder.add_edge("suggest_interventions", LEAD_DECISION)
     builder.add_edge(LEAD_DECISION, "record_decisions")
@@ -147,8 +153,7 @@ def build_intervene_graph(project: ProjectSource) -> Any:
     return builder
 
 
-@asynccontextmanager
-async def intervene_graph(project: Project) -> AsyncIterator[Any]:
-    """The intervene graph compiled with the project's checkpointer."""
-    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
-        yield build_intervene_graph(project).compile(checkpointer=saver, name="intervene")
+def intervene_graph(project: Project) -> AbstractAsyncContextManager[Any]:
+    """The intervene graph compiled with the project's checkpointer (``async with intervene_graph(project) as graph``;
+    run it with ``context=PipelineContext(project=...)``)."""
+    return compiled_graph(build_intervene_graph(), project.settings.checkpoint_location(), "intervene")

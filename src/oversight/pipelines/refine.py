@@ -1,10 +1,12 @@
 """The refine graph: draft_answer -> critique_draft -> human_refine (interrupt) -> record_refinement.
 
-Nodes are module-level functions of (state, project), so each can be called and tested
-without a graph; ``build_refine_graph`` binds them to a project. ``graphs/refine.py``
-compiles the graph without a checkpointer (LangGraph's API server brings its own); the
-library compiles it with a SqliteSaver or PostgresSaver (``checkpointer.open_checkpointer``) so that a
-trainer can answer a paused thread days later from another process.
+Nodes are module-level functions of (state, runtime): the project comes from LangGraph's run
+context (``PipelineContext``), so each node can be called and tested without a graph
+(``context.node_runtime``). ``graphs/refine.py`` compiles the graph without a checkpointer
+(LangGraph's API server brings its own, and no project: the default one is opened from the
+settings); the library compiles it with a SqliteSaver or PostgresSaver
+(``checkpointer.open_checkpointer``) so that a trainer can answer a paused thread days later from
+another process, and runs it with ``context=PipelineContext(project=...)``.
 
 Code before ``interrupt()`` runs again on resume, so every node is idempotent: the draft
 and critique are looked up by their derived ids before any model is called. The trainer's
@@ -15,20 +17,21 @@ stays paused, answerable again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any, TypedDict
-
-from langchain_core.runnables import RunnableConfig
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from oversight.errors import InvalidAnswerError, StoreError
-from oversight.pipelines._bind import LazyProject, ProjectSource, bind, thread_of
-from oversight.pipelines.checkpointer import lost_connection, open_checkpointer
+from oversight.pipelines.checkpointer import compiled_graph, lost_connection
+from oversight.pipelines.context import PipelineContext, project_of, thread_of
 from oversight.project import Project
 from oversight.refine.answers import check_answer
 from oversight.refine.critique import write_critique
-from oversight.refine.drafting import draft_task
+from oversight.refine.drafting import draft_id_for, draft_task
 from oversight.schemas import Critique, Draft, Refinement, Task
+from oversight.store import Store
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime
 
 __all__ = [
     "HUMAN_REFINE",
@@ -65,32 +68,46 @@ class RefineState(RefineInput, total=False):
 # -- nodes ----------------------------------------------------------------------------------
 
 
-async def draft_answer(state: RefineState, project: Project) -> dict[str, Any]:
-    """Load the task and draft it (or find the stored draft). Raises NotFoundError, LLMError."""
+async def draft_answer(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
+    """Load the task and draft it (or find the stored draft, or the one it was imported with). Raises NotFoundError, LLMError."""
+    project = await project_of(runtime)
     store = project.store
-    task = await asyncio.to_thread(store.get_task, state["task_id"])
+    draft_id = draft_id_for(state["task_id"], project.drafter, project.draft_prompt, project.draft_params)
+    # the task and its stored draft in one hop to a worker thread (each hop waits for the GIL)
+    task, draft = await asyncio.to_thread(_task_and_draft, store, state["task_id"], draft_id)
     # the thread is recorded on the task with its critique (the move to awaiting_review):
     # nobody reads it before, and a write per task here costs throughput
-    draft = await draft_task(task, project.drafter, project.draft_prompt, store=store, parameters=project.draft_params)
+    if draft is None:
+        draft = await draft_task(task, project.drafter, project.draft_prompt, store=store,
+                                 parameters=project.draft_params, looked_up=True)
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
 
 
-async def critique_draft(state: RefineState, project: Project, *, thread_id: str = "") -> dict[str, Any]:
-    """Critique the draft (or find the stored critique); the task moves to awaiting_review."""
+def _task_and_draft(store: Store, task_id: str, draft_id: str) -> tuple[Task, Draft | None]:
+    """The task and the draft to review: the one it was imported with, else the stored ``draft_id``."""
+    return store.get_task(task_id), store.draft_to_review(task_id, draft_id)
+
+
+async def critique_draft(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
+    """Critique the draft (or find the stored critique; none for a draft imported without); the task moves to
+    awaiting_review on this thread."""
+    project = await project_of(runtime)
+    thread_id = thread_of(runtime)
     critique = await write_critique(
         Task.model_validate(state["task"]), Draft.model_validate(state["draft"]), project.critic,
         project.critique_prompt, store=project.store, parameters=project.critique_params,
         thread_id=thread_id or None,
     )
-    return {"critique": critique.model_dump(mode="json")}
+    return {"critique": critique.model_dump(mode="json") if critique is not None else None}
 
 
-def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
+async def human_refine(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Pause for the trainer; check their answer against the draft and critique.
 
     A bad answer does not fail the thread: it pauses again, its payload saying what was
     wrong (``problem``), until an answer fits. (A resumed node re-reads every earlier
-    answer in order, so the loop also replays cleanly.)
+    answer in order, so the loop also replays cleanly.) Async, so that reaching the pause
+    costs no hop to a worker thread; an answer is checked in one (a long text's diff takes a while).
     """
     from langgraph.types import interrupt
 
@@ -103,15 +120,16 @@ def human_refine(state: RefineState, *, thread_id: str = "") -> dict[str, Any]:
         draft = Draft.model_validate(state["draft"])
         critique = Critique.model_validate(state["critique"]) if state.get("critique") else None
         try:
-            refinement = check_answer(answer, draft, critique, key=thread_id)
+            refinement = await asyncio.to_thread(check_answer, answer, draft, critique, key=thread_of(runtime))
         except InvalidAnswerError as exc:
             problem = str(exc)
             continue
         return {"refinement": refinement.model_dump(mode="json")}
 
 
-async def record_refinement(state: RefineState, project: Project) -> dict[str, Any]:
+async def record_refinement(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
     """Keep the refinement; the task moves to refined (or skipped). Idempotent."""
+    project = await project_of(runtime)
     refinement = Refinement.model_validate(state["refinement"])
     saved = await asyncio.to_thread(project.store.save_refinement, refinement)
     return {"refinement": saved.model_dump(mode="json")}
@@ -119,23 +137,15 @@ async def record_refinement(state: RefineState, project: Project) -> dict[str, A
 
 # -- the graph -------------------------------------------------------------------------------
 
-def _human(state: RefineState, config: RunnableConfig) -> dict[str, Any]:
-    return human_refine(state, thread_id=thread_of(config))
-
-
-def build_refine_graph(project: ProjectSource) -> Any:
-    """The refine graph's builder (a StateGraph, not compiled).
-
-    ``project`` is a Project or a function that returns one on first use.
-    """
+def build_refine_graph() -> Any:
+    """The refine graph's builder (a StateGraph, not compiled); run it with ``context=PipelineContext(...)``."""
     from langgraph.graph import END, START, StateGraph
 
-    lazy = LazyProject(project)
-    builder = StateGraph(RefineState, input_schema=RefineInput)
-    builder.add_node("draft_answer", bind(draft_answer, lazy))
-    builder.add_node("critique_draft", bind(critique_draft, lazy, threaded=True))
-    builder.add_node(HUMAN_REFINE, _human)
-    builder.add_node("record_refinement", bind(record_refinement, lazy))
+    builder = StateGraph(RefineState, context_schema=PipelineContext, input_schema=RefineInput)
+    builder.add_node("draft_answer", draft_answer)
+    builder.add_node("critique_draft", critique_draft)
+    builder.add_node(HUMAN_REFINE, human_refine)
+    builder.add_node("record_refinement", record_refinement)
     builder.add_edge(START, "draft_answer")
     builder.add_edge("draft_answer", "critique_draft")
     builder.add_edge("critique_draft", HUMAN_REFINE)
@@ -144,14 +154,13 @@ def build_refine_graph(project: ProjectSource) -> Any:
     return builder
 
 
-@asynccontextmanager
-async def refine_graph(project: Project) -> AsyncIterator[Any]:
-    """The refine graph compiled with the project's checkpointer."""
-    async with open_checkpointer(project.settings.checkpoint_location()) as saver:
-        yield build_refine_graph(project).compile(checkpointer=saver, name="refine")
+def refine_graph(project: Project) -> AbstractAsyncContextManager[Any]:
+    """The refine graph compiled with the project's checkpointer (``async with refine_graph(project) as graph``;
+    run it with ``context=PipelineContext(project=...)``)."""
+    return compiled_graph(build_refine_graph(), project.settings.checkpoint_location(), "refine")
 
 
-async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
+async def run_to_pause(graph: Any, task_id: str, thread_id: str, context: PipelineContext) -> None:
     """Run a task's thread up to the human pause.
 
     A thread that stopped half way simply runs again from the start: the draft and
@@ -162,7 +171,8 @@ async def run_to_pause(graph: Any, task_id: str, thread_id: str) -> None:
     """
     for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
         try:
-            await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+            await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, context=context,
+                                durability="exit")
             return
         except Exception as exc:
             lost = lost_connection(exc)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from oversight.errors import OversightError
+from oversight.pipelines.context import PipelineContext
 from oversight.pipelines.refine import refine_graph, run_to_pause
 from oversight.project import Project
 from oversight.store import Store
@@ -104,13 +105,14 @@ async def draft_tasks(
                 claimed.extend(await claim())
             return claimed.pop(0) if claimed else None
 
+    context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
 
         async def work() -> None:
             while (job := await next_task()) is not None:
                 task_id, claim, attempts = job
                 try:
-                    await run_to_pause(graph, task_id, project.thread_id(task_id))
+                    await run_to_pause(graph, task_id, project.thread_id(task_id), context)
                     outcome: ThreadOutcome = "resumed" if attempts > 1 else "drafted"
                 except OversightError as exc:
                     summary.errors[task_id] = str(exc)

@@ -1,4 +1,8 @@
-"""Stage 2: an AI reviewer critiques a draft, so the trainer finds more than alone."""
+"""Stage 2: an AI reviewer critiques a draft, so the trainer finds more than alone.
+
+The critique holds the critic model's findings and the findings of the checks that need no
+model (``oversight.refine.checks``), each with its source; both pass the same grounding rule.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,27 @@ import asyncio
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from oversight.llm import LLM
 from oversight.prompts import Prompt
+from oversight.refine.checks import CHECKS, check_findings, eval_check_findings, eval_checks_in_force
 from oversight.refine.drafting import draft_parameters, made_by
-from oversight.schemas import Critique, CritiqueFindings, Draft, DroppedFinding, DropReason, Finding, Task
+from oversight.schemas import (
+    Critique,
+    CritiqueFindings,
+    Draft,
+    DroppedFinding,
+    DropReason,
+    Finding,
+    Intervention,
+    Task,
+)
 from oversight.store import Store
 
-__all__ = ["GROUNDING", "Grounded", "write_critique", "finding_problem", "ground_findings", "normalise"]
+__all__ = ["GROUNDING", "Grounded", "check_waiting", "finding_problem", "ground_findings", "normalise",
+           "write_critique"]
 
 # The rule that decides which findings the trainer sees; kept on each Critique it checked.
 GROUNDING = "quote-in-draft/1"
@@ -145,6 +161,21 @@ def ground_findings(
     return Grounded(shown, dropped)
 
 
+def _task_text(task: Task) -> str:
+    return "\n".join(t for t in (task.prompt, task.input, task.context, task.reference) if t)
+
+
+def _in_force(store: Store) -> list[Intervention]:
+    return eval_checks_in_force(store.interventions(status="accepted"))
+
+
+def _add_checks(store: Store, critique: Critique, task: Task, draft: Draft) -> Critique:
+    """A stored critique made before this version of the checks, with their findings added (blocking)."""
+    found = ground_findings(check_findings(task, draft.text, _in_force(store)), draft.text,
+                            task_text=_task_text(task))
+    return store.add_check_findings({critique.id: found}, checks=CHECKS)[critique.id]
+
+
 async def write_critique(
     task: Task,
     draft: Draft,
@@ -154,33 +185,79 @@ async def write_critique(
     store: Store | None = None,
     parameters: dict[str, Any] | None = None,
     thread_id: str | None = None,
-) -> Critique:
+) -> Critique | None:
     """Critique ``draft``; reuse the stored critique if this exact one exists.
 
-    Only findings grounded in the draft are shown (``ground_findings``); the others are kept
-    in ``Critique.dropped``. With ``store``, the critique and its task's move to "awaiting
-    review" (on ``thread_id``) are written in one transaction.
+    The model's findings and the checks' (``oversight.refine.checks``; with ``store``, the
+    accepted eval checks too) are grounded by one rule: only findings grounded in the draft are
+    shown (``ground_findings``); the others are kept in ``Critique.dropped``. With ``store``, the
+    critique and its task's move to "awaiting review" (on ``thread_id``) are written in one
+    transaction.
+
+    The id is that of the model call (draft, model, prompt version, parameters), not of the
+    checks: a stored critique made under an older version of the checks (``Critique.checks``) is
+    reused, never paid for again, and gets the current checks' findings appended (after the
+    ones a trainer may already have judged, so their verdicts still point at the same findings).
+
+    A draft imported to be reviewed without a critique (``tasks import --no-critique``) gets
+    none: None, no model asked, and its task (again) awaits review on ``thread_id``.
 
     Raises LLMError (StructuredOutputError when the answer does not fit the schema).
     """
+    if draft.imported_from is not None and not draft.imported_from.critique:
+        if store is not None:
+            await asyncio.to_thread(store.mark_awaiting_review, draft, thread_id=thread_id)
+        return None
     params = draft_parameters(prompt, parameters)
     critique_id = Critique.derive_id(draft.id, llm.model, prompt.version, params)
     if store is not None and (existing := await asyncio.to_thread(store.get_critique, critique_id)) is not None:
+        if existing.checks != CHECKS:
+            existing = await asyncio.to_thread(_add_checks, store, existing, task, draft)
         await asyncio.to_thread(store.mark_awaiting_review, existing, thread_id=thread_id)
         return existing
     messages = prompt.render(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
+    # read before the model is paid: between the answer and its (retried) write nothing may touch the
+    # database, or a connection dropped there would fail the thread and the answer be paid for again
+    in_force = await asyncio.to_thread(_in_force, store) if store is not None else []
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
-    grounded = ground_findings(
-        value.findings, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
-        task_text="\n".join(t for t in (task.prompt, task.input, task.context, task.reference) if t),
-    )
+    checked = await asyncio.to_thread(check_findings, task, draft.text, in_force)  # a long context: off the loop
+    proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings), *checked]  # a model names no check
+    grounded = ground_findings(proposed, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
+                               task_text=_task_text(task))
     critique = Critique(
         id=critique_id, draft_id=draft.id, task_id=task.id,
-        findings=grounded.findings, dropped=grounded.dropped, grounding=GROUNDING, summary=value.summary.strip(),
-        **made_by(llm, prompt, params, completion.usage),
+        findings=grounded.findings, dropped=grounded.dropped, grounding=GROUNDING, checks=CHECKS,
+        summary=value.summary.strip(), **made_by(llm, prompt, params, completion.usage),
     )
     if store is None:
         return critique
     return await asyncio.to_thread(store.save_critique, critique, thread_id=thread_id)
+
+
+def check_waiting(store: Store, interventions: Sequence[Intervention], *, chunk: int = 500) -> dict[str, Grounded]:
+    """The findings of ``interventions`` (eval checks in force) on every draft waiting for review, by
+    critique id: only critiques that get a finding (blocking reads, ``chunk`` tasks at a time).
+
+    Nothing is written: the caller adds them (``Store.add_check_findings``), e.g. in the
+    transaction that accepts the intervention.
+    """
+    in_force = eval_checks_in_force(interventions)
+    if not in_force:
+        return {}
+    states = [s for s in store.task_states("awaiting_review") if s["critique_id"] and s["draft_id"]]
+    out: dict[str, Grounded] = {}
+    for i in range(0, len(states), chunk):
+        part = states[i:i + chunk]
+        tasks = {t.id: t for t in store.tasks([s.task_id for s in part])}
+        drafts = store.drafts({s["draft_id"] for s in part})
+        for state in part:
+            task, draft = tasks.get(state.task_id), drafts.get(state["draft_id"])
+            if task is None or draft is None:
+                continue
+            found = ground_findings(eval_check_findings(in_force, task, draft.text), draft.text,
+                                    task_text=_task_text(task))
+            if found.findings or found.dropped:
+                out[state["critique_id"]] = found
+    return out

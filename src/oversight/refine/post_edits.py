@@ -20,15 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oversight.errors import InputFileError
+from oversight.files import text_field
 from oversight.refine.answers import word_diff
-from oversight.schemas import Draft, Refinement, Task, content_hash
+from oversight.refine.tasks import imported_draft
+from oversight.schemas import IMPORTED, Draft, Refinement, Task, content_hash
 
 if TYPE_CHECKING:
     from oversight.store import Store
 
 __all__ = ["IMPORT_MODEL", "ImportCounts", "ImportedRefinement", "import_refinements", "load_refinement_file"]
 
-IMPORT_MODEL = "import"  # the model, prompt name and prompt version of every imported draft
+IMPORT_MODEL = IMPORTED  # the model, prompt name and prompt version of every imported post-edit's draft
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,8 @@ def _same_item(stored: Task, imported: Task) -> bool:
 
 
 def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids: dict[str, int]) -> ImportedRefinement:
-    draft_text = _text(path, line, row, fields.draft, blank_ok=False)
-    refined_text = _text(path, line, row, fields.refined, blank_ok=False)
+    draft_text = text_field(path, line, row, fields.draft)
+    refined_text = text_field(path, line, row, fields.refined)
     external = None
     if fields.id:
         external = _key(path, line, row, fields.id)
@@ -151,7 +153,7 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
             raise InputFileError(str(path), line, fields.id, f"id {external!r} repeats line {seen_ids[external]}")
         seen_ids[external] = line
     source = _key(path, line, row, fields.source) if fields.source else None
-    prompt = _text(path, line, row, fields.prompt, blank_ok=False) if fields.prompt else f"(imported: {path.name})"
+    prompt = text_field(path, line, row, fields.prompt) if fields.prompt else f"(imported: {path.name})"
     tags = _tags(path, line, row, fields.tags) if fields.tags else []
     rationale = _optional_text(path, line, row, fields.rationale) or ""
     reviewer = _optional_text(path, line, row, fields.reviewer) or "anonymous"
@@ -168,8 +170,7 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
     if source is not None:
         metadata["source_item"] = source
     task = Task(id=task_id, prompt=prompt, context=context, metadata=metadata)
-    draft = Draft(id="d_" + content_hash(task_id, IMPORT_MODEL, draft_text), task_id=task_id, model=IMPORT_MODEL,
-                  prompt_name=IMPORT_MODEL, prompt_version=IMPORT_MODEL, text=draft_text)
+    draft = imported_draft(task_id, draft_text, model=IMPORT_MODEL, file=path.name, line=line)
     same = " ".join(draft_text.split()) == " ".join(refined_text.split())
     refinement = Refinement(
         id="r_" + content_hash("import", row_key), task_id=task_id, draft_id=draft.id,
@@ -180,20 +181,10 @@ def _item(path: Path, line: int, row: dict[str, Any], fields: _Fields, seen_ids:
                               source_field=fields.source if source is not None and task_id == source else None)
 
 
-def _text(path: Path, line: int, row: dict[str, Any], field: str, *, blank_ok: bool) -> str:
-    value = row.get(field)
-    if not isinstance(value, str):
-        what = "is missing" if value is None else f"must be text, got {type(value).__name__}"
-        raise InputFileError(str(path), line, field, what)
-    if not blank_ok and not value.strip():
-        raise InputFileError(str(path), line, field, "is blank")
-    return value
-
-
 def _optional_text(path: Path, line: int, row: dict[str, Any], field: str | None) -> str | None:
     if not field or row.get(field) is None:
         return None
-    return _text(path, line, row, field, blank_ok=True).strip() or None
+    return text_field(path, line, row, field, blank_ok=True).strip() or None
 
 
 def _key(path: Path, line: int, row: dict[str, Any], field: str) -> str:

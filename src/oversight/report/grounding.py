@@ -21,9 +21,10 @@ _RULE = (
     "and dashes aside) and holds a word that means something (a lone \u201cthe\u201d does not); an empty "
     "quote only on an omission; a finding whose issue repeats the critic prompt\u2019s own example is "
     "held back. Grounding rate = shown / proposed. Precision = marked right / judged, over the shown "
-    "findings trainers judged."
+    "findings trainers judged. The checks that need no model are held to the same rule and have rows of "
+    "their own (a check’s critiques: those it found something in)."
 )
-_HEAD = ["Critic model", "Prompt", "Critiques", "Proposed", "Shown", "Grounding rate", "Held back",
+_HEAD = ["Critic model or check", "Prompt or version", "Critiques", "Proposed", "Shown", "Grounding rate", "Held back",
          "Judged", "Right", "Wrong", "Precision"]
 
 
@@ -38,8 +39,10 @@ def _held_back(row: GroundingRow) -> str:
 
 
 def _cells(row: GroundingRow) -> list[str]:
+    critic = row.model if row.source == "model" else row.source
+    prompt = f"{row.prompt_name}@{row.prompt_version}" if row.source == "model" else (row.prompt_version or "–")
     return [
-        row.model, f"{row.prompt_name}@{row.prompt_version}", str(row.critiques), str(row.proposed), str(row.shown),
+        critic, prompt, str(row.critiques), str(row.proposed), str(row.shown),
         _rate(row.grounding_rate, row.shown, row.proposed), _held_back(row), str(row.judged), str(row.right),
         str(row.wrong), _rate(row.precision, row.right, row.judged),
     ]

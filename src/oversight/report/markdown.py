@@ -67,11 +67,7 @@ def render_markdown(
     title: str = "Failure patterns",
     simulated: Simulated | None = None,
 ) -> str:
-    """The report as Markdown: a prevalence table, then each pattern with its examples.
-
-    ``simulated`` counts the notes from simulated reviewers: the header says when the run has any,
-    and each pattern with some is marked.
-    """
+    """The report as Markdown: a prevalence table, then each pattern with its examples (as ``render_html``)."""
     run = result.run
     member_ids = member_ids or {}
     simulated = simulated or Simulated(0, {})

@@ -8,36 +8,5 @@
 - ``accounts``: trainers and leads, tokens shown once and kept only as hashes.
 """
 
-from oversight.review.service import (
-    QueueEntry,
-    ReviewItem,
-    apply_answers,
-    arm_of,
-    claim,
-    held_item,
-    item,
-    queue,
-    read_answers,
-    release,
-    renew,
-    reset,
-    skip,
-    submit,
-)
-
-__all__ = [
-    "QueueEntry",
-    "ReviewItem",
-    "apply_answers",
-    "arm_of",
-    "claim",
-    "held_item",
-    "item",
-    "queue",
-    "read_answers",
-    "release",
-    "renew",
-    "reset",
-    "skip",
-    "submit",
-]
+from oversight.review.service import *  # noqa: F403
+from oversight.review.service import __all__ as __all__

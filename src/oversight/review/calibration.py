@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
-from oversight.files import read_rows
+from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
 from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement
 from oversight.store import Store
@@ -181,15 +181,7 @@ def read_items(store: Store, path: str | Path, *, expert: str | None = None) -> 
     else the ``expert`` argument), each task once. Raises InputFileError naming the line and field.
     """
     items: list[CalibrationItem] = []
-    first_line: dict[str, int] = {}
-    for line, row in read_rows(path):
-        row = dict(row)
-        task_id = row.pop("task_id", None)
-        if not isinstance(task_id, str) or not task_id:
-            raise InputFileError(str(path), line, "task_id", "required field is missing")
-        if task_id in first_line:  # a task has one calibration item: the second row would replace the first
-            raise InputFileError(str(path), line, "task_id", f"task {task_id!r} again (first on line {first_line[task_id]})")
-        first_line[task_id] = line
+    for line, task_id, row in keyed_rows(path, "task_id", noun="task"):  # a task has one calibration item
         drafts = store.drafts_of_task(task_id)
         draft_id = row.pop("draft_id", None) or (drafts[-1].id if drafts else None)
         if draft_id is None or draft_id not in {d.id for d in drafts}:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
-from oversight.files import read_rows
+from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
 from oversight.schemas import (
     ARMS,
@@ -290,24 +290,34 @@ async def _submit(project: Project, task_id: str, answer: RefinementInput | dict
 async def _resume(project: Project, task_id: str, thread_id: str, value: dict[str, Any]) -> Refinement:
     from langgraph.types import Command
 
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
 
     config = {"configurable": {"thread_id": thread_id}}
+    context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the store says awaiting review but the thread has no pause (its checkpoint was
             # lost, or never written): run it to the pause again; nothing is paid twice
-            await run_to_pause(graph, task_id, thread_id)
+            await run_to_pause(graph, task_id, thread_id, context)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
-            result = await graph.ainvoke(Command(resume=value), config)
+            await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
+            result = await graph.ainvoke(Command(resume=value), config, context=context)
         else:  # answered, but recording it failed: finish that step
-            result = await graph.ainvoke(None, config)
+            result = await graph.ainvoke(None, config, context=context)
     if result.get("__interrupt__") or "refinement" not in result:
         problem = next((i.value.get("problem") for i in result.get("__interrupt__", ())), None)
         raise InvalidAnswerError(f"{problem or 'the answer was not recorded'}; the task is still awaiting review")
     return Refinement.model_validate(result["refinement"])
+
+
+async def _with_stored_critique(project: Project, graph: Any, config: dict[str, Any], held: dict[str, Any] | None) -> None:
+    """A paused thread gets its critique as stored if checks added findings while it waited (the trainer saw them)."""
+    stored = await asyncio.to_thread(project.store.get_critique, str(held.get("id") or "")) if held else None
+    if stored is not None and len(stored.findings) != len(held.get("findings") or []):  # type: ignore[union-attr]
+        await graph.aupdate_state(config, {"critique": stored.model_dump(mode="json")}, as_node="critique_draft")
 
 
 async def skip(project: Project, task_id: str, *, reviewer: str = "anonymous", seconds_spent: float = 0.0) -> Refinement:
@@ -321,15 +331,18 @@ async def reset(project: Project, task_id: str) -> QueueEntry:
 
     The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
     """
+    from oversight.pipelines.context import PipelineContext
     from oversight.pipelines.refine import refine_graph, run_to_pause
 
     store = project.store
     state = await asyncio.to_thread(store.task_state, task_id)
-    if state.state not in ("awaiting_review", "failed") or not state["critique_id"]:
+    # a draft imported to review without a critique (`tasks import --no-critique`) is queued with none
+    queued = state["critique_id"] or (state.state == "awaiting_review" and state["draft_id"])
+    if state.state not in ("awaiting_review", "failed") or not queued:
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     fresh = f"{project.thread_id(task_id)}::{new_id('reset')}"
     async with refine_graph(project) as graph:
-        await run_to_pause(graph, task_id, fresh)
+        await run_to_pause(graph, task_id, fresh, PipelineContext(project=project))
     return (await item(project, task_id)).entry
 
 
@@ -344,15 +357,7 @@ def read_answers(path: str | Path, *, reviewer: str | None = None) -> list[tuple
 
 def _read_answers(path: str | Path, reviewer: str | None) -> list[tuple[int, str, RefinementInput]]:
     out: list[tuple[int, str, RefinementInput]] = []
-    first_line: dict[str, int] = {}
-    for line, row in read_rows(path):
-        row = dict(row)
-        task_id = row.pop("task_id", None)
-        if not isinstance(task_id, str) or not task_id:
-            raise InputFileError(str(path), line, "task_id", "required field is missing")
-        if task_id in first_line:
-            raise InputFileError(str(path), line, "task_id", f"task {task_id!r} again (first on line {first_line[task_id]})")
-        first_line[task_id] = line
+    for line, task_id, row in keyed_rows(path, "task_id", noun="task"):
         if reviewer and not row.get("reviewer"):
             row["reviewer"] = reviewer
         try:

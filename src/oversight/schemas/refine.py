@@ -9,6 +9,9 @@ draft twice finds the first one instead of paying for it again:
 
 - a Draft's id hashes (task, model, prompt version, parameters);
 - a Critique's id hashes (draft, model, prompt version, parameters).
+
+A draft that came with its task (``oversight tasks import``, ``refinements import``) was not
+drafted here: its prompt name and version are ``IMPORTED`` and ``imported_from`` says where it came from.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from oversight.schemas._base import Record, content_hash, lone_surrogate, new_id, utcnow
 
@@ -37,6 +41,8 @@ __all__ = [
     "FindingCategory",
     "FindingVerdict",
     "GroundingRow",
+    "IMPORTED",
+    "ImportOrigin",
     "Refinement",
     "RefinementInput",
     "Severity",
@@ -83,9 +89,10 @@ class Task(Record):
         return value
 
     @staticmethod
-    def derive_id(prompt: str, input: str | None = None, context: str | None = None) -> str:
-        """The id given to a task whose file row has none: a hash of what it asks."""
-        return "t_" + content_hash(prompt, input, context)
+    def derive_id(prompt: str, input: str | None = None, context: str | None = None, *answer: Any) -> str:
+        """The id given to a task whose file row has none: a hash of what it asks (and, for a task
+        imported with its draft, of ``answer``: the model and the draft, so each answer is an item)."""
+        return "t_" + content_hash(prompt, input, context, *answer)
 
 
 class Usage(Record):
@@ -109,8 +116,21 @@ class Usage(Record):
         )
 
 
+# The prompt name and version of every imported draft (and the model of one whose file names none).
+IMPORTED = "import"
+
+
+class ImportOrigin(Record):
+    """Where an imported draft came from: the file and its line (its row number in a Parquet file)."""
+
+    file: str
+    line: int
+    # False: imported with `--no-critique`, to be reviewed without an AI critique
+    critique: bool = True
+
+
 class Draft(Record):
-    """One model answer to a task."""
+    """One model answer to a task (drafted here, or imported with it: ``imported_from``)."""
 
     id: str
     task_id: str
@@ -120,6 +140,7 @@ class Draft(Record):
     parameters: dict[str, Any] = Field(default_factory=dict)
     text: str
     usage: Usage = Field(default_factory=Usage)
+    imported_from: ImportOrigin | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
     @staticmethod
@@ -134,6 +155,9 @@ def _hint(**schema: int) -> dict[str, object]:
     return {"json_schema_extra": schema}
 
 
+# Found by the critic model (``source`` "model") or by a check that needs no model (``source``
+# "check: ...", oversight.refine.checks). The docstring is the schema's description the critic
+# model reads: changing it changes every critique request.
 class Finding(Record):
     """One problem an AI reviewer found in a draft."""
 
@@ -143,6 +167,8 @@ class Finding(Record):
     issue: str = Field(description="What is wrong, in one sentence.", **_hint(maxLength=240))
     severity: Severity = Field(description="How much it matters: low, medium or high.")
     category: FindingCategory = Field(description="The kind of problem.")
+    # Not in the JSON schema the critic model answers to: the critique stage sets it, never a model.
+    source: SkipJsonSchema[str] = Field(default="model", description="Who found it: 'model' or the check's name.")
 
 
 class CritiqueFindings(Record):
@@ -171,7 +197,9 @@ class Critique(Record):
     ``findings`` are the ones shown (finding verdicts index into them); ``dropped`` the ones
     the grounding check held back. ``grounding`` names the rule that checked them: '' on a
     critique made before findings were checked (its findings were all shown, some may start
-    with "(not verbatim)").
+    with "(not verbatim)"). ``checks`` names the version of the model-free checks whose findings
+    were added (``oversight.refine.checks.CHECKS``; '' before there were any): not part of the id,
+    so a new version of the checks adds findings to a stored critique instead of paying its model again.
     """
 
     id: str
@@ -184,6 +212,7 @@ class Critique(Record):
     findings: list[Finding] = Field(default_factory=list)
     dropped: list[DroppedFinding] = Field(default_factory=list)
     grounding: str = ""
+    checks: str = ""
     summary: str = ""
     usage: Usage = Field(default_factory=Usage)
     created_at: datetime = Field(default_factory=utcnow)
@@ -340,8 +369,12 @@ class DroppedExample(NamedTuple):
 
 
 class GroundingRow(NamedTuple):
-    """One critic (model, prompt name and version): what it proposed, what was shown, what was right.
+    """One critic (model, prompt name and version) or one check: what it proposed, what was shown,
+    what was right.
 
+    ``source`` is "model" for a critic model's row; a check's row has the check's name as
+    ``source`` and ``model``, "checks" as ``prompt_name`` and the checks' version as
+    ``prompt_version``, and counts as ``critiques`` those it found something in.
     ``checked`` is False for critiques made before findings were checked: all their findings
     were shown, so their grounding rate is unknown (None). ``judged`` counts trainers'
     verdicts on shown findings (right + wrong); ``precision`` is right / judged, None when
@@ -362,6 +395,7 @@ class GroundingRow(NamedTuple):
     wrong: int
     precision: float | None
     examples: tuple[DroppedExample, ...] = ()
+    source: str = "model"
 
     def as_dict(self, *, examples: bool = False) -> dict[str, Any]:
         """A JSON-ready dict (rates rounded to 4 places), with the dropped examples if asked."""

@@ -7,12 +7,12 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from oversight.errors import StoreError
@@ -101,12 +101,23 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def aware_utc(value: datetime) -> datetime:
+    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@functools.cache
+def _data_of_id(table: Table) -> Any:
+    """SELECT data FROM table WHERE id = :id, built (and its cache key made) once per table."""
+    return select(table.c.data).where(table.c.id == bindparam("id"))
 
 
 def _disconnected(exc: StoreError) -> bool:
@@ -137,6 +148,9 @@ def _reason(exc: SQLAlchemyError) -> str:
     return str(orig or exc).strip().splitlines()[0]
 
 
+Clock = Callable[[], datetime]  # now, as an aware UTC datetime
+
+
 ROUTING_DOCUMENT = "routing_rule"  # the documents row the audit writes and the review queue reads
 
 
@@ -147,8 +161,10 @@ class StoreBase:
         self.engine = engine
         self.location = location
         self._lock = threading.Lock()
-        # The time review leases and calibration serve times are measured by: a test moves it.
-        self.clock: Callable[[], datetime] = utcnow
+        # The time every lease (review, drafting claim, run lock), web session and calibration serve
+        # time is measured by. It is read in Python and passed to SQL (never the database's own now),
+        # so SQLite and PostgreSQL agree, and a test moves it instead of sleeping.
+        self.clock: Clock = utcnow
 
     @classmethod
     def open(cls, location: str | Path, *, migrate: bool = True, create: bool = True) -> Any:
@@ -344,8 +360,12 @@ class StoreBase:
     def _data_by_id(self, table: Table, ids: Iterable[str]) -> list[dict[str, Any]]:
         """The ``data`` of the rows with these ids (missing ones are absent)."""
         out: list[dict[str, Any]] = []
+        wanted = list(set(ids))
         with self.reading() as conn:
-            for part in chunks(list(set(ids))):
+            if len(wanted) == 1:  # one record by id (a cache lookup): a statement built once, no IN list
+                out.extend(conn.scalars(_data_of_id(table), {"id": wanted[0]}))
+                return out
+            for part in chunks(wanted):
                 out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
         return out
 
@@ -386,7 +406,7 @@ class StoreBase:
         for attempt in range(1, RECONNECTS + 2):
             try:
                 with self.transaction() as conn:
-                    conn.execute(insert(table).values(**row))
+                    conn.execute(insert(table), row)  # the row as parameters: no bound value built per column
                     if after is not None:
                         after(conn)
                     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -10,14 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from oversight.errors import NotFoundError, StoreError
 from oversight.schemas import CalibrationAnswer, CalibrationItem
 from oversight.store import tables as t
-from oversight.store._base import StoreBase
+from oversight.store._base import StoreBase, aware_utc
 
 __all__ = ["CalibrationRecords"]
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class CalibrationRecords(StoreBase):
@@ -87,14 +82,14 @@ class CalibrationRecords(StoreBase):
                 raise
             with self.reading() as conn:  # served in another request at the same moment: that one is first
                 served = conn.scalar(first)
-        return _utc(served)
+        return aware_utc(served)
 
     def calibration_served_at(self, task_id: str, reviewer: str) -> datetime | None:
         """When a calibration item was first served to a reviewer, or None."""
         s = t.calibration_serves
         with self.reading() as conn:
             served = conn.scalar(select(s.c.served_at).where(s.c.task_id == task_id, s.c.reviewer == reviewer))
-        return None if served is None else _utc(served)
+        return None if served is None else aware_utc(served)
 
     def save_calibration_answer(self, answer: CalibrationAnswer) -> CalibrationAnswer:
         """Keep a reviewer's answer to a calibration item, once: a second answer keeps and returns the first."""

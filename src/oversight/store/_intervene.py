@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 from oversight.errors import InterventionError, NotFoundError
 from oversight.schemas import OUTCOMES, Intervention, Validation, utcnow
 from oversight.store import tables as t
-from oversight.store._base import StoreBase
+from oversight.store._findings import FindingRecords, NewFindings
 
 __all__ = ["DECIDABLE", "VALIDATABLE", "InterventionError", "InterventionRecords"]
 
@@ -26,7 +26,7 @@ VALIDATABLE = ("accepted", *OUTCOMES)  # statuses a validation may be recorded f
 
 
 
-class InterventionRecords(StoreBase):
+class InterventionRecords(FindingRecords):
     """What interventions keep: proposals, the lead's decisions, validations, and paid judge verdicts."""
 
     def judge_verdicts(self, model: str, prompt_version: str, input_hashes: Iterable[str]) -> dict[str, bool]:
@@ -69,9 +69,12 @@ class InterventionRecords(StoreBase):
         with self.reading() as conn:
             return [Intervention.model_validate(d) for d in conn.scalars(query)]
 
-    def decide_intervention(self, intervention_id: str, decision: str, reason: str) -> Intervention:
+    def decide_intervention(self, intervention_id: str, decision: str, reason: str, *,
+                            findings: NewFindings | None = None) -> Intervention:
         """Accept or reject an intervention with the lead's reason; return it as stored.
 
+        ``findings`` (per critique id) are appended to those critiques in the same transaction: an
+        accepted eval check's findings on the drafts waiting for review (``add_check_findings``).
         Allowed from proposed, and between accepted and rejected. Raises NotFoundError (unknown
         id) or InterventionError (a blank reason, a decision other than accepted/rejected, the
         decision it already has, or a status already set by a validation); either way nothing changes.
@@ -92,7 +95,8 @@ class InterventionRecords(StoreBase):
                                         f"({current.reason or 'no reason given'}); nothing changed")
             return {"status": decision, "reason": reason}
 
-        return self._move(intervention_id, decide)
+        return self._move(intervention_id, decide,
+                          then=(lambda conn: self._append_findings(conn, findings)) if findings else None)
 
     def record_validation(self, intervention_id: str, validation: Validation) -> Intervention:
         """Append a validation and set the status to its outcome; return the intervention as stored.
@@ -110,8 +114,10 @@ class InterventionRecords(StoreBase):
 
         return self._move(intervention_id, validate)
 
-    def _move(self, intervention_id: str, change: Callable[[Intervention], dict[str, Any]]) -> Intervention:
-        """Read one intervention (locked on PostgreSQL), apply ``change`` and write it, in one transaction."""
+    def _move(self, intervention_id: str, change: Callable[[Intervention], dict[str, Any]], *,
+              then: Callable[[Connection], Any] | None = None) -> Intervention:
+        """Read one intervention (locked on PostgreSQL), apply ``change`` and write it, and ``then``, in one
+        transaction."""
         table = t.interventions
         with self.transaction() as conn:
             current = self._locked(conn, intervention_id)
@@ -119,6 +125,8 @@ class InterventionRecords(StoreBase):
             moved = Intervention.model_validate(moved.model_dump(mode="json"))  # checked as a whole record
             conn.execute(update(table).where(table.c.id == intervention_id).values(
                 status=moved.status, updated_at=moved.updated_at, data=moved.model_dump(mode="json")))
+            if then is not None:
+                then(conn)
         return moved
 
     @staticmethod

@@ -9,16 +9,15 @@ UPDATE there), so two runs on two machines sharing a database exclude each other
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from oversight.errors import StoreError
-from oversight.schemas import utcnow
 from oversight.store import tables as t
-from oversight.store._base import StoreBase
+from oversight.store._base import StoreBase, aware_utc
 
 __all__ = ["LockHolder", "LockRecords"]
 
@@ -34,14 +33,14 @@ class LockHolder(NamedTuple):
 class LockRecords(StoreBase):
     """Run locks."""
 
-    def take_lock(self, name: str, owner: str, *, lease_seconds: float, now: datetime | None = None,
+    def take_lock(self, name: str, owner: str, *, lease_seconds: float,
                   is_dead: Callable[[str], bool] | None = None) -> LockHolder | None:
         """Take the lock ``name`` for ``owner``; return None when taken, else who holds it.
 
-        A holder whose lease ended before ``now``, or whom ``is_dead(owner)`` knows to be gone, loses
-        the lock to the caller. Taking a lock one already holds renews it.
+        A holder whose lease ended before now (by the store's ``clock``), or whom ``is_dead(owner)``
+        knows to be gone, loses the lock to the caller. Taking a lock one already holds renews it.
         """
-        now = now or utcnow()
+        now = self.clock()
         until = now + timedelta(seconds=lease_seconds)
         locks = t.run_locks
         mine, named = locks.c.owner == owner, locks.c.name == name
@@ -63,17 +62,16 @@ class LockRecords(StoreBase):
                         update(locks).where(named, locks.c.owner == row.owner)
                         .values(owner=owner, started_at=now, lease_until=until)).rowcount:
                     return None
-                return LockHolder(row.owner, _utc(row.started_at), _utc(row.lease_until))
+                return LockHolder(row.owner, aware_utc(row.started_at), aware_utc(row.lease_until))
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
                 raise
         # another run inserted the row between our read and our write: theirs
-        return self.lock_holder(name) or self.take_lock(name, owner, lease_seconds=lease_seconds, now=now,
-                                                        is_dead=is_dead)
+        return self.lock_holder(name) or self.take_lock(name, owner, lease_seconds=lease_seconds, is_dead=is_dead)
 
-    def renew_lock(self, name: str, owner: str, *, lease_seconds: float, now: datetime | None = None) -> bool:
-        """Extend ``owner``'s lease; False if they no longer hold the lock (it was taken over)."""
-        until = (now or utcnow()) + timedelta(seconds=lease_seconds)
+    def renew_lock(self, name: str, owner: str, *, lease_seconds: float) -> bool:
+        """Extend ``owner``'s lease to ``lease_seconds`` from now; False if they no longer hold the lock."""
+        until = self.clock() + timedelta(seconds=lease_seconds)
         locks = t.run_locks
         with self.transaction() as conn:
             result = conn.execute(update(locks).where(locks.c.name == name, locks.c.owner == owner)
@@ -93,9 +91,4 @@ class LockRecords(StoreBase):
         with self.reading() as conn:
             row = conn.execute(select(locks.c.owner, locks.c.started_at, locks.c.lease_until)
                                .where(locks.c.name == name)).first()
-        return None if row is None else LockHolder(row.owner, _utc(row.started_at), _utc(row.lease_until))
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if row is None else LockHolder(row.owner, aware_utc(row.started_at), aware_utc(row.lease_until))

@@ -6,23 +6,25 @@ A task moves through one state machine, kept in ``task_states``:
        ▲                  │ error                         ▲
        └──── failed ◀─────┘                               └── reset (a stuck thread)
 
-``drafting`` is held by one worker's claim until its lease expires, so several workers
-(processes, machines) share one queue and a crashed worker's tasks come back.
+A task imported with its draft is pending too (`draft` critiques it, drafting nothing), or starts at
+awaiting_review when that draft is to be reviewed without a critique. ``drafting`` is held by one
+worker's claim until its lease expires, so several workers (processes, machines) share one queue
+and a crashed worker's tasks come back.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from oversight.errors import NotFoundError
 from oversight.schemas import (
     EXPERIMENT_BATCH_PREFIX,
+    IMPORTED,
     Critique,
     Draft,
     FindingVerdict,
@@ -32,18 +34,35 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks, reconnecting
+from oversight.store._base import CHUNK, StoreBase, chunks, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
-__all__ = ["RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
+__all__ = ["IMPORT_THREAD", "RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
 
 TaskStateName = Literal["pending", "drafting", "awaiting_review", "refined", "skipped", "failed"]
 TASK_STATES: tuple[TaskStateName, ...] = ("pending", "drafting", "awaiting_review", "refined", "skipped", "failed")
 
 
+IMPORT_THREAD = "{task_id}::import"  # the thread of a task imported with a draft to review without a critique
+
+
+def _new_state(task_id: str, draft: Draft | None, now: datetime) -> dict[str, Any]:
+    """A new task's state row (pending; awaiting review at once for a draft imported without a critique)."""
+    row = {"task_id": task_id, "state": "pending", "attempts": 0, "updated_at": now, "draft_id": None, "thread_id": None}
+    if draft is not None:
+        row["draft_id"] = draft.id
+        if draft.imported_from is not None and not draft.imported_from.critique:
+            row.update(state="awaiting_review", thread_id=IMPORT_THREAD.format(task_id=task_id))
+    return row
+
+
 def _task_row(task: Task, source: str | None) -> dict[str, Any]:
     return {"id": task.id, "domain": task.domain, "kind": task.kind, "source": source,
             "created_at": task.created_at, "data": task.model_dump(mode="json")}
+
+
+# UPDATE task_states SET <the parameters given> WHERE task_id = :of_task
+_STATE_OF_TASK = update(t.task_states).where(t.task_states.c.task_id == bindparam("of_task"))
 
 
 def _draft_row(draft: Draft) -> dict[str, Any]:
@@ -95,27 +114,42 @@ class RefineRecords(StoreBase):
 
         Returns (added, already_present).
         """
-        tasks = list(tasks)
-        with self.transaction() as conn:
-            added = self._insert_tasks(conn, [_task_row(task, source) for task in tasks], dedupe=False)
-        return added, len(tasks) - added
+        return self.add_imported_tasks([(task, None) for task in tasks], source=source)
 
-    def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True) -> int:
-        """New tasks, each with its pending state; return how many were new."""
+    def add_imported_tasks(self, work: Iterable[tuple[Task, Draft | None]], *,
+                           source: str | None = None) -> tuple[int, int]:
+        """Insert tasks with the drafts they came with (None: to be drafted) in one transaction, a chunk at a time
+        as ``work`` yields them (an error it raises rolls back all); return (added, already_present).
+
+        A task whose id exists is left alone, its row's draft too. A new task is pending (its draft noted), or
+        awaits review at once (thread ``IMPORT_THREAD``) when its draft is to be reviewed without a critique.
+        """
+        added = seen = 0
+        rows = iter(work)
+        with self.transaction() as conn:
+            while part := list(islice(rows, CHUNK)):
+                seen += len(part)
+                drafts = {task.id: draft for task, draft in part if draft is not None}
+                fresh = self._insert_tasks(conn, [_task_row(task, source) for task, _ in part], dedupe=False, drafts=drafts)
+                self._insert_missing(conn, t.drafts, [_draft_row(drafts[r["id"]]) for r in fresh if r["id"] in drafts])
+                added += len(fresh)
+        return added, seen - added
+
+    def _insert_tasks(self, conn: Connection, rows: list[dict[str, Any]], *, dedupe: bool = True,
+                      drafts: dict[str, Draft] | None = None) -> list[dict[str, Any]]:
+        """New tasks, each with its state (pending, or as its imported draft in ``drafts`` says); return the new rows."""
         fresh = self._insert_missing(conn, t.tasks, rows, dedupe=dedupe)
         now = utcnow()
-        self._insert_missing(conn, t.task_states, [
-            {"task_id": row["id"], "state": "pending", "attempts": 0, "updated_at": now} for row in fresh
-        ], key="task_id")
-        return len(fresh)
+        states = [_new_state(row["id"], (drafts or {}).get(row["id"]), now) for row in fresh]
+        self._insert_missing(conn, t.task_states, states, key="task_id")
+        return fresh
 
     def get_task(self, task_id: str) -> Task:
         """The task with this id. Raises NotFoundError."""
-        with self.reading() as conn:
-            data = conn.scalar(select(t.tasks.c.data).where(t.tasks.c.id == task_id))
-        if data is None:
+        found = self._data_by_id(t.tasks, [task_id])
+        if not found:
             raise NotFoundError(f"no task with id {task_id!r}")
-        return Task.model_validate(data)
+        return Task.model_validate(found[0])
 
     def tasks(self, ids: Iterable[str] | None = None) -> list[Task]:
         """All tasks (or those with the given ids), oldest first."""
@@ -141,6 +175,16 @@ class RefineRecords(StoreBase):
     def drafts(self, ids: Iterable[str]) -> dict[str, Draft]:
         """The drafts with these ids, by id (missing ones are absent)."""
         return {d["id"]: Draft.model_validate(d) for d in self._data_by_id(t.drafts, ids)}
+
+    def draft_to_review(self, task_id: str, draft_id: str) -> Draft | None:
+        """The draft ``task_id`` was imported with, if any, else the draft ``draft_id``; None if neither (one query)."""
+        d = t.drafts
+        query = select(d.c.id, d.c.prompt_version, d.c.data).where(
+            or_(d.c.id == draft_id, and_(d.c.task_id == task_id, d.c.prompt_version == IMPORTED)))
+        with self.reading() as conn:
+            found = conn.execute(query).all()
+        # an imported draft first (of several, a post-edit import's, the first by id), then the derived one
+        return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data) if found else None
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
@@ -233,8 +277,8 @@ class RefineRecords(StoreBase):
             values.update(claim=None, lease_until=None)
         if state != "awaiting_review":  # a refined (or re-drafted) task holds no review lease
             values.update(reviewer=None, review_claimed_at=None, review_lease_until=None)
-        conn.execute(update(t.task_states).where(t.task_states.c.task_id == task_id)
-                     .values(state=state, updated_at=utcnow(), **values))
+        # the values as parameters of one statement built once: no bound value built per column
+        conn.execute(_STATE_OF_TASK, {"of_task": task_id, "state": state, "updated_at": utcnow(), **values})
 
     def task_state(self, task_id: str) -> TaskState:
         """Where one task stands. Raises NotFoundError."""
@@ -277,7 +321,7 @@ class RefineRecords(StoreBase):
         PostgreSQL the candidate rows are picked with FOR UPDATE SKIP LOCKED so workers do
         not queue behind each other.
         """
-        now = utcnow()
+        now = self.clock()  # a lease is measured by the store's clock, like every other
         s = t.task_states
         claimable = or_(s.c.state.in_(("pending", "failed")),
                         and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < now)))
@@ -323,14 +367,15 @@ class RefineRecords(StoreBase):
                                   .values(state="pending", claim=None, lease_until=None, updated_at=utcnow()))
         return bool(result.rowcount)
 
-    def mark_awaiting_review(self, critique: Critique, *, thread_id: str | None = None) -> None:
-        """A critique that exists: its task (again) awaits review, on this thread."""
+    def mark_awaiting_review(self, reviewed: Critique | Draft, *, thread_id: str | None = None) -> None:
+        """A critique that exists (or a draft to review without one): its task (again) awaits review, on this thread."""
         with self.transaction() as conn:
-            self._awaiting(conn, critique, thread_id)
+            self._awaiting(conn, reviewed, thread_id)
 
-    def _awaiting(self, conn: Connection, critique: Critique, thread_id: str | None) -> None:
-        self._set_state(conn, critique.task_id, "awaiting_review", thread_id=thread_id,
-                        draft_id=critique.draft_id, critique_id=critique.id, error=None)
+    def _awaiting(self, conn: Connection, reviewed: Critique | Draft, thread_id: str | None) -> None:
+        ids = ({"draft_id": reviewed.draft_id, "critique_id": reviewed.id} if isinstance(reviewed, Critique)
+               else {"draft_id": reviewed.id})
+        self._set_state(conn, reviewed.task_id, "awaiting_review", thread_id=thread_id, error=None, **ids)
 
     @reconnecting
     def mark_failed(self, task_id: str, error: str, *, claim: str | None = None) -> None:
@@ -342,63 +387,3 @@ class RefineRecords(StoreBase):
                 query = query.where(s.c.claim == claim)
             conn.execute(query.values(state="failed", error=error[:2000], claim=None, lease_until=None,
                                       updated_at=utcnow()))
-
-    def status(self) -> dict[str, Any]:
-        """Counts by state, plus totals of what was spent.
-
-        A handful of aggregate queries, each over an index (``STATUS_INDEXES``): no record is read,
-        so it costs milliseconds with 100,000 tasks in the queue.
-        """
-        s, d, c = t.task_states, t.drafts, t.critiques
-        with self.reading() as conn:
-            states = dict(conn.execute(select(s.c.state, func.count()).group_by(s.c.state)).all())
-            drafts, draft_tokens, draft_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(d.c.tokens), 0), func.coalesce(func.sum(d.c.cost_usd), 0.0))).one()
-            critiques, critique_tokens, critique_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(c.c.tokens), 0), func.coalesce(func.sum(c.c.cost_usd), 0.0))).one()
-            refinements = conn.scalar(select(func.count()).select_from(t.refinements)) or 0
-        return {
-            "tasks": sum(states.values()),
-            "states": {state: int(states.get(state, 0)) for state in TASK_STATES},
-            "drafts": int(drafts),
-            "critiques": int(critiques),
-            "refinements": int(refinements),
-            "tokens": int(draft_tokens) + int(critique_tokens),
-            "cost_usd": round(float(draft_cost) + float(critique_cost), 6),
-        }
-
-    def critic_tallies(self) -> list[dict[str, Any]]:
-        """Per critic (model, prompt name and version, whether its findings were checked): critiques,
-        findings shown and dropped (by reason), and trainers' verdicts on the shown ones (right, wrong).
-
-        Aggregates over indexes (``STATUS_INDEXES``), no record read: what ``status`` shows.
-        """
-        c, r = t.critiques, t.refinements
-        critic = (c.c.model, c.c.prompt_name, c.c.prompt_version, c.c.checked)
-        tallies: dict[tuple[Any, ...], dict[str, Any]] = {}
-        with self.reading() as conn:
-            for *key, reasons, n, shown in conn.execute(
-                    select(*critic, c.c.drop_reasons, func.count(), func.sum(c.c.shown))
-                    .group_by(*critic, c.c.drop_reasons)):
-                tally = tallies.setdefault(tuple(key), {"critiques": 0, "shown": 0, "dropped": Counter(),
-                                                        "right": 0, "wrong": 0})
-                tally["critiques"] += int(n)
-                tally["shown"] += int(shown or 0)
-                for reason, count in (json.loads(reasons) if reasons else {}).items():
-                    tally["dropped"][reason] += int(count) * int(n)
-            # refinements with verdicts first, summed per critique, then their critics: joined the other
-            # way round, SQLite would walk every critique to find the few that were judged
-            per_critique = (select(r.c.critique_id, func.sum(r.c.verdicts_right).label("right"),
-                                   func.sum(r.c.verdicts_wrong).label("wrong"))
-                            .where(r.c.critique_id.is_not(None), or_(r.c.verdicts_right > 0, r.c.verdicts_wrong > 0))
-                            .group_by(r.c.critique_id).subquery())
-            judged = (select(*critic, func.sum(per_critique.c.right), func.sum(per_critique.c.wrong))
-                      .select_from(per_critique.join(c, c.c.id == per_critique.c.critique_id))
-                      .group_by(*critic))
-            for *key, right, wrong in conn.execute(judged):
-                if (tally := tallies.get(tuple(key))) is not None:
-                    tally["right"] += int(right or 0)
-                    tally["wrong"] += int(wrong or 0)
-        return [{"model": model, "prompt_name": name, "prompt_version": version, "checked": bool(checked),
-                 **{k: (dict(v) if k == "dropped" else v) for k, v in tally.items()}}
-                for (model, name, version, checked), tally in tallies.items()]

@@ -1,4 +1,4 @@
-"""The review page's records: users and their sessions, review leases, and calibration.
+"""The review page's records: review leases, the queue, and what reading many refinements needs.
 
 A trainer holds a queued task (``awaiting_review``) under a *review lease*, kept on its
 ``task_states`` row (``reviewer``, ``review_claimed_at``, ``review_lease_until``): two
@@ -10,18 +10,16 @@ touch ``updated_at``, so the queue keeps its order while items are held.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
-from oversight.errors import NotFoundError, StoreError
-from oversight.schemas import Draft, Refinement, ReviewLease, User, utcnow
+from oversight.schemas import Draft, Refinement, ReviewLease
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks
+from oversight.store._base import StoreBase, aware_utc, chunks
 
 __all__ = ["ReviewRecords"]
 
@@ -29,98 +27,8 @@ PROMPT_PREVIEW = 160  # characters of each prompt the queue page shows
 _FEW = 2000  # a filtered queue this short is paged in Python on SQLite (see review_queue_page)
 
 
-def _utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite gives back naive datetimes, which are UTC as stored)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _user(row: Any) -> User:
-    """A User from its row (the ``disabled`` column is the truth)."""
-    return User.model_validate({**row.data, "disabled": bool(row.disabled)})
-
-
 class ReviewRecords(StoreBase):
-    """What the review page reads and writes."""
-
-    # -- users and sessions ------------------------------------------------------------------
-
-    def add_user(self, user: User, token_hash: str) -> None:
-        """Keep a new user, who signs in with the token of this hash. Raises StoreError if the name exists."""
-        u = t.users
-        exists_message = f"user '{user.name}' exists"
-        try:
-            with self.transaction() as conn:
-                if conn.scalar(select(u.c.name).where(u.c.name == user.name)) is not None:
-                    raise StoreError(exists_message)
-                conn.execute(insert(u).values(name=user.name, role=user.role, token_hash=token_hash,
-                                              disabled=user.disabled, created_at=user.created_at,
-                                              data=user.model_dump(mode="json")))
-        except StoreError as exc:
-            if isinstance(exc.__cause__, IntegrityError) and self.user(user.name) is not None:
-                raise StoreError(exists_message) from exc  # added by someone else meanwhile
-            raise
-
-    def set_user_token(self, name: str, token_hash: str) -> None:
-        """Give a user a new sign-in token (the old one stops working). Raises NotFoundError."""
-        with self.transaction() as conn:
-            result = conn.execute(update(t.users).where(t.users.c.name == name).values(token_hash=token_hash))
-            if not result.rowcount:
-                raise NotFoundError(f"no user {name!r}")
-
-    def set_user_disabled(self, name: str, disabled: bool) -> None:
-        """Disable (or enable again) a user; disabling ends their sessions. Raises NotFoundError."""
-        u = t.users
-        with self.transaction() as conn:
-            data = conn.scalar(select(u.c.data).where(u.c.name == name))
-            if data is None:
-                raise NotFoundError(f"no user {name!r}")
-            conn.execute(update(u).where(u.c.name == name).values(disabled=disabled,
-                                                                  data={**data, "disabled": disabled}))
-            if disabled:
-                conn.execute(delete(t.web_sessions).where(t.web_sessions.c.user_name == name))
-
-    def user(self, name: str) -> User | None:
-        """The user of this name, or None."""
-        with self.reading() as conn:
-            row = conn.execute(select(t.users.c.data, t.users.c.disabled).where(t.users.c.name == name)).first()
-        return None if row is None else _user(row)
-
-    def users(self) -> list[User]:
-        """Every user, by name."""
-        with self.reading() as conn:
-            rows = conn.execute(select(t.users.c.data, t.users.c.disabled).order_by(t.users.c.name)).all()
-        return [_user(row) for row in rows]
-
-    def user_by_token_hash(self, token_hash: str) -> User | None:
-        """The (enabled) user who signs in with the token of this hash, or None."""
-        u = t.users
-        with self.reading() as conn:
-            row = conn.execute(select(u.c.data, u.c.disabled)
-                               .where(u.c.token_hash == token_hash, u.c.disabled.is_(False))).first()
-        return None if row is None else _user(row)
-
-    def create_session(self, id_hash: str, user_name: str, csrf: str, expires_at: datetime) -> None:
-        """Keep a signed-in session until ``expires_at`` (and drop everyone's expired ones)."""
-        now = utcnow()
-        w = t.web_sessions
-        with self.transaction() as conn:
-            conn.execute(delete(w).where(w.c.expires_at < now))  # by its index: cheap
-            conn.execute(insert(w).values(id_hash=id_hash, user_name=user_name, csrf=csrf, created_at=now,
-                                          expires_at=_utc(expires_at)))
-
-    def session(self, id_hash: str) -> tuple[User, str] | None:
-        """The user of a live session and its CSRF token; None if unknown, expired, or the user is disabled."""
-        u, w = t.users, t.web_sessions
-        query = (select(u.c.data, u.c.disabled, w.c.csrf).select_from(w.join(u, u.c.name == w.c.user_name))
-                 .where(w.c.id_hash == id_hash, w.c.expires_at > utcnow(), u.c.disabled.is_(False)))
-        with self.reading() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else (_user(row), str(row.csrf))
-
-    def end_session(self, id_hash: str) -> None:
-        """Sign a session out (nothing happens if it is unknown)."""
-        with self.transaction() as conn:
-            conn.execute(delete(t.web_sessions).where(t.web_sessions.c.id_hash == id_hash))
+    """Review leases on queued tasks, the queue page, and the views for reading many refinements."""
 
     # -- review leases -------------------------------------------------------------------------
 
@@ -197,7 +105,7 @@ class ReviewRecords(StoreBase):
             ).first()
             if row is None:
                 return None
-            return ReviewLease(task_id=row[0], reviewer=reviewer, claimed_at=_utc(row[1]), lease_until=_utc(row[2]))
+            return ReviewLease(task_id=row[0], reviewer=reviewer, claimed_at=aware_utc(row[1]), lease_until=aware_utc(row[2]))
 
         with self.transaction() as conn:
             if task_id is not None:  # theirs already (unexpired): the clock keeps running from their claim
@@ -221,7 +129,7 @@ class ReviewRecords(StoreBase):
             ).first()
         if row is None:
             return None
-        return ReviewLease(task_id=task_id, reviewer=reviewer, claimed_at=_utc(row[0]), lease_until=_utc(row[1]))
+        return ReviewLease(task_id=task_id, reviewer=reviewer, claimed_at=aware_utc(row[0]), lease_until=aware_utc(row[1]))
 
     def review_lease(self, task_id: str) -> ReviewLease | None:
         """Who holds this task and until when (even if the lease has run out); None if no one."""
@@ -231,7 +139,7 @@ class ReviewRecords(StoreBase):
                                .where(s.c.task_id == task_id, s.c.reviewer.is_not(None))).first()
         if row is None or row[1] is None or row[2] is None:
             return None
-        return ReviewLease(task_id=task_id, reviewer=row[0], claimed_at=_utc(row[1]), lease_until=_utc(row[2]))
+        return ReviewLease(task_id=task_id, reviewer=row[0], claimed_at=aware_utc(row[1]), lease_until=aware_utc(row[2]))
 
     def release_review(self, task_id: str, reviewer: str) -> bool:
         """Give a held task back to the queue. True if this reviewer held it."""
@@ -284,12 +192,12 @@ class ReviewRecords(StoreBase):
         page = []
         for task_id in ids:
             row = found[task_id]
-            until = None if row.review_lease_until is None else _utc(row.review_lease_until)
+            until = None if row.review_lease_until is None else aware_utc(row.review_lease_until)
             held = row.reviewer is not None and until is not None and until >= now
             page.append({"task_id": task_id, "domain": row.domain, "kind": row.kind, "batch": row.source,
                          "model": row.model, "prompt_version": row.prompt_version,
                          "reviewer": row.reviewer if held else None, "lease_until": until if held else None,
-                         "prompt": row.prompt or "", "waiting_since": _utc(row.updated_at)})
+                         "prompt": row.prompt or "", "waiting_since": aware_utc(row.updated_at)})
         return total, page
 
     def review_facets(self) -> dict[str, list[str]]:
@@ -320,7 +228,7 @@ class ReviewRecords(StoreBase):
     def reviewer_progress(self, reviewer: str, *, since: datetime) -> dict[str, int]:
         """What a reviewer did since ``since``: refinements ("done"), skips ("skipped"), calibration answers."""
         r, a = t.refinements, t.calibration_answers
-        since = _utc(since)
+        since = aware_utc(since)
         with self.reading() as conn:
             decisions = dict(conn.execute(select(r.c.decision, func.count())
                                           .where(r.c.reviewer == reviewer, r.c.created_at >= since)
@@ -381,7 +289,7 @@ class ReviewRecords(StoreBase):
                 for part in chunks(list(dict.fromkeys(task_ids))):
                     found = conn.execute(select(r.c.created_at, r.c.id).select_from(source)
                                          .where(*where, r.c.task_id.in_(part)))
-                    keys.extend((_utc(created), rid) for created, rid in found)
+                    keys.extend((aware_utc(created), rid) for created, rid in found)
                 keys.sort(reverse=True)
                 total, ids = len(keys), [rid for _, rid in keys[offset:offset + limit]]
             rows = {rid: (dd, rd) for rid, dd, rd in conn.execute(

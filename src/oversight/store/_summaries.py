@@ -20,11 +20,21 @@ def draft_summary(data: dict[str, Any]) -> dict[str, Any]:
             "cost_usd": float(usage.get("cost_usd", 0.0))}
 
 
+def _by_model(finding: dict[str, Any]) -> bool:
+    return (finding.get("source") or "model") == "model"
+
+
 def critique_summary(data: dict[str, Any]) -> dict[str, Any]:
-    """A critique record's critic, grounding counts and usage columns."""
-    reasons = Counter(str(d.get("reason")) for d in data.get("dropped") or [])
+    """A critique record's critic, grounding counts and usage columns.
+
+    The counts are the critic model's: the findings of checks that need no model (``source`` other
+    than "model") are not its work. A critique lists the model's findings first, so a verdict on
+    finding i < shown is a verdict on the model.
+    """
+    reasons = Counter(str(d.get("reason")) for d in data.get("dropped") or [] if _by_model(d.get("finding") or {}))
+    shown = sum(1 for f in data.get("findings") or [] if _by_model(f))
     return {"prompt_name": data.get("prompt_name") or "", "prompt_version": data.get("prompt_version") or "",
-            "checked": bool(data.get("grounding")), "shown": len(data.get("findings") or []),
+            "checked": bool(data.get("grounding")), "shown": shown,
             "dropped": reasons.total(), "drop_reasons": json.dumps(dict(sorted(reasons.items()))) if reasons else "",
             **draft_summary(data)}
 

@@ -76,8 +76,8 @@ critiques = Table(
     Column("prompt_name", String(200)),
     Column("prompt_version", String(64)),
     Column("checked", Boolean),
-    Column("shown", Integer),  # findings shown to the trainer
-    Column("dropped", Integer),  # findings held back by the grounding check
+    Column("shown", Integer),  # the critic model's findings shown to the trainer (checks' not counted)
+    Column("dropped", Integer),  # the critic model's findings held back by the grounding check
     Column("drop_reasons", String(500)),  # {"reason": count, ...} of those, as JSON text ('' if none)
     Column("tokens", Integer),
     Column("cost_usd", Float),

@@ -1,4 +1,5 @@
-"""What every page handler shares: rendering templates, the session, CSRF-checked forms, redirects.
+"""What every page handler shares: rendering templates, flash messages, redirects (what a handler
+needs from the request, the session and its forms, comes as dependencies: ``_deps``).
 
 Untrusted text (tasks, drafts, critiques, notes) only reaches the page through Jinja2's
 autoescaping, and a Content-Security-Policy allows scripts and styles from this server alone.
@@ -10,24 +11,19 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from oversight.errors import OversightError
 from oversight.refine.answers import clipped_diff, grouped_diff
 from oversight.schemas import MAX_RATIONALE_CHARS, MAX_REFINED_CHARS, MAX_TAG_CHARS, MAX_TAGS, utcnow
-from oversight.schemas._base import lone_surrogate
 from oversight.web._paths import path_id
-from oversight.web.auth import AccessDenied, Session, SignInRequired, check_csrf, load_session
+from oversight.web.auth import Session
 
-if TYPE_CHECKING:
-    from oversight.project import Project
-
-__all__ = ["CSP", "HERE", "REPORT_CSP", "Form", "flash_of", "form_of", "page", "redirect", "project_of", "session_of"]
+__all__ = ["CSP", "HERE", "REPORT_CSP", "flash_of", "page", "redirect"]
 
 HERE = Path(__file__).parent
 
@@ -113,74 +109,6 @@ def page(request: Request, name: str, *, status: int = 200, csp: str = CSP, **co
     session: Session | None = getattr(request.state, "session", None)
     html = _templates.get_template(name).render(request=request, session=session, **context)
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": csp})
-
-
-def project_of(request: Request) -> Project:
-    return request.app.state.project  # type: ignore[no-any-return]
-
-
-async def session_of(request: Request, *, lead: bool = False) -> Session:
-    """The signed-in user's session; raises SignInRequired, or AccessDenied for a trainer on a lead page."""
-    session = await load_session(request, project_of(request).store)
-    if session is None:
-        raise SignInRequired
-    request.state.session = session
-    if lead and not session.is_lead:
-        raise AccessDenied("this page is for leads")
-    return session
-
-
-class Form(dict[str, str]):
-    """A POSTed form: one text value per field. ``problem`` is what was refused in it, or None;
-    a refused field is left out (a file, a repeat) or kept without its bad characters."""
-
-    problem: str | None = None
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _text_problem(value: str) -> str | None:
-    """Why a form's text cannot be stored (the same words as a refused import's), or None."""
-    if "\x00" in value:
-        return "contains a NUL character (\\x00), which databases cannot store"
-    return lone_surrogate(value)
-
-
-def _cleaned(text: str) -> str:
-    """The text without what _text_problem refuses (a refused form shows the rest again)."""
-    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
-
-
-async def form_of(request: Request, session: Session, *, keep: bool = False) -> Form:
-    """A POSTed form, its CSRF token checked first (AccessDenied if it is missing or wrong).
-
-    Every field is one piece of text: a field sent twice, a file, a NUL or a lone surrogate is
-    refused, with the field named: an OversightError (a 400 page), or with ``keep`` the form is
-    returned with the reason in ``problem`` for the handler to show on the form again.
-    """
-    raw = await request.form()
-    if not check_csrf(session.csrf, raw.get("csrf")):  # type: ignore[arg-type]
-        raise AccessDenied("the form's security token is missing or stale: reload the page and try again")
-    form, problems = Form(), []
-    for key in dict.fromkeys(raw.keys()):
-        values, name = raw.getlist(key), _cleaned(key)
-        if len(values) > 1:
-            problems.append(f"field '{name}' was sent {len(values)} times: it takes one value")
-            continue
-        value = values[0]
-        if not isinstance(value, str):
-            problems.append(f"field '{name}' is a file: this form takes typed text only")
-            continue
-        problem = _text_problem(key + value)
-        if problem:
-            problems.append(f"field '{name}' {problem}")
-        form[name] = _cleaned(value)
-    if problems:
-        if not keep:
-            raise OversightError(problems[0])
-        form.problem = problems[0]
-    return form
 
 
 def flash_of(request: Request, messages: Mapping[str, str]) -> str | None:

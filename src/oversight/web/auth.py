@@ -23,7 +23,7 @@ from datetime import timedelta
 from fastapi import Request
 
 from oversight.review.accounts import authenticate, token_hash
-from oversight.schemas import User, utcnow
+from oversight.schemas import User
 from oversight.store import Store
 
 __all__ = [
@@ -143,7 +143,7 @@ async def start_session(store: Store, token: str) -> tuple[str, Session] | None:
     if user is None:
         return None
     raw, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    expires = utcnow() + timedelta(hours=SESSION_HOURS)
+    expires = store.clock() + timedelta(hours=SESSION_HOURS)
     await asyncio.to_thread(store.create_session, token_hash(raw), user.name, csrf, expires)
     return raw, Session(user, csrf)
 

@@ -1,8 +1,10 @@
 """The trainer's pages: sign in, the queue, the refine view, calibration items, compare and skim.
 
-Each handler parses the request, calls ``oversight.review.service`` / ``oversight.review.calibration`` / the
-store (in a thread) and renders a template. Answers go through the same checks as the
-terminal's: a bad one re-renders the form with the reason and records nothing.
+Each handler names what it needs in its signature (the session, a CSRF-checked form, the project:
+``oversight.web._deps``), so FastAPI checks them before its first line; it parses the rest of the
+request, calls ``oversight.review.service`` / ``oversight.review.calibration`` / the store (in a
+thread) and renders a template. Answers go through the same checks as the terminal's: a bad one
+re-renders the form with the reason and records nothing.
 """
 
 from __future__ import annotations
@@ -13,22 +15,23 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from oversight import review
 from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
+from oversight.project import Project
 from oversight.refine.answers import word_diff
 from oversight.review import calibration
 from oversight.schemas import MAX_TAG_CHARS, Critique, Draft, ReviewLease, utcnow
+from oversight.web._deps import CheckedForm, KeptForm, ProjectDep, SignedIn, checked_form, signed_in
 from oversight.web._paths import path_id
-from oversight.web._render import flash_of, form_of, page, project_of, redirect, session_of
+from oversight.web._render import flash_of, page, redirect
 from oversight.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     SESSION_HOURS,
     AccessDenied,
-    Session,
     SignInThrottle,
     check_csrf,
     end_session,
@@ -80,7 +83,7 @@ def _client_address(request: Request) -> str:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Response:
+async def login(request: Request, project: ProjectDep) -> Response:
     form = await request.form()
     target = str(form.get("next") or "/")
     target = target if target.startswith("/") and not target.startswith("//") else "/"
@@ -99,7 +102,7 @@ async def login(request: Request) -> Response:
         return response
     started = None
     try:
-        started = await start_session(project_of(request).store, str(form.get("token") or ""))
+        started = await start_session(project.store, str(form.get("token") or ""))
     finally:
         throttle.done(client, signed_in=started is not None)
     if started is None:
@@ -116,19 +119,16 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    session = await session_of(request)
-    await form_of(request, session)
-    await end_session(request, project_of(request).store)
+@router.post("/logout", dependencies=[Depends(checked_form)])
+async def logout(request: Request, project: ProjectDep) -> Response:
+    await end_session(request, project.store)
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
-    session = await session_of(request)
+async def home(session: SignedIn) -> Response:
     return redirect("/lead" if session.is_lead else "/queue")
 
 
@@ -146,16 +146,15 @@ def _page_number(request: Request) -> int:
 
 
 @router.get("/queue", response_class=HTMLResponse)
-async def queue_page(request: Request) -> Response:
-    session = await session_of(request)
-    store = project_of(request).store
+async def queue_page(request: Request, session: SignedIn, project: ProjectDep) -> Response:
+    store = project.store
     filters = _filters(request)
     number = _page_number(request)
     total, rows = await asyncio.to_thread(store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE,
                                           limit=PAGE_SIZE, count_limit=QUEUE_COUNT_LIMIT)
     more = total > QUEUE_COUNT_LIMIT  # shown as "10000+": the lead hub has the exact counts
     total = min(total, QUEUE_COUNT_LIMIT)
-    facets = await _facets(request)
+    facets = await _facets(request, project)
     progress = await asyncio.to_thread(store.reviewer_progress, session.user.name, since=_today())
     facet_rows = [("batch", "Batch", facets.get("batches", [])), ("domain", "Domain", facets.get("domains", [])),
                   ("model", "Model", facets.get("models", []))]
@@ -171,10 +170,7 @@ def _queue_flashes(filters: dict[str, str | None]) -> dict[str, str]:
 
 
 @router.post("/queue/next")
-async def next_item(request: Request) -> Response:
-    session = await session_of(request)
-    form = await form_of(request, session)
-    project = project_of(request)
+async def next_item(session: SignedIn, form: CheckedForm, project: ProjectDep) -> Response:
     filters = {k: (form.get(k) or None) for k in ("batch", "domain", "model")}
     due = await asyncio.to_thread(calibration.due, project.store, session.user.name, project.settings.calibration_every)
     if due is not None:
@@ -193,7 +189,7 @@ async def next_item(request: Request) -> Response:
 
 def answer_from_form(form: dict[str, Any], draft: Draft, critique: Critique | None) -> dict[str, Any]:
     """The trainer's answer as RefinementInput fields. Raises InvalidAnswerError for what the form cannot mean."""
-    if getattr(form, "problem", None):  # a field refused by form_of (a file, a repeat, a NUL)
+    if getattr(form, "problem", None):  # a field the KeptForm refused (a file, a repeat, a NUL)
         raise InvalidAnswerError(form.problem)  # type: ignore[attr-defined]
     decision = str(form.get("decision") or "")
     if decision not in {d for d, _, _ in DECISIONS}:
@@ -232,38 +228,36 @@ async def _cached(request: Request, name: str, seconds: float, read: Any) -> Any
     return value
 
 
-async def _facets(request: Request) -> dict[str, list[str]]:
+async def _facets(request: Request, project: Project) -> dict[str, list[str]]:
     """The queue's batches, domains and models for the filters (cached 30 s: they change with imports,
     and reading them costs more than the page of the queue itself at 100,000 items)."""
-    return await _cached(request, "queue_facets", 30, project_of(request).store.review_facets)  # type: ignore[no-any-return]
+    return await _cached(request, "queue_facets", 30, project.store.review_facets)  # type: ignore[no-any-return]
 
 
 TAG_OPTIONS = 500  # the commonest tags offered on a page (a tag answers may no longer hold is left out)
 
 
-async def _tag_options(request: Request) -> list[str]:
+async def _tag_options(request: Request, project: Project) -> list[str]:
     """The project's failure tags, commonest first: the tags trainers used so far (cached a minute)."""
-    tags = await _cached(request, "tag_options", 60, project_of(request).store.tag_counts)
+    tags = await _cached(request, "tag_options", 60, project.store.tag_counts)
     return [t for t in tags if len(t) <= MAX_TAG_CHARS][:TAG_OPTIONS]
 
 
-async def _refine_page(request: Request, session: Session, item: review.ReviewItem, *, action: str,
+async def _refine_page(request: Request, project: Project, item: review.ReviewItem, *, action: str,
                        claimed_at: datetime | None, calibrating: bool, status: int = 200,
                        error: str | None = None, form: dict[str, Any] | None = None,
                        lease: ReviewLease | None = None) -> Response:
     """The refine view; with the trainer's ``lease`` it shows its countdown and review.js renews it."""
-    project = project_of(request)
     return page(request, "refine.html", status=status, item=item, task=item.task, draft=item.draft,
                 critique=item.critique, action=action, claimed_at=claimed_at, calibrating=calibrating,
                 error=error, form=form or {}, decisions=DECISIONS, shortcuts=SHORTCUTS,
-                tag_options=await _tag_options(request), body_page="refine", now_iso=project.store.clock().isoformat(),
-                lease=lease, lease_seconds=int(project.settings.review_lease_seconds))
+                tag_options=await _tag_options(request, project), body_page="refine",
+                now_iso=project.store.clock().isoformat(), lease=lease,
+                lease_seconds=int(project.settings.review_lease_seconds))
 
 
 @router.get("/items/{task_id:id}", response_class=HTMLResponse)
-async def item_page(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    project = project_of(request)
+async def item_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep) -> Response:
     held = await asyncio.to_thread(project.store.review_lease, task_id)
     if held is None or held.reviewer != session.user.name or held.lease_until <= project.store.clock():
         # not theirs yet: taking it by its address goes the way of the queue, calibration first when due
@@ -272,15 +266,13 @@ async def item_page(request: Request, task_id: str) -> Response:
         if due is not None:
             return redirect(f"/calibration/{path_id(due.task_id)}")
     item, lease = await review.held_item(project, task_id, session.user.name)
-    return await _refine_page(request, session, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
+    return await _refine_page(request, project, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
                               calibrating=False, lease=lease)
 
 
 @router.post("/items/{task_id:id}", response_class=HTMLResponse)
-async def submit_item(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    form = await form_of(request, session, keep=True)
-    project = project_of(request)
+async def submit_item(request: Request, task_id: str, session: SignedIn, form: KeptForm,
+                      project: ProjectDep) -> Response:
     item = await review.item(project, task_id)
     action = f"/items/{path_id(task_id)}"
     try:
@@ -290,22 +282,19 @@ async def submit_item(request: Request, task_id: str) -> Response:
         lease = await asyncio.to_thread(project.store.review_lease, task_id)
         mine = lease if lease is not None and lease.reviewer == session.user.name else None
         if isinstance(exc, LeaseError):  # their lease ran out and someone took the item: keep what they typed
-            return await _refine_page(request, session, item, action=action, status=409, claimed_at=None,
+            return await _refine_page(request, project, item, action=action, status=409, claimed_at=None,
                                       calibrating=False, form=form, error=(
                                           f"Your answer was not recorded: {exc}. Everything you typed is still below (and kept in "
                                           "this browser tab): copy what you need, then take the next item."))
-        return await _refine_page(request, session, item, action=action, status=400, error=str(exc),
+        return await _refine_page(request, project, item, action=action, status=400, error=str(exc),
                                   claimed_at=mine.claimed_at if mine else None, calibrating=False, form=form,
                                   lease=mine)
     return redirect(f"/done/{path_id(task_id)}?r={quote(refinement.id, safe='')}")
 
 
-@router.post("/items/{task_id:id}/lease")
-async def renew_lease(request: Request, task_id: str) -> Response:
+@router.post("/items/{task_id:id}/lease", dependencies=[Depends(checked_form)])
+async def renew_lease(task_id: str, session: SignedIn, project: ProjectDep) -> Response:
     """Keep holding an item while its page is open and in use (review.js calls this); JSON either way."""
-    session = await session_of(request)
-    await form_of(request, session)
-    project = project_of(request)
     try:
         lease = await review.renew(project, task_id, session.user.name)
     except (LeaseError, NotFoundError) as exc:
@@ -313,18 +302,15 @@ async def renew_lease(request: Request, task_id: str) -> Response:
     return JSONResponse({"lease_until": lease.lease_until.isoformat(), "server_now": project.store.clock().isoformat()})
 
 
-@router.post("/items/{task_id:id}/release")
-async def release_item(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    await form_of(request, session)
-    await review.release(project_of(request), task_id, session.user.name)
+@router.post("/items/{task_id:id}/release", dependencies=[Depends(checked_form)])
+async def release_item(task_id: str, session: SignedIn, project: ProjectDep) -> Response:
+    await review.release(project, task_id, session.user.name)
     return redirect("/queue?flash=released")
 
 
 @router.get("/done/{task_id:id}", response_class=HTMLResponse)
-async def done_page(request: Request, task_id: str, r: str = "") -> Response:
-    session = await session_of(request)
-    store = project_of(request).store
+async def done_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep, r: str = "") -> Response:
+    store = project.store
     refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
     refinement = next((x for x in refinements if x.id == r), None)
     if refinement is None or (refinement.reviewer != session.user.name and not session.is_lead):
@@ -336,9 +322,9 @@ async def done_page(request: Request, task_id: str, r: str = "") -> Response:
 # -- calibration items ------------------------------------------------------------------------
 
 
-async def _calibration_item(request: Request, task_id: str, *, answerer: str | None = None) -> review.ReviewItem:
+async def _calibration_item(project: Project, task_id: str, *, answerer: str | None = None) -> review.ReviewItem:
     """A calibration item as the refine view shows it; AccessDenied for the ``answerer`` who is its expert."""
-    store = project_of(request).store
+    store = project.store
     item = await asyncio.to_thread(store.calibration_item, task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")
@@ -354,40 +340,38 @@ async def _calibration_item(request: Request, task_id: str, *, answerer: str | N
 
 
 @router.get("/calibration/{task_id:id}", response_class=HTMLResponse)
-async def calibration_page(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    store = project_of(request).store
+async def calibration_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep) -> Response:
+    store = project.store
     if await asyncio.to_thread(store.calibration_answer, task_id, session.user.name) is not None:
         return redirect(f"/calibration/{path_id(task_id)}/result")
-    item = await _calibration_item(request, task_id, answerer=session.user.name)
+    item = await _calibration_item(project, task_id, answerer=session.user.name)
     await asyncio.to_thread(calibration.serve, store, task_id, session.user.name)  # their time runs from now
-    return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", claimed_at=None,
+    return await _refine_page(request, project, item, action=f"/calibration/{path_id(task_id)}", claimed_at=None,
                               calibrating=True)
 
 
 @router.post("/calibration/{task_id:id}", response_class=HTMLResponse)
-async def calibration_submit(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    form = await form_of(request, session, keep=True)
-    item = await _calibration_item(request, task_id, answerer=session.user.name)
+async def calibration_submit(request: Request, task_id: str, session: SignedIn, form: KeptForm,
+                             project: ProjectDep) -> Response:
+    item = await _calibration_item(project, task_id, answerer=session.user.name)
     try:
         answer = answer_from_form(form, item.draft, item.critique)  # the time is the server's (calibration.serve)
-        await calibration.answer(project_of(request), task_id, answer, reviewer=session.user.name)
+        await calibration.answer(project, task_id, answer, reviewer=session.user.name)
     except InvalidAnswerError as exc:
-        return await _refine_page(request, session, item, action=f"/calibration/{path_id(task_id)}", status=400,
+        return await _refine_page(request, project, item, action=f"/calibration/{path_id(task_id)}", status=400,
                                   error=str(exc), claimed_at=None, calibrating=True, form=form)
     return redirect(f"/calibration/{path_id(task_id)}/result")
 
 
 @router.get("/calibration/{task_id:id}/result", response_class=HTMLResponse)
-async def calibration_result(request: Request, task_id: str, reviewer: str | None = None) -> Response:
-    session = await session_of(request)
+async def calibration_result(request: Request, task_id: str, session: SignedIn, project: ProjectDep,
+                             reviewer: str | None = None) -> Response:
     who = reviewer if (reviewer and session.is_lead) else session.user.name
-    store = project_of(request).store
+    store = project.store
     answer = await asyncio.to_thread(store.calibration_answer, task_id, who)
     if answer is None:
         raise NotFoundError(f"{who} has not answered calibration item {task_id!r}")
-    item = await _calibration_item(request, task_id)
+    item = await _calibration_item(project, task_id)
     expert = await asyncio.to_thread(store.calibration_item, task_id)
     assert expert is not None
     theirs = calibration.final_text(answer.refinement.decision, answer.refinement.refined_text, item.draft.text)
@@ -400,12 +384,11 @@ async def calibration_result(request: Request, task_id: str, reviewer: str | Non
 
 
 @router.get("/tasks/{task_id:id}", response_class=HTMLResponse)
-async def compare_page(request: Request, task_id: str) -> Response:
-    session = await session_of(request)
-    store = project_of(request).store
+async def compare_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep) -> Response:
+    store = project.store
     lease = await asyncio.to_thread(store.review_lease, task_id)
     if (lease is not None and not session.is_lead and lease.reviewer != session.user.name
-            and lease.lease_until > utcnow()):
+            and lease.lease_until > store.clock()):
         raise AccessDenied(f"task {task_id!r} is being reviewed by {lease.reviewer}")
     task = await asyncio.to_thread(store.get_task, task_id)
     drafts = await asyncio.to_thread(store.drafts_of_task, task_id)
@@ -416,10 +399,9 @@ async def compare_page(request: Request, task_id: str) -> Response:
     return page(request, "compare.html", task=task, drafts=drafts, by_draft=by_draft, body_page="compare")
 
 
-@router.get("/skim", response_class=HTMLResponse)
-async def skim_page(request: Request) -> Response:
-    await session_of(request)
-    store = project_of(request).store
+@router.get("/skim", response_class=HTMLResponse, dependencies=[Depends(signed_in)])
+async def skim_page(request: Request, project: ProjectDep) -> Response:
+    store = project.store
     q = request.query_params
     tag, model, pattern = q.get("tag") or None, q.get("model") or None, q.get("pattern") or None
     number = _page_number(request)
@@ -429,4 +411,4 @@ async def skim_page(request: Request) -> Response:
     patterns = await asyncio.to_thread(store.pattern_names)
     return page(request, "skim.html", rows=rows, total=total, tag=tag, model=model, pattern=pattern,
                 patterns=patterns, page_number=number, pages=max(1, -(-total // PAGE_SIZE)),
-                tag_options=await _tag_options(request), body_page="skim")
+                tag_options=await _tag_options(request, project), body_page="skim")
