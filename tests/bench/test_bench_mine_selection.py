@@ -61,10 +61,10 @@ def test_the_knob_grid_holds_the_library_defaults(bench) -> None:
 
     defaults = bench.Knobs.defaults()
     assert defaults.represent() == RepresentParams() and defaults.cluster() == ClusterParams()
-    grid = bench.knob_grid([1.0, 1.5], [2, 4], [0, 0.5, 1], [0, 0.25, 0.5], [0, 0.25, 0.5],
-                           [(100, 10), (100, 20), (200, 10)])
-    assert len(grid) == len(set(grid)) == 324 and defaults in grid
-    assert {k.weights for k in grid} >= {defaults.weights, (1.0, 2, 0.5, 0.5, 0.25)}
+    grid = bench.knob_grid([1.0, 1.5, 2.0], [1, 2, 3, 4], [0, 0.5, 1], [0, 0.5], [0, 0.5],
+                           [(100, 10), (100, 20), (200, 10), (50, 20)])
+    assert len(grid) == len(set(grid)) == 576 and defaults in grid
+    assert {k.weights for k in grid} >= {defaults.weights, (1.0, 2, 0.5, 0.5, 0.0), (1.0, 2, 0.5, 0.0, 0.5)}
 
 
 def test_knobs_saved_before_a_weight_existed_read_back_with_it_at_zero(bench) -> None:
