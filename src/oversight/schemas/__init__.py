@@ -16,6 +16,8 @@ from oversight.schemas.audit import *  # noqa: F403
 from oversight.schemas.audit import __all__ as _audit_all
 from oversight.schemas.experiment import *  # noqa: F403
 from oversight.schemas.experiment import __all__ as _experiment_all
+from oversight.schemas.gold import *  # noqa: F403
+from oversight.schemas.gold import __all__ as _gold_all
 from oversight.schemas.intervene import *  # noqa: F403
 from oversight.schemas.intervene import __all__ as _intervene_all
 from oversight.schemas.mine import *  # noqa: F403
@@ -26,4 +28,4 @@ from oversight.schemas.review import *  # noqa: F403
 from oversight.schemas.review import __all__ as _review_all
 
 __all__ = ["Record", "content_hash", "new_id", "text_hash", "utcnow", *_refine_all, *_mine_all, *_audit_all,
-           *_intervene_all, *_review_all, *_experiment_all]
+           *_intervene_all, *_review_all, *_experiment_all, *_gold_all]

@@ -6,6 +6,7 @@ from oversight.store._accounts import AccountRecords
 from oversight.store._calibration import CalibrationRecords
 from oversight.store._experiments import ExperimentRecords
 from oversight.store._export import ExportRecords
+from oversight.store._gold import GoldRecords
 from oversight.store._intervene import InterventionRecords
 from oversight.store._judgments import JudgmentRecords
 from oversight.store._locks import LockRecords
@@ -18,7 +19,7 @@ __all__ = ["Store"]
 
 
 class Store(RefineRecords, StatusRecords, MineRecords, JudgmentRecords, InterventionRecords, AccountRecords,
-            ReviewRecords, CalibrationRecords, ExperimentRecords, LockRecords, ExportRecords):
+            ReviewRecords, CalibrationRecords, GoldRecords, ExperimentRecords, LockRecords, ExportRecords):
     """Records of every stage in a relational database (SQLAlchemy 2 Core).
 
     Every public write is one transaction: it lands whole or not at all. Stages call

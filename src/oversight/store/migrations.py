@@ -14,7 +14,7 @@ Releases before the steps described their own time created each table as ``store
 stood, so a database one of them left part-migrated (a step failed, the process died) may hold
 already what a later step adds: creating a table or an index that exists does nothing, and a
 column is added only where it is missing. The store imports nothing above it: these steps use
-SQLAlchemy, ``schemas.utcnow`` and ``store._summaries`` (which imports nothing).
+SQLAlchemy, ``schemas.utcnow``, ``store._steps`` (what they share) and ``store._summaries``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -36,18 +35,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     column,
     inspect,
     select,
     table,
-    text,
-    update,
 )
-from sqlalchemy.schema import CreateColumn
-from sqlalchemy.sql.expression import TableClause
 
 from oversight.schemas import utcnow
+from oversight.store._steps import _add_columns, _add_index, _fill, _records, _when
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["MIGRATIONS", "Migration", "create_bookkeeping", "migration"]
@@ -60,11 +55,6 @@ def migration(func: Migration) -> Migration:
     """Register a migration under its function's name (they run in the order defined)."""
     MIGRATIONS.append((func.__name__, func))
     return func
-
-
-def _when(name: str, *, nullable: bool = False) -> Column[Any]:
-    """A moment, with its time zone (every timestamp the store keeps is one)."""
-    return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
 def create_bookkeeping(conn: Connection) -> None:
@@ -398,40 +388,48 @@ def m015_refinements_by_time(conn: Connection) -> None:
     """Refinements by (created_at, id): `export` reads them oldest first a chunk at a time, by seek."""
     _add_index(conn, "ix_refinements_created", "refinements", "created_at", "id")
 
-# -- what the steps that change a table share ---------------------------------------------------
 
-
-def _add_columns(conn: Connection, name: str, *columns: Column[Any]) -> None:
-    """Add columns to a table, each as its own ``ALTER TABLE ... ADD COLUMN`` (SQLite adds one at a
-    time); one a release before these steps created with its table already is left as it is."""
-    present = {c["name"] for c in inspect(conn).get_columns(name)}
-    Table(name, MetaData(), *columns)  # gives each column its table, which CreateColumn compiles against
-    for added in columns:
-        if added.name not in present:
-            spec = CreateColumn(added).compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} ADD COLUMN {spec}"))
-
-
-def _add_index(conn: Connection, name: str, table_name: str, *columns: str) -> None:
-    """Create an index on columns of an existing table, unless it is there already."""
-    holder = Table(table_name, MetaData(), *(Column(c) for c in columns))
-    Index(name, *(holder.c[c] for c in columns)).create(conn, checkfirst=True)
-
-
-def _records(name: str, *columns: str) -> TableClause:
-    """A table of records (``id``, the record as JSON in ``data``) with the named columns beside them."""
-    return table(name, column("id"), column("data", JSON), *map(column, columns))
-
-
-def _fill(conn: Connection, records: TableClause, marker: str,
-          summary: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """Compute the summary columns of every row whose ``marker`` column is empty, from its record."""
-    c = records.c
-    ids = list(conn.scalars(select(c.id).where(c[marker].is_(None))))
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(select(c.id, c.data).where(c.id.in_(ids[start:start + 500]))).all()
-        values = [{"key": row.id, **summary(row.data)} for row in rows]
-        if values:
-            names = [name for name in values[0] if name != "key"]
-            conn.execute(update(records).where(c.id == bindparam("key"))
-                         .values({name: bindparam(name) for name in names}), values)
+@migration
+def m016_gold(conn: Connection) -> None:
+    """Judgment quality: gold items, the queue copies that carry them to one trainer each, their answers,
+    each trainer's standing (paused, qualified domains), declared assessments and their results."""
+    meta = MetaData()
+    Table("gold_items", meta,
+          Column("id", String(64), primary_key=True),
+          Column("kind", String(20), nullable=False),
+          Column("domain", String(200)),
+          Column("made_by", String(100), nullable=False),
+          Column("retired", Boolean, nullable=False),
+          _when("created_at"),
+          Column("data", JSON, nullable=False))
+    Table("gold_copies", meta,
+          Column("task_id", String(200), primary_key=True),
+          Column("gold_id", String(64), nullable=False),
+          Column("reviewer", String(100), nullable=False),
+          Column("assessment", String(64)),
+          _when("created_at"),
+          Index("ix_gold_copies_reviewer", "reviewer", "gold_id", unique=True))
+    Table("gold_answers", meta,
+          Column("task_id", String(200), primary_key=True),
+          Column("gold_id", String(64), nullable=False),
+          Column("reviewer", String(100), nullable=False),
+          Column("kind", String(20), nullable=False),
+          Column("assessment", String(64)),
+          _when("created_at"),
+          Column("data", JSON, nullable=False),
+          Index("ix_gold_answers_reviewer", "reviewer", "created_at"))
+    Table("trainer_standing", meta,
+          Column("reviewer", String(100), primary_key=True),
+          Column("paused", Boolean, nullable=False),
+          _when("updated_at"),
+          Column("data", JSON, nullable=False))
+    Table("assessments", meta,
+          Column("name", String(64), primary_key=True),
+          _when("created_at"),
+          Column("data", JSON, nullable=False))
+    Table("assessment_results", meta,
+          Column("assessment", String(64), primary_key=True),
+          Column("reviewer", String(100), primary_key=True),
+          _when("decided_at"),
+          Column("data", JSON, nullable=False))
+    meta.create_all(conn)

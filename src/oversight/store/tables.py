@@ -335,6 +335,66 @@ experiment_items = Table(
     Index("ix_experiment_items_experiment", "experiment", "key"),
 )
 
+# -- judgment quality (m016): gold items hidden in the queue, the copies that carry them, answers --------
+
+gold_items = Table(
+    "gold_items",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("domain", String(200)),
+    Column("made_by", String(100), nullable=False),
+    Column("retired", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+# one gold item served to one trainer: its own task in the queue, never claimed by anyone else
+gold_copies = Table(
+    "gold_copies",
+    metadata,
+    Column("task_id", String(200), primary_key=True),
+    Column("gold_id", String(64), nullable=False),
+    Column("reviewer", String(100), nullable=False),
+    Column("assessment", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_gold_copies_reviewer", "reviewer", "gold_id", unique=True),
+)
+
+gold_answers = Table(
+    "gold_answers",
+    metadata,
+    Column("task_id", String(200), primary_key=True),  # the copy: one answer each
+    Column("gold_id", String(64), nullable=False),
+    Column("reviewer", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("assessment", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_gold_answers_reviewer", "reviewer", "created_at"),
+)
+
+trainer_standing = Table(
+    "trainer_standing",
+    metadata,
+    Column("reviewer", String(100), primary_key=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+assessments = Table("assessments", metadata, Column("name", String(64), primary_key=True),
+                    Column("created_at", DateTime(timezone=True), nullable=False), Column("data", JSON, nullable=False))
+
+assessment_results = Table(
+    "assessment_results",
+    metadata,
+    Column("assessment", String(64), primary_key=True),
+    Column("reviewer", String(100), primary_key=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
 # -- run locks (m013): one `oversight mine` at a time per database ----------------------------------
 
 # A named lock row: who holds it (host/pid/token), since when, and until when unless renewed. A
