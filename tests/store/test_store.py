@@ -84,6 +84,16 @@ def test_a_task_moves_through_its_states(store: Store) -> None:
     assert status["states"] == {"pending": 1, "drafting": 0, "awaiting_review": 0, "refined": 1, "skipped": 0, "failed": 0}
 
 
+def test_refinements_of_one_reviewer(store: Store) -> None:
+    store.add_tasks([Task(id="t1", prompt="Q"), Task(id="t2", prompt="R")])
+    draft = store.save_draft(make_draft())
+    for task_id, who in (("t1", "ann"), ("t2", "bob"), ("t1", "bob")):
+        store.save_refinement(Refinement(task_id=task_id, draft_id=draft.id, decision="accept", reviewer=who))
+    assert [(r.task_id, r.reviewer) for r in store.refinements(reviewer="bob")] == [("t2", "bob"), ("t1", "bob")]
+    assert [r.reviewer for r in store.refinements(reviewer="ann")] == ["ann"]
+    assert store.refinements(reviewer="cy") == []
+
+
 def test_an_expired_lease_returns_the_task_and_a_failure_keeps_its_error(store: Store) -> None:
     clock = store.clock = Clock()
     store.add_tasks([Task(id="t1", prompt="Q")])

@@ -241,11 +241,13 @@ class RefineRecords(StoreBase):
                                 draft_id=row["draft_id"], error=None)
         return len(fresh), len({r.id for _, _, r in work}) - len(fresh)
 
-    def refinements(self, *, since: datetime | None = None) -> list[Refinement]:
-        """All refinements, oldest first."""
+    def refinements(self, *, since: datetime | None = None, reviewer: str | None = None) -> list[Refinement]:
+        """All refinements (since a time, by one reviewer), oldest first."""
         query = select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)
         if since is not None:
             query = query.where(t.refinements.c.created_at >= since)
+        if reviewer is not None:
+            query = query.where(t.refinements.c.reviewer == reviewer)
         with self.reading() as conn:
             return [Refinement.model_validate(d) for d in conn.scalars(query)]
 
