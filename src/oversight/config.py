@@ -63,6 +63,10 @@ class Settings(BaseModel):
     calibration_every: int = Field(
         default=10, ge=1, description="A trainer meets a calibration item first, then after every N items refined."
     )
+    trainer_catch_bar: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="A pause is suggested for a trainer whose catch rate's 95% interval lies wholly below this.",
+    )
 
     @field_validator("db", "checkpoints")
     @classmethod

@@ -52,6 +52,7 @@ __all__ = [
     "MIN_VARYING",
     "STRONG_RAW",
     "StyleDesign",
+    "fit_logistic",
     "fit_style",
     "position_bias",
     "style_design",
@@ -216,6 +217,14 @@ def _fit(y: np.ndarray, x: np.ndarray, groups: np.ndarray | None, alpha: float) 
         return None, f"{why}; the penalised fit failed too ({type(exc).__name__})"
     tail = "; intervals ignore repeated comparisons" if groups is not None else ""
     return fit, f"{why}, so a Firth-penalised fit with profile-likelihood intervals is used{tail}."
+
+
+def fit_logistic(y: np.ndarray, x: np.ndarray, *, alpha: float = ALPHA) -> tuple[_Fit | None, str]:
+    """The style model's fit on any design whose first column is the intercept: maximum likelihood, or
+    Firth's penalised fit with profile-likelihood intervals when the outcome is separated; (fit or None
+    when neither works, a note saying which was used and why). A trainer's profile fits their own
+    accept-or-change decisions with it (oversight.review.profiles)."""
+    return _fit(y, x, None, alpha)
 
 
 def _cluster_groups(judgments: Sequence[PairwiseJudgment]) -> np.ndarray | None:
