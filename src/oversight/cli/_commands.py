@@ -28,6 +28,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "serve": "oversight.cli.serve:serve",
     "users": "oversight.cli.users:users",
     "calibration": "oversight.cli.calibration:calibration",
+    "trainers": "oversight.cli.trainers:trainers",
     "experiment": "oversight.cli.experiment:experiment",
 }
 
@@ -50,6 +51,7 @@ SHORT_HELP: dict[str, str] = {
     "serve": "Serve the review page (trainers refine, leads read patterns and decide).",
     "users": "Accounts of the review page: trainers and leads.",
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
+    "trainers": "Trainers' judgment measured on hidden gold items: profiles with intervals.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
 }
 

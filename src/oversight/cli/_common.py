@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from oversight.visible import visible
 if TYPE_CHECKING:
     from oversight.store import Store
 
-__all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "say", "settings_from", "store_from",
+__all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "moment", "say", "settings_from", "store_from",
            "visible", "with_model_options", "writable_path"]
 
 
@@ -41,6 +42,20 @@ def err(message: str) -> None:
 def emit_json(value: Any) -> None:
     """JSON on stdout; control characters escaped as JSON escapes (json leaves DEL, C1 and bidi raw)."""
     click.echo(visible(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
+
+
+def moment(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
+    """A date (YYYY-MM-DD: the day's start, or with ``end_of_day`` the next day's) or an ISO time; UTC unless given."""
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)",
+                                 param_hint=option) from None
+    if end_of_day and len(value.strip()) == 10:
+        when += timedelta(days=1)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def writable_path(path: str | Path) -> Path:

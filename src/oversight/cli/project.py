@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from oversight.cli._common import emit_json, err, settings_from, writable_path
+from oversight.cli._common import emit_json, err, moment, settings_from, writable_path
 
 TOML_TEMPLATE = """\
 # oversight settings. Every key can also be set as OVERSIGHT_<KEY> (e.g. OVERSIGHT_MODEL).
@@ -174,7 +173,7 @@ def export(ctx: click.Context, output: str | None, fmt: str | None, kind: str | 
     if output:
         writable_path(output)  # a file's folder, or a dataset folder's parent, must exist
     selection = ExportSelection(decisions=decisions, reviewers=reviewers, batches=batches, pattern_ids=patterns,
-                                since=_moment(since, "--from"), until=_moment(until, "--to", end_of_day=True))
+                                since=moment(since, "--from"), until=moment(until, "--to", end_of_day=True))
     filters = ExportFilters(selection, tags=tuple(tag.strip().lower().replace(" ", "-") for tag in tags),
                             include_simulated=kind is None if include_simulated is None else include_simulated,
                             include_calibration=include_calibration)
@@ -219,20 +218,6 @@ def _export_format(output: str | None, fmt: str | None, kind: str | None) -> str
     if fmt in ("parquet", "hf") and not output:
         raise click.UsageError("Parquet needs -o FILE.parquet" if fmt == "parquet" else "a dataset folder needs -o DIR")
     return fmt
-
-
-def _moment(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
-    """A date (YYYY-MM-DD: the day's start, or with ``end_of_day`` the next day's) or an ISO time; UTC unless given."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)",
-                                 param_hint=option) from None
-    if end_of_day and len(value.strip()) == 10:
-        moment += timedelta(days=1)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _check_patterns(store: Any, patterns: tuple[str, ...]) -> None:
