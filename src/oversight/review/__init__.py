@@ -6,6 +6,8 @@
 - ``calibration``: expert items served among the real ones, answers scored against them,
   agreement over time.
 - ``accounts``: trainers and leads, tokens shown once and kept only as hashes.
+- ``profiles``: each trainer's judgment measured on gold items (catch rate, false alarms,
+  deference, style bias, speed), with intervals, and the suggested pause.
 """
 
 from oversight.review.service import *  # noqa: F403

@@ -1,4 +1,4 @@
-"""The leads' pages: the pattern report, the judgment audit, interventions, calibration, trainers.
+"""The leads' pages: the pattern report, the judgment audit, interventions, calibration, trainers' profiles.
 
 The report is the one `oversight report` writes (``oversight.leads.report_text``), with each
 pattern's members linked to their items. Trainers are refused every page here: the router runs
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from oversight.errors import NotFoundError, OversightError
-from oversight.review import calibration
+from oversight.review import calibration, profiles
 from oversight.schemas import FailureNote, utcnow
 from oversight.web._deps import CheckedForm, LeadOnly, ProjectDep, checked_form, lead_only
 from oversight.web._render import REPORT_CSP, flash_of, page, redirect
@@ -125,3 +125,21 @@ async def remove_calibration(task_id: str, project: ProjectDep) -> Response:
     if not await asyncio.to_thread(project.store.remove_calibration_item, task_id):
         raise NotFoundError(f"no calibration item for task {task_id!r}: nothing removed")
     return redirect("/lead/calibration?flash=removed")
+
+
+@router.get("/trainers", response_class=HTMLResponse)
+async def trainers(request: Request, project: ProjectDep) -> Response:
+    """Every trainer's judgment profile: intervals, suggestions, and the notes from trainers below the bar."""
+    store, bar = project.store, project.settings.trainer_catch_bar
+    found = await asyncio.to_thread(profiles.profiles, store, bar=bar)
+    below = await asyncio.to_thread(profiles.below_bar, store, bar, found=found)
+    return page(request, "lead_trainers.html", profiles=found, below=below, bar=bar, min_items=profiles.MIN_ITEMS)
+
+
+@router.get("/trainers/{name:id}", response_class=HTMLResponse)
+async def trainer(name: str, request: Request, project: ProjectDep) -> Response:
+    """One trainer's profile in full, by week and by domain."""
+    found = await asyncio.to_thread(profiles.profile, project.store, name, bar=project.settings.trainer_catch_bar)
+    if not found.gold_answers and not found.production_items:
+        raise NotFoundError(f"no gold answers or refinements by {name!r}")
+    return page(request, "lead_trainer.html", p=found)
