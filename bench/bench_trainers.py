@@ -1,0 +1,627 @@
+"""Gold items hidden in the queue: how soon they flag a bad trainer, and how rarely a good one.
+
+    python bench/bench_trainers.py [--data /work/shared/data] [--runs 200] [--rate 0.05] [--bar B]
+                                   [--horizon 300] [--answers 500] [--no-search] [--no-service]
+
+Data: FineGrainedRLHF qa-feedback dev (allenai/FineGrainedRLHF @ a1469d4, Apache-2.0; read from
+``--data``, nothing copied). The first model answer (``prediction 1``) to each question is a real
+draft. A seeded share of them (``--expert-share``, default 20%) become *expert* gold items: the
+annotator's corrected answer as the draft, which that expert accepts as it is (a trainer who
+changes it raises a false alarm). The others become *planted* gold items: one error planted with
+experiments/plant.py (wrong_number, unsupported_sentence, ignored_instruction, whichever applies),
+under a critique made of the annotators' own labelled error spans (Irrelevant, Wrong-Grounding,
+Unverifiable, Redundant, Incoherent: real problems, none at the planted error), plus, on a seeded
+half, a finding that points at the planted error (``critic_pointed``, decided by plant.py's
+``critic_pointed``, not assumed), and on a seeded half a *decoy*: a finding that calls a sentence
+the annotators left unmarked wrong. Answers 2-4 of each question are the production drafts; the
+five simulated trainers are in bench_trainers_sim.py.
+
+The run (``run_trainer``): one trainer claims item after item. At each claim the gold due rule
+draws whether a gold item comes (rate ``--rate``, seeded per reviewer and items answered, so runs
+replay); a gold item is answered by the trainer and scored by the gold scoring function, and after
+each gold answer the sequential rule (``Rule``) says flagged or not yet. Production items are
+NOT pushed through the review service or the LangGraph graph: an answer to a production item
+changes no gold figure, so it counts by number (and by time: the trainer's answer to a production
+draft, with no critique, is drawn for its seconds only). That keeps a run to milliseconds, so
+``--runs`` seeded runs per profile are cheap. To check that this fast path scores gold answers
+as the product does, one seed of each profile is run end to end through the real review service
+on a SQLite store (claim, item, submit: gold copies served by the due rule, production items
+resumed through the refine graph), and each gold answer's score there is compared with the fast
+path's (``service_check``).
+
+The rule (``Rule``), looked at after every gold answer, on 95% Wilson intervals with at least
+``MIN_ITEMS`` answers behind each figure (review/profiles.py), never a point estimate alone:
+- catch: the profile's suggested pause (``profiles.suggested_pause``): the catch rate's upper
+  bound below the bar;
+- unassisted catch: the same bar on the planted errors no finding pointed at. A trainer is there
+  for what the critic misses; one who catches only what it points at (deference) can keep an
+  overall catch rate near half and never trip the first rule;
+- deference: decoys marked right, the lower bound above one half (more often right than wrong,
+  interval and all, on findings that are wrong by construction);
+- false alarms: expert-accepted drafts changed, the lower bound above the assessment pass rule's
+  false-alarm limit (``PassRule.false_alarm_upper``, 20%).
+"Cleared" is the other side: the catch rate's lower bound at or above the bar.
+
+Reported per profile: the share of runs flagged within 100, 200 and 300 production items (power;
+for the careful trainer, its false-flag rate), which rule flagged them, the median gold answers
+before a profile is decided (flagged or cleared), and the share of the trainer's time spent on
+gold (gold seconds over all seconds). Targets: rubber-stamper and deferent flagged with >= 90%
+power within 300 production items; careful flagged <= 5%. When the rate and bar asked for miss
+either, the same runs are made at higher rates and at higher bars (``--no-search`` skips it), and
+the least that meets both is reported, measured.
+
+Human lines go to stderr; the last line of stdout is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for extra in (ROOT / "src", ROOT / "bench"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from bench_trainers_sim import PROFILES, Seen, Trainer, Truth, make_trainer  # noqa: E402
+
+from oversight.experiments.plant import critic_pointed, plant, planted_prompt, points_at  # noqa: E402
+from oversight.intervene.checks import word_count  # noqa: E402
+from oversight.review.profiles import DEFAULT_BAR, MIN_ITEMS, proportion, suggested_pause  # noqa: E402
+from oversight.schemas import (  # noqa: E402
+    Critique,
+    Draft,
+    Finding,
+    GoldAnswer,
+    GoldCopy,
+    GoldItem,
+    PassRule,
+    TrainerProfile,
+    content_hash,
+)
+
+FGRLHF_FILE = "finegrainedrlhf_qa_feedback/tasks/qa_feedback/data/dev_feedback.json"
+KINDS = ("wrong_number", "unsupported_sentence", "ignored_instruction")
+CHECKPOINTS = (100, 200, 300)
+TARGET_POWER = 0.90  # rubber-stamper and deferent flagged within 300 production items
+TARGET_FALSE_FLAG = 0.05  # careful flagged within 300
+BAD = ("rubber_stamper", "deferent")
+SEARCH_RATES = (0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25)
+SEARCH_BARS = (0.5, 0.6, 0.7, 0.8)
+# Other gold pools tried at the rate asked for when it misses a target: every item with a decoy; and
+# that with planted items only (every gold answer then feeds the catch rate, none the false alarms).
+POOL_VARIANTS = {"decoy_on_every_item": {"decoy_share": 1.0},
+                 "decoy_on_every_item_planted_only": {"decoy_share": 1.0, "expert_share": 0.0}}
+DEFERENCE_BAR = 0.5  # decoys marked right more often than wrong, interval and all
+FALSE_ALARM_BAR = PassRule().false_alarm_upper  # what an assessment lets pass, as a point
+MADE_BY = "bench-lead"
+MADE_AT = datetime(2025, 1, 6, tzinfo=UTC)  # one moment for the whole pool: a run replays whenever it is made
+DRAFTER = "finegrainedrlhf/qa-model"
+CRITIC = "bench/labelled-spans"
+# The annotators' error labels as critique findings: their words for the issue, the closest category.
+LABELLED = {
+    "Irrelevant": ("Not relevant to what was asked.", "irrelevant"),
+    "Wrong-Grounding": ("This does not match the passages.", "factual-error"),
+    "Unverifiable": ("Nothing in the passages supports this.", "unsupported-claim"),
+    "Redundant": ("Repeats what the answer already said.", "redundant"),
+    "Incoherent": ("Hard to follow here.", "unclear"),
+}
+POINTING = {
+    "wrong_number": ("This figure does not match the passages.", "factual-error"),
+    "unsupported_sentence": ("Nothing in the passages supports this claim.", "unsupported-claim"),
+    "ignored_instruction": ("The answer runs far past the word limit the prompt sets.", "instruction-violation"),
+}
+DECOY = ("This contradicts the passages.", "factual-error")
+_SENTENCE = re.compile(r"[^.!?]+[.!?]+")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the data --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One FineGrainedRLHF question: the draft (answer 1), its labelled error spans, the annotator's
+    corrected answer, and the other answers (production drafts)."""
+
+    index: int
+    question: str
+    context: str
+    text: str
+    errors: tuple[tuple[int, int, str], ...]
+    corrected: str
+    others: tuple[str, ...]
+
+
+def load_rows(path: Path, limit: int | None = None) -> list[Row]:
+    """The set's questions (the first ``limit``); a record may hold fewer fields (a test fixture)."""
+    rows = []
+    for i, record in enumerate(json.loads(path.read_text(encoding="utf-8"))[:limit]):
+        feedback = record.get("feedback") or {}
+        passages = record.get("passages") or []
+        rows.append(Row(
+            index=i, question=record["question"],
+            context="\n\n".join(" ".join(p[1:]) if isinstance(p, list) else str(p) for p in passages),
+            text=record["prediction 1"].strip(),
+            errors=tuple((e["start"], e["end"], e["error type"]) for e in feedback.get("errors", [])),
+            corrected=(feedback.get("corrected-prediction") or "").strip(),
+            others=tuple(record[f"prediction {k}"].strip() for k in (2, 3, 4) if record.get(f"prediction {k}"))))
+    return rows
+
+
+def _clip(quote: str, limit: int = 200) -> str:
+    """A quote at most ``limit`` characters, cut at a word boundary."""
+    quote = quote.strip()
+    if len(quote) <= limit:
+        return quote
+    return quote[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
+
+
+def _pointing(error: Any, text: str) -> Finding:
+    """A finding that points at the planted error (its words around it)."""
+    issue, category = POINTING[error.kind]
+    if error.kind == "ignored_instruction":
+        quote = ""
+    elif error.kind == "unsupported_sentence":
+        quote = error.planted.strip()
+    else:
+        start, end = error.start, error.start + len(error.planted)
+        before = text[:start].split(" ")[-4:]
+        after = text[end:].split(" ")[:3]
+        quote = (" ".join(before) + text[start:end] + " ".join(after)).strip()
+    return Finding(quote=_clip(quote), issue=issue, severity="high", category=category)
+
+
+def _labelled(row: Row, error: Any, text: str) -> list[Finding]:
+    """The annotators' labelled spans as findings (at most two) that are in the planted text and do not
+    point at the planted error."""
+    found = []
+    for start, end, kind in row.errors:
+        if kind not in LABELLED:
+            continue
+        quote = _clip(row.text[start:end])
+        issue, category = LABELLED[kind]
+        finding = Finding(quote=quote, issue=issue, severity="medium", category=category)
+        if len(quote.split()) >= 3 and quote in text and (error is None or not points_at(error, text, finding)):
+            found.append(finding)
+        if len(found) == 2:
+            break
+    return found
+
+
+def _decoy(text: str, taken: Sequence[Finding], error: Any, rng: random.Random) -> Finding | None:
+    """A wrong finding: it calls a sentence wrong that nothing else points at (the annotators left it unmarked)."""
+    spans = [(text.find(f.quote), len(f.quote)) for f in taken if f.quote and f.quote in text]
+    if error is not None and error.kind != "ignored_instruction":
+        spans.append((error.start, len(error.planted)))
+    choices = []
+    for match in _SENTENCE.finditer(text):
+        if len(match.group().split()) >= 5 and all(match.end() <= s or match.start() >= s + n for s, n in spans):
+            choices.append(_clip(match.group()))
+    if not choices:
+        return None
+    issue, category = DECOY
+    finding = Finding(quote=rng.choice(choices), issue=issue, severity="high", category=category)
+    return None if error is not None and points_at(error, text, finding) else finding
+
+
+def source_ids(row: Row) -> tuple[str, str]:
+    """The task and draft ids the question and its first answer have in a store."""
+    task_id = f"fg{row.index:04d}"
+    return task_id, Draft.derive_id(task_id, DRAFTER, "imported", {})
+
+
+def make_pool(rows: Sequence[Row], *, seed: int = 20, expert_share: float = 0.2, pointed_share: float = 0.5,
+              decoy_share: float = 0.5) -> list[GoldItem]:
+    """The gold items a lead would make from these drafts (see the module docstring), in the store's order;
+    which questions become expert items, and which items get a pointing finding or a decoy, drawn from ``seed``."""
+    rng = random.Random(seed)
+    order = list(rows)
+    rng.shuffle(order)
+    expert_rows = {r.index for r in [r for r in order if r.corrected][:round(expert_share * len(order))]}
+    items = []
+    for row in order:
+        task_id, draft_id = source_ids(row)
+        common = {"source_task_id": task_id, "source_draft_id": draft_id,
+                  "critic_model": CRITIC, "made_by": MADE_BY, "created_at": MADE_AT}
+        if row.index in expert_rows:
+            findings = _labelled(row, None, row.corrected)  # spans of the uncorrected answer left in
+            decoy = _decoy(row.corrected, findings, None, rng) if rng.random() < decoy_share else None
+            at = None if decoy is None else rng.randint(0, len(findings))
+            if decoy is not None:
+                findings.insert(at, decoy)
+            items.append(GoldItem(kind="expert", prompt=row.question, text=row.corrected, findings=findings,
+                                  decoy=at, decision="accept", refined_text=row.corrected,
+                                  expert="FineGrainedRLHF annotator", critique_summary="Labelled spans.", **common))
+            continue
+        text, error = plant(row.text, KINDS, rng)
+        if error is None:
+            continue
+        findings = _labelled(row, error, text)
+        if rng.random() < pointed_share:
+            findings.insert(rng.randint(0, len(findings)), _pointing(error, text))
+        decoy = _decoy(text, findings, error, rng) if rng.random() < decoy_share else None
+        at = None if decoy is None else rng.randint(0, len(findings))
+        if decoy is not None:
+            findings.insert(at, decoy)
+        shown = Critique(id="c", draft_id=draft_id, task_id=task_id, model=CRITIC, prompt_name="labelled",
+                         prompt_version="1", findings=findings)
+        items.append(GoldItem(kind="planted", prompt=planted_prompt(row.question, error), text=text,
+                              findings=findings, decoy=at, plant=error,
+                              critic_pointed=critic_pointed(error, text, shown), critique_summary="Labelled spans.",
+                              **common))
+    # ids from what the trainer is shown, as the gold module derives them: another pool's item is another id
+    items = [i.model_copy(update={"id": "g_" + content_hash(i.kind, i.source_draft_id, i.prompt, i.text,
+                                                            [f.model_dump(mode="json") for f in i.findings], i.decoy)})
+             for i in items]
+    return sorted(items, key=lambda i: (i.created_at, i.id))  # as the store lists them
+
+
+def pool_stats(pool: Sequence[GoldItem]) -> dict[str, Any]:
+    planted = [g for g in pool if g.kind == "planted"]
+    return {"items": len(pool), "planted": len(planted), "expert_accepted": len(pool) - len(planted),
+            "critic_pointed": sum(1 for g in planted if g.critic_pointed),
+            "with_decoy": sum(1 for g in pool if g.decoy is not None),
+            "kinds": dict(Counter(g.plant.kind for g in planted if g.plant is not None)),
+            "median_words": statistics.median(word_count(g.text) for g in pool) if pool else 0}
+
+
+# -- the gold module: due rule and scoring ---------------------------------------------------------
+# Stand-ins with the shape of review/gold_queue.py (feat/gold, not merged yet): ``is_due`` and the pick
+# are its draws; ``score_answer`` checks the answer as the service does and scores it as ``score`` will.
+
+
+def is_due(reviewer: str, answered: int, rate: float) -> bool:
+    """Whether a gold item comes at this claim (a seeded draw per reviewer and items answered)."""
+    return rate > 0 and random.Random(content_hash("gold-due", reviewer, answered)).random() < rate
+
+
+def next_gold(pool: Sequence[GoldItem], reviewer: str, met: set[str], answered: int) -> GoldItem | None:
+    """The gold item served at this claim (when one is due): drawn, seeded as the due rule is, from those
+    left that the reviewer has not met, did not make and is not the expert of (the pool in store order)."""
+    left = [i for i in pool if i.id not in met and reviewer not in (i.made_by, i.expert)]
+    return random.Random(content_hash("gold-pick", reviewer, answered)).choice(left) if left else None
+
+
+def gold_copy(item: GoldItem, reviewer: str) -> tuple[GoldCopy, Draft, Critique]:
+    """The copy a gold item reaches ``reviewer`` as: its task id, draft and critique (as the queue makes them)."""
+    task_id = "t_" + content_hash("gold", item.id, reviewer)
+    draft = Draft(id=Draft.derive_id(task_id, DRAFTER, "imported", {}), task_id=task_id, model=DRAFTER,
+                  prompt_name="imported", prompt_version="imported", text=item.text)
+    critique = Critique(id=Critique.derive_id(draft.id, CRITIC, "", {}), draft_id=draft.id, task_id=task_id,
+                        model=CRITIC, prompt_name="critique", prompt_version="", findings=list(item.findings),
+                        summary=item.critique_summary)
+    return GoldCopy(task_id=task_id, gold_id=item.id, reviewer=reviewer), draft, critique
+
+
+def score_answer(item: GoldItem, answer: dict[str, Any], reviewer: str) -> GoldAnswer:
+    """The answer checked as the service checks any (``check_answer``), then scored against the gold item."""
+    from oversight.experiments.plant import caught
+    from oversight.refine.answers import check_answer
+
+    copy, draft, critique = gold_copy(item, reviewer)
+    refinement = check_answer({**answer, "reviewer": reviewer, "simulated": True}, draft, critique, key=copy.task_id)
+    verdict = next((v.verdict for v in refinement.finding_verdicts if v.finding == item.decoy), None)
+    out = GoldAnswer(gold_id=item.id, task_id=copy.task_id, reviewer=reviewer, kind=item.kind, domain=item.domain,
+                     refinement=refinement, seconds=refinement.seconds_spent,
+                     deferred=None if item.decoy is None or verdict is None else verdict == "right")
+    if item.kind == "planted" and item.plant is not None:
+        out.caught, out.critic_pointed = caught(item.plant, item.text, refinement), item.critic_pointed
+    elif item.decision == "accept" and refinement.decision != "skip":
+        out.false_alarm = refinement.decision != "accept"
+    return out
+
+
+# -- the sequential rule ---------------------------------------------------------------------------
+
+
+@cache
+def interval(k: int, n: int) -> tuple[float | None, float | None, bool]:
+    """k of n as the profiles give it: the 95% Wilson interval and whether it is "too few items"."""
+    found = proportion(k, n)
+    return found.low, found.high, found.too_few
+
+
+@cache
+def pause_suggested(k: int, n: int, bar: float) -> bool:
+    """The profiles' suggested pause on a catch rate of k of n: the real function, on a profile holding that rate
+    (it reads nothing else; remembered by (k, n, bar), as it is called after every gold answer of every run)."""
+    return suggested_pause(TrainerProfile(reviewer="bench", min_items=MIN_ITEMS, catch_rate=proportion(k, n)),
+                           bar) is not None
+
+
+def above(tally: Tally, limit: float) -> bool:
+    """Enough answers, and the whole 95% interval of the figure above ``limit``."""
+    low, _, too_few = interval(tally.k, tally.n)
+    return not too_few and low is not None and low > limit
+
+
+@dataclass
+class Tally:
+    """k of n for one figure."""
+
+    k: int = 0
+    n: int = 0
+
+    def add(self, hit: bool | None) -> None:
+        if hit is not None:
+            self.n += 1
+            self.k += int(hit)
+
+
+@dataclass
+class Rule:
+    """The sequential rule (see the module docstring): fed one scored gold answer at a time."""
+
+    bar: float
+    catch: Tally = field(default_factory=Tally)
+    unassisted: Tally = field(default_factory=Tally)
+    deference: Tally = field(default_factory=Tally)
+    false_alarms: Tally = field(default_factory=Tally)
+
+    def add(self, answer: GoldAnswer) -> None:
+        self.catch.add(answer.caught)
+        if answer.critic_pointed is False:
+            self.unassisted.add(answer.caught)
+        self.deference.add(answer.deferred)
+        self.false_alarms.add(answer.false_alarm)
+
+    def flagged(self) -> str | None:
+        """Which rule flags the trainer now, or None."""
+        if pause_suggested(self.catch.k, self.catch.n, self.bar):
+            return "catch"
+        if pause_suggested(self.unassisted.k, self.unassisted.n, self.bar):
+            return "unassisted_catch"
+        if above(self.deference, DEFERENCE_BAR):
+            return "deference"
+        if above(self.false_alarms, FALSE_ALARM_BAR):
+            return "false_alarms"
+        return None
+
+    def cleared(self) -> bool:
+        """The other side: the catch rate's whole interval at or above the bar."""
+        low, _, too_few = interval(self.catch.k, self.catch.n)
+        return not too_few and low is not None and low >= self.bar
+
+
+# -- one trainer's run -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one seeded run of one trainer gave."""
+
+    profile: str
+    seed: int
+    flagged_at: int | None = None  # production items done when first flagged
+    flagged_gold: int | None = None  # gold answers by then
+    reason: str | None = None
+    cleared_gold: int | None = None
+    gold: int = 0
+    planted: int = 0  # planted answers that were not skips (the catch rate's n)
+    gold_seconds: float = 0.0
+    production_seconds: float = 0.0
+    scores: list[tuple[str, Any]] = field(default_factory=list)
+
+    @property
+    def decided_gold(self) -> int | None:
+        """Gold answers before the profile was decided (flagged or cleared, whichever came first)."""
+        found = [g for g in (self.flagged_gold, self.cleared_gold) if g is not None]
+        return min(found) if found else None
+
+
+def answer_rng(seed: int, profile: str, item: str) -> random.Random:
+    """One trainer's stream on one item: the same on every re-run."""
+    return random.Random(content_hash(seed, profile, item))
+
+
+Scorer = Callable[[GoldItem, dict[str, Any], str], GoldAnswer]
+
+
+def _key(answer: GoldAnswer) -> tuple[Any, ...]:
+    """What the rule reads of a scored answer (compared between the fast path and the service)."""
+    return (answer.caught, answer.deferred, answer.false_alarm, answer.critic_pointed)
+
+
+def run_trainer(profile: str, seed: int, pool: Sequence[GoldItem], production: Sequence[str], *, rate: float,
+                bar: float, horizon: int, long_words: int, score: Scorer) -> Run:
+    """One trainer through ``horizon`` production items, gold due at ``rate`` (see the module docstring)."""
+    trainer: Trainer = make_trainer(profile, long_words=long_words)
+    reviewer = f"{profile}-{seed}"
+    rule = Rule(bar)
+    run = Run(profile, seed)
+    done: set[str] = set()
+    answered = made = 0
+    while made < horizon:
+        item = next_gold(pool, reviewer, done, answered) if is_due(reviewer, answered, rate) else None
+        if item is None:
+            rng = answer_rng(seed, profile, f"production {made}")
+            said = trainer.answer(Seen("", production[rng.randrange(len(production))]), Truth(), rng)
+            run.production_seconds += said["seconds_spent"]
+            made += 1
+        else:
+            said = trainer.answer(Seen(item.prompt, item.text, tuple(item.findings)),
+                                  Truth(item.plant, item.decoy), answer_rng(seed, profile, item.id))
+            scored = score(item, said, reviewer)
+            done.add(item.id)
+            run.gold += 1
+            run.gold_seconds += said["seconds_spent"]
+            run.planted += int(scored.caught is not None)
+            run.scores.append((item.id, _key(scored)))
+            rule.add(scored)
+            if run.flagged_at is None and (reason := rule.flagged()) is not None:
+                run.flagged_at, run.flagged_gold, run.reason = made, run.gold, reason
+            if run.cleared_gold is None and run.flagged_at is None and rule.cleared():
+                run.cleared_gold = run.gold
+        answered += 1
+    return run
+
+
+def cached(score: Scorer) -> Scorer:
+    """``score`` remembered by (item, answer): the same answer to the same item scores the same."""
+    memo: dict[str, GoldAnswer] = {}
+
+    def scored(item: GoldItem, answer: dict[str, Any], reviewer: str) -> GoldAnswer:
+        key = content_hash(item.id, {k: v for k, v in answer.items() if k != "seconds_spent"})  # time scores nothing
+        if key not in memo:
+            memo[key] = score(item, answer, reviewer)
+        return memo[key]
+
+    return scored
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def summarise(runs: Sequence[Run], checkpoints: Sequence[int]) -> dict[str, Any]:
+    """Power within each checkpoint, reasons, gold answers to a decision, and gold's share of time."""
+    n = len(runs)
+    decided = [r.decided_gold for r in runs if r.decided_gold is not None]
+    flagged = [r.flagged_gold for r in runs if r.flagged_gold is not None]
+    gold_s = sum(r.gold_seconds for r in runs)
+    all_s = gold_s + sum(r.production_seconds for r in runs)
+    return {
+        "runs": n,
+        "flagged_within": {str(c): round(sum(1 for r in runs if r.flagged_at is not None and r.flagged_at <= c) / n, 4)
+                           for c in checkpoints},
+        "reasons": dict(Counter(r.reason for r in runs if r.reason is not None)),
+        "median_gold_to_decide": statistics.median(decided) if decided else None,
+        "decided_runs": len(decided),
+        "median_gold_to_flag": statistics.median(flagged) if flagged else None,
+        "cleared_runs": sum(1 for r in runs if r.cleared_gold is not None),
+        "median_gold_answered": statistics.median(r.gold for r in runs),
+        "reached_min_items": round(sum(1 for r in runs if r.planted >= MIN_ITEMS) / n, 4),
+        "gold_time_share": round(gold_s / all_s, 4) if all_s else None,
+    }
+
+
+def meets(results: dict[str, dict[str, Any]], horizon: int) -> bool:
+    at = str(horizon)
+    return (all(results[p]["flagged_within"][at] >= TARGET_POWER for p in BAD if p in results)
+            and results.get("careful", {}).get("flagged_within", {}).get(at, 0.0) <= TARGET_FALSE_FLAG)
+
+
+@dataclass
+class Setup:
+    pool: list[GoldItem]
+    production: list[str]
+    long_words: int
+    score: Scorer
+
+
+def measure(setup: Setup, profiles: Sequence[str], runs: int, *, rate: float, bar: float, horizon: int,
+            checkpoints: Sequence[int]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for profile in profiles:
+        found = [run_trainer(profile, seed, setup.pool, setup.production, rate=rate, bar=bar, horizon=horizon,
+                             long_words=setup.long_words, score=setup.score) for seed in range(runs)]
+        out[profile] = summarise(found, checkpoints)
+    return out
+
+
+def _targets(got: dict[str, dict[str, Any]], horizon: int) -> dict[str, float]:
+    return {p: got[p]["flagged_within"][str(horizon)] for p in ("careful", *BAD)}
+
+
+def search(setup: Setup, runs: int, *, rate: float, bar: float, horizon: int,
+           pools: dict[str, Setup]) -> dict[str, Any]:
+    """What would meet both targets, measured with the same runs: the least rate (at ``bar``), the least
+    bar (at ``rate``), and other pools (``pools``: e.g. a decoy on every gold item) at ``rate`` and ``bar``."""
+    profiles = ("careful", *BAD)
+    found: dict[str, Any] = {"by_rate": {}, "by_bar": {}, "by_pool": {}, "least_rate": None, "least_bar": None,
+                             "pools_meeting": []}
+
+    def one(where: dict[str, Any], key: str, chosen: Setup, r: float, b: float) -> bool:
+        got = measure(chosen, profiles, runs, rate=r, bar=b, horizon=horizon, checkpoints=(horizon,))
+        where[key] = _targets(got, horizon)
+        say(f"  {key}: " + ", ".join(f"{p} {v:.1%}" for p, v in where[key].items()))
+        return meets(got, horizon)
+
+    for r in [x for x in SEARCH_RATES if x > rate]:
+        if one(found["by_rate"], str(r), setup, r, bar):
+            found["least_rate"] = r
+            break
+    for b in [x for x in SEARCH_BARS if x > bar]:
+        if one(found["by_bar"], str(b), setup, rate, b):
+            found["least_bar"] = b
+            break
+    for name, chosen in pools.items():
+        if one(found["by_pool"], name, chosen, rate, bar):
+            found["pools_meeting"].append(name)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument("--file", type=Path, default=None, help="the dev_feedback.json to read (default: under --data)")
+    parser.add_argument("--answers", type=int, default=500, help="questions read from the set")
+    parser.add_argument("--runs", type=int, default=200, help="seeded runs per profile")
+    parser.add_argument("--rate", type=float, default=0.05)
+    parser.add_argument("--bar", type=float, default=None, help="catch-rate bar (default: the profiles' bar)")
+    parser.add_argument("--horizon", type=int, default=max(CHECKPOINTS))
+    parser.add_argument("--expert-share", type=float, default=0.2)
+    parser.add_argument("--decoy-share", type=float, default=0.5)
+    parser.add_argument("--pool-seed", type=int, default=20)
+    parser.add_argument("--no-search", action="store_true")
+    parser.add_argument("--no-service", action="store_true", help="skip the end-to-end check through the service")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    bar = DEFAULT_BAR if args.bar is None else args.bar
+    rows = load_rows(args.file or args.data / FGRLHF_FILE, args.answers)
+    pool = make_pool(rows, seed=args.pool_seed, expert_share=args.expert_share, decoy_share=args.decoy_share)
+    production = [t for r in rows for t in r.others] or [r.text for r in rows]
+    long_words = int(statistics.median(word_count(g.text) for g in pool))
+    setup = Setup(pool, production, long_words, cached(score_answer))
+    stats = pool_stats(pool)
+    say(f"FineGrainedRLHF dev: {len(rows)} questions -> {stats['items']} gold items ({stats['planted']} planted, "
+        f"{stats['expert_accepted']} expert-accepted; {stats['critic_pointed']} pointed at by the critique, "
+        f"{stats['with_decoy']} with a decoy), {len(production)} production drafts; long = {long_words}+ words")
+    checkpoints = sorted({c for c in CHECKPOINTS if c <= args.horizon} | {args.horizon})
+    results = measure(setup, list(PROFILES), args.runs, rate=args.rate, bar=bar, horizon=args.horizon,
+                      checkpoints=checkpoints)
+    for profile, r in results.items():
+        say(f"{profile:>15}: flagged " + ", ".join(f"{v:.1%} by {c}" for c, v in r["flagged_within"].items())
+            + f"; reasons {r['reasons']}; median gold to decide {r['median_gold_to_decide']} "
+            f"({r['decided_runs']}/{r['runs']} decided); gold time {r['gold_time_share']:.1%}")
+    ok = meets(results, args.horizon)
+    out: dict[str, Any] = {
+        "bench": "trainers", "data": "FineGrainedRLHF qa-feedback dev (allenai/FineGrainedRLHF @ a1469d4)",
+        "rate": args.rate, "bar": bar, "min_items": MIN_ITEMS, "deference_bar": DEFERENCE_BAR,
+        "false_alarm_bar": FALSE_ALARM_BAR, "runs": args.runs, "horizon": args.horizon, "pool": stats,
+        "long_words": long_words, "profiles": results, "targets_met": ok,
+        "targets": {"power": TARGET_POWER, "careful_false_flag": TARGET_FALSE_FLAG, "within": args.horizon},
+    }
+    if not ok and not args.no_search:
+        say("targets not met: the same runs at higher rates, then at higher bars")
+        pools = {name: Setup(make_pool(rows, seed=args.pool_seed, **shares), production, long_words, setup.score)
+                 for name, shares in POOL_VARIANTS.items()}
+        out["search"] = search(setup, args.runs, rate=args.rate, bar=bar, horizon=args.horizon, pools=pools)
+    if not args.no_service:
+        out["service_check"] = service_check(setup, rate=args.rate, bar=bar, horizon=args.horizon)
+    out["seconds"] = round(time.perf_counter() - began, 1)
+    print(json.dumps(out))
+    return out
+
+
+def service_check(setup: Setup, *, rate: float, bar: float, horizon: int) -> dict[str, Any]:
+    return {"skipped": "the gold module is not merged yet"}
+
+
+if __name__ == "__main__":
+    main()
