@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "src", ROOT / "bench"):
+for extra in (ROOT / "src", ROOT / "bench", ROOT):  # ROOT: tests.support.review_seed
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
@@ -613,15 +613,141 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                  for name, shares in POOL_VARIANTS.items()}
         out["search"] = search(setup, args.runs, rate=args.rate, bar=bar, horizon=args.horizon, pools=pools)
     if not args.no_service:
-        out["service_check"] = service_check(setup, rate=args.rate, bar=bar, horizon=args.horizon)
+        say(f"end to end through the review service: seed 0 of each profile, {args.horizon} production items each")
+        check = out["service_check"] = service_check(setup, rows, rate=args.rate, bar=bar, horizon=args.horizon)
+        say(f"service check: {check['agreeing_answers']} of {check['gold_answers']} gold answers the same item and "
+            f"score as the fast path; agree: {check['agree']} ({check['seconds']} s)")
     out["seconds"] = round(time.perf_counter() - began, 1)
     print(json.dumps(out))
     return out
 
 
-def service_check(setup: Setup, *, rate: float, bar: float, horizon: int) -> dict[str, Any]:
-    return {"skipped": "the gold module is not merged yet"}
+MODEL = "openai/drafter"
+DEAD_API = "http://127.0.0.1:9/v1"  # nothing listens: a model call would fail loudly
 
+
+def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, bar: float, horizon: int,
+                  seed: int = 0) -> dict[str, Any]:
+    """One seed of each profile end to end through the review service on a SQLite store, against the fast path.
+
+    The gold items are kept in the store with their source tasks and drafts; ``horizon`` production items
+    a profile are queued as a run leaves them (drafts and empty critiques stored, threads run to their
+    pause: no model is called). Each trainer then claims, opens and submits item after item through
+    ``review.claim`` / ``review.item`` / ``review.submit``, the gold due rule serving gold copies as it
+    serves anyone, answering from what the service shows. Compared: the gold items each trainer met, in
+    order, and their scores as the store kept them, against the fast path's run of the same seed; and
+    when the rule flags them.
+    """
+    import asyncio
+    import tempfile
+
+    from oversight.config import load_settings
+    from oversight.project import Project
+
+    began = time.perf_counter()
+    profiles = list(PROFILES)
+    with tempfile.TemporaryDirectory(prefix="bench-trainers-") as tmp:
+        settings = load_settings(db=str(Path(tmp) / "bench.db"), model=MODEL, api_base=DEAD_API, api_key="sk-bench",
+                                 gold_rate=rate)
+        with Project.open(settings, announce=lambda _m: None) as project:
+            _seed_store(project, setup, rows, len(profiles) * horizon)
+            seeded = time.perf_counter() - began
+            served = asyncio.run(_serve_all(project, setup, profiles, seed=seed, horizon=horizon))
+    out: dict[str, Any] = {"seed": seed, "horizon": horizon, "seed_store_s": round(seeded, 1), "profiles": {}}
+    for profile in profiles:
+        fast = run_trainer(profile, seed, setup.pool, setup.production, rate=rate, bar=bar, horizon=horizon,
+                           long_words=setup.long_words, score=setup.score)
+        theirs = served[profile]
+        rule, flagged = Rule(bar), None
+        for k, (_, key) in enumerate(theirs["scores"]):
+            rule.add(GoldAnswer.model_construct(caught=key[0], deferred=key[1], false_alarm=key[2],
+                                                critic_pointed=key[3]))
+            if flagged is None and rule.flagged() is not None:
+                flagged = k + 1
+        same = sum(1 for a, b in zip(fast.scores, theirs["scores"], strict=False) if a == b)
+        out["profiles"][profile] = {
+            "gold_answers_service": len(theirs["scores"]), "gold_answers_fast": len(fast.scores),
+            "same_item_and_score": same, "production_service": theirs["production"],
+            "flagged_gold_service": flagged, "flagged_gold_fast": fast.flagged_gold,
+            "agree": fast.scores == theirs["scores"] and flagged == fast.flagged_gold,
+        }
+    out["gold_answers"] = sum(p["gold_answers_service"] for p in out["profiles"].values())
+    out["agreeing_answers"] = sum(p["same_item_and_score"] for p in out["profiles"].values())
+    out["agree"] = all(p["agree"] for p in out["profiles"].values())
+    out["seconds"] = round(time.perf_counter() - began, 1)
+    return out
+
+
+def _seed_store(project: Any, setup: Setup, rows: Sequence[Row], production: int) -> None:
+    """The gold items with their source tasks and drafts, and ``production`` queued items (threads paused)."""
+    import asyncio
+
+    from oversight.schemas import Task
+    from tests.support.review_seed import seed_items
+
+    store = project.store
+    by_task = {source_ids(r)[0]: r for r in rows}
+    sources = []
+    for item in setup.pool:
+        row = by_task[item.source_task_id]
+        task = Task(id=item.source_task_id, prompt=row.question, context=row.context or None)
+        sources.append((task, Draft(id=item.source_draft_id, task_id=task.id, model=DRAFTER, prompt_name="imported",
+                                    prompt_version="imported", text=row.text)))
+    store.add_imported_tasks(sources, source="finegrainedrlhf-dev")
+    store.save_gold_items(list(setup.pool))
+    queued = [(Task(id=f"p{i:05d}", prompt=f"Production item {i}."), setup.production[i % len(setup.production)], [])
+              for i in range(production)]
+    ids = seed_items(project, queued, source="production")
+    asyncio.run(_pause(project, ids))
+
+
+async def _pause(project: Any, ids: Sequence[str]) -> None:
+    """Run each queued task's refine thread to its pause (the draft and critique are stored: no model call)."""
+    import asyncio
+
+    from oversight.pipelines.context import PipelineContext
+    from oversight.pipelines.refine import refine_graph, run_to_pause
+
+    limit = asyncio.Semaphore(8)
+    context = PipelineContext(project=project)
+    async with refine_graph(project) as graph:
+        async def one(task_id: str) -> None:
+            async with limit:
+                await run_to_pause(graph, task_id, project.thread_id(task_id), context)
+
+        await asyncio.gather(*(one(task_id) for task_id in ids))
+
+
+async def _serve_all(project: Any, setup: Setup, profiles: Sequence[str], *, seed: int,
+                     horizon: int) -> dict[str, dict[str, Any]]:
+    """Each profile's trainer through the service until it has answered ``horizon`` production items."""
+    import asyncio
+
+    from oversight import review
+
+    store = project.store
+    out: dict[str, dict[str, Any]] = {}
+    for profile in profiles:
+        trainer, reviewer = make_trainer(profile, long_words=setup.long_words), f"{profile}-{seed}"
+        made = 0
+        while made < horizon:
+            lease = await review.claim(project, reviewer)
+            if lease is None:
+                break
+            shown = await review.item(project, lease.task_id, reviewer)
+            copy = await asyncio.to_thread(store.gold_copy, lease.task_id)
+            item = await asyncio.to_thread(store.gold_item, copy.gold_id) if copy is not None else None
+            truth = Truth(item.plant, item.decoy) if item is not None else Truth()
+            rng = answer_rng(seed, profile, item.id if item is not None else f"production {made}")
+            findings = tuple(shown.critique.findings) if shown.critique is not None else ()
+            said = trainer.answer(Seen(shown.task.prompt, shown.draft.text, findings), truth, rng)
+            await review.submit(project, lease.task_id, said, reviewer=reviewer, simulated=True)
+            made += item is None
+        answers = [a for a in await asyncio.to_thread(store.gold_answers) if a.reviewer == reviewer]
+        out[profile] = {"scores": [(a.gold_id, _key(a)) for a in sorted(answers, key=lambda a: a.created_at)],
+                        "production": made}
+        say(f"  service: {profile} answered {made} production and {len(answers)} gold items")
+    return out
 
 if __name__ == "__main__":
     main()
