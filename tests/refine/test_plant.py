@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from oversight.experiments.plant import UNSUPPORTED, caught, critic_pointed, plant, planted_prompt
+from oversight.refine.plant import UNSUPPORTED, caught, critic_pointed, plant, planted_prompt
 from oversight.schemas import Critique, Finding, PlantedError, Refinement
 
 DRAFT = ("The First Battle of Bull Run was fought on July 21, 1861 in Prince William County. "
