@@ -63,6 +63,13 @@ class Settings(BaseModel):
     calibration_every: int = Field(
         default=10, ge=1, description="A trainer meets a calibration item first, then after every N items refined."
     )
+    gold_rate: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Chance that a trainer's next item is a gold item (hidden among the real ones), when one is left.",
+    )
+    gold_feedback: bool = Field(
+        default=False, description="After a gold item, show the trainer what was planted or the expert's version.",
+    )
 
     @field_validator("db", "checkpoints")
     @classmethod
