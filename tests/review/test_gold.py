@@ -166,6 +166,7 @@ def test_expert_items_from_a_file_a_refinement_and_the_calibration_items(make_pr
     (2, "task_id", {"task_id": "nope", "decision": "accept", "expert": "ed"}),
     (2, "decision", {"task_id": "paris", "decision": "maybe", "expert": "ed"}),
     (2, "decision", {"task_id": "paris", "decision": "skip", "expert": "ed"}),
+    (2, "refined_text", {"task_id": "paris", "decision": "rewrite", "expert": "ed"}),
     (2, "expert", {"task_id": "paris", "decision": "accept", "expert": ""}),
     (2, "task_id", {"task_id": "bridge", "decision": "accept", "expert": "ed"}),  # the same task twice
 ])

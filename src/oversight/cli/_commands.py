@@ -29,6 +29,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "users": "oversight.cli.users:users",
     "calibration": "oversight.cli.calibration:calibration",
     "experiment": "oversight.cli.experiment:experiment",
+    "gold": "oversight.cli.gold:gold",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -51,6 +52,7 @@ SHORT_HELP: dict[str, str] = {
     "users": "Accounts of the review page: trainers and leads.",
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
+    "gold": "Gold items hidden in the review queue: planted errors and expert answers.",
 }
 
 

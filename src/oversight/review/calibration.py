@@ -208,6 +208,8 @@ def read_expert_answers(store: Store, path: str | Path, *, expert: str | None = 
             raise InputFileError(str(path), line, "expert", "required field is missing (or pass --expert)")
         if isinstance(row.get("tags"), str):
             row["tags"] = [tag for tag in (t.strip() for t in row["tags"].split(",")) if tag]
+        if row.get("decision") in ("edit", "rewrite") and not row.get("refined_text"):  # name the field missing
+            raise InputFileError(str(path), line, "refined_text", f"decision {row['decision']!r} needs refined_text")
         try:
             answer_ = RefinementInput.model_validate({**row, "reviewer": who})
         except ValidationError as exc:

@@ -252,6 +252,11 @@ class RefineRecords(StoreBase):
                                 draft_id=row["draft_id"], error=None)
         return len(fresh), len({r.id for _, _, r in work}) - len(fresh)
 
+    def get_refinement(self, refinement_id: str) -> Refinement | None:
+        """The refinement with this id, or None."""
+        found = self._data_by_id(t.refinements, [refinement_id])
+        return Refinement.model_validate(found[0]) if found else None
+
     def refinements(self, *, since: datetime | None = None) -> list[Refinement]:
         """All refinements, oldest first."""
         query = select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)
