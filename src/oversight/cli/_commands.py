@@ -30,6 +30,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "calibration": "oversight.cli.calibration:calibration",
     "trainers": "oversight.cli.trainers:trainers",
     "experiment": "oversight.cli.experiment:experiment",
+    "gold": "oversight.cli.gold:gold",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -53,6 +54,7 @@ SHORT_HELP: dict[str, str] = {
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
     "trainers": "Trainers' judgment measured on hidden gold items: profiles with intervals.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
+    "gold": "Gold items hidden in the review queue: planted errors and expert answers.",
 }
 
 
