@@ -77,8 +77,10 @@ for extra in (ROOT / "src", ROOT / "bench", ROOT):  # ROOT: tests.support.review
 
 from bench_trainers_sim import PROFILES, Seen, Trainer, Truth, make_trainer  # noqa: E402
 
-from oversight.experiments.plant import critic_pointed, plant, planted_prompt, points_at  # noqa: E402
 from oversight.intervene.checks import word_count  # noqa: E402
+from oversight.refine.answers import check_answer  # noqa: E402
+from oversight.refine.plant import critic_pointed, plant, planted_prompt, points_at  # noqa: E402
+from oversight.review.gold_queue import is_due, score  # noqa: E402
 from oversight.review.profiles import DEFAULT_BAR, MIN_ITEMS, proportion, suggested_pause  # noqa: E402
 from oversight.schemas import (  # noqa: E402
     Critique,
@@ -282,24 +284,18 @@ def pool_stats(pool: Sequence[GoldItem]) -> dict[str, Any]:
 
 
 # -- the gold module: due rule and scoring ---------------------------------------------------------
-# Stand-ins with the shape of review/gold_queue.py (feat/gold, not merged yet): ``is_due`` and the pick
-# are its draws; ``score_answer`` checks the answer as the service does and scores it as ``score`` will.
-
-
-def is_due(reviewer: str, answered: int, rate: float) -> bool:
-    """Whether a gold item comes at this claim (a seeded draw per reviewer and items answered)."""
-    return rate > 0 and random.Random(content_hash("gold-due", reviewer, answered)).random() < rate
 
 
 def next_gold(pool: Sequence[GoldItem], reviewer: str, met: set[str], answered: int) -> GoldItem | None:
-    """The gold item served at this claim (when one is due): drawn, seeded as the due rule is, from those
-    left that the reviewer has not met, did not make and is not the expert of (the pool in store order)."""
+    """The gold item served at this claim when one is due: the draw ``gold_queue.due_copy`` makes (seeded by
+    reviewer and items answered) among those left that the reviewer has not met, did not make and is not the
+    expert of, the pool in store order. Its copy: ``gold_copy``. (The service check compares the items served.)"""
     left = [i for i in pool if i.id not in met and reviewer not in (i.made_by, i.expert)]
     return random.Random(content_hash("gold-pick", reviewer, answered)).choice(left) if left else None
 
 
 def gold_copy(item: GoldItem, reviewer: str) -> tuple[GoldCopy, Draft, Critique]:
-    """The copy a gold item reaches ``reviewer`` as: its task id, draft and critique (as the queue makes them)."""
+    """The copy a gold item reaches ``reviewer`` as: its task id, draft and critique (as ``copy_for`` makes them)."""
     task_id = "t_" + content_hash("gold", item.id, reviewer)
     draft = Draft(id=Draft.derive_id(task_id, DRAFTER, "imported", {}), task_id=task_id, model=DRAFTER,
                   prompt_name="imported", prompt_version="imported", text=item.text)
@@ -310,21 +306,11 @@ def gold_copy(item: GoldItem, reviewer: str) -> tuple[GoldCopy, Draft, Critique]
 
 
 def score_answer(item: GoldItem, answer: dict[str, Any], reviewer: str) -> GoldAnswer:
-    """The answer checked as the service checks any (``check_answer``), then scored against the gold item."""
-    from oversight.experiments.plant import caught
-    from oversight.refine.answers import check_answer
-
+    """The answer checked as the service checks any (``check_answer``), then scored by the gold scoring
+    (``gold_queue.score``), as submitting it to the copy does."""
     copy, draft, critique = gold_copy(item, reviewer)
     refinement = check_answer({**answer, "reviewer": reviewer, "simulated": True}, draft, critique, key=copy.task_id)
-    verdict = next((v.verdict for v in refinement.finding_verdicts if v.finding == item.decoy), None)
-    out = GoldAnswer(gold_id=item.id, task_id=copy.task_id, reviewer=reviewer, kind=item.kind, domain=item.domain,
-                     refinement=refinement, seconds=refinement.seconds_spent,
-                     deferred=None if item.decoy is None or verdict is None else verdict == "right")
-    if item.kind == "planted" and item.plant is not None:
-        out.caught, out.critic_pointed = caught(item.plant, item.text, refinement), item.critic_pointed
-    elif item.decision == "accept" and refinement.decision != "skip":
-        out.false_alarm = refinement.decision != "accept"
-    return out
+    return score(item, copy, refinement, draft)
 
 
 # -- the sequential rule ---------------------------------------------------------------------------
@@ -534,21 +520,21 @@ def measure(setup: Setup, profiles: Sequence[str], runs: int, *, rate: float, ba
     return out
 
 
-def _targets(got: dict[str, dict[str, Any]], horizon: int) -> dict[str, float]:
-    return {p: got[p]["flagged_within"][str(horizon)] for p in ("careful", *BAD)}
+def _flagged(got: dict[str, dict[str, Any]], horizon: int) -> dict[str, float]:
+    return {p: got[p]["flagged_within"][str(horizon)] for p in got}
 
 
 def search(setup: Setup, runs: int, *, rate: float, bar: float, horizon: int,
            pools: dict[str, Setup]) -> dict[str, Any]:
     """What would meet both targets, measured with the same runs: the least rate (at ``bar``), the least
     bar (at ``rate``), and other pools (``pools``: e.g. a decoy on every gold item) at ``rate`` and ``bar``."""
-    profiles = ("careful", *BAD)
+    profiles = list(PROFILES)  # all of them: what a higher rate or bar costs the good ones too
     found: dict[str, Any] = {"by_rate": {}, "by_bar": {}, "by_pool": {}, "least_rate": None, "least_bar": None,
                              "pools_meeting": []}
 
     def one(where: dict[str, Any], key: str, chosen: Setup, r: float, b: float) -> bool:
         got = measure(chosen, profiles, runs, rate=r, bar=b, horizon=horizon, checkpoints=(horizon,))
-        where[key] = _targets(got, horizon)
+        where[key] = _flagged(got, horizon)
         say(f"  {key}: " + ", ".join(f"{p} {v:.1%}" for p, v in where[key].items()))
         return meets(got, horizon)
 

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from oversight.experiments.plant import points_at
 from oversight.intervene.checks import word_count
+from oversight.refine.plant import points_at
 from oversight.schemas import Finding, PlantedError
 
 __all__ = ["PROFILES", "Careful", "Deferent", "LengthBiased", "NoisyExpert", "RubberStamper", "Seen", "Trainer",

@@ -42,7 +42,7 @@ def answers(bench: Any, trainer: Any, items: list[Any], seed: int = 0) -> list[G
 
 
 def test_the_pool_has_both_kinds_its_critique_points_where_plant_says_and_decoys_point_nowhere(bench, pool) -> None:
-    from oversight.experiments.plant import points_at
+    from oversight.refine.plant import points_at
 
     planted = [g for g in pool if g.kind == "planted"]
     expert = [g for g in pool if g.kind == "expert"]
@@ -136,3 +136,13 @@ def test_a_small_run_prints_every_profile_and_the_last_line_is_json(bench, capsy
         assert 0 < figures["gold_time_share"] < 1
     assert out["profiles"]["rubber_stamper"]["flagged_within"]["100"] > out["profiles"]["careful"]["flagged_within"]["100"]
     assert out["rate"] == 0.3 and (out["pool"]["planted"], out["pool"]["expert_accepted"]) == (13, 3)  # 20% expert
+
+
+def test_the_service_serves_and_scores_the_gold_items_the_fast_path_does(bench) -> None:
+    rows = bench.load_rows(SLICE)
+    pool = bench.make_pool(rows, expert_share=0.25, decoy_share=0.5)
+    setup = bench.Setup(pool, [t for r in rows for t in r.others], 60, bench.cached(bench.score_answer))
+    check = bench.service_check(setup, rows, rate=0.3, bar=0.5, horizon=12)
+    assert check["gold_answers"] >= 10  # enough gold met to compare (5 trainers, 12 production items each)
+    assert check["agreeing_answers"] == check["gold_answers"] and check["agree"]
+    assert {p["production_service"] for p in check["profiles"].values()} == {12}
