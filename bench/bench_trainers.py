@@ -1,41 +1,45 @@
 """Gold items hidden in the queue: how soon they flag a bad trainer, and how rarely a good one.
 
     python bench/bench_trainers.py [--data /work/shared/data] [--runs 200] [--rate 0.05] [--bar B]
-                                   [--horizon 300] [--answers 500] [--no-search] [--no-service]
+                                   [--horizon 300] [--answers 500] [--expert-share 0.2] [--decoy-share 0.5]
+                                   [--no-search] [--no-service]
 
 Data: FineGrainedRLHF qa-feedback dev (allenai/FineGrainedRLHF @ a1469d4, Apache-2.0; read from
 ``--data``, nothing copied). The first model answer (``prediction 1``) to each question is a real
-draft. A seeded share of them (``--expert-share``, default 20%) become *expert* gold items: the
-annotator's corrected answer as the draft, which that expert accepts as it is (a trainer who
-changes it raises a false alarm). The others become *planted* gold items: one error planted with
-experiments/plant.py (wrong_number, unsupported_sentence, ignored_instruction, whichever applies),
-under a critique made of the annotators' own labelled error spans (Irrelevant, Wrong-Grounding,
+draft. A seeded share of the questions (``--expert-share``, default 20%) give *expert* gold items:
+the annotator's corrected answer as the draft, which that expert accepts as it is (a trainer who
+changes it raises a false alarm). The others give *planted* gold items: one error planted with
+refine/plant.py (wrong_number, unsupported_sentence, ignored_instruction, whichever applies), under
+a critique made of the annotators' own labelled error spans (Irrelevant, Wrong-Grounding,
 Unverifiable, Redundant, Incoherent: real problems, none at the planted error), plus, on a seeded
-half, a finding that points at the planted error (``critic_pointed``, decided by plant.py's
-``critic_pointed``, not assumed), and on a seeded half a *decoy*: a finding that calls a sentence
-the annotators left unmarked wrong. Answers 2-4 of each question are the production drafts; the
-five simulated trainers are in bench_trainers_sim.py.
+half, a finding that points at the planted error (``critic_pointed`` is what plant.py's
+``critic_pointed`` says of the critique, not assumed), and on a seeded share (``--decoy-share``) a
+*decoy*: a finding that calls a sentence the annotators left unmarked wrong. Answers 2-4 of each
+question are the production drafts. The pool is made in bench_trainers_pool.py; the five simulated
+trainers are in bench_trainers_sim.py.
 
-The run (``run_trainer``): one trainer claims item after item. At each claim the gold due rule
-draws whether a gold item comes (rate ``--rate``, seeded per reviewer and items answered, so runs
-replay); a gold item is answered by the trainer and scored by the gold scoring function, and after
-each gold answer the sequential rule (``Rule``) says flagged or not yet. Production items are
+The run (``run_trainer``): one trainer claims item after item. At each claim the gold module's due
+rule (``gold_queue.is_due``: rate ``--rate``, a draw seeded by reviewer and items answered) says
+whether a gold item comes, and which one is drawn as ``gold_queue.due_copy`` draws it; the trainer
+answers it, the answer is checked as any (``check_answer``) and scored by ``gold_queue.score``, and
+after each gold answer the sequential rule (``Rule``) says flagged or not yet. Production items are
 NOT pushed through the review service or the LangGraph graph: an answer to a production item
 changes no gold figure, so it counts by number (and by time: the trainer's answer to a production
 draft, with no critique, is drawn for its seconds only). That keeps a run to milliseconds, so
-``--runs`` seeded runs per profile are cheap. To check that this fast path scores gold answers
-as the product does, one seed of each profile is run end to end through the real review service
-on a SQLite store (claim, item, submit: gold copies served by the due rule, production items
-resumed through the refine graph), and each gold answer's score there is compared with the fast
-path's (``service_check``).
+``--runs`` seeded runs per profile are cheap. To check that this fast path serves and scores gold
+as the product does, seed 0 of each profile is run end to end through the real review service on a
+SQLite store (``review.claim`` / ``review.item`` / ``review.submit``: gold copies served by the due
+rule, production items resumed through the refine graph), and the gold items each trainer met, in
+order, with their scores as the store kept them, are compared with the fast path's
+(``service_check``; printed as "N of N gold answers the same item and score").
 
 The rule (``Rule``), looked at after every gold answer, on 95% Wilson intervals with at least
 ``MIN_ITEMS`` answers behind each figure (review/profiles.py), never a point estimate alone:
 - catch: the profile's suggested pause (``profiles.suggested_pause``): the catch rate's upper
-  bound below the bar;
+  bound below the bar (``--bar``, default the profiles' ``DEFAULT_BAR``);
 - unassisted catch: the same bar on the planted errors no finding pointed at. A trainer is there
-  for what the critic misses; one who catches only what it points at (deference) can keep an
-  overall catch rate near half and never trip the first rule;
+  for what the critic misses; one who catches only what it points at (deference) keeps an
+  overall catch rate near one half and need never trip the first rule;
 - deference: decoys marked right, the lower bound above one half (more often right than wrong,
   interval and all, on findings that are wrong by construction);
 - false alarms: expert-accepted drafts changed, the lower bound above the assessment pass rule's
@@ -44,11 +48,14 @@ The rule (``Rule``), looked at after every gold answer, on 95% Wilson intervals 
 
 Reported per profile: the share of runs flagged within 100, 200 and 300 production items (power;
 for the careful trainer, its false-flag rate), which rule flagged them, the median gold answers
-before a profile is decided (flagged or cleared), and the share of the trainer's time spent on
-gold (gold seconds over all seconds). Targets: rubber-stamper and deferent flagged with >= 90%
-power within 300 production items; careful flagged <= 5%. When the rate and bar asked for miss
-either, the same runs are made at higher rates and at higher bars (``--no-search`` skips it), and
-the least that meets both is reported, measured.
+before a profile is decided (flagged or cleared; over the runs decided within the horizon, their
+number beside it), the share of runs with MIN_ITEMS planted answers by the horizon (a ceiling on
+power), the trainer's pooled catch rate, deference and false alarms on gold (that it acts its
+profile), and the share of its time spent on gold (gold seconds over all seconds). Targets:
+rubber-stamper and deferent flagged with >= 90% power within 300 production items; careful flagged
+<= 5%. When the rate and bar asked for miss either, the same runs are made at higher rates, at
+higher bars, and with other gold pools (``POOL_VARIANTS``) (``--no-search`` skips it), and what
+meets both is reported, measured.
 
 Human lines go to stderr; the last line of stdout is one JSON object with every figure.
 """
@@ -58,14 +65,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,17 +80,25 @@ for extra in (ROOT / "src", ROOT / "bench", ROOT):  # ROOT: tests.support.review
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from bench_trainers_pool import (  # noqa: E402
+    CRITIC,
+    DRAFTER,
+    FGRLHF_FILE,
+    Row,
+    load_rows,
+    make_pool,
+    pool_stats,
+    source_ids,
+)
 from bench_trainers_sim import PROFILES, Seen, Trainer, Truth, make_trainer  # noqa: E402
 
 from oversight.intervene.checks import word_count  # noqa: E402
 from oversight.refine.answers import check_answer  # noqa: E402
-from oversight.refine.plant import critic_pointed, plant, planted_prompt, points_at  # noqa: E402
 from oversight.review.gold_queue import is_due, score  # noqa: E402
 from oversight.review.profiles import DEFAULT_BAR, MIN_ITEMS, proportion, suggested_pause  # noqa: E402
 from oversight.schemas import (  # noqa: E402
     Critique,
     Draft,
-    Finding,
     GoldAnswer,
     GoldCopy,
     GoldItem,
@@ -94,13 +107,11 @@ from oversight.schemas import (  # noqa: E402
     content_hash,
 )
 
-FGRLHF_FILE = "finegrainedrlhf_qa_feedback/tasks/qa_feedback/data/dev_feedback.json"
-KINDS = ("wrong_number", "unsupported_sentence", "ignored_instruction")
 CHECKPOINTS = (100, 200, 300)
 TARGET_POWER = 0.90  # rubber-stamper and deferent flagged within 300 production items
 TARGET_FALSE_FLAG = 0.05  # careful flagged within 300
 BAD = ("rubber_stamper", "deferent")
-SEARCH_RATES = (0.05, 0.075, 0.10, 0.125, 0.15, 0.20, 0.25)
+SEARCH_RATES = (0.05, 0.06, 0.075, 0.0875, 0.10, 0.125, 0.15, 0.20, 0.25)
 SEARCH_BARS = (0.5, 0.6, 0.7, 0.8)
 # Other gold pools tried at the rate asked for when it misses a target: every item with a decoy; and
 # that with planted items only (every gold answer then feeds the catch rate, none the false alarms).
@@ -108,179 +119,12 @@ POOL_VARIANTS = {"decoy_on_every_item": {"decoy_share": 1.0},
                  "decoy_on_every_item_planted_only": {"decoy_share": 1.0, "expert_share": 0.0}}
 DEFERENCE_BAR = 0.5  # decoys marked right more often than wrong, interval and all
 FALSE_ALARM_BAR = PassRule().false_alarm_upper  # what an assessment lets pass, as a point
-MADE_BY = "bench-lead"
-MADE_AT = datetime(2025, 1, 6, tzinfo=UTC)  # one moment for the whole pool: a run replays whenever it is made
-DRAFTER = "finegrainedrlhf/qa-model"
-CRITIC = "bench/labelled-spans"
-# The annotators' error labels as critique findings: their words for the issue, the closest category.
-LABELLED = {
-    "Irrelevant": ("Not relevant to what was asked.", "irrelevant"),
-    "Wrong-Grounding": ("This does not match the passages.", "factual-error"),
-    "Unverifiable": ("Nothing in the passages supports this.", "unsupported-claim"),
-    "Redundant": ("Repeats what the answer already said.", "redundant"),
-    "Incoherent": ("Hard to follow here.", "unclear"),
-}
-POINTING = {
-    "wrong_number": ("This figure does not match the passages.", "factual-error"),
-    "unsupported_sentence": ("Nothing in the passages supports this claim.", "unsupported-claim"),
-    "ignored_instruction": ("The answer runs far past the word limit the prompt sets.", "instruction-violation"),
-}
-DECOY = ("This contradicts the passages.", "factual-error")
-_SENTENCE = re.compile(r"[^.!?]+[.!?]+")
+MODEL = "openai/drafter"  # the service check's project: no model is ever called
+DEAD_API = "http://127.0.0.1:9/v1"  # nothing listens: a model call would fail loudly
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-# -- the data --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    """One FineGrainedRLHF question: the draft (answer 1), its labelled error spans, the annotator's
-    corrected answer, and the other answers (production drafts)."""
-
-    index: int
-    question: str
-    context: str
-    text: str
-    errors: tuple[tuple[int, int, str], ...]
-    corrected: str
-    others: tuple[str, ...]
-
-
-def load_rows(path: Path, limit: int | None = None) -> list[Row]:
-    """The set's questions (the first ``limit``); a record may hold fewer fields (a test fixture)."""
-    rows = []
-    for i, record in enumerate(json.loads(path.read_text(encoding="utf-8"))[:limit]):
-        feedback = record.get("feedback") or {}
-        passages = record.get("passages") or []
-        rows.append(Row(
-            index=i, question=record["question"],
-            context="\n\n".join(" ".join(p[1:]) if isinstance(p, list) else str(p) for p in passages),
-            text=record["prediction 1"].strip(),
-            errors=tuple((e["start"], e["end"], e["error type"]) for e in feedback.get("errors", [])),
-            corrected=(feedback.get("corrected-prediction") or "").strip(),
-            others=tuple(record[f"prediction {k}"].strip() for k in (2, 3, 4) if record.get(f"prediction {k}"))))
-    return rows
-
-
-def _clip(quote: str, limit: int = 200) -> str:
-    """A quote at most ``limit`` characters, cut at a word boundary."""
-    quote = quote.strip()
-    if len(quote) <= limit:
-        return quote
-    return quote[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
-
-
-def _pointing(error: Any, text: str) -> Finding:
-    """A finding that points at the planted error (its words around it)."""
-    issue, category = POINTING[error.kind]
-    if error.kind == "ignored_instruction":
-        quote = ""
-    elif error.kind == "unsupported_sentence":
-        quote = error.planted.strip()
-    else:
-        start, end = error.start, error.start + len(error.planted)
-        before = text[:start].split(" ")[-4:]
-        after = text[end:].split(" ")[:3]
-        quote = (" ".join(before) + text[start:end] + " ".join(after)).strip()
-    return Finding(quote=_clip(quote), issue=issue, severity="high", category=category)
-
-
-def _labelled(row: Row, error: Any, text: str) -> list[Finding]:
-    """The annotators' labelled spans as findings (at most two) that are in the planted text and do not
-    point at the planted error."""
-    found = []
-    for start, end, kind in row.errors:
-        if kind not in LABELLED:
-            continue
-        quote = _clip(row.text[start:end])
-        issue, category = LABELLED[kind]
-        finding = Finding(quote=quote, issue=issue, severity="medium", category=category)
-        if len(quote.split()) >= 3 and quote in text and (error is None or not points_at(error, text, finding)):
-            found.append(finding)
-        if len(found) == 2:
-            break
-    return found
-
-
-def _decoy(text: str, taken: Sequence[Finding], error: Any, rng: random.Random) -> Finding | None:
-    """A wrong finding: it calls a sentence wrong that nothing else points at (the annotators left it unmarked)."""
-    spans = [(text.find(f.quote), len(f.quote)) for f in taken if f.quote and f.quote in text]
-    if error is not None and error.kind != "ignored_instruction":
-        spans.append((error.start, len(error.planted)))
-    choices = []
-    for match in _SENTENCE.finditer(text):
-        if len(match.group().split()) >= 5 and all(match.end() <= s or match.start() >= s + n for s, n in spans):
-            choices.append(_clip(match.group()))
-    if not choices:
-        return None
-    issue, category = DECOY
-    finding = Finding(quote=rng.choice(choices), issue=issue, severity="high", category=category)
-    return None if error is not None and points_at(error, text, finding) else finding
-
-
-def source_ids(row: Row) -> tuple[str, str]:
-    """The task and draft ids the question and its first answer have in a store."""
-    task_id = f"fg{row.index:04d}"
-    return task_id, Draft.derive_id(task_id, DRAFTER, "imported", {})
-
-
-def make_pool(rows: Sequence[Row], *, seed: int = 20, expert_share: float = 0.2, pointed_share: float = 0.5,
-              decoy_share: float = 0.5) -> list[GoldItem]:
-    """The gold items a lead would make from these drafts (see the module docstring), in the store's order;
-    which questions become expert items, and which items get a pointing finding or a decoy, drawn from ``seed``."""
-    rng = random.Random(seed)
-    order = list(rows)
-    rng.shuffle(order)
-    expert_rows = {r.index for r in [r for r in order if r.corrected][:round(expert_share * len(order))]}
-    items = []
-    for row in order:
-        task_id, draft_id = source_ids(row)
-        common = {"source_task_id": task_id, "source_draft_id": draft_id,
-                  "critic_model": CRITIC, "made_by": MADE_BY, "created_at": MADE_AT}
-        if row.index in expert_rows:
-            findings = _labelled(row, None, row.corrected)  # spans of the uncorrected answer left in
-            decoy = _decoy(row.corrected, findings, None, rng) if rng.random() < decoy_share else None
-            at = None if decoy is None else rng.randint(0, len(findings))
-            if decoy is not None:
-                findings.insert(at, decoy)
-            items.append(GoldItem(kind="expert", prompt=row.question, text=row.corrected, findings=findings,
-                                  decoy=at, decision="accept", refined_text=row.corrected,
-                                  expert="FineGrainedRLHF annotator", critique_summary="Labelled spans.", **common))
-            continue
-        text, error = plant(row.text, KINDS, rng)
-        if error is None:
-            continue
-        findings = _labelled(row, error, text)
-        if rng.random() < pointed_share:
-            findings.insert(rng.randint(0, len(findings)), _pointing(error, text))
-        decoy = _decoy(text, findings, error, rng) if rng.random() < decoy_share else None
-        at = None if decoy is None else rng.randint(0, len(findings))
-        if decoy is not None:
-            findings.insert(at, decoy)
-        shown = Critique(id="c", draft_id=draft_id, task_id=task_id, model=CRITIC, prompt_name="labelled",
-                         prompt_version="1", findings=findings)
-        items.append(GoldItem(kind="planted", prompt=planted_prompt(row.question, error), text=text,
-                              findings=findings, decoy=at, plant=error,
-                              critic_pointed=critic_pointed(error, text, shown), critique_summary="Labelled spans.",
-                              **common))
-    # ids from what the trainer is shown, as the gold module derives them: another pool's item is another id
-    items = [i.model_copy(update={"id": "g_" + content_hash(i.kind, i.source_draft_id, i.prompt, i.text,
-                                                            [f.model_dump(mode="json") for f in i.findings], i.decoy)})
-             for i in items]
-    return sorted(items, key=lambda i: (i.created_at, i.id))  # as the store lists them
-
-
-def pool_stats(pool: Sequence[GoldItem]) -> dict[str, Any]:
-    planted = [g for g in pool if g.kind == "planted"]
-    return {"items": len(pool), "planted": len(planted), "expert_accepted": len(pool) - len(planted),
-            "critic_pointed": sum(1 for g in planted if g.critic_pointed),
-            "with_decoy": sum(1 for g in pool if g.decoy is not None),
-            "kinds": dict(Counter(g.plant.kind for g in planted if g.plant is not None)),
-            "median_words": statistics.median(word_count(g.text) for g in pool) if pool else 0}
 
 
 # -- the gold module: due rule and scoring ---------------------------------------------------------
@@ -491,9 +335,17 @@ def summarise(runs: Sequence[Run], checkpoints: Sequence[int]) -> dict[str, Any]
         "median_gold_to_flag": statistics.median(flagged) if flagged else None,
         "cleared_runs": sum(1 for r in runs if r.cleared_gold is not None),
         "median_gold_answered": statistics.median(r.gold for r in runs),
+        # what the simulated trainer did on gold, pooled over the runs (k of n): it should read as its profile says
+        "catch_rate": _pooled(runs, 0), "deference": _pooled(runs, 1), "false_alarms": _pooled(runs, 2),
         "reached_min_items": round(sum(1 for r in runs if r.planted >= MIN_ITEMS) / n, 4),
         "gold_time_share": round(gold_s / all_s, 4) if all_s else None,
     }
+
+
+def _pooled(runs: Sequence[Run], at: int) -> dict[str, Any]:
+    """One measure (position ``at`` of ``_key``) pooled over every gold answer of ``runs``."""
+    said = [key[at] for r in runs for _, key in r.scores if key[at] is not None]
+    return {"k": sum(said), "n": len(said), "rate": round(sum(said) / len(said), 4) if said else None}
 
 
 def meets(results: dict[str, dict[str, Any]], horizon: int) -> bool:
@@ -606,10 +458,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     out["seconds"] = round(time.perf_counter() - began, 1)
     print(json.dumps(out))
     return out
-
-
-MODEL = "openai/drafter"
-DEAD_API = "http://127.0.0.1:9/v1"  # nothing listens: a model call would fail loudly
 
 
 def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, bar: float, horizon: int,

@@ -23,7 +23,7 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     module = importlib.import_module("bench_trainers")
     yield module
-    for name in ("bench_trainers", "bench_trainers_sim"):
+    for name in ("bench_trainers", "bench_trainers_pool", "bench_trainers_sim"):
         sys.modules.pop(name, None)
 
 
