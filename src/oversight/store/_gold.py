@@ -179,9 +179,10 @@ class GoldRecords(StoreBase):
     # -- who does the work -----------------------------------------------------------------------------
 
     def known_reviewers(self) -> set[str]:
-        """Everyone the store knows as a reviewer: of a refinement or a gold answer, with a standing, an account."""
-        parts = [select(t.refinements.c.reviewer), select(t.gold_answers.c.reviewer),
-                 select(t.trainer_standing.c.reviewer), select(t.users.c.name)]
+        """Everyone the store knows as a reviewer: of a refinement, a calibration or gold answer, with a
+        standing, an account."""
+        parts = [select(t.refinements.c.reviewer), select(t.calibration_answers.c.reviewer),
+                 select(t.gold_answers.c.reviewer), select(t.trainer_standing.c.reviewer), select(t.users.c.name)]
         with self.reading() as conn:
             return set(conn.scalars(union(*parts)))
 
