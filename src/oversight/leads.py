@@ -15,10 +15,10 @@ from oversight.errors import NotFoundError
 from oversight.store import Store
 
 if TYPE_CHECKING:
-    from oversight.report import ReportSection
+    from oversight.report import BelowBar, ReportSection
     from oversight.schemas import FailureNote, MiningResult
 
-__all__ = ["audit_sections", "last_run", "report_text", "write_reports"]
+__all__ = ["audit_sections", "last_run", "notes_below_bar", "report_text", "write_reports"]
 
 
 def last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
@@ -49,13 +49,29 @@ def report_text(
     from oversight.report.interventions import interventions_section
 
     result, notes_by_id = last_run(store)
+    below = notes_below_bar(store, result, notes_by_id)
     extra = []
     if fmt != "json":  # the JSON form is the mining result alone
         names = {p.id: p.name for p in result.patterns}
         sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
                     *(audit_sections(store) if audit else [])]
         extra = [s for s in sections if s is not None]
-    return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href)  # type: ignore[arg-type]
+    return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href,  # type: ignore[arg-type]
+                        below_bar=below)
+
+
+def notes_below_bar(store: Store, result: MiningResult, notes: dict[str, Any]) -> BelowBar | None:
+    """How many of the run's notes (members and noise) came from trainers below the bar; None before
+    any gold answer (nobody measured)."""
+    from oversight.report import BelowBar
+    from oversight.review.qualify import BAR, below_bar
+
+    if not store.count("gold_answers"):
+        return None
+    below = below_bar(store, bar=BAR)
+    ids = {i for p in result.patterns for i in p.member_ids} | {n.id for n in result.noise}
+    count = sum(1 for i in ids if i in notes and getattr(notes[i], "reviewer", None) in below)
+    return BelowBar(count, len(below), BAR)
 
 
 def write_reports(store: Store, folder: str | Path, formats: Sequence[str] = ("html", "md")) -> dict[str, Path]:

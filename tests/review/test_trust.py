@@ -119,3 +119,20 @@ def test_audit_of_refinements_trusts_only_the_qualified_when_asked(tmp_path: Pat
 
     assert "bo" in raters()
     assert raters("--trust", "qualified") == raters() - {"bo"}
+
+
+async def test_the_report_says_how_many_notes_came_from_trainers_below_the_bar(tmp_store: Store) -> None:
+    from oversight.leads import report_text
+
+    seed(tmp_store)
+    await mine(tmp_store, names="keywords", embedder=HashEmbedder())
+    assert json.loads(report_text(tmp_store, "json"))["run"]["notes_below_bar"] is None  # nobody measured yet
+    assert "below the bar" not in report_text(tmp_store, "md", audit=False)
+    miss_planted(tmp_store, "bo")
+    by_refinement = {r.id: r.reviewer for r in tmp_store.refinements()}
+    run = json.loads(report_text(tmp_store, "json"))["run"]
+    from_bo = sum(1 for n in tmp_store.notes() if by_refinement.get(n.refinement_id or "") == "bo")
+    assert run["notes_below_bar"] == from_bo > 0
+    line = f"{from_bo} of {run['notes']} notes came from 1 trainer(s) below the bar"
+    assert line in report_text(tmp_store, "md", audit=False)
+    assert line in report_text(tmp_store, "html", audit=False)
