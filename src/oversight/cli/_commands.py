@@ -16,8 +16,9 @@ COMMANDS: dict[str, str] = {
     "model": "oversight.cli.model:model",
 }
 
-# Subsystems add their commands here (each module:attribute is a click command or group).
-OPTIONAL_COMMANDS: dict[str, str] = {
+# Subsystems add their commands here (each module:attribute is a click command or group). A tuple
+# of groups is served as one group holding the commands of each (a group several modules add to).
+OPTIONAL_COMMANDS: dict[str, str | tuple[str, ...]] = {
     "notes": "oversight.cli.notes:notes",
     "refinements": "oversight.cli.refinements:refinements",
     "mine": "oversight.cli.mine:mine",
@@ -29,6 +30,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "users": "oversight.cli.users:users",
     "calibration": "oversight.cli.calibration:calibration",
     "experiment": "oversight.cli.experiment:experiment",
+    "trainers": ("oversight.cli.standing:standing",),
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -51,6 +53,7 @@ SHORT_HELP: dict[str, str] = {
     "users": "Accounts of the review page: trainers and leads.",
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
+    "trainers": "Trainers' standing: pause, resume, assessments and qualifications.",
 }
 
 
@@ -62,7 +65,8 @@ def available_commands() -> list[str]:
 def _available(name: str) -> bool:
     if name in COMMANDS:
         return True
-    module = OPTIONAL_COMMANDS.get(name, "").split(":")[0]
+    target = OPTIONAL_COMMANDS.get(name, "")
+    module = (target if isinstance(target, str) else target[0]).split(":")[0]
     if not module:
         return False
     return importlib.util.find_spec(module) is not None

@@ -59,6 +59,7 @@ __all__ = [
     "result",
     "resume",
     "settle",
+    "standings",
     "trusted_reviewers",
 ]
 
@@ -300,6 +301,16 @@ def resume(store: Store, reviewer: str) -> TrainerStanding:
 def _known(store: Store, reviewer: str) -> None:
     if reviewer not in store.known_reviewers():
         raise NotFoundError(f"no trainer {reviewer!r}: no account, refinement or gold answer has that name")
+
+
+def standings(store: Store) -> list[tuple[TrainerStanding, list[AssessmentResult]]]:
+    """Every trainer a lead or an assessment decided something of, by name, with their assessment results."""
+    results: dict[str, list[AssessmentResult]] = {}
+    for decided in store.assessment_results():
+        results.setdefault(decided.reviewer, []).append(decided)
+    kept = {s.reviewer: s for s in store.trainer_standings()}
+    names = sorted(kept.keys() | results.keys())
+    return [(kept.get(name) or TrainerStanding(reviewer=name), results.get(name, [])) for name in names]
 
 
 class Tiers(NamedTuple):
