@@ -136,3 +136,41 @@ async def test_the_report_says_how_many_notes_came_from_trainers_below_the_bar(t
     line = f"{from_bo} of {run['notes']} notes came from 1 trainer(s) below the bar"
     assert line in report_text(tmp_store, "md", audit=False)
     assert line in report_text(tmp_store, "html", audit=False)
+
+
+async def test_a_validation_re_drafts_and_calibrates_on_trusted_work_only(tmp_store: Store) -> None:
+    from oversight.intervene.validate import plan_validation, run_validation
+    from oversight.prompts import load_prompt
+    from oversight.schemas import FewShot, Intervention, MiningRun, Pattern, PatternStats
+
+    ids = seed(tmp_store)
+    notes = [FailureNote(id=f"n_{task}", text="Wrong.", source="tag", refinement_id=ids[task], task_id=task)
+             for task in ("t_edit", "t_rejt", "t_rej")]  # bo, bo, ann
+    tmp_store.save_notes(notes)
+    pattern = Pattern(id="p_wrong", name="wrong answers", member_ids=[n.id for n in notes],
+                      stats=PatternStats(size=3, refinements=3, prevalence=0.4))
+    tmp_store.save_run(MiningRun(id="run_t", embedding_model="e", names="keywords"), [pattern],
+                       np.zeros((1, 3), dtype=np.float32), [[0.9, 0.9, 0.9]], [])
+    item = Intervention(id="iv_t", pattern_id=pattern.id, kind="few_shot", title="t",
+                        payload=FewShot(examples=[{"prompt": "q", "answer": "a"}]))
+    tmp_store.save_interventions([item])
+    tmp_store.decide_intervention(item.id, "accepted", "test")
+    miss_planted(tmp_store, "bo")
+    trusted = qualify.trusted_reviewers(tmp_store)
+
+    everyone = plan_validation(tmp_store, item.id, judge=True)
+    plan = plan_validation(tmp_store, item.id, judge=True, reviewers=trusted)
+    assert [t.id for t in everyone.affected] == ["t_edit", "t_rej", "t_rejt"]
+    assert [t.id for t in plan.affected] == ["t_rej"]
+
+    class Unasked:  # too few labels to calibrate on: the judge is never asked, nothing is drafted
+        model = "fake/judge"
+
+    async def calibration(chosen: Any) -> Any:
+        done = await run_validation(tmp_store, chosen, drafter=None, base_prompt=load_prompt("draft"),  # type: ignore[arg-type]
+                                    judge=Unasked(), judge_prompt=load_prompt("judge_failure"))  # type: ignore[arg-type]
+        return done.calibration.positives, done.calibration.negatives  # type: ignore[union-attr]
+
+    # the labels: bo's two refinements (both with the failure) drop out; a skip is never a label
+    assert await calibration(everyone) == (3, 4)
+    assert await calibration(plan) == (1, 4)
