@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
@@ -101,6 +101,11 @@ def catch_rate(answers: Iterable[GoldAnswer]) -> CatchRate:
 
 def load_assessment(path: str | Path) -> Assessment:
     """The assessment a YAML file declares (nothing is stored). Raises InputFileError naming the line and field."""
+    return _load(path)[0]
+
+
+def _load(path: str | Path) -> tuple[Assessment, Any]:
+    """The assessment and its YAML document (for the lines of its fields)."""
     declared = read_declared(path, shape="an assessment is a mapping (name:, domain:, items: or per_domain:, "
                                          "pass_rule:)")
     try:
@@ -112,22 +117,22 @@ def load_assessment(path: str | Path) -> Assessment:
         return InputFileError(str(path), line_of(declared.node, loc), ".".join(map(str, loc)), message)
 
     if bool(assessment.items) == bool(assessment.per_domain):
-        raise refuse(("items",), "give either items (gold item ids) or per_domain "
-                                                             "(how many items of each domain), one of the two")
+        raise refuse(("items",), "give either items (gold item ids) or per_domain (how many items of each "
+                                 "domain), one of the two")
     if len(set(assessment.items)) < len(assessment.items):
         index = next(i for i, g in enumerate(assessment.items) if g in assessment.items[:i])
         raise refuse(("items", index), f"gold item {assessment.items[index]!r} is listed twice")
     for domain, count in assessment.per_domain.items():
         if count < 1:
             raise refuse(("per_domain", domain), "a whole number of items, 1 or more")
-        if assessment.domain != "*" and domain not in (assessment.domain, "*"):
+        if assessment.domain not in ("*", domain):
             raise refuse(("per_domain", domain), f"the assessment qualifies in domain {assessment.domain!r}: "
                                                  f"its items come from that domain, not {domain!r}")
     size = len(assessment.items) or sum(assessment.per_domain.values())
     if size < assessment.pass_rule.min_items:
         raise refuse(("pass_rule", "min_items"), f"the pass rule asks for {assessment.pass_rule.min_items} items "
                                                  f"but the assessment has {size}: nobody could pass it")
-    return assessment
+    return assessment, declared.node
 
 
 def declare(store: Store, path: str | Path) -> Assessment:
@@ -137,8 +142,7 @@ def declare(store: Store, path: str | Path) -> Assessment:
     drawn from must have as many items in use as asked. Raises InputFileError naming the line and
     field; then nothing is stored.
     """
-    assessment = load_assessment(path)
-    node = read_declared(path, shape="").node
+    assessment, node = _load(path)
     gold = {g.id: g for g in store.gold_items(retired=True)}
     for index, gold_id in enumerate(assessment.items):
         found = gold.get(gold_id)
