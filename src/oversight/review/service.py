@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
 from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
+from oversight.review import qualify
 from oversight.schemas import (
     ARMS,
     Arm,
@@ -152,10 +153,13 @@ async def claim(
 
     A reviewer who holds an item already gets it back (its lease renewed, its clock not
     restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
+    Items the routing rule sends to experts go only to trainers qualified in their domain.
+    Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
     """
+    tiers = await asyncio.to_thread(qualify.admit, project.store, reviewer)  # paused: refused, nothing claimed
     return await asyncio.to_thread(
         project.store.claim_review, reviewer, lease_seconds=project.settings.review_lease_seconds,
-        task_id=task_id, batch=batch, domain=domain, model=model,
+        task_id=task_id, batch=batch, domain=domain, model=model, routing=tiers.routing, qualified=tiers.qualified,
     )
 
 
@@ -186,12 +190,14 @@ def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | Non
 async def held_item(project: Project, task_id: str, reviewer: str) -> tuple[ReviewItem, ReviewLease]:
     """A queued item for the reviewer who holds it (claiming it if it is free).
 
-    Raises LeaseError (another reviewer holds it) or NotFoundError (not in the queue).
+    Raises LeaseError (another reviewer holds it), NotFoundError (not in the queue), TrainerPausedError
+    or NotQualifiedError (an expert-only item outside the domains they are qualified in).
     """
     queued = await item(project, task_id)
     lease = await claim(project, reviewer, task_id=task_id)
     if lease is None:
         await asyncio.to_thread(_check_lease, project.store, task_id, reviewer)
+        await asyncio.to_thread(qualify.check_tier, project.store, reviewer, queued.entry.route, queued.task.domain)
         raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
     return queued, lease
 
