@@ -47,19 +47,21 @@ def test_each_command_group_has_a_file_of_its_own() -> None:
     from oversight.cli._commands import COMMANDS, OPTIONAL_COMMANDS
 
     table = {**COMMANDS, **OPTIONAL_COMMANDS}
-    by_module: dict[str, list[str]] = defaultdict(list)
+    by_module: dict[str, list[tuple[str, str]]] = defaultdict(list)  # module -> (command, attribute)
     for name, target in table.items():
-        by_module[target.split(":")[0]].append(name)
-    shared = {module: names for module, names in by_module.items() if len(names) > 1}
+        for part in (target,) if isinstance(target, str) else target:  # a group several files add to
+            module_name, attr = part.split(":")
+            by_module[module_name].append((name, attr))
+    shared = {module: [n for n, _ in found] for module, found in by_module.items() if len(found) > 1}
     assert shared == {"oversight.cli.project": ["init", "status", "export"]}
 
     def with_subcommands(command: click.Command) -> list[click.Command]:
         subs = command.commands.values() if isinstance(command, click.Group) else []
         return [command, *(c for sub in subs for c in with_subcommands(sub))]
 
-    for module_name, names in by_module.items():  # and a file holds no command of another group
+    for module_name, found in by_module.items():  # and a file holds no command of another group
         module = importlib.import_module(module_name)
-        served = [c for n in names for c in with_subcommands(getattr(module, table[n].split(":")[1]))]
+        served = [c for _, attr in found for c in with_subcommands(getattr(module, attr))]
         stray = [n for n, v in vars(module).items() if isinstance(v, click.Command) and not any(v is c for c in served)]
         assert stray == [], module_name
 

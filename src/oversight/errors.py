@@ -12,6 +12,9 @@
      ├── ExperimentError            an experiment that cannot run as declared: nothing paid or written
      ├── InvalidAnswerError         a trainer's answer does not fit its item: nothing recorded
      ├── LeaseError                 an item held by another reviewer: nothing recorded
+     ├── StandingError              a trainer's standing refuses the work: no item claimed
+     │    ├── TrainerPausedError    a lead paused the trainer
+     │    └── NotQualifiedError     an expert-only item, and the trainer is not qualified in its domain
      ├── LocalModelError            the embedded model is missing or would not start
      └── LLMError                   a model call failed for good
           ├── LLMAuthError          bad or missing credentials: never retried
@@ -36,6 +39,9 @@ __all__ = [
     "ExperimentError",
     "InvalidAnswerError",
     "LeaseError",
+    "StandingError",
+    "TrainerPausedError",
+    "NotQualifiedError",
     "LocalModelError",
     "LLMError",
     "LLMAuthError",
@@ -106,6 +112,18 @@ class InvalidAnswerError(OversightError):
 
 class LeaseError(OversightError):
     """A queued item is held by another reviewer (or no longer held by this one): nothing was recorded."""
+
+
+class StandingError(OversightError):
+    """What a lead decided of a trainer (``TrainerStanding``) refuses them this work: no item was claimed."""
+
+
+class TrainerPausedError(StandingError):
+    """A lead paused this trainer: no item is claimed for them until a lead resumes them."""
+
+
+class NotQualifiedError(StandingError):
+    """An item the routing rule sends to experts, and the trainer is not qualified in its domain."""
 
 
 class LocalModelError(OversightError):

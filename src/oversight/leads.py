@@ -15,10 +15,10 @@ from oversight.errors import NotFoundError
 from oversight.store import Store
 
 if TYPE_CHECKING:
-    from oversight.report import ReportSection
+    from oversight.report import BelowBar, ReportSection
     from oversight.schemas import FailureNote, MiningResult
 
-__all__ = ["audit_sections", "last_run", "report_text", "write_reports"]
+__all__ = ["audit_sections", "last_run", "notes_below_bar", "report_text", "write_reports"]
 
 
 def last_run(store: Store) -> tuple[MiningResult, dict[str, Any]]:
@@ -37,6 +37,7 @@ def report_text(
     *,
     audit: bool = True,
     member_href: Callable[[FailureNote], str | None] | None = None,
+    bar: float | None = None,
 ) -> str:
     """The leads' report of the store's last mining run, with the critics' grounding and precision,
     the interventions and the audit of kept judgments. Raises NotFoundError.
@@ -49,13 +50,31 @@ def report_text(
     from oversight.report.interventions import interventions_section
 
     result, notes_by_id = last_run(store)
+    below = notes_below_bar(store, result, notes_by_id, bar=bar)
     extra = []
     if fmt != "json":  # the JSON form is the mining result alone
         names = {p.id: p.name for p in result.patterns}
         sections = [grounding_section(grounding_report(store)), interventions_section(store.interventions(), names),
                     *(audit_sections(store) if audit else [])]
         extra = [s for s in sections if s is not None]
-    return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href)  # type: ignore[arg-type]
+    return build_report(result, notes_by_id, fmt, extra_sections=extra, member_href=member_href,  # type: ignore[arg-type]
+                        below_bar=below)
+
+
+def notes_below_bar(store: Store, result: MiningResult, notes: dict[str, Any], *,
+                    bar: float | None = None) -> BelowBar | None:
+    """How many of the run's notes (members and noise) came from trainers below ``bar`` (the
+    ``trainer_catch_bar`` setting; its default when None); None before any gold answer (nobody measured)."""
+    from oversight.report import BelowBar
+    from oversight.review.qualify import BAR, below_bar
+
+    if not store.count("gold_answers"):
+        return None
+    bar = BAR if bar is None else bar
+    below = below_bar(store, bar=bar)
+    ids = {i for p in result.patterns for i in p.member_ids} | {n.id for n in result.noise}
+    count = sum(1 for i in ids if i in notes and getattr(notes[i], "reviewer", None) in below)
+    return BelowBar(count, len(below), bar)
 
 
 def write_reports(store: Store, folder: str | Path, formats: Sequence[str] = ("html", "md")) -> dict[str, Path]:

@@ -16,8 +16,9 @@ COMMANDS: dict[str, str] = {
     "model": "oversight.cli.model:model",
 }
 
-# Subsystems add their commands here (each module:attribute is a click command or group).
-OPTIONAL_COMMANDS: dict[str, str] = {
+# Subsystems add their commands here (each module:attribute is a click command or group). A tuple
+# of groups is served as one group holding the commands of each (a group several modules add to).
+OPTIONAL_COMMANDS: dict[str, str | tuple[str, ...]] = {
     "notes": "oversight.cli.notes:notes",
     "refinements": "oversight.cli.refinements:refinements",
     "mine": "oversight.cli.mine:mine",
@@ -28,7 +29,7 @@ OPTIONAL_COMMANDS: dict[str, str] = {
     "serve": "oversight.cli.serve:serve",
     "users": "oversight.cli.users:users",
     "calibration": "oversight.cli.calibration:calibration",
-    "trainers": "oversight.cli.trainers:trainers",
+    "trainers": ("oversight.cli.trainers:trainers", "oversight.cli.standing:standing"),
     "experiment": "oversight.cli.experiment:experiment",
     "gold": "oversight.cli.gold:gold",
 }
@@ -52,7 +53,7 @@ SHORT_HELP: dict[str, str] = {
     "serve": "Serve the review page (trainers refine, leads read patterns and decide).",
     "users": "Accounts of the review page: trainers and leads.",
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
-    "trainers": "Trainers' judgment measured on hidden gold items: profiles with intervals.",
+    "trainers": "Trainers' judgment on hidden gold items (profiles with intervals), pause, resume, assessments.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
     "gold": "Gold items hidden in the review queue: planted errors and expert answers.",
 }
@@ -66,7 +67,8 @@ def available_commands() -> list[str]:
 def _available(name: str) -> bool:
     if name in COMMANDS:
         return True
-    module = OPTIONAL_COMMANDS.get(name, "").split(":")[0]
+    target = OPTIONAL_COMMANDS.get(name, "")
+    module = (target if isinstance(target, str) else target[0]).split(":")[0]
     if not module:
         return False
     return importlib.util.find_spec(module) is not None

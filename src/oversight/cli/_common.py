@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from oversight.store import Store
 
 __all__ = ["Progress", "Styled", "describe_os_error", "emit_json", "err", "moment", "say", "settings_from", "store_from",
-           "visible", "with_model_options", "writable_path"]
+           "trust_option", "trusted_from", "visible", "with_model_options", "writable_path"]
 
 
 def settings_from(ctx: click.Context, **overrides: Any) -> Settings:
@@ -128,3 +128,26 @@ def with_model_options(func: Any) -> Any:
     for option in reversed(model_options):
         func = option(func)
     return func
+
+
+def trust_option(func: Any) -> Any:
+    """--trust qualified|all: whose refinements (or judgments) a stage reads."""
+    return click.option(
+        "--trust", type=click.Choice(["qualified", "all"]), default="all", show_default=True,
+        help="Whose work to read: 'qualified' leaves out trainers a lead paused, those below the bar (catch rate's "
+             "95% upper bound under trainer_catch_bar on gold items) and those not qualified where an assessment exists.")(func)
+
+
+def trusted_from(store: Store, trust: str, *, among: Any = None) -> set[str] | None:
+    """The trust decision for --trust (None: everyone's work), said on stderr when it leaves anyone out.
+    The bar is the ``trainer_catch_bar`` setting, as on the lead pages."""
+    from oversight.review.qualify import trusted_reviewers
+
+    ctx = click.get_current_context(silent=True)
+    bar = settings_from(ctx).trainer_catch_bar if ctx is not None else None
+    trusted = trusted_reviewers(store, trust=trust, among=among,  # type: ignore[arg-type]
+                                **({"bar": bar} if bar is not None else {}))
+    if trust == "qualified":
+        err("oversight: every reviewer is trusted (no pause, nobody below the bar or unqualified)" if trusted is None
+            else f"oversight: reading the work of {len(trusted)} trusted reviewer(s) only")
+    return trusted

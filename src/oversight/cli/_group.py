@@ -23,8 +23,12 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(cmd_name) or (OPTIONAL_COMMANDS.get(cmd_name) if _available(cmd_name) else None)
         if target is None:
             return None
-        module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        found = [getattr(importlib.import_module(module_name), attr)
+                 for module_name, attr in (part.split(":") for part in ((target,) if isinstance(target, str) else target))]
+        if len(found) == 1:
+            return found[0]  # type: ignore[no-any-return]
+        # one group from several modules: the first's help, every module's commands
+        return click.Group(cmd_name, help=found[0].help, commands={n: c for g in found for n, c in g.commands.items()})
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from oversight.cli._common import emit_json, err, settings_from, with_model_options
+from oversight.cli._common import emit_json, err, settings_from, trust_option, trusted_from, with_model_options
 
 if TYPE_CHECKING:
     from oversight.config import Settings
@@ -54,6 +54,7 @@ def audit() -> None:
     help="Also run the LLM judge (prompts/judge.md) on the same pairs, in both orders, beside the humans.",
 )
 @click.option("--judge-limit", type=click.IntRange(1), default=None, help="Judge at most this many pairs.")
+@trust_option
 @with_model_options
 @click.pass_context
 def judgments(
@@ -68,18 +69,28 @@ def judgments(
     min_effect: float,
     run_judge: bool,
     judge_limit: int | None,
+    trust: str,
     **model_flags: object,
 ) -> None:
     """Audit the judgments in FILE (JSONL, CSV or Parquet); uses `gold` wherever the file has it.
 
     Pairwise rows: id, prompt, response_a, response_b, annotator, choice (a, b or tie),
     optional gold. Pointwise rows: id, item, annotator, score or label, optional gold.
+    With --trust qualified the judgments of raters the database does not trust are left out first.
     """
     from oversight.audit import audit_judgments, parse_mapping, read_judgments
 
     loaded = read_judgments(file, parse_mapping(list(maps)))
     err(f"read {len(loaded)} judgments from {file}")
     settings = settings_from(ctx, **{k: v for k, v in model_flags.items() if v is not None})
+    if trust == "qualified":  # the raters the database knows as trainers are judged by their standing
+        from oversight.project import open_store
+
+        with open_store(settings, create=False) as store:
+            trusted = trusted_from(store, trust, among={j.annotator for j in loaded})
+        if trusted is not None:
+            loaded = [j for j in loaded if j.annotator in trusted]
+            err(f"kept {len(loaded)} judgments by trusted raters")
     result = audit_judgments(loaded, source=file, alpha=alpha_level, min_effect=min_effect)
     if save:
         from oversight.project import open_store
@@ -151,9 +162,12 @@ def _write_report(result: AuditResult, folder: Path) -> Path:
 
 @audit.command("refinements")
 @output_options
+@trust_option
 @click.pass_context
-def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool) -> None:
-    """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing."""
+def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: bool, trust: str) -> None:
+    """Audit the refinement decisions in the database: agreement between reviewers, ceilings, routing.
+
+    With --trust qualified only trusted trainers' decisions are audited (and route the queue)."""
     from oversight.audit import audit_judgments
     from oversight.audit.io import is_simulated, judgments_from_refinements
     from oversight.errors import NotFoundError
@@ -163,7 +177,7 @@ def refinements(ctx: click.Context, as_json: bool, report_dir: str, no_report: b
     settings = settings_from(ctx)
     with open_store(settings, create=False) as store:
         tasks = {t.id: t for t in store.tasks()}
-        found = judgments_from_refinements(store.refinements(), tasks)
+        found = judgments_from_refinements(store.refinements(reviewers=trusted_from(store, trust)), tasks)
         if not found:
             raise NotFoundError(f"no refinement decisions in {masked_url(settings.db)}")
         result = audit_judgments(found, source=f"refinements in {masked_url(settings.db)}")

@@ -6,7 +6,7 @@ from typing import Any, get_args
 
 import click
 
-from oversight.cli._common import emit_json, err, settings_from, visible, with_model_options
+from oversight.cli._common import emit_json, err, settings_from, trust_option, trusted_from, visible, with_model_options
 from oversight.schemas import Intervention, InterventionStatus
 
 STATUSES: tuple[str, ...] = get_args(InterventionStatus)
@@ -21,10 +21,12 @@ def interventions() -> None:
 @click.option("--pattern", "pattern_ids", metavar="ID", multiple=True,
               help="Only this pattern (repeat for more). Default: every pattern of the last mining run.")
 @click.option("--no-model", is_flag=True, help="Rules only: the checks and few-shot sets the data supports.")
+@trust_option
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print what was proposed as JSON.")
 @click.pass_context
-def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, as_json: bool, **model: Any) -> None:
+def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, trust: str, as_json: bool,
+            **model: Any) -> None:
     """Propose interventions for failure patterns: rules from the data, and a model's on top when one is available.
 
     Suggesting again adds nothing already proposed."""
@@ -41,9 +43,11 @@ def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, as
         if not no_model and llm is None:
             err("oversight: no model available; proposing what the rules find")
         prompt = rt.prompt("suggest_intervention") if llm is not None else None
-        return await suggest_for_patterns(rt.store, list(pattern_ids) or None, llm=llm, prompt=prompt)
+        return await suggest_for_patterns(rt.store, list(pattern_ids) or None, llm=llm, prompt=prompt,
+                                          reviewers=trusted)
 
     with Project.open(settings, create=False) as rt:
+        trusted = trusted_from(rt.store, trust)
         found = asyncio.run(run(rt))
     if as_json:
         emit_json([{"pattern_id": f.pattern.id, "pattern": f.pattern.name, "added": f.added, "present": f.present,
@@ -72,11 +76,12 @@ def suggest(ctx: click.Context, pattern_ids: tuple[str, ...], no_model: bool, as
 @click.option("--judge", "judge_model", metavar="MODEL",
               help="An LLM judge decides recurrence where the pattern has no programmatic check "
                    "(calibrated against the trainers' labels first).")
+@trust_option
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the validation as JSON.")
 @click.pass_context
 def validate_command(ctx: click.Context, intervention_id: str, sample: int, controls: int, seed: int,
-                     judge_model: str | None, as_json: bool, **model: Any) -> None:
+                     judge_model: str | None, trust: str, as_json: bool, **model: Any) -> None:
     """Re-draft the pattern's tasks with the old and the new prompt and say, with intervals, whether it worked.
 
     Drafts are cached: a second run pays for none again."""
@@ -91,7 +96,8 @@ def validate_command(ctx: click.Context, intervention_id: str, sample: int, cont
     settings = settings_from(ctx, **overrides)
     with Project.open(settings, create=False) as rt:
         plan = plan_validation(rt.store, intervention_id, sample=sample, controls=controls, seed=seed,
-                               judge=judge_model is not None)  # refuses before any model starts
+                               judge=judge_model is not None,  # refuses before any model starts
+                               reviewers=trusted_from(rt.store, trust))
         validation = asyncio.run(run_validation(
             rt.store, plan, drafter=rt.drafter, base_prompt=rt.prompt("draft"),
             judge=rt.judge if judge_model else None, judge_prompt=rt.prompt(JUDGE_PROMPT) if judge_model else None,

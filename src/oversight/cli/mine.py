@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from oversight.cli._common import emit_json, err, settings_from, with_model_options
+from oversight.cli._common import emit_json, err, settings_from, trust_option, trusted_from, with_model_options
 
 __all__ = ["mine"]
 
@@ -25,16 +25,18 @@ __all__ = ["mine"]
                    "note, kept in the database; worth it with a capable model).")
 @click.option("--wait", is_flag=True,
               help="When another mine run holds the database, wait for it to end (default: say so and stop).")
+@trust_option
 @with_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
-def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: bool, as_json: bool,
+def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: bool, trust: str, as_json: bool,
          **model: Any) -> None:
     """Turn refinements into failure notes and cluster all notes into named patterns.
 
     Patterns follow the failure, not the subject: each note's task (or imported --source-field)
     is masked out of its text and discounted from its vector before clustering. One run at a time
-    per database: a second one says who holds it (or waits, with --wait)."""
+    per database: a second one says who holds it (or waits, with --wait). With --trust qualified
+    only the notes of trusted trainers' refinements (and imported notes) are clustered."""
     import asyncio
 
     from oversight.mine.run import mine_project
@@ -42,8 +44,9 @@ def mine(ctx: click.Context, names: str, top_level: int, abstract: bool, wait: b
 
     settings = settings_from(ctx, **{k: v for k, v in model.items() if v is not None})
     with Project.open(settings, create=False) as project:
+        trusted = trusted_from(project.store, trust)
         result = asyncio.run(mine_project(project, names=names, top_level=top_level, abstract=abstract, wait=wait,
-                                          progress=err))
+                                          progress=err, reviewers=trusted))
     run = result.run
     if as_json:
         emit_json(run.model_dump(mode="json", exclude={"noise_ids"}))

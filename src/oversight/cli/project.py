@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from oversight.cli._common import emit_json, err, moment, settings_from, writable_path
+from oversight.cli._common import emit_json, err, moment, settings_from, trust_option, trusted_from, writable_path
 
 TOML_TEMPLATE = """\
 # oversight settings. Every key can also be set as OVERSIGHT_<KEY> (e.g. OVERSIGHT_MODEL).
@@ -145,10 +145,12 @@ DECISIONS = ("accept", "edit", "rewrite", "reject", "skip")
 @click.option("--include-simulated/--exclude-simulated", default=None,
               help="Simulated reviewers' answers. Default: kept in flat rows (marked), left out of training data.")
 @click.option("--include-calibration", is_flag=True, help="Add trainers' answers to calibration items.")
+@trust_option
 @click.pass_context
 def export(ctx: click.Context, output: str | None, fmt: str | None, kind: str | None, decisions: tuple[str, ...],
            tags: tuple[str, ...], patterns: tuple[str, ...], batches: tuple[str, ...], reviewers: tuple[str, ...],
-           since: str | None, until: str | None, include_simulated: bool | None, include_calibration: bool) -> None:
+           since: str | None, until: str | None, include_simulated: bool | None, include_calibration: bool,
+           trust: str) -> None:
     """Export refinements: flat rows with their task, draft, critique, decisions, tags and comments,
     or (--as) training data: sft (messages), preference (prompt, chosen, rejected), kto (prompt,
     completion, label).
@@ -162,7 +164,10 @@ def export(ctx: click.Context, output: str | None, fmt: str | None, kind: str | 
     positive; a rejected draft with no refined text only a negative kto row; a skip nothing. A
     dataset folder holds the data and a README.md dataset card (counts, filters, dates, sources).
     Read in chunks, written as read: memory stays flat however many refinements there are.
+    With --trust qualified only trusted trainers' refinements are exported.
     """
+    import dataclasses
+
     from oversight.cli._common import Progress
     from oversight.project import open_store
     from oversight.refine.export import ExportFilters, iter_export_rows, write_csv, write_jsonl, write_parquet
@@ -174,10 +179,13 @@ def export(ctx: click.Context, output: str | None, fmt: str | None, kind: str | 
         writable_path(output)  # a file's folder, or a dataset folder's parent, must exist
     selection = ExportSelection(decisions=decisions, reviewers=reviewers, batches=batches, pattern_ids=patterns,
                                 since=moment(since, "--from"), until=moment(until, "--to", end_of_day=True))
-    filters = ExportFilters(selection, tags=tuple(tag.strip().lower().replace(" ", "-") for tag in tags),
-                            include_simulated=kind is None if include_simulated is None else include_simulated,
-                            include_calibration=include_calibration)
     with open_store(settings, create=False) as store:
+        trusted = trusted_from(store, trust)
+        if trusted is not None:
+            selection = dataclasses.replace(selection, trusted=frozenset(trusted))
+        filters = ExportFilters(selection, tags=tuple(tag.strip().lower().replace(" ", "-") for tag in tags),
+                                include_simulated=kind is None if include_simulated is None else include_simulated,
+                                include_calibration=include_calibration)
         if patterns:
             _check_patterns(store, patterns)
         total = store.count_refinements(selection) + (store.count("calibration_answers") if include_calibration else 0)

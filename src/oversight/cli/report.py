@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from oversight.cli._common import store_from, writable_path
+from oversight.cli._common import settings_from, store_from, writable_path
 
 __all__ = ["report"]
 
@@ -26,7 +26,7 @@ def report(ctx: click.Context, fmt: str, output: Path | None) -> None:
     if output is not None and str(output) != "-":
         writable_path(output)  # before the work: a folder that does not exist is one line, not a traceback
     with store_from(ctx, create=False) as store:
-        text = report_text(store, fmt)
+        text = report_text(store, fmt, bar=settings_from(ctx).trainer_catch_bar)
     if output is not None and str(output) == "-":
         click.echo(text)
         return

@@ -6,6 +6,7 @@ Store reads and writes run in worker threads; the model calls are awaited (the o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,12 +85,14 @@ def routing_from_audit(store: Store, pattern: Pattern, notes: list[FailureNote])
     return None
 
 
-def gather_evidence(store: Store, pattern: Pattern) -> tuple[list[FailureNote], list[tuple[Task, Draft, Refinement]]]:
-    """A pattern's notes and the (task, draft, refinement) each refinement note came from (blocking)."""
+def gather_evidence(store: Store, pattern: Pattern, *, reviewers: Collection[str] | None = None,
+                    ) -> tuple[list[FailureNote], list[tuple[Task, Draft, Refinement]]]:
+    """A pattern's notes and the (task, draft, refinement) each refinement note came from (blocking);
+    with ``reviewers`` (a trust decision), only notes and refinements of their work."""
     members = set(pattern.member_ids)
-    notes = [n for n in store.notes() if n.id in members]
+    notes = [n for n in store.notes(reviewers=reviewers) if n.id in members]
     refinement_ids = {n.refinement_id for n in notes if n.refinement_id}
-    refinements = [r for r in store.refinements() if r.id in refinement_ids]
+    refinements = [r for r in store.refinements(reviewers=reviewers) if r.id in refinement_ids]
     tasks = {t.id: t for t in store.tasks({r.task_id for r in refinements})} if refinements else {}
     drafts = store.drafts({r.draft_id for r in refinements}) if refinements else {}
     examples = [(tasks[r.task_id], drafts[r.draft_id], r) for r in refinements
@@ -103,9 +106,11 @@ async def suggest_for_patterns(
     *,
     llm: LLM | None = None,
     prompt: Prompt | None = None,
+    reviewers: Collection[str] | None = None,
 ) -> list[PatternSuggestions]:
     """Suggest interventions for the given patterns (default: every active one) and keep them.
 
+    ``reviewers`` (a trust decision): the evidence is only their notes and refinements.
     Rules always; ``llm`` (with ``prompt``: suggest_intervention) adds the kinds that need a model.
     Suggesting again adds nothing already proposed. Raises NotFoundError for an unknown pattern id
     (before anything is asked or written) and LLMError."""
@@ -118,7 +123,7 @@ async def suggest_for_patterns(
         patterns = [known[i] for i in pattern_ids]
     out = []
     for pattern in patterns:
-        notes, examples = await asyncio.to_thread(gather_evidence, store, pattern)
+        notes, examples = await asyncio.to_thread(gather_evidence, store, pattern, reviewers=reviewers)
         existing = await asyncio.to_thread(store.interventions, pattern_id=pattern.id)
         found = await suggest(pattern, notes, examples, llm=llm, prompt=prompt, existing=existing)
         routing = await asyncio.to_thread(routing_from_audit, store, pattern, notes)

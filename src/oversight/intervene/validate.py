@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,7 @@ class ValidationPlan:
     controls: list[Task]
     check: CheckCriterion | None  # None: a judge decides
     regression_checks: dict[str, CheckCriterion]  # label -> criterion (other patterns' checks)
+    reviewers: frozenset[str] | None = None  # a trust decision: only their notes and labels count; None: everyone's
 
 
 def pattern_checks(store: Store, pattern_id: str) -> list[CheckCriterion]:
@@ -89,9 +90,12 @@ def pattern_checks(store: Store, pattern_id: str) -> list[CheckCriterion]:
 
 
 def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, controls: int = 50, seed: int = 0,
-                    judge: bool = False) -> ValidationPlan:
+                    judge: bool = False, reviewers: Collection[str] | None = None) -> ValidationPlan:
     """Check that a validation can run and choose its tasks (blocking reads). Raises NotFoundError or
-    CannotValidateError with a message saying what to do."""
+    CannotValidateError with a message saying what to do.
+
+    ``reviewers`` (a trust decision): the affected tasks are those of these reviewers' notes, and a
+    judge is calibrated against their labels only; None: everyone's."""
     intervention = store.intervention(intervention_id)
     if intervention is None:
         raise NotFoundError(f"no intervention {intervention_id!r}: `oversight interventions list` shows them")
@@ -105,7 +109,7 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
     if pattern is None:
         raise NotFoundError(f"pattern {intervention.pattern_id} of {intervention_id} is not in this database")
     members = set(pattern.member_ids)
-    task_ids = sorted({n.task_id for n in store.notes() if n.id in members and n.task_id})
+    task_ids = sorted({n.task_id for n in store.notes(reviewers=reviewers) if n.id in members and n.task_id})
     known = {t.id: t for t in store.tasks(task_ids)} if task_ids else {}
     affected = [known[i] for i in task_ids if i in known]
     if not affected:
@@ -127,7 +131,8 @@ def plan_validation(store: Store, intervention_id: str, *, sample: int = 100, co
         for k, criterion in enumerate(pattern_checks(store, other.id)):
             what = criterion.kind if criterion.value is None else f"{criterion.kind} {criterion.value}"
             regression[f"{other.name} [{what}]" + (f" #{k + 1}" if k else "")] = criterion
-    return ValidationPlan(intervention, pattern, affected, control, own[0] if own else None, regression)
+    return ValidationPlan(intervention, pattern, affected, control, own[0] if own else None, regression,
+                          None if reviewers is None else frozenset(reviewers))
 
 
 async def _draft_both(
@@ -169,9 +174,10 @@ async def _calibration(store: Store, plan: ValidationPlan, judge: LLM, prompt: P
     """The judge against the trainers: drafts refined with a note in the pattern (failure present) and
     refined drafts without one (absent)."""
     members = set(plan.pattern.member_ids)
-    notes = await asyncio.to_thread(store.notes)
+    notes = await asyncio.to_thread(store.notes, reviewers=plan.reviewers)
     flagged = {n.refinement_id for n in notes if n.id in members and n.refinement_id}
-    refinements = [r for r in await asyncio.to_thread(store.refinements) if r.decision != "skip"]
+    refinements = [r for r in await asyncio.to_thread(store.refinements, reviewers=plan.reviewers)
+                   if r.decision != "skip"]
     drafts = await asyncio.to_thread(store.drafts, {r.draft_id for r in refinements})
     tasks = {t.id: t for t in await asyncio.to_thread(store.tasks, {r.task_id for r in refinements})}
     pairs = [(r.id in flagged, tasks[r.task_id], drafts[r.draft_id].text) for r in refinements
@@ -266,10 +272,12 @@ def _uncalibrated(calibration: Calibration) -> str:
 
 async def validate(store: Store, intervention_id: str, *, drafter: LLM, base_prompt: Prompt, judge: LLM | None = None,
                    judge_prompt: Prompt | None = None, sample: int = 100, controls: int = 50, seed: int = 0,
-                   min_tasks: int = 10, progress: Callable[[str], None] = lambda _: None) -> Validation:
-    """Plan (refusing what cannot run, before paying) and run a validation. Raises NotFoundError,
-    CannotValidateError, PatchError or LLMError."""
+                   min_tasks: int = 10, progress: Callable[[str], None] = lambda _: None,
+                   reviewers: Collection[str] | None = None) -> Validation:
+    """Plan (refusing what cannot run, before paying) and run a validation (``reviewers``: whose
+    notes and labels count, ``plan_validation``). Raises NotFoundError, CannotValidateError,
+    PatchError or LLMError."""
     plan = await asyncio.to_thread(plan_validation, store, intervention_id, sample=sample, controls=controls,
-                                   seed=seed, judge=judge is not None)
+                                   seed=seed, judge=judge is not None, reviewers=reviewers)
     return await run_validation(store, plan, drafter=drafter, base_prompt=base_prompt, judge=judge,
                                 judge_prompt=judge_prompt, seed=seed, min_tasks=min_tasks, progress=progress)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -152,6 +152,7 @@ async def mine(
     wait: bool = False,
     represent: RepresentParams | None = None,
     lock_held: bool = False,
+    reviewers: Collection[str] | None = None,
 ) -> MiningResult:
     """Collect notes, cluster them into named patterns, keep ids stable, record the run.
 
@@ -162,12 +163,16 @@ async def mine(
     ``represent``: the weights of what the clustering sees beside each note's embedding.
 
     ``llm`` names patterns when ``names`` is "llm" (with ``name_prompt``, default the bundled
-    name_pattern prompt); without one, keywords name them. Raises LLMError.
+    name_pattern prompt); without one, keywords name them. ``reviewers`` (a trust decision,
+    ``oversight.review.qualify.trusted_reviewers``): of the notes refinements gave, only those of
+    these reviewers' refinements are clustered (every refinement still gets its notes). Raises LLMError.
     """
     async with nullcontext() if lock_held else holding_mine_lock(store, wait=wait, progress=progress):
         added = await collect_failure_notes(store, explain_edits=explain_edits)
         progress(f"notes: {added} new from refinements")
-        notes = await asyncio.to_thread(store.notes)
+        notes = await asyncio.to_thread(store.notes, reviewers=reviewers)
+        if reviewers is not None:
+            progress(f"trusting {len(reviewers)} reviewer(s): {len(notes)} notes clustered")
         if abstract is not None:
             progress(f"restating {len(notes)} notes as topic-free failures with {abstract.llm.model}")
         progress(f"embedding {len(notes)} notes with {embedder.name}")

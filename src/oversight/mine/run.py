@@ -9,6 +9,7 @@ with the same parameters (``cluster_params``) and hold the database's mine lock 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import TYPE_CHECKING, NamedTuple
 
 from oversight.mine.abstract import ABSTRACT_PROMPT, NoteAbstractor
@@ -94,9 +95,12 @@ async def mine_project(
     abstract: bool = False,
     wait: bool = False,
     progress: Progress = _quiet,
+    reviewers: Collection[str] | None = None,
 ) -> MiningResult:
     """Mine the project's store: notes from new refinements, patterns named by the namer when asked
     and available (else keywords), counted and recorded as a run.
+
+    ``reviewers``: cluster only these reviewers' notes (and notes no refinement gave); None: everyone's.
 
     ``top_level``: how many themes the report's first level has (default 10). ``abstract``: the
     namer first restates every note as a topic-free failure (Clio-style; answers kept in the store).
@@ -110,5 +114,5 @@ async def mine_project(
         return await mine(
             project.store, names=models.names, llm=models.namer, embedder=project.embedder, params=cluster_params(top_level),
             explain_edits=models.explain_edits, abstract=models.abstractor, name_prompt=models.name_prompt,
-            progress=progress, lock_held=True,
+            progress=progress, lock_held=True, reviewers=reviewers,
         )

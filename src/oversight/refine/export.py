@@ -69,6 +69,8 @@ class ExportFilters:
                                "from": s.since.isoformat() if s.since else None,
                                "before": s.until.isoformat() if s.until else None}
         out = {k: v for k, v in out.items() if v}
+        if s.trusted is not None:
+            out["trust"] = f"qualified trainers only ({len(s.trusted)})"
         out["simulated answers"] = "included" if self.include_simulated else "left out"
         out["calibration answers"] = "included" if self.include_calibration else "left out"
         return out

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from oversight.schemas import MiningResult
 
-__all__ = ["ReportSection", "Simulated", "heatmap_field", "report_data", "simulated_share", "simulated_text"]
+__all__ = ["BelowBar", "ReportSection", "Simulated", "below_bar_text", "heatmap_field", "report_data", "simulated_share",
+           "simulated_text"]
 
 
 class ReportSection(NamedTuple):
@@ -24,6 +25,20 @@ class Simulated(NamedTuple):
 
     run: int
     patterns: Mapping[str, int]
+
+
+class BelowBar(NamedTuple):
+    """How many of the run's notes came from trainers below the bar (their catch rate on gold items)."""
+
+    notes: int
+    trainers: int
+    bar: float
+
+
+def below_bar_text(below: BelowBar, total: int) -> str:
+    """The line the report gives it: "3 of 40 notes came from 1 trainer(s) below the bar (...)"."""
+    return (f"{below.notes} of {total} notes came from {below.trainers} trainer(s) below the bar (catch rate's 95% "
+            f"upper bound under {below.bar:.0%} on gold items)")
 
 
 def simulated_share(result: MiningResult, notes: Mapping[str, Any]) -> Simulated:
@@ -60,10 +75,12 @@ def _member_ids(result: MiningResult, pattern: Any, notes: dict[str, Any]) -> li
     return [notes[i].display_id if i in notes else i for i in pattern.member_ids]
 
 
-def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> dict[str, Any]:
+def report_data(result: MiningResult, notes: dict[str, Any] | None = None,
+                below_bar: BelowBar | None = None) -> dict[str, Any]:
     """The JSON form of a report: the run, themes, and every pattern with stats and member ids.
 
-    ``simulated_notes`` (the run's and each pattern's) counts notes from simulated reviewers.
+    ``simulated_notes`` (the run's and each pattern's) counts notes from simulated reviewers;
+    ``notes_below_bar`` the run's notes from trainers below the bar (None: nobody was measured).
     """
     notes = notes or {}
     run = result.run
@@ -81,6 +98,7 @@ def report_data(result: MiningResult, notes: dict[str, Any] | None = None) -> di
             "embedding_model": run.embedding_model,
             "names": run.names,
             "simulated_notes": simulated.run,
+            "notes_below_bar": None if below_bar is None else below_bar.notes,
         },
         "themes": result.themes,
         "patterns": [

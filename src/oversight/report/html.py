@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from oversight.report._data import ReportSection, Simulated, heatmap_field, simulated_text
+from oversight.report._data import BelowBar, ReportSection, Simulated, below_bar_text, heatmap_field, simulated_text
 
 if TYPE_CHECKING:
     from oversight.schemas import MiningResult, Pattern
@@ -174,11 +174,13 @@ def render_html(
     title: str = "Failure patterns",
     member_hrefs: dict[str, list[str | None]] | None = None,
     simulated: Simulated | None = None,
+    below_bar: BelowBar | None = None,
 ) -> str:
     """The whole report as one HTML page (opens with no network).
 
     ``simulated`` counts the notes from simulated reviewers: the header says when the run has any,
-    and each pattern with some is marked.
+    and each pattern with some is marked. ``below_bar``: the header says how many notes came from
+    trainers below the bar.
     """
     run = result.run
     member_ids = member_ids or {}
@@ -200,6 +202,8 @@ def render_html(
         f"{simulated_text(simulated.run, run.notes)}. They are mined like any other; each pattern "
         "says how many of its notes they gave.</p>"
     ) if simulated.run else ""
+    if below_bar is not None:
+        sim_run += f'<p class="sim" id="below-bar">{escape(below_bar_text(below_bar, run.notes))}.</p>'
     noise = ", ".join(escape(n.display_id) for n in result.noise[:300])
     extras = "".join(
         f'<section class="extra"><h2>{escape(s.title)}</h2>{s.html}</section>' for s in extra_sections

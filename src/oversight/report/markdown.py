@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from oversight.report._data import ReportSection, Simulated, simulated_text
+from oversight.report._data import BelowBar, ReportSection, Simulated, below_bar_text, simulated_text
 from oversight.visible import UNSAFE, visible
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def render_markdown(
     extra_sections: Sequence[ReportSection] = (),
     title: str = "Failure patterns",
     simulated: Simulated | None = None,
+    below_bar: BelowBar | None = None,
 ) -> str:
     """The report as Markdown: a prevalence table, then each pattern with its examples (as ``render_html``)."""
     run = result.run
@@ -82,6 +83,8 @@ def render_markdown(
     if simulated.run:
         lines += [f"**This run includes simulated reviewers:** {simulated_text(simulated.run, run.notes)}. They are "
                   "mined like any other; each pattern says how many of its notes they gave.", ""]
+    if below_bar is not None:
+        lines += [f"**{below_bar_text(below_bar, run.notes)}.**", ""]
     lines += [
         "| Pattern | Notes | Prevalence | | Trend |",
         "| --- | ---: | ---: | --- | --- |",

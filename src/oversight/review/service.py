@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
 from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
-from oversight.review import gold_queue
+from oversight.review import gold_queue, qualify
 from oversight.schemas import (
     ARMS,
     Arm,
@@ -143,12 +143,17 @@ async def claim(
     A reviewer who holds an item already gets it back (its lease renewed, its clock not
     restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
     A gold item may be due instead (``gold_queue.due_copy``): the lease is then on its copy.
+    Items the routing rule sends to experts go only to trainers qualified in their domain.
+    Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
     """
     def pick() -> ReviewLease | None:
+        tiers = qualify.admit(project.store, reviewer)  # paused: refused, nothing claimed
         gold = gold_queue.due_copy(project.store, reviewer, project.settings, task_id=task_id, batch=batch,
                                    domain=domain, model=model)
-        return project.store.claim_review(reviewer, lease_seconds=project.settings.review_lease_seconds,
-                                          task_id=gold or task_id, batch=batch, domain=domain, model=model)
+        return project.store.claim_review(
+            reviewer, lease_seconds=project.settings.review_lease_seconds, task_id=gold or task_id, batch=batch,
+            domain=domain, model=model, routing=tiers.routing, qualified=tiers.qualified,
+        )
 
     return await asyncio.to_thread(pick)
 
@@ -181,12 +186,14 @@ async def held_item(project: Project, task_id: str, reviewer: str) -> tuple[Revi
     """A queued item for the reviewer who holds it (claiming it if it is free; the claim may give a
     gold item instead, whose item and lease then come back: see ``claim``).
 
-    Raises LeaseError (another reviewer holds it) or NotFoundError (not in the queue).
+    Raises LeaseError (another reviewer holds it), NotFoundError (not in the queue), TrainerPausedError
+    or NotQualifiedError (an expert-only item outside the domains they are qualified in).
     """
     queued = await item(project, task_id, reviewer)
     lease = await claim(project, reviewer, task_id=task_id)
     if lease is None:
         await asyncio.to_thread(_check_lease, project.store, task_id, reviewer)
+        await asyncio.to_thread(qualify.check_tier, project.store, reviewer, queued.entry.route, queued.task.domain)
         raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
     return (queued if lease.task_id == task_id else await item(project, lease.task_id, reviewer)), lease
 

@@ -28,7 +28,9 @@ class ExportSelection:
 
     ``batches`` are tasks' sources (the file or batch they were imported from); ``pattern_ids``
     keep refinements with a failure note among the members of one of these patterns in the last
-    mining run; ``since`` is inclusive, ``until`` exclusive.
+    mining run; ``since`` is inclusive, ``until`` exclusive. ``trusted`` (a trust decision,
+    ``oversight.review.qualify.trusted_reviewers``): only these reviewers' work, even when empty;
+    None: everyone's.
     """
 
     decisions: tuple[str, ...] = ()
@@ -37,6 +39,7 @@ class ExportSelection:
     pattern_ids: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    trusted: frozenset[str] | None = None
 
 
 class JoinedRefinement(NamedTuple):
@@ -136,6 +139,8 @@ class ExportRecords(StoreBase):
         where: list[ColumnElement[bool]] = []
         if selection.reviewers:
             where.append(reviewer.in_(selection.reviewers))
+        if selection.trusted is not None:
+            where.append(reviewer.in_(sorted(selection.trusted)))
         if selection.since is not None:
             where.append(created_at >= _utc(selection.since))
         if selection.until is not None:

@@ -6,11 +6,12 @@ audits and every other stage read refinements and never meet a gold answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, union, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from oversight.errors import NotFoundError, StoreError
@@ -221,11 +222,53 @@ class GoldRecords(StoreBase):
                                           updated_at=standing.updated_at, data=standing.model_dump(mode="json")))
         return standing
 
+    def change_trainer_standing(self, reviewer: str,
+                                change: Callable[[TrainerStanding], TrainerStanding]) -> TrainerStanding:
+        """Read a trainer's standing, ``change`` it and keep it, in one transaction that holds the row.
+
+        Two servers deciding at once (a lead pauses while an assessment qualifies) each see the
+        other's decision: the row is made if missing, then locked (PostgreSQL: FOR UPDATE; SQLite:
+        the write lock the first statement took) before it is read.
+        """
+        s = t.trainer_standing
+        fresh = TrainerStanding(reviewer=reviewer, updated_at=self.clock())
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self.transaction() as conn:
+            conn.execute(dialect_insert(s).values(reviewer=reviewer, paused=False, updated_at=fresh.updated_at,
+                                                  data=fresh.model_dump(mode="json"))
+                         .on_conflict_do_nothing(index_elements=[s.c.reviewer]))
+            data = conn.scalar(select(s.c.data).where(s.c.reviewer == reviewer).with_for_update())
+            changed = change(TrainerStanding.model_validate(data)).model_copy(
+                update={"reviewer": reviewer, "updated_at": self.clock()})
+            conn.execute(update(s).where(s.c.reviewer == reviewer).values(
+                paused=changed.paused, updated_at=changed.updated_at, data=changed.model_dump(mode="json")))
+        return changed
+
     def paused_trainers(self) -> set[str]:
         """The names of trainers a lead paused."""
         s = t.trainer_standing
         with self.reading() as conn:
             return set(conn.scalars(select(s.c.reviewer).where(s.c.paused.is_(True))))
+
+    # -- who does the work -----------------------------------------------------------------------------
+
+    def known_reviewers(self) -> set[str]:
+        """Everyone the store knows as a reviewer: of a refinement, a calibration or gold answer, with a
+        standing, an account."""
+        parts = [select(t.refinements.c.reviewer), select(t.calibration_answers.c.reviewer),
+                 select(t.gold_answers.c.reviewer), select(t.trainer_standing.c.reviewer), select(t.users.c.name)]
+        with self.reading() as conn:
+            return set(conn.scalars(union(*parts)))
+
+    def reviewer_domains(self) -> dict[str, set[str | None]]:
+        """The domains (None: a task without one) of the tasks each reviewer refined."""
+        r, tk = t.refinements, t.tasks
+        query = select(r.c.reviewer, tk.c.domain).distinct().select_from(r.outerjoin(tk, tk.c.id == r.c.task_id))
+        out: dict[str, set[str | None]] = {}
+        with self.reading() as conn:
+            for reviewer, domain in conn.execute(query):
+                out.setdefault(reviewer, set()).add(domain)
+        return out
 
     # -- assessments --------------------------------------------------------------------------------
 

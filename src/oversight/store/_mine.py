@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from oversight.schemas import FailureNote, MiningRun, Pattern, text_hash
 from oversight.store import tables as t
@@ -31,9 +31,14 @@ class MineRecords(StoreBase):
             added = len(self._insert_missing(conn, t.failure_notes, rows))
         return added, len(notes) - added
 
-    def notes(self) -> list[FailureNote]:
-        """Every failure note, oldest first."""
-        query = select(t.failure_notes.c.data).order_by(t.failure_notes.c.created_at, t.failure_notes.c.id)
+    def notes(self, *, reviewers: Collection[str] | None = None) -> list[FailureNote]:
+        """Every failure note, oldest first; with ``reviewers``, of refinements only those these
+        reviewers made (notes that no refinement gave, such as imported ones, are all kept)."""
+        n, r = t.failure_notes, t.refinements
+        query = select(n.c.data).order_by(n.c.created_at, n.c.id)
+        if reviewers is not None:
+            by_them = select(r.c.id).where(r.c.reviewer.in_(sorted(reviewers)))
+            query = query.where(or_(n.c.refinement_id.is_(None), n.c.refinement_id.in_(by_them)))
         with self.reading() as conn:
             return [FailureNote.model_validate(d) for d in conn.scalars(query)]
 

@@ -14,7 +14,7 @@ and a crashed worker's tasks come back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Literal
@@ -257,13 +257,16 @@ class RefineRecords(StoreBase):
         found = self._data_by_id(t.refinements, [refinement_id])
         return Refinement.model_validate(found[0]) if found else None
 
-    def refinements(self, *, since: datetime | None = None, reviewer: str | None = None) -> list[Refinement]:
-        """All refinements (since a time, by one reviewer), oldest first."""
+    def refinements(self, *, since: datetime | None = None, reviewer: str | None = None,
+                    reviewers: Collection[str] | None = None) -> list[Refinement]:
+        """All refinements (since a time; by one ``reviewer``; with ``reviewers``, only theirs), oldest first."""
         query = select(t.refinements.c.data).order_by(t.refinements.c.created_at, t.refinements.c.id)
         if since is not None:
             query = query.where(t.refinements.c.created_at >= since)
         if reviewer is not None:
             query = query.where(t.refinements.c.reviewer == reviewer)
+        if reviewers is not None:
+            query = query.where(t.refinements.c.reviewer.in_(sorted(reviewers)))
         with self.reading() as conn:
             return [Refinement.model_validate(d) for d in conn.scalars(query)]
 

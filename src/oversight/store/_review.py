@@ -10,7 +10,7 @@ touch ``updated_at``, so the queue keeps its order while items are held.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, case, exists, func, literal, or_, selec
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
-from oversight.schemas import Draft, Refinement, ReviewLease
+from oversight.schemas import Draft, Refinement, ReviewLease, RoutingRule
 from oversight.store import tables as t
 from oversight.store._base import StoreBase, aware_utc, chunks, not_gold_copy
 
@@ -33,9 +33,10 @@ class ReviewRecords(StoreBase):
 
     # -- review leases -------------------------------------------------------------------------
 
-    def _queue(self, batch: str | None, domain: str | None, model: str | None,
-               viewer: str | None = None) -> tuple[FromClause, list[Any]]:
-        """What the awaiting-review queue with these filters selects from, and its conditions.
+    def _queue(self, batch: str | None, domain: str | None, model: str | None, *,
+               viewer: str | None = None, with_task: bool = False) -> tuple[FromClause, list[Any]]:
+        """What the awaiting-review queue with these filters selects from, and its conditions
+        (``with_task``: the task is joined even without a filter on it, for a condition on it).
 
         Gold copies are left out, but ``viewer``'s own: a copy is one trainer's, never anyone else's.
 
@@ -50,18 +51,37 @@ class ReviewRecords(StoreBase):
         where: list[Any] = [s.c.state == "awaiting_review", not_gold_copy(s.c.task_id, but_of=viewer)]
         of_task = [column == value for column, value in ((tk.c.source, batch), (tk.c.domain, domain))
                    if value is not None]
-        if of_task:
+        if of_task or with_task:
             source = source.join(tk, tk.c.id == s.c.task_id)
             where += of_task
         if model is not None:
             link = d.c.id == s.c.draft_id
-            source = source.join(d, and_(link, d.c.task_id == tk.c.id) if of_task and self.dialect == "sqlite" else link)
+            source = source.join(d, and_(link, d.c.task_id == tk.c.id)
+                                 if (of_task or with_task) and self.dialect == "sqlite" else link)
             where.append(d.c.model == model)
         return source, where
 
+    @staticmethod
+    def _expert_only(routing: RoutingRule, qualified: Collection[str]) -> ColumnElement[bool] | None:
+        """Tasks the reviewer may take under ``routing``: those it sends to "expert" only in a domain
+        in ``qualified`` (all with '*'); None when nothing is withheld. ``RoutingRule.route_for`` in SQL:
+        the first rule whose kind (or domain) matches, else the default."""
+        tk = t.tasks
+        routes = {g.route for g in routing.rules} | {routing.default.route}
+        if "expert" not in routes or "*" in qualified:
+            return None
+        whens = []
+        for group in routing.rules:
+            column = {"kind": tk.c.kind, "domain": tk.c.domain}.get(group.field)
+            if column is not None:
+                whens.append((column.is_(None) if group.value is None else column == group.value, group.route))
+        route = case(*whens, else_=literal(routing.default.route)) if whens else literal(routing.default.route)
+        return or_(route != "expert", tk.c.domain.in_(sorted(qualified))) if qualified else route != "expert"
+
     def claim_review(self, reviewer: str, *, lease_seconds: float, task_id: str | None = None,
                      batch: str | None = None, domain: str | None = None, model: str | None = None,
-                     exclude: Sequence[str] = ()) -> ReviewLease | None:
+                     exclude: Sequence[str] = (), routing: RoutingRule | None = None,
+                     qualified: Collection[str] = ()) -> ReviewLease | None:
         """Hold the next task awaiting review (or the one given) for ``lease_seconds``; None if there is none.
 
         Without ``task_id``: the reviewer's own unexpired lease on a task matching the filters
@@ -70,6 +90,8 @@ class ReviewRecords(StoreBase):
         filters (``batch``: the task's source; ``domain``; ``model``: of the draft it waits
         with) and not in ``exclude``. With ``task_id``: that task, if it awaits review and is
         free or already the reviewer's (whose unexpired lease keeps its ``claimed_at``).
+        With ``routing`` (tiers), a task it sends to "expert" is taken only when its domain is
+        in ``qualified`` (any with '*'), in the same statement as the claim.
 
         A claim is one UPDATE of the row it picks, still free, so two reviewers never hold
         the same task; on PostgreSQL the pick skips rows another claim has locked. The pick is
@@ -86,7 +108,10 @@ class ReviewRecords(StoreBase):
         s = t.task_states
         mine = and_(s.c.reviewer == reviewer, s.c.review_lease_until >= now)
         free = or_(s.c.reviewer.is_(None), s.c.review_lease_until.is_(None), s.c.review_lease_until < now)
-        source, where = self._queue(batch, domain, model, viewer=reviewer)
+        tier = None if routing is None else self._expert_only(routing, qualified)
+        source, where = self._queue(batch, domain, model, viewer=reviewer, with_task=tier is not None)
+        if tier is not None:
+            where.append(tier)
         if exclude := list(exclude):
             where.append(s.c.task_id.not_in(exclude))
         if task_id is not None:

@@ -29,8 +29,10 @@ from oversight.errors import (
     InvalidAnswerError,
     LeaseError,
     NotFoundError,
+    NotQualifiedError,
     OversightError,
     StoreError,
+    TrainerPausedError,
 )
 from oversight.visible import visible
 from oversight.web._paths import KeepEncodedSlashes
@@ -54,6 +56,8 @@ _ERROR_PAGES: dict[type[Exception], tuple[int, str]] = {
     AccessDenied: (403, "Not yours to open"),
     NotFoundError: (404, "Not found"),
     LeaseError: (409, "Someone else has this item"),
+    TrainerPausedError: (403, "You are paused"),
+    NotQualifiedError: (403, "For qualified trainers only"),
     InvalidAnswerError: (400, "That answer was not recorded"),
     OversightError: (400, "That did not work"),
 }
@@ -141,10 +145,11 @@ def create_app(project: Project, *, close_project: bool = False) -> FastAPI:
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from oversight.web import lead_pages, review_pages
+    from oversight.web import lead_pages, review_pages, standing_pages
 
     app.include_router(review_pages.router)
     app.include_router(lead_pages.router)
+    app.include_router(standing_pages.router)
     return app
 
 

@@ -46,7 +46,8 @@ async def report(request: Request, project: ProjectDep) -> Response:
     from oversight.leads import report_text
 
     try:
-        html = await asyncio.to_thread(report_text, project.store, "html", member_href=_member_href)
+        html = await asyncio.to_thread(report_text, project.store, "html", member_href=_member_href,
+                                       bar=project.settings.trainer_catch_bar)
     except NotFoundError as exc:
         return page(request, "message.html", title="Failure patterns", message=str(exc))
     nav = page(request, "_nav.html").body.decode()
