@@ -8,9 +8,21 @@ when it pointed at them). The trainer's production refinements give their style 
 audit's style model on what they accept against what they change) and their speed.
 
 Every proportion has a 95% Wilson interval and every figure its n; below ``MIN_ITEMS`` a figure
-says "too few items" and decides nothing. A pause is only ever *suggested*, and only when the
-whole catch-rate interval lies below the bar (``suggested_pause``): a point estimate alone never
-suggests one. Gold answers of an assessment count like any other: they are the same kind of work.
+says "too few items" and decides nothing. A pause is only ever *suggested* (``flags``, the one
+decision the lead pages, ``oversight trainers report``, the trust downstream and the trainer bench
+all read), by four rules, each on a Wilson interval (``FLAG_LEVEL``) of a figure with at least
+``min_items`` answers behind it, never on a point estimate alone:
+
+- **catch**: the whole catch-rate interval below the bar;
+- **unassisted catch**: the same bar on the planted errors no finding pointed at. A trainer is there
+  for what the critic misses; one who catches only what it points at (deference) keeps an overall
+  catch rate near one half and need never trip the first rule;
+- **deference**: decoy findings (wrong by construction) marked right, the whole interval above
+  ``DEFERENCE_BAR`` (more often right than wrong);
+- **false alarms**: drafts the expert accepted as they were changed, the whole interval above
+  ``FALSE_ALARM_BAR`` (what an assessment's pass rule lets through).
+
+Gold answers of an assessment count like any other: they are the same kind of work.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from oversight.schemas import (
@@ -30,6 +43,7 @@ from oversight.schemas import (
     Mean,
     Median,
     OddsRatio,
+    PassRule,
     ProfileSlice,
     Proportion,
     Refinement,
@@ -43,11 +57,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BAR",
+    "DEFERENCE_BAR",
+    "FALSE_ALARM_BAR",
     "FAST_SHARE",
+    "FLAG_LEVEL",
     "MIN_ITEMS",
     "NO_DOMAIN",
+    "RULES",
     "BelowBar",
+    "Flag",
     "below_bar",
+    "flagged",
+    "flags",
     "iso_week",
     "profile",
     "profiles",
@@ -60,6 +81,14 @@ __all__ = [
 MIN_ITEMS = 10
 # The catch-rate bar of the ``trainer_catch_bar`` setting, by default.
 DEFAULT_BAR = 0.5
+# The level of the Wilson intervals the flags are decided on (the profile shows 95% intervals).
+FLAG_LEVEL = 0.95
+# Decoy findings marked right more often than wrong, interval and all, is deference.
+DEFERENCE_BAR = 0.5
+# Changing more drafts the expert accepted than an assessment lets pass, interval and all, is false alarms.
+FALSE_ALARM_BAR = PassRule().false_alarm_upper
+# The flags' rules, in the order they are asked.
+RULES = ("catch", "unassisted_catch", "deference", "false_alarms")
 # "Fast": a median time on gold items at most this share of the other trainers' median on them.
 FAST_SHARE = 0.5
 # Rubber-stamping needs the planted errors accepted as they were more often than this, interval and all.
@@ -270,7 +299,8 @@ def _build(reviewer: str, answers: Sequence[GoldAnswer], items: Sequence[_Item],
         by_domain=_slices(answers, items, m, lambda a: a.domain or NO_DOMAIN, lambda i: i.domain or NO_DOMAIN),
     )
     if bar is not None:
-        found.bar, found.suggestion = bar, suggested_pause(found, bar)
+        found.bar, found.reasons = bar, suggested_pause(found, bar)
+        found.suggestion = "; ".join(found.reasons) or None
     return found
 
 
@@ -330,18 +360,76 @@ def profiles(store: Store, *, since: datetime | None = None, domain: str | None 
                    domain=domain, bar=bar, m=min_items) for who in sorted({*answers, *work})]
 
 
-def suggested_pause(found: TrainerProfile, bar: float) -> str | None:
-    """Why a lead might pause this trainer, in words, or None.
+class Flag(NamedTuple):
+    """One rule that flags a trainer (one of ``RULES``) and why, in words."""
 
-    Only when the catch rate rests on at least the profile's ``min_items`` answers and the upper
-    bound of its 95% interval lies below ``bar``: a low point estimate with an interval that reaches
-    the bar suggests nothing.
+    rule: str
+    reason: str
+
+
+@lru_cache(maxsize=65536)
+def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
+    """The Wilson interval of k of n at ``level`` (remembered: the bench asks it after every gold answer)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    return float(low), float(high)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def flags(found: TrainerProfile, bar: float, *, level: float = FLAG_LEVEL) -> list[Flag]:
+    """Every rule that flags this trainer against the catch-rate ``bar``, with its reason (see the module
+    docstring); empty when none does. Each rule needs its own figure on at least the profile's ``min_items``
+    answers and decides on that figure's Wilson interval at ``level``, never on its point estimate.
+
+    The one decision of "below the bar": the profile's suggested pause, the lead pages, ``oversight
+    trainers report`` and the trust downstream (``qualify.below_bar``) all read it.
     """
+    m, out, at = found.min_items, [], f"{level:.0%}"
     rate = found.catch_rate
-    if rate.too_few or rate.high is None or rate.high >= bar:
-        return None
-    return (f"caught {rate.k} of {rate.n} planted errors ({rate.point:.0%}); even the upper end of the 95% "
-            f"interval, {rate.high:.0%}, is below the bar of {bar:.0%}")
+    if rate.n >= m and (high := _wilson(rate.k, rate.n, level)[1]) < bar:
+        out.append(Flag("catch", f"caught {rate.k} of {rate.n} planted errors ({rate.k / rate.n:.0%}); even the "
+                                 f"upper end of the {at} interval, {_pct(high)}, is below the bar of {_pct(bar)}"))
+    missed = found.missed_by_critic.first  # missed of the planted errors no finding pointed at
+    if missed.n >= m and (high := _wilson(missed.n - missed.k, missed.n, level)[1]) < bar:
+        alone = missed.n - missed.k
+        out.append(Flag("unassisted_catch",
+                        f"caught {alone} of {missed.n} planted errors no finding pointed at ({alone / missed.n:.0%}); "
+                        f"even the upper end of the {at} interval, {_pct(high)}, is below the bar of {_pct(bar)}"))
+    deference = found.deference
+    if deference.n >= m and (low := _wilson(deference.k, deference.n, level)[0]) > DEFERENCE_BAR:
+        out.append(Flag("deference", f"marked {deference.k} of {deference.n} wrong findings right "
+                                     f"({deference.k / deference.n:.0%}); even the lower end of the {at} interval, "
+                                     f"{_pct(low)}, is above {_pct(DEFERENCE_BAR)}"))
+    alarms = found.false_alarms
+    if alarms.n >= m and (low := _wilson(alarms.k, alarms.n, level)[0]) > FALSE_ALARM_BAR:
+        out.append(Flag("false_alarms", f"changed {alarms.k} of {alarms.n} drafts the expert accepted as they were "
+                                        f"({alarms.k / alarms.n:.0%}); even the lower end of the {at} interval, "
+                                        f"{_pct(low)}, is above the {_pct(FALSE_ALARM_BAR)} an assessment allows"))
+    return out
+
+
+def suggested_pause(found: TrainerProfile, bar: float) -> list[str]:
+    """Why a lead might pause this trainer, in words: one reason per rule that flags them (``flags``);
+    empty when none does. A low point estimate whose interval still reaches the bar suggests nothing."""
+    return [f.reason for f in flags(found, bar)]
+
+
+def _judged(reviewer: str, answers: Sequence[GoldAnswer], gold_items: dict[str, GoldItem], m: int) -> TrainerProfile:
+    """The figures the flags read, and only those (no production work, no style fit): cheap for many trainers."""
+    return TrainerProfile(reviewer=reviewer, min_items=m, gold_answers=len(answers),
+                          catch_rate=_catch_rate(answers, m), false_alarms=_false_alarms(answers, m),
+                          deference=_deference(answers, m), missed_by_critic=_missed_by_critic(answers, gold_items, m))
+
+
+def flagged(store: Store, bar: float, *, min_items: int = MIN_ITEMS) -> dict[str, list[Flag]]:
+    """Every trainer the flags flag over all their gold answers, with the rules that do (``flags``)."""
+    answers, items = _gold(store, None, None)
+    found = {who: flags(_judged(who, theirs, items, min_items), bar) for who, theirs in answers.items()}
+    return {who: found[who] for who in sorted(found) if found[who]}
 
 
 class BelowBar(NamedTuple):
@@ -353,8 +441,8 @@ class BelowBar(NamedTuple):
 
 
 def below_bar(store: Store, bar: float, *, found: Sequence[TrainerProfile] | None = None) -> BelowBar:
-    """Who is below ``bar`` (over all their work) and how many of the failure notes came from them."""
-    found = profiles(store, bar=bar) if found is None else found
-    names = sorted(p.reviewer for p in found if suggested_pause(p, bar) is not None)
+    """Who is below ``bar`` (over all their work: some rule of ``flags`` flags them) and how many of the
+    failure notes came from them. ``found``: profiles over all the work, already made."""
+    names = sorted(flagged(store, bar) if found is None else (p.reviewer for p in found if flags(p, bar)))
     notes = store.notes()
     return BelowBar(names, sum(1 for n in notes if n.reviewer in names), len(notes))
