@@ -1,8 +1,9 @@
 """Gold items hidden in the queue: how soon they flag a bad trainer, and how rarely a good one.
 
     python bench/bench_trainers.py [--data /work/shared/data] [--runs 200] [--rate 0.05] [--bar B]
-                                   [--horizon 300] [--answers 500] [--expert-share 0.2] [--decoy-share 0.5]
-                                   [--no-search] [--no-service]
+                                   [--min-items M] [--level L] [--horizon 300] [--answers 500]
+                                   [--expert-share 0.2] [--decoy-share 0.5] [--profiles careful,...]
+                                   [--no-search] [--no-rule-search] [--no-service]
 
 Data: FineGrainedRLHF qa-feedback dev (allenai/FineGrainedRLHF @ a1469d4, Apache-2.0; read from
 ``--data``, nothing copied). The first model answer (``prediction 1``) to each question is a real
@@ -20,31 +21,29 @@ trainers are in bench_trainers_sim.py.
 
 The run (``run_trainer``): one trainer claims item after item. At each claim the gold module's due
 rule (``gold_queue.is_due``: rate ``--rate``, a draw seeded by reviewer and items answered) says
-whether a gold item comes, and which one is drawn as ``gold_queue.due_copy`` draws it; the trainer
-answers it, the answer is checked as any (``check_answer``) and scored by ``gold_queue.score``, and
-after each gold answer the sequential rule (``Rule``) says flagged or not yet. Production items are
-NOT pushed through the review service or the LangGraph graph: an answer to a production item
-changes no gold figure, so it counts by number (and by time: the trainer's answer to a production
-draft, with no critique, is drawn for its seconds only). That keeps a run to milliseconds, so
-``--runs`` seeded runs per profile are cheap. To check that this fast path serves and scores gold
-as the product does, seed 0 of each profile is run end to end through the real review service on a
-SQLite store (``review.claim`` / ``review.item`` / ``review.submit``: gold copies served by the due
-rule, production items resumed through the refine graph), and the gold items each trainer met, in
-order, with their scores as the store kept them, are compared with the fast path's
-(``service_check``; printed as "N of N gold answers the same item and score").
+whether a gold item comes, and the gold module's draw (``gold_queue.draw``) which one; the trainer
+answers it, the answer is checked as any (``check_answer``) and scored by ``gold_queue.score``. A run
+keeps its scored gold answers in order, with the production items done before each; the rule is
+asked of them afterwards (``decide``), after every gold answer, so one set of runs answers for every
+setting of the rule (``--min-items``, ``--level``, the bar). Production items are NOT pushed through
+the review service or the LangGraph graph: an answer to a production item changes no gold figure,
+so it counts by number (and by time: the trainer's answer to a production draft, with no critique,
+is drawn for its seconds only). That keeps a run to milliseconds, so ``--runs`` seeded runs per
+profile are cheap. To check that this fast path serves and scores gold as the product does, seed 0
+of each profile is run end to end through the real review service on a SQLite store
+(``review.claim`` / ``review.item`` / ``review.submit``: gold copies served by the due rule,
+production items resumed through the refine graph), and the gold items each trainer met, in order,
+with their scores as the store kept them, are compared with the fast path's (``service_check``;
+printed as "N of N gold answers the same item and score").
 
-The rule (``Rule``), looked at after every gold answer, on 95% Wilson intervals with at least
-``MIN_ITEMS`` answers behind each figure (review/profiles.py), never a point estimate alone:
-- catch: the profile's suggested pause (``profiles.suggested_pause``): the catch rate's upper
-  bound below the bar (``--bar``, default the profiles' ``DEFAULT_BAR``);
-- unassisted catch: the same bar on the planted errors no finding pointed at. A trainer is there
-  for what the critic misses; one who catches only what it points at (deference) keeps an
-  overall catch rate near one half and need never trip the first rule;
-- deference: decoys marked right, the lower bound above one half (more often right than wrong,
-  interval and all, on findings that are wrong by construction);
-- false alarms: expert-accepted drafts changed, the lower bound above the assessment pass rule's
-  false-alarm limit (``PassRule.false_alarm_upper``, 20%).
-"Cleared" is the other side: the catch rate's lower bound at or above the bar.
+The rule is the product's own: ``profiles.flags`` (review/profiles.py), on a profile holding the
+run's tallies so far, which flags on four rules, each on a Wilson interval (``--level``, default
+the product's ``FLAG_LEVEL``) of a figure with at least ``--min-items`` answers behind it (default
+the product's ``MIN_ITEMS``), never a point estimate alone: the catch rate's upper bound below the
+bar (``--bar``, default ``DEFAULT_BAR``); the same on the planted errors no finding pointed at
+(unassisted catch); decoys marked right, the lower bound above one half (deference); and drafts the
+expert accepted changed, the lower bound above the assessment's 20% (false alarms). "Cleared" is
+the other side: the catch rate's lower bound at or above the bar.
 
 Reported per profile: the share of runs flagged within 100, 200 and 300 production items (power;
 for the careful trainer, its false-flag rate), which rule flagged them, the median gold answers
@@ -53,9 +52,12 @@ number beside it), the share of runs with MIN_ITEMS planted answers by the horiz
 power), the trainer's pooled catch rate, deference and false alarms on gold (that it acts its
 profile), and the share of its time spent on gold (gold seconds over all seconds). Targets:
 rubber-stamper and deferent flagged with >= 90% power within 300 production items; careful flagged
-<= 5%. When the rate and bar asked for miss either, the same runs are made at higher rates, at
-higher bars, and with other gold pools (``POOL_VARIANTS``) (``--no-search`` skips it), and what
-meets both is reported, measured.
+<= 5% (looked at after every gold answer: each look is one more chance of a false flag). The rule's
+minimum and level are measured on the same runs over ``SEARCH_MIN_ITEMS`` x ``SEARCH_LEVELS``
+(``rule_search``; ``--no-rule-search`` skips it): the product's defaults are chosen from it. When
+the rate and bar asked for miss either, the same runs are made at higher rates, at higher bars, and
+with other gold pools (``POOL_VARIANTS``) (``--no-search`` skips it), and what meets both is
+reported, measured.
 
 Human lines go to stderr; the last line of stdout is one JSON object with every figure.
 """
@@ -94,15 +96,23 @@ from bench_trainers_sim import PROFILES, Seen, Trainer, Truth, make_trainer  # n
 
 from oversight.intervene.checks import word_count  # noqa: E402
 from oversight.refine.answers import check_answer  # noqa: E402
-from oversight.review.gold_queue import is_due, score  # noqa: E402
-from oversight.review.profiles import DEFAULT_BAR, MIN_ITEMS, proportion, suggested_pause  # noqa: E402
+from oversight.review.gold_queue import draw, is_due, score  # noqa: E402
+from oversight.review.profiles import (  # noqa: E402
+    DEFAULT_BAR,
+    DEFERENCE_BAR,
+    FALSE_ALARM_BAR,
+    FLAG_LEVEL,
+    MIN_ITEMS,
+    flags,
+)
 from oversight.schemas import (  # noqa: E402
     Critique,
+    Difference,
     Draft,
     GoldAnswer,
     GoldCopy,
     GoldItem,
-    PassRule,
+    Proportion,
     TrainerProfile,
     content_hash,
 )
@@ -117,8 +127,10 @@ SEARCH_BARS = (0.5, 0.6, 0.7, 0.8)
 # that with planted items only (every gold answer then feeds the catch rate, none the false alarms).
 POOL_VARIANTS = {"decoy_on_every_item": {"decoy_share": 1.0},
                  "decoy_on_every_item_planted_only": {"decoy_share": 1.0, "expert_share": 0.0}}
-DEFERENCE_BAR = 0.5  # decoys marked right more often than wrong, interval and all
-FALSE_ALARM_BAR = PassRule().false_alarm_upper  # what an assessment lets pass, as a point
+# The rule's minimum and interval level measured against each other (``--min-items-search``): the
+# careful trainer is looked at after every gold answer, so each look is one more chance of a false flag.
+SEARCH_MIN_ITEMS = (5, 6, 8, 10)
+SEARCH_LEVELS = (0.95, 0.99)
 MODEL = "openai/drafter"  # the service check's project: no model is ever called
 DEAD_API = "http://127.0.0.1:9/v1"  # nothing listens: a model call would fail loudly
 
@@ -128,14 +140,6 @@ def say(message: str) -> None:
 
 
 # -- the gold module: due rule and scoring ---------------------------------------------------------
-
-
-def next_gold(pool: Sequence[GoldItem], reviewer: str, met: set[str], answered: int) -> GoldItem | None:
-    """The gold item served at this claim when one is due: the draw ``gold_queue.due_copy`` makes (seeded by
-    reviewer and items answered) among those left that the reviewer has not met, did not make and is not the
-    expert of, the pool in store order. Its copy: ``gold_copy``. (The service check compares the items served.)"""
-    left = [i for i in pool if i.id not in met and reviewer not in (i.made_by, i.expert)]
-    return random.Random(content_hash("gold-pick", reviewer, answered)).choice(left) if left else None
 
 
 def gold_copy(item: GoldItem, reviewer: str) -> tuple[GoldCopy, Draft, Critique]:
@@ -160,73 +164,75 @@ def score_answer(item: GoldItem, answer: dict[str, Any], reviewer: str) -> GoldA
 # -- the sequential rule ---------------------------------------------------------------------------
 
 
-@cache
-def interval(k: int, n: int) -> tuple[float | None, float | None, bool]:
-    """k of n as the profiles give it: the 95% Wilson interval and whether it is "too few items"."""
-    found = proportion(k, n)
-    return found.low, found.high, found.too_few
-
-
-@cache
-def pause_suggested(k: int, n: int, bar: float) -> bool:
-    """The profiles' suggested pause on a catch rate of k of n: the real function, on a profile holding that rate
-    (it reads nothing else; remembered by (k, n, bar), as it is called after every gold answer of every run)."""
-    return suggested_pause(TrainerProfile(reviewer="bench", min_items=MIN_ITEMS, catch_rate=proportion(k, n)),
-                           bar) is not None
-
-
-def above(tally: Tally, limit: float) -> bool:
-    """Enough answers, and the whole 95% interval of the figure above ``limit``."""
-    low, _, too_few = interval(tally.k, tally.n)
-    return not too_few and low is not None and low > limit
-
-
-@dataclass
-class Tally:
-    """k of n for one figure."""
-
-    k: int = 0
-    n: int = 0
-
-    def add(self, hit: bool | None) -> None:
-        if hit is not None:
-            self.n += 1
-            self.k += int(hit)
-
-
-@dataclass
-class Rule:
-    """The sequential rule (see the module docstring): fed one scored gold answer at a time."""
+@dataclass(frozen=True)
+class Setting:
+    """What the rule is asked with: the catch-rate bar, the fewest answers behind a figure, the interval level."""
 
     bar: float
-    catch: Tally = field(default_factory=Tally)
-    unassisted: Tally = field(default_factory=Tally)
-    deference: Tally = field(default_factory=Tally)
-    false_alarms: Tally = field(default_factory=Tally)
+    min_items: int = MIN_ITEMS
+    level: float = FLAG_LEVEL
 
-    def add(self, answer: GoldAnswer) -> None:
-        self.catch.add(answer.caught)
-        if answer.critic_pointed is False:
-            self.unassisted.add(answer.caught)
-        self.deference.add(answer.deferred)
-        self.false_alarms.add(answer.false_alarm)
+    @property
+    def name(self) -> str:
+        return f"min_items={self.min_items} level={self.level:g}"
 
-    def flagged(self) -> str | None:
-        """Which rule flags the trainer now, or None."""
-        if pause_suggested(self.catch.k, self.catch.n, self.bar):
-            return "catch"
-        if pause_suggested(self.unassisted.k, self.unassisted.n, self.bar):
-            return "unassisted_catch"
-        if above(self.deference, DEFERENCE_BAR):
-            return "deference"
-        if above(self.false_alarms, FALSE_ALARM_BAR):
-            return "false_alarms"
-        return None
 
-    def cleared(self) -> bool:
-        """The other side: the catch rate's whole interval at or above the bar."""
-        low, _, too_few = interval(self.catch.k, self.catch.n)
-        return not too_few and low is not None and low >= self.bar
+Key = tuple[Any, ...]  # what the rule reads of a scored answer: caught, deferred, false_alarm, critic_pointed
+
+
+@cache
+def flagged_by(tallies: tuple[int, ...], setting: Setting) -> str | None:
+    """The first rule of the product's ``profiles.flags`` that flags a profile holding these tallies (catch k, n;
+    unassisted catch k, n; decoys marked right k, n; false alarms k, n), or None. ``flags`` reads nothing else of
+    a profile; remembered by the tallies, as it is asked after every gold answer of every run."""
+    ck, cn, uk, un, dk, dn, fk, fn = tallies
+    found = TrainerProfile(
+        reviewer="bench", min_items=setting.min_items, catch_rate=Proportion(k=ck, n=cn),
+        missed_by_critic=Difference(first=Proportion(k=un - uk, n=un)),  # the profile keeps the misses
+        deference=Proportion(k=dk, n=dn), false_alarms=Proportion(k=fk, n=fn))
+    fired = flags(found, setting.bar, level=setting.level)
+    return fired[0].rule if fired else None
+
+
+@cache
+def cleared(k: int, n: int, setting: Setting) -> bool:
+    """The other side: enough answers, and the catch rate's whole interval at or above the bar."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    return n >= setting.min_items and proportion_confint(k, n, alpha=1 - setting.level, method="wilson")[0] >= setting.bar
+
+
+@dataclass
+class Decision:
+    """When the rule, looked at after every gold answer, decided one run."""
+
+    flagged_at: int | None = None  # production items done when first flagged
+    flagged_gold: int | None = None  # gold answers by then
+    reason: str | None = None
+    cleared_gold: int | None = None
+
+    @property
+    def decided_gold(self) -> int | None:
+        """Gold answers before the profile was decided (flagged or cleared, whichever came first)."""
+        found = [g for g in (self.flagged_gold, self.cleared_gold) if g is not None]
+        return min(found) if found else None
+
+
+def decide(keys: Sequence[Key], made: Sequence[int], setting: Setting) -> Decision:
+    """The rule over one run's scored gold answers in order (``made``: production items done before each)."""
+    out = Decision()
+    tally = [0] * 8
+    for gold, ((caught, deferred, false_alarm, pointed), done) in enumerate(zip(keys, made, strict=True), start=1):
+        for at, hit in ((0, caught), (2, caught if pointed is False else None), (4, deferred), (6, false_alarm)):
+            if hit is not None:
+                tally[at] += int(hit)
+                tally[at + 1] += 1
+        if out.flagged_at is None and (reason := flagged_by(tuple(tally), setting)) is not None:
+            out.flagged_at, out.flagged_gold, out.reason = done, gold, reason
+            break  # a flag is the end of it: whatever cleared it later does not count
+        if out.cleared_gold is None and cleared(tally[0], tally[1], setting):
+            out.cleared_gold = gold
+    return out
 
 
 # -- one trainer's run -----------------------------------------------------------------------------
@@ -234,25 +240,19 @@ class Rule:
 
 @dataclass
 class Run:
-    """What one seeded run of one trainer gave."""
+    """What one seeded run of one trainer gave: its scored gold answers in order, whatever rule reads them."""
 
     profile: str
     seed: int
-    flagged_at: int | None = None  # production items done when first flagged
-    flagged_gold: int | None = None  # gold answers by then
-    reason: str | None = None
-    cleared_gold: int | None = None
     gold: int = 0
     planted: int = 0  # planted answers that were not skips (the catch rate's n)
     gold_seconds: float = 0.0
     production_seconds: float = 0.0
-    scores: list[tuple[str, Any]] = field(default_factory=list)
+    scores: list[tuple[str, Key]] = field(default_factory=list)
+    made: list[int] = field(default_factory=list)  # production items done before each gold answer
 
-    @property
-    def decided_gold(self) -> int | None:
-        """Gold answers before the profile was decided (flagged or cleared, whichever came first)."""
-        found = [g for g in (self.flagged_gold, self.cleared_gold) if g is not None]
-        return min(found) if found else None
+    def decide(self, setting: Setting) -> Decision:
+        return decide([key for _, key in self.scores], self.made, setting)
 
 
 def answer_rng(seed: int, profile: str, item: str) -> random.Random:
@@ -263,22 +263,22 @@ def answer_rng(seed: int, profile: str, item: str) -> random.Random:
 Scorer = Callable[[GoldItem, dict[str, Any], str], GoldAnswer]
 
 
-def _key(answer: GoldAnswer) -> tuple[Any, ...]:
+def _key(answer: GoldAnswer) -> Key:
     """What the rule reads of a scored answer (compared between the fast path and the service)."""
     return (answer.caught, answer.deferred, answer.false_alarm, answer.critic_pointed)
 
 
 def run_trainer(profile: str, seed: int, pool: Sequence[GoldItem], production: Sequence[str], *, rate: float,
-                bar: float, horizon: int, long_words: int, score: Scorer) -> Run:
-    """One trainer through ``horizon`` production items, gold due at ``rate`` (see the module docstring)."""
+                horizon: int, long_words: int, score: Scorer) -> Run:
+    """One trainer through ``horizon`` production items, gold due at ``rate`` (see the module docstring): the
+    due rule (``gold_queue.is_due``) and the draw of the item (``gold_queue.draw``) are the product's own."""
     trainer: Trainer = make_trainer(profile, long_words=long_words)
     reviewer = f"{profile}-{seed}"
-    rule = Rule(bar)
     run = Run(profile, seed)
     done: set[str] = set()
     answered = made = 0
     while made < horizon:
-        item = next_gold(pool, reviewer, done, answered) if is_due(reviewer, answered, rate) else None
+        item = draw(pool, reviewer, answered, met=done) if is_due(reviewer, answered, rate) else None
         if item is None:
             rng = answer_rng(seed, profile, f"production {made}")
             said = trainer.answer(Seen("", production[rng.randrange(len(production))]), Truth(), rng)
@@ -293,11 +293,7 @@ def run_trainer(profile: str, seed: int, pool: Sequence[GoldItem], production: S
             run.gold_seconds += said["seconds_spent"]
             run.planted += int(scored.caught is not None)
             run.scores.append((item.id, _key(scored)))
-            rule.add(scored)
-            if run.flagged_at is None and (reason := rule.flagged()) is not None:
-                run.flagged_at, run.flagged_gold, run.reason = made, run.gold, reason
-            if run.cleared_gold is None and run.flagged_at is None and rule.cleared():
-                run.cleared_gold = run.gold
+            run.made.append(made)
         answered += 1
     return run
 
@@ -318,26 +314,27 @@ def cached(score: Scorer) -> Scorer:
 # -- figures ---------------------------------------------------------------------------------------
 
 
-def summarise(runs: Sequence[Run], checkpoints: Sequence[int]) -> dict[str, Any]:
+def summarise(runs: Sequence[Run], setting: Setting, checkpoints: Sequence[int]) -> dict[str, Any]:
     """Power within each checkpoint, reasons, gold answers to a decision, and gold's share of time."""
     n = len(runs)
-    decided = [r.decided_gold for r in runs if r.decided_gold is not None]
-    flagged = [r.flagged_gold for r in runs if r.flagged_gold is not None]
+    decisions = [r.decide(setting) for r in runs]
+    decided = [d.decided_gold for d in decisions if d.decided_gold is not None]
+    flagged = [d.flagged_gold for d in decisions if d.flagged_gold is not None]
     gold_s = sum(r.gold_seconds for r in runs)
     all_s = gold_s + sum(r.production_seconds for r in runs)
     return {
         "runs": n,
-        "flagged_within": {str(c): round(sum(1 for r in runs if r.flagged_at is not None and r.flagged_at <= c) / n, 4)
-                           for c in checkpoints},
-        "reasons": dict(Counter(r.reason for r in runs if r.reason is not None)),
+        "flagged_within": {str(c): round(sum(1 for d in decisions if d.flagged_at is not None and d.flagged_at <= c)
+                                         / n, 4) for c in checkpoints},
+        "reasons": dict(Counter(d.reason for d in decisions if d.reason is not None)),
         "median_gold_to_decide": statistics.median(decided) if decided else None,
         "decided_runs": len(decided),
         "median_gold_to_flag": statistics.median(flagged) if flagged else None,
-        "cleared_runs": sum(1 for r in runs if r.cleared_gold is not None),
+        "cleared_runs": sum(1 for d in decisions if d.cleared_gold is not None),
         "median_gold_answered": statistics.median(r.gold for r in runs),
         # what the simulated trainer did on gold, pooled over the runs (k of n): it should read as its profile says
         "catch_rate": _pooled(runs, 0), "deference": _pooled(runs, 1), "false_alarms": _pooled(runs, 2),
-        "reached_min_items": round(sum(1 for r in runs if r.planted >= MIN_ITEMS) / n, 4),
+        "reached_min_items": round(sum(1 for r in runs if r.planted >= setting.min_items) / n, 4),
         "gold_time_share": round(gold_s / all_s, 4) if all_s else None,
     }
 
@@ -362,44 +359,66 @@ class Setup:
     score: Scorer
 
 
-def measure(setup: Setup, profiles: Sequence[str], runs: int, *, rate: float, bar: float, horizon: int,
-            checkpoints: Sequence[int]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for profile in profiles:
-        found = [run_trainer(profile, seed, setup.pool, setup.production, rate=rate, bar=bar, horizon=horizon,
-                             long_words=setup.long_words, score=setup.score) for seed in range(runs)]
-        out[profile] = summarise(found, checkpoints)
-    return out
+Simulated = dict[str, list[Run]]  # the runs of each profile
+
+
+def simulate(setup: Setup, profiles: Sequence[str], runs: int, *, rate: float, horizon: int) -> Simulated:
+    """``runs`` seeded runs of each profile: what they answered, for any rule to be asked of afterwards."""
+    return {profile: [run_trainer(profile, seed, setup.pool, setup.production, rate=rate, horizon=horizon,
+                                  long_words=setup.long_words, score=setup.score) for seed in range(runs)]
+            for profile in profiles}
+
+
+def measure(simulated: Simulated, setting: Setting, checkpoints: Sequence[int]) -> dict[str, dict[str, Any]]:
+    return {profile: summarise(runs, setting, checkpoints) for profile, runs in simulated.items()}
 
 
 def _flagged(got: dict[str, dict[str, Any]], horizon: int) -> dict[str, float]:
     return {p: got[p]["flagged_within"][str(horizon)] for p in got}
 
 
-def search(setup: Setup, runs: int, *, rate: float, bar: float, horizon: int,
+def rule_search(simulated: Simulated, *, bar: float, horizon: int) -> dict[str, Any]:
+    """The rule's minimum answers and interval level, each pair on the same runs (the answers do not depend on
+    them): flagged within ``horizon`` per profile, and which pairs meet both targets."""
+    found: dict[str, Any] = {"by_setting": {}, "meeting": []}
+    for level in SEARCH_LEVELS:
+        for m in SEARCH_MIN_ITEMS:
+            setting = Setting(bar, m, level)
+            got = measure(simulated, setting, (horizon,))
+            found["by_setting"][setting.name] = {"flagged": _flagged(got, horizon),
+                                                 "reasons": {p: got[p]["reasons"] for p in got},
+                                                 "reached_min_items": {p: got[p]["reached_min_items"] for p in got}}
+            say(f"  {setting.name}: " + ", ".join(f"{p} {v:.1%} {got[p]['reasons'] or ''}"
+                                                  for p, v in _flagged(got, horizon).items()))
+            if meets(got, horizon):
+                found["meeting"].append(setting.name)
+    return found
+
+
+def search(setup: Setup, simulated: Simulated, runs: int, *, rate: float, setting: Setting, horizon: int,
            pools: dict[str, Setup]) -> dict[str, Any]:
-    """What would meet both targets, measured with the same runs: the least rate (at ``bar``), the least
-    bar (at ``rate``), and other pools (``pools``: e.g. a decoy on every gold item) at ``rate`` and ``bar``."""
+    """What would meet both targets under ``setting``'s rule, measured with the same runs: the least rate, the
+    least bar (at ``rate``), and other pools (``pools``: e.g. a decoy on every gold item) at ``rate``."""
     profiles = list(PROFILES)  # all of them: what a higher rate or bar costs the good ones too
     found: dict[str, Any] = {"by_rate": {}, "by_bar": {}, "by_pool": {}, "least_rate": None, "least_bar": None,
                              "pools_meeting": []}
 
-    def one(where: dict[str, Any], key: str, chosen: Setup, r: float, b: float) -> bool:
-        got = measure(chosen, profiles, runs, rate=r, bar=b, horizon=horizon, checkpoints=(horizon,))
+    def one(where: dict[str, Any], key: str, sims: Simulated, chosen: Setting) -> bool:
+        got = measure(sims, chosen, (horizon,))
         where[key] = _flagged(got, horizon)
         say(f"  {key}: " + ", ".join(f"{p} {v:.1%}" for p, v in where[key].items()))
         return meets(got, horizon)
 
     for r in [x for x in SEARCH_RATES if x > rate]:
-        if one(found["by_rate"], str(r), setup, r, bar):
+        if one(found["by_rate"], str(r), simulate(setup, profiles, runs, rate=r, horizon=horizon), setting):
             found["least_rate"] = r
             break
-    for b in [x for x in SEARCH_BARS if x > bar]:
-        if one(found["by_bar"], str(b), setup, rate, b):
+    for b in [x for x in SEARCH_BARS if x > setting.bar]:
+        if one(found["by_bar"], str(b), simulated, Setting(b, setting.min_items, setting.level)):
             found["least_bar"] = b
             break
     for name, chosen in pools.items():
-        if one(found["by_pool"], name, chosen, rate, bar):
+        if one(found["by_pool"], name, simulate(chosen, profiles, runs, rate=rate, horizon=horizon), setting):
             found["pools_meeting"].append(name)
     return found
 
@@ -412,15 +431,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", type=int, default=200, help="seeded runs per profile")
     parser.add_argument("--rate", type=float, default=0.05)
     parser.add_argument("--bar", type=float, default=None, help="catch-rate bar (default: the profiles' bar)")
+    parser.add_argument("--min-items", type=int, default=MIN_ITEMS, help="the rule's fewest answers behind a figure")
+    parser.add_argument("--level", type=float, default=FLAG_LEVEL, help="the rule's Wilson interval level")
     parser.add_argument("--horizon", type=int, default=max(CHECKPOINTS))
     parser.add_argument("--expert-share", type=float, default=0.2)
     parser.add_argument("--decoy-share", type=float, default=0.5)
     parser.add_argument("--pool-seed", type=int, default=20)
-    parser.add_argument("--no-search", action="store_true")
+    parser.add_argument("--profiles", default=",".join(PROFILES), help="the profiles to run, comma-separated")
+    parser.add_argument("--no-search", action="store_true", help="skip the rate, bar and pool search")
+    parser.add_argument("--no-rule-search", action="store_true", help="skip the minimum and level search")
     parser.add_argument("--no-service", action="store_true", help="skip the end-to-end check through the service")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    bar = DEFAULT_BAR if args.bar is None else args.bar
+    setting = Setting(DEFAULT_BAR if args.bar is None else args.bar, args.min_items, args.level)
+    chosen = [p for p in args.profiles.split(",") if p]
     rows = load_rows(args.file or args.data / FGRLHF_FILE, args.answers)
     pool = make_pool(rows, seed=args.pool_seed, expert_share=args.expert_share, decoy_share=args.decoy_share)
     production = [t for r in rows for t in r.others] or [r.text for r in rows]
@@ -431,8 +455,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"{stats['expert_accepted']} expert-accepted; {stats['critic_pointed']} pointed at by the critique, "
         f"{stats['with_decoy']} with a decoy), {len(production)} production drafts; long = {long_words}+ words")
     checkpoints = sorted({c for c in CHECKPOINTS if c <= args.horizon} | {args.horizon})
-    results = measure(setup, list(PROFILES), args.runs, rate=args.rate, bar=bar, horizon=args.horizon,
-                      checkpoints=checkpoints)
+    simulated = simulate(setup, chosen, args.runs, rate=args.rate, horizon=args.horizon)
+    say(f"{len(chosen)} profiles x {args.runs} runs simulated ({time.perf_counter() - began:.0f} s); rule: "
+        f"{setting.name}, bar {setting.bar}")
+    results = measure(simulated, setting, checkpoints)
     for profile, r in results.items():
         say(f"{profile:>15}: flagged " + ", ".join(f"{v:.1%} by {c}" for c, v in r["flagged_within"].items())
             + f"; reasons {r['reasons']}; median gold to decide {r['median_gold_to_decide']} "
@@ -440,19 +466,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ok = meets(results, args.horizon)
     out: dict[str, Any] = {
         "bench": "trainers", "data": "FineGrainedRLHF qa-feedback dev (allenai/FineGrainedRLHF @ a1469d4)",
-        "rate": args.rate, "bar": bar, "min_items": MIN_ITEMS, "deference_bar": DEFERENCE_BAR,
+        "rate": args.rate, "bar": setting.bar, "min_items": setting.min_items, "level": setting.level,
+        "product_min_items": MIN_ITEMS, "product_level": FLAG_LEVEL, "deference_bar": DEFERENCE_BAR,
         "false_alarm_bar": FALSE_ALARM_BAR, "runs": args.runs, "horizon": args.horizon, "pool": stats,
         "long_words": long_words, "profiles": results, "targets_met": ok,
         "targets": {"power": TARGET_POWER, "careful_false_flag": TARGET_FALSE_FLAG, "within": args.horizon},
     }
+    if not args.no_rule_search:
+        say(f"the rule's minimum and level, on the same runs (flagged within {args.horizon}):")
+        out["rule_search"] = rule_search(simulated, bar=setting.bar, horizon=args.horizon)
     if not ok and not args.no_search:
-        say("targets not met: the same runs at higher rates, then at higher bars")
+        say("targets not met: the same runs at higher rates, then at higher bars, then other pools")
         pools = {name: Setup(make_pool(rows, seed=args.pool_seed, **shares), production, long_words, setup.score)
                  for name, shares in POOL_VARIANTS.items()}
-        out["search"] = search(setup, args.runs, rate=args.rate, bar=bar, horizon=args.horizon, pools=pools)
+        out["search"] = search(setup, simulated, args.runs, rate=args.rate, setting=setting, horizon=args.horizon,
+                               pools=pools)
     if not args.no_service:
         say(f"end to end through the review service: seed 0 of each profile, {args.horizon} production items each")
-        check = out["service_check"] = service_check(setup, rows, rate=args.rate, bar=bar, horizon=args.horizon)
+        check = out["service_check"] = service_check(setup, rows, rate=args.rate, setting=setting,
+                                                     horizon=args.horizon)
         say(f"service check: {check['agreeing_answers']} of {check['gold_answers']} gold answers the same item and "
             f"score as the fast path; agree: {check['agree']} ({check['seconds']} s)")
     out["seconds"] = round(time.perf_counter() - began, 1)
@@ -460,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return out
 
 
-def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, bar: float, horizon: int,
+def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, setting: Setting, horizon: int,
                   seed: int = 0) -> dict[str, Any]:
     """One seed of each profile end to end through the review service on a SQLite store, against the fast path.
 
@@ -489,21 +521,16 @@ def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, bar: float,
             served = asyncio.run(_serve_all(project, setup, profiles, seed=seed, horizon=horizon))
     out: dict[str, Any] = {"seed": seed, "horizon": horizon, "seed_store_s": round(seeded, 1), "profiles": {}}
     for profile in profiles:
-        fast = run_trainer(profile, seed, setup.pool, setup.production, rate=rate, bar=bar, horizon=horizon,
+        fast = run_trainer(profile, seed, setup.pool, setup.production, rate=rate, horizon=horizon,
                            long_words=setup.long_words, score=setup.score)
         theirs = served[profile]
-        rule, flagged = Rule(bar), None
-        for k, (_, key) in enumerate(theirs["scores"]):
-            rule.add(GoldAnswer.model_construct(caught=key[0], deferred=key[1], false_alarm=key[2],
-                                                critic_pointed=key[3]))
-            if flagged is None and rule.flagged() is not None:
-                flagged = k + 1
+        flagged = decide([key for _, key in theirs["scores"]], theirs["made"], setting).flagged_gold
         same = sum(1 for a, b in zip(fast.scores, theirs["scores"], strict=False) if a == b)
         out["profiles"][profile] = {
             "gold_answers_service": len(theirs["scores"]), "gold_answers_fast": len(fast.scores),
             "same_item_and_score": same, "production_service": theirs["production"],
-            "flagged_gold_service": flagged, "flagged_gold_fast": fast.flagged_gold,
-            "agree": fast.scores == theirs["scores"] and flagged == fast.flagged_gold,
+            "flagged_gold_service": flagged, "flagged_gold_fast": (fast_flag := fast.decide(setting).flagged_gold),
+            "agree": fast.scores == theirs["scores"] and flagged == fast_flag,
         }
     out["gold_answers"] = sum(p["gold_answers_service"] for p in out["profiles"].values())
     out["agreeing_answers"] = sum(p["same_item_and_score"] for p in out["profiles"].values())
@@ -563,7 +590,7 @@ async def _serve_all(project: Any, setup: Setup, profiles: Sequence[str], *, see
     out: dict[str, dict[str, Any]] = {}
     for profile in profiles:
         trainer, reviewer = make_trainer(profile, long_words=setup.long_words), f"{profile}-{seed}"
-        made = 0
+        made, before = 0, []  # before: production items done before each gold answer
         while made < horizon:
             lease = await review.claim(project, reviewer)
             if lease is None:
@@ -576,10 +603,12 @@ async def _serve_all(project: Any, setup: Setup, profiles: Sequence[str], *, see
             findings = tuple(shown.critique.findings) if shown.critique is not None else ()
             said = trainer.answer(Seen(shown.task.prompt, shown.draft.text, findings), truth, rng)
             await review.submit(project, lease.task_id, said, reviewer=reviewer, simulated=True)
+            if item is not None:
+                before.append(made)
             made += item is None
         answers = [a for a in await asyncio.to_thread(store.gold_answers) if a.reviewer == reviewer]
         out[profile] = {"scores": [(a.gold_id, _key(a)) for a in sorted(answers, key=lambda a: a.created_at)],
-                        "production": made}
+                        "made": before, "production": made}
         say(f"  service: {profile} answered {made} production and {len(answers)} gold items")
     return out
 

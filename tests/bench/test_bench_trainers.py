@@ -90,29 +90,26 @@ def test_the_rubber_stamper_accepts_most_items_unread_and_fast(bench, pool) -> N
     assert sum(a.seconds for a in stamped) < 0.6 * sum(a.seconds for a in careful)
 
 
-def gold(**fields: Any) -> GoldAnswer:
-    return GoldAnswer.model_construct(**{"caught": None, "critic_pointed": None, "deferred": None,
-                                         "false_alarm": None, **fields})
+def test_the_rule_is_the_products_and_flags_only_with_enough_answers_behind_a_figure(bench) -> None:
+    setting = bench.Setting(bar=0.5, min_items=bench.MIN_ITEMS)
+    m = bench.MIN_ITEMS
+    missed = (False, None, None, True)  # caught, deferred, false alarm, critic pointed
+    decision = bench.decide([missed] * m, list(range(m)), setting)
+    assert (decision.flagged_gold, decision.flagged_at, decision.reason) == (m, m - 1, "catch")
+    assert bench.decide([missed] * (m - 1), list(range(m - 1)), setting).flagged_gold is None  # too few to say
 
+    deferring = bench.decide([(True, True, None, True)] * m, [0] * m, setting)
+    assert deferring.reason == "deference" and deferring.cleared_gold is None  # flagged before cleared, at once
 
-def test_the_rule_flags_only_on_an_interval_with_enough_answers_behind_it(bench) -> None:
-    rule = bench.Rule(bar=0.5)
-    for _ in range(bench.MIN_ITEMS - 1):
-        rule.add(gold(caught=False, critic_pointed=True))
-    assert rule.flagged() is None  # nine misses: too few to say anything
-    rule.add(gold(caught=False, critic_pointed=True))
-    assert rule.flagged() == "catch"
+    alone = [(True, None, None, True), (False, None, None, False)] * m  # catches what the critique points at only
+    assert bench.decide(alone, [0] * len(alone), setting).reason == "unassisted_catch"
+    # a looser minimum flags sooner, a stricter level later, on the same answers
+    assert bench.decide([missed] * m, [0] * m, bench.Setting(0.5, m + 1)).flagged_gold is None
+    from statsmodels.stats.proportion import proportion_confint
 
-    deferring = bench.Rule(bar=0.5)
-    for _ in range(bench.MIN_ITEMS):
-        deferring.add(gold(caught=True, critic_pointed=True, deferred=True))
-    assert deferring.flagged() == "deference" and deferring.cleared()
-
-    blind_alone = bench.Rule(bar=0.5)  # catches all the critique points at, none of what it misses
-    for _ in range(bench.MIN_ITEMS):
-        blind_alone.add(gold(caught=True, critic_pointed=True))
-        blind_alone.add(gold(caught=False, critic_pointed=False))
-    assert blind_alone.flagged() == "unassisted_catch"
+    bar = proportion_confint(0, m, alpha=0.05, method="wilson")[1] + 0.01  # 0 of m: just under it at 95%
+    assert bench.decide([missed] * m, [0] * m, bench.Setting(bar, m)).flagged_gold == m
+    assert bench.decide([missed] * (2 * m), [0] * (2 * m), bench.Setting(bar, m, 0.99)).flagged_gold > m
 
 
 def test_runs_replay_for_a_seed_and_differ_between_seeds(bench, pool) -> None:
@@ -120,7 +117,7 @@ def test_runs_replay_for_a_seed_and_differ_between_seeds(bench, pool) -> None:
     production = [t for r in rows for t in r.others]
 
     def run(seed: int) -> Any:
-        return bench.run_trainer("careful", seed, pool, production, rate=0.3, bar=0.5, horizon=40, long_words=60,
+        return bench.run_trainer("careful", seed, pool, production, rate=0.3, horizon=40, long_words=60,
                                  score=bench.cached(bench.score_answer))
 
     assert run(1).scores == run(1).scores and run(1).gold > 0
@@ -136,13 +133,17 @@ def test_a_small_run_prints_every_profile_and_the_last_line_is_json(bench, capsy
         assert 0 < figures["gold_time_share"] < 1
     assert out["profiles"]["rubber_stamper"]["flagged_within"]["100"] > out["profiles"]["careful"]["flagged_within"]["100"]
     assert out["rate"] == 0.3 and (out["pool"]["planted"], out["pool"]["expert_accepted"]) == (13, 3)  # 20% expert
+    by_setting = out["rule_search"]["by_setting"]
+    assert len(by_setting) == len(bench.SEARCH_MIN_ITEMS) * len(bench.SEARCH_LEVELS)
+    assert by_setting[f"min_items={out['min_items']} level={out['level']:g}"]["flagged"] == {
+        p: f["flagged_within"]["100"] for p, f in out["profiles"].items()}  # the same runs, the same rule
 
 
 def test_the_service_serves_and_scores_the_gold_items_the_fast_path_does(bench) -> None:
     rows = bench.load_rows(SLICE)
     pool = bench.make_pool(rows, expert_share=0.25, decoy_share=0.5)
     setup = bench.Setup(pool, [t for r in rows for t in r.others], 60, bench.cached(bench.score_answer))
-    check = bench.service_check(setup, rows, rate=0.3, bar=0.5, horizon=12)
+    check = bench.service_check(setup, rows, rate=0.3, setting=bench.Setting(0.5), horizon=12)
     assert check["gold_answers"] >= 10  # enough gold met to compare (5 trainers, 12 production items each)
     assert check["agreeing_answers"] == check["gold_answers"] and check["agree"]
     assert {p["production_service"] for p in check["profiles"].values()} == {12}
