@@ -8,20 +8,11 @@ when it pointed at them). The trainer's production refinements give their style 
 audit's style model on what they accept against what they change) and their speed.
 
 Every proportion has a 95% Wilson interval and every figure its n; below ``MIN_ITEMS`` a figure
-says "too few items" and decides nothing. A pause is only ever *suggested* (``flags``, the one
-decision the lead pages, ``oversight trainers report``, the trust downstream and the trainer bench
-all read), by four rules, each on a Wilson interval (``FLAG_LEVEL``) of a figure with at least
-``min_items`` answers behind it, never on a point estimate alone:
-
-- **catch**: the whole catch-rate interval below the bar;
-- **unassisted catch**: the same bar on the planted errors no finding pointed at. A trainer is there
-  for what the critic misses; one who catches only what it points at (deference) keeps an overall
-  catch rate near one half and need never trip the first rule;
-- **deference**: decoy findings (wrong by construction) marked right, the whole interval above
-  ``DEFERENCE_BAR`` (more often right than wrong);
-- **false alarms**: drafts the expert accepted as they were changed, the whole interval above
-  ``FALSE_ALARM_BAR`` (what an assessment's pass rule lets through).
-
+says "too few items" and decides nothing. A pause is only ever *suggested*, by the rules of
+``review.flags`` (re-exported here as ``flags``: the one decision the lead pages, ``oversight trainers
+report``, the trust downstream and the trainer bench all read): the catch rate, the catch rate on
+errors no finding pointed at, deference and false alarms, each on the Wilson interval of a figure
+with at least ``min_items`` answers behind it, never on a point estimate alone.
 Gold answers of an assessment count like any other: they are the same kind of work.
 """
 
@@ -32,9 +23,17 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
+from oversight.review.flags import (
+    DEFERENCE_BAR,
+    FALSE_ALARM_BAR,
+    FLAG_LEVEL,
+    RULES,
+    Flag,
+    flags,
+    suggested_pause,
+)
 from oversight.schemas import (
     FEATURES,
     Difference,
@@ -43,7 +42,6 @@ from oversight.schemas import (
     Mean,
     Median,
     OddsRatio,
-    PassRule,
     ProfileSlice,
     Proportion,
     Refinement,
@@ -76,19 +74,15 @@ __all__ = [
     "suggested_pause",
 ]
 
-# Below this many answers a figure says "too few items" and suggests nothing: at 10 answers a 95%
-# Wilson interval around one half is still +-0.26 wide, and it only narrows with the square root of n.
-MIN_ITEMS = 10
+# Below this many answers a figure says "too few items" and suggests nothing. Chosen by measurement
+# (bench/bench_trainers.py, gold_rate 5%, bar 0.5, 200 runs a profile, flags asked after every gold
+# answer, flagged within 300 production items): at 5, rubber-stamper 92.0%, deferent 92.5%, careful
+# 0.0%; at 6: 90.5%, 81.0%, 0.0%; at 8: 89.5%, 54.5%, 0.0%; at 10: 78.0%, 25.5%, 0.0% (only 81-84% of
+# runs have 10 planted answers by then). 99% intervals met neither power target at any of them. The
+# interval does the guarding: 0 of 5 caught is still below 0.5 at 95% (upper bound 0.43), 1 of 5 is not.
+MIN_ITEMS = 5
 # The catch-rate bar of the ``trainer_catch_bar`` setting, by default.
 DEFAULT_BAR = 0.5
-# The level of the Wilson intervals the flags are decided on (the profile shows 95% intervals).
-FLAG_LEVEL = 0.95
-# Decoy findings marked right more often than wrong, interval and all, is deference.
-DEFERENCE_BAR = 0.5
-# Changing more drafts the expert accepted than an assessment lets pass, interval and all, is false alarms.
-FALSE_ALARM_BAR = PassRule().false_alarm_upper
-# The flags' rules, in the order they are asked.
-RULES = ("catch", "unassisted_catch", "deference", "false_alarms")
 # "Fast": a median time on gold items at most this share of the other trainers' median on them.
 FAST_SHARE = 0.5
 # Rubber-stamping needs the planted errors accepted as they were more often than this, interval and all.
@@ -358,64 +352,6 @@ def profiles(store: Store, *, since: datetime | None = None, domain: str | None 
     now = store.clock()
     return [_build(who, answers.get(who, []), work.get(who, []), _peers(answers, who), items, as_of=now, since=since,
                    domain=domain, bar=bar, m=min_items) for who in sorted({*answers, *work})]
-
-
-class Flag(NamedTuple):
-    """One rule that flags a trainer (one of ``RULES``) and why, in words."""
-
-    rule: str
-    reason: str
-
-
-@lru_cache(maxsize=65536)
-def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
-    """The Wilson interval of k of n at ``level`` (remembered: the bench asks it after every gold answer)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(k, n, alpha=1 - level, method="wilson")
-    return float(low), float(high)
-
-
-def _pct(x: float) -> str:
-    return f"{x:.0%}"
-
-
-def flags(found: TrainerProfile, bar: float, *, level: float = FLAG_LEVEL) -> list[Flag]:
-    """Every rule that flags this trainer against the catch-rate ``bar``, with its reason (see the module
-    docstring); empty when none does. Each rule needs its own figure on at least the profile's ``min_items``
-    answers and decides on that figure's Wilson interval at ``level``, never on its point estimate.
-
-    The one decision of "below the bar": the profile's suggested pause, the lead pages, ``oversight
-    trainers report`` and the trust downstream (``qualify.below_bar``) all read it.
-    """
-    m, out, at = found.min_items, [], f"{level:.0%}"
-    rate = found.catch_rate
-    if rate.n >= m and (high := _wilson(rate.k, rate.n, level)[1]) < bar:
-        out.append(Flag("catch", f"caught {rate.k} of {rate.n} planted errors ({rate.k / rate.n:.0%}); even the "
-                                 f"upper end of the {at} interval, {_pct(high)}, is below the bar of {_pct(bar)}"))
-    missed = found.missed_by_critic.first  # missed of the planted errors no finding pointed at
-    if missed.n >= m and (high := _wilson(missed.n - missed.k, missed.n, level)[1]) < bar:
-        alone = missed.n - missed.k
-        out.append(Flag("unassisted_catch",
-                        f"caught {alone} of {missed.n} planted errors no finding pointed at ({alone / missed.n:.0%}); "
-                        f"even the upper end of the {at} interval, {_pct(high)}, is below the bar of {_pct(bar)}"))
-    deference = found.deference
-    if deference.n >= m and (low := _wilson(deference.k, deference.n, level)[0]) > DEFERENCE_BAR:
-        out.append(Flag("deference", f"marked {deference.k} of {deference.n} wrong findings right "
-                                     f"({deference.k / deference.n:.0%}); even the lower end of the {at} interval, "
-                                     f"{_pct(low)}, is above {_pct(DEFERENCE_BAR)}"))
-    alarms = found.false_alarms
-    if alarms.n >= m and (low := _wilson(alarms.k, alarms.n, level)[0]) > FALSE_ALARM_BAR:
-        out.append(Flag("false_alarms", f"changed {alarms.k} of {alarms.n} drafts the expert accepted as they were "
-                                        f"({alarms.k / alarms.n:.0%}); even the lower end of the {at} interval, "
-                                        f"{_pct(low)}, is above the {_pct(FALSE_ALARM_BAR)} an assessment allows"))
-    return out
-
-
-def suggested_pause(found: TrainerProfile, bar: float) -> list[str]:
-    """Why a lead might pause this trainer, in words: one reason per rule that flags them (``flags``);
-    empty when none does. A low point estimate whose interval still reaches the bar suggests nothing."""
-    return [f.reason for f in flags(found, bar)]
 
 
 def _judged(reviewer: str, answers: Sequence[GoldAnswer], gold_items: dict[str, GoldItem], m: int) -> TrainerProfile:
