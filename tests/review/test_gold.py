@@ -239,6 +239,8 @@ async def test_an_unanswered_gold_copy_comes_back_first_even_by_another_address(
     item, lease = await review.held_item(project, "q1", "ana")  # by an address: the queue's way, as calibration
     assert lease.task_id == item.task.id == copy
     assert len(project.store.gold_copies("ana")) == 1
+    with pytest.raises(NotFoundError, match="no review to reset"):
+        await review.reset(project, copy)  # a gold copy has no refine thread
 
 
 # -- another trainer's copy ---------------------------------------------------------------------

@@ -99,10 +99,15 @@ def queue(store: Store) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (_ROUTE_ORDER.get(e.route.route if e.route else "", 1), order[e.task_id]))
 
 
+def _hide_gold(store: Store, task_id: str, reviewer: str | None) -> None:
+    """Raise for another trainer's gold copy the NotFoundError a missing task raises: it is theirs alone."""
+    if (copy := store.gold_copy(task_id)) is not None and copy.reviewer != reviewer:
+        raise NotFoundError(f"no task with id {task_id!r}")
+
+
 def _load_item(store: Store, task_id: str, reviewer: str | None = None) -> ReviewItem:
     state = store.task_state(task_id)
-    if (copy := store.gold_copy(task_id)) is not None and copy.reviewer != reviewer:
-        raise NotFoundError(f"no task with id {task_id!r}")  # another's gold copy is as unknown as a missing task
+    _hide_gold(store, task_id, reviewer)
     if state.state != "awaiting_review":
         raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
     task = store.get_task(task_id)
@@ -196,7 +201,7 @@ def _not_held(store: Store, task_id: str, reviewer: str, consequence: str) -> Ov
     such task for them) or LeaseError naming who holds it, with ``consequence`` said after."""
     try:
         state = store.task_state(task_id)
-        _load_item(store, task_id, reviewer) if store.gold_copy(task_id) else None
+        _hide_gold(store, task_id, reviewer)
     except NotFoundError as exc:
         return exc
     if state.state != "awaiting_review":
