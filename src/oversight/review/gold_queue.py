@@ -80,15 +80,15 @@ def due_copy(store: Store, reviewer: str, settings: Settings, *, task_id: str | 
     elif store.held_review(reviewer, batch=batch, domain=domain, model=model) is not None:
         return None  # the item they hold comes back
     waiting = store.own_gold_copy(reviewer, batch=batch, domain=domain, model=model)
-    if waiting is not None or settings.gold_rate <= 0:
+    if waiting is not None or settings.gold_rate <= 0 or not store.count("gold_items"):
         return waiting
+    answered = store.items_answered(reviewer)  # the draw first: most claims stop here, no item read
+    if not is_due(reviewer, answered, settings.gold_rate):
+        return None
     met = {c.gold_id for c in store.gold_copies(reviewer)}
     left = [i for i in store.gold_items() if i.id not in met and reviewer not in (i.made_by, i.expert)]
     left = _fits(store, left, batch, domain, model)
     if not left:
-        return None
-    answered = store.items_answered(reviewer)
-    if not is_due(reviewer, answered, settings.gold_rate):
         return None
     item = random.Random(content_hash("gold-pick", reviewer, answered)).choice(left)
     return copy_for(store, item, reviewer).task_id
