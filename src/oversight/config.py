@@ -67,6 +67,13 @@ class Settings(BaseModel):
         default=0.5, ge=0.0, le=1.0,
         description="A pause is suggested for a trainer whose catch rate's 95% interval lies wholly below this.",
     )
+    gold_rate: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Chance that a trainer's next item is a gold item (hidden among the real ones), when one is left.",
+    )
+    gold_feedback: bool = Field(
+        default=False, description="After a gold item, show the trainer what was planted or the expert's version.",
+    )
 
     @field_validator("db", "checkpoints")
     @classmethod

@@ -31,6 +31,7 @@ OPTIONAL_COMMANDS: dict[str, str | tuple[str, ...]] = {
     "calibration": "oversight.cli.calibration:calibration",
     "trainers": ("oversight.cli.trainers:trainers", "oversight.cli.standing:standing"),
     "experiment": "oversight.cli.experiment:experiment",
+    "gold": "oversight.cli.gold:gold",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -54,6 +55,7 @@ SHORT_HELP: dict[str, str] = {
     "calibration": "Calibration items with an expert's refinement, and trainers' agreement.",
     "trainers": "Trainers' judgment on hidden gold items (profiles with intervals), pause, resume, assessments.",
     "experiment": "Declared experiments: conditions, simulated reviewers, effects with intervals.",
+    "gold": "Gold items hidden in the review queue: planted errors and expert answers.",
 }
 
 

@@ -160,23 +160,29 @@ def review(ctx: click.Context, reviewer: str | None, limit: int | None, answers:
             click.echo("nothing awaiting review (run `oversight draft` first)")
             return
         total = min(len(entries), limit or len(entries))
-        recorded = 0
-        for index, entry in enumerate(entries[:total], start=1):
-            # the page and the terminal share one queue: claim the item first, pass over one held on the page
-            if asyncio.run(service.claim(project, who, task_id=entry.task_id)) is None:
+        recorded = index = 0
+        pending = entries[:total]
+        while pending and index < total:
+            # the page and the terminal share one queue: claim the item first, pass over one held on the page;
+            # the claim may give an item that is due instead (the entry then waits its turn)
+            lease = asyncio.run(service.claim(project, who, task_id=pending[0].task_id))
+            if lease is None or lease.task_id == pending[0].task_id:
+                entry = pending.pop(0)
+            if lease is None:
                 err(f"{visible(entry.task_id)}: being reviewed by someone else; next")
                 continue
-            item = asyncio.run(service.item(project, entry.task_id))
+            index += 1
+            item = asyncio.run(service.item(project, lease.task_id, who))
             _show(index, total, item)
             while True:
                 raw = _ask_refinement(item.draft, item.critique, who)
                 if raw is None:
                     with contextlib.suppress(LeaseError):  # their lease ran out and another took it: not theirs
-                        asyncio.run(service.release(project, entry.task_id, who))
+                        asyncio.run(service.release(project, lease.task_id, who))
                     break
                 try:
                     answer = RefinementInput.model_validate(raw)
-                    saved = asyncio.run(service.submit(project, entry.task_id, answer, reviewer=who))
+                    saved = asyncio.run(service.submit(project, lease.task_id, answer, reviewer=who))
                 except (InvalidAnswerError, ValueError) as exc:
                     err(f"not recorded: {exc}; answer again")
                     continue

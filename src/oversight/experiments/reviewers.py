@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from oversight.errors import StructuredOutputError
-from oversight.experiments.plant import critic_pointed, points_at
 from oversight.intervene.checks import word_count
+from oversight.refine.plant import critic_pointed, points_at
 from oversight.review.service import ReviewItem
 from oversight.schemas import FindingVerdict, LLMReviewer, PlantedError, RefinementInput, ScriptedReviewer, content_hash
 

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from oversight import review
 from oversight.errors import ExperimentError, NotFoundError
-from oversight.experiments.plant import caught, critic_pointed, plant, planted_prompt
 from oversight.experiments.reviewers import REVIEWER_PROMPT, LLMReview, Scripted, SimulatedReviewer, item_rng, unit_of
 from oversight.intervene.apply import patched_prompt
 from oversight.intervene.checks import passes, word_count
 from oversight.intervene.validate import JUDGE_PROMPT, judge_recurrence, pattern_checks
 from oversight.refine.drafting import draft_parameters, draft_task
+from oversight.refine.plant import caught, critic_pointed, plant, planted_prompt
 from oversight.schemas import (
     CheckCriterion,
     Condition,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -38,11 +38,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Agreement",
+    "ExpertAnswer",
     "PairAgreement",
     "agreement",
     "answer",
     "due",
     "final_text",
+    "read_expert_answers",
     "read_items",
     "score",
     "serve",
@@ -173,26 +175,41 @@ def seed_from_refinement(store: Store, refinement: Refinement, *, expert: str | 
     return store.save_calibration_item(item)
 
 
-def read_items(store: Store, path: str | Path, *, expert: str | None = None) -> list[CalibrationItem]:
-    """Calibration items from a JSONL/CSV file of expert answers, the whole file checked first.
+class ExpertAnswer(NamedTuple):
+    """One row of a file of expert answers: the line, the draft it answers (with the critique shown beside
+    it, if any) and the expert's answer (``reviewer``: the expert; tags as refinements keep them)."""
+
+    line: int
+    task_id: str
+    draft_id: str
+    critique_id: str | None
+    answer: RefinementInput
+
+
+def read_expert_answers(store: Store, path: str | Path, *, expert: str | None = None,
+                        noun: str = "calibration item") -> list[ExpertAnswer]:
+    """Expert answers from a JSONL/CSV file, the whole file checked first (calibration and gold items read it).
 
     Each row names a task that has a draft (``task_id``; ``draft_id`` optional, else the task's
     newest draft) and the expert's answer (decision, refined_text, tags, rationale; ``expert``,
-    else the ``expert`` argument), each task once. Raises InputFileError naming the line and field.
+    else the ``expert`` argument), each task once. Raises InputFileError naming the line and field
+    (``noun``: what a row makes, for the messages).
     """
-    items: list[CalibrationItem] = []
-    for line, task_id, row in keyed_rows(path, "task_id", noun="task"):  # a task has one calibration item
+    rows: list[ExpertAnswer] = []
+    for line, task_id, row in keyed_rows(path, "task_id", noun="task"):  # a task has one item a file
         drafts = store.drafts_of_task(task_id)
         draft_id = row.pop("draft_id", None) or (drafts[-1].id if drafts else None)
         if draft_id is None or draft_id not in {d.id for d in drafts}:
             raise InputFileError(str(path), line, "draft_id" if row.get("draft_id") else "task_id",
                                  f"task {task_id!r} has no draft {draft_id!r}" if draft_id else
-                                 f"task {task_id!r} has no draft to calibrate on")
+                                 f"task {task_id!r} has no draft to make a {noun} of")
         who = row.pop("expert", None) or expert
         if not who:
             raise InputFileError(str(path), line, "expert", "required field is missing (or pass --expert)")
         if isinstance(row.get("tags"), str):
             row["tags"] = [tag for tag in (t.strip() for t in row["tags"].split(",")) if tag]
+        if row.get("decision") in ("edit", "rewrite") and not row.get("refined_text"):  # name the field missing
+            raise InputFileError(str(path), line, "refined_text", f"decision {row['decision']!r} needs refined_text")
         try:
             answer_ = RefinementInput.model_validate({**row, "reviewer": who})
         except ValidationError as exc:
@@ -200,17 +217,23 @@ def read_items(store: Store, path: str | Path, *, expert: str | None = None) -> 
             where = ".".join(str(p) for p in first["loc"]) or None
             raise InputFileError(str(path), line, where, first["msg"].lower()) from exc
         if answer_.decision == "skip":
-            raise InputFileError(str(path), line, "decision", "a calibration item needs an answer, not 'skip'")
+            raise InputFileError(str(path), line, "decision", f"a {noun} needs an answer, not 'skip'")
         state = store.task_state(task_id)
-        items.append(CalibrationItem(
-            task_id=task_id, draft_id=draft_id,
-            critique_id=state["critique_id"] if state["draft_id"] == draft_id else None,
-            decision=answer_.decision, refined_text=answer_.refined_text, tags=_tags(answer_.tags),
-            rationale=answer_.rationale.strip(), expert=who,
-        ))
-    if not items:
-        raise InputFileError(str(path), None, None, "the file holds no calibration items")
-    return items
+        answer_ = answer_.model_copy(update={"tags": _tags(answer_.tags), "rationale": answer_.rationale.strip()})
+        rows.append(ExpertAnswer(line, task_id, draft_id,
+                                 state["critique_id"] if state["draft_id"] == draft_id else None, answer_))
+    if not rows:
+        raise InputFileError(str(path), None, None, f"the file holds no {noun}s")
+    return rows
+
+
+def read_items(store: Store, path: str | Path, *, expert: str | None = None) -> list[CalibrationItem]:
+    """Calibration items from a JSONL/CSV file of expert answers (``read_expert_answers``), the whole file
+    checked first. Raises InputFileError naming the line and field."""
+    return [CalibrationItem(task_id=row.task_id, draft_id=row.draft_id, critique_id=row.critique_id,
+                            decision=row.answer.decision, refined_text=row.answer.refined_text, tags=row.answer.tags,
+                            rationale=row.answer.rationale, expert=row.answer.reviewer)
+            for row in read_expert_answers(store, path, expert=expert)]
 
 
 # -- agreement, for leads ---------------------------------------------------------------------

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, LeaseError, NotFoundError, OversightError
 from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
-from oversight.review import qualify
+from oversight.review import gold_queue, qualify
 from oversight.schemas import (
     ARMS,
     Arm,
@@ -42,22 +42,8 @@ from oversight.store import Store
 if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
     from oversight.project import Project
 
-__all__ = [
-    "QueueEntry",
-    "ReviewItem",
-    "apply_answers",
-    "arm_of",
-    "claim",
-    "held_item",
-    "release",
-    "queue",
-    "read_answers",
-    "renew",
-    "item",
-    "reset",
-    "skip",
-    "submit",
-]
+__all__ = ["QueueEntry", "ReviewItem", "apply_answers", "arm_of", "claim", "held_item", "release", "queue",
+           "read_answers", "renew", "item", "reset", "skip", "submit"]
 
 # Which routes a trainer meets first: items that need more raters early, expert-only last.
 _ROUTE_ORDER = {"several_raters": 0, "single_rater": 1, "automate": 2, "expert": 3}
@@ -113,8 +99,15 @@ def queue(store: Store) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (_ROUTE_ORDER.get(e.route.route if e.route else "", 1), order[e.task_id]))
 
 
-def _load_item(store: Store, task_id: str) -> ReviewItem:
+def _hide_gold(store: Store, task_id: str, reviewer: str | None) -> None:
+    """Raise for another trainer's gold copy the NotFoundError a missing task raises: it is theirs alone."""
+    if (copy := store.gold_copy(task_id)) is not None and copy.reviewer != reviewer:
+        raise NotFoundError(f"no task with id {task_id!r}")
+
+
+def _load_item(store: Store, task_id: str, reviewer: str | None = None) -> ReviewItem:
     state = store.task_state(task_id)
+    _hide_gold(store, task_id, reviewer)
     if state.state != "awaiting_review":
         raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
     task = store.get_task(task_id)
@@ -135,9 +128,10 @@ def arm_of(task: Task) -> Arm | None:
     return arm if arm in ARMS else None
 
 
-async def item(project: Project, task_id: str) -> ReviewItem:
-    """Everything the trainer needs for one queued task. Raises NotFoundError."""
-    return await asyncio.to_thread(_load_item, project.store, task_id)
+async def item(project: Project, task_id: str, reviewer: str | None = None) -> ReviewItem:
+    """Everything the trainer needs for one queued task. Raises NotFoundError (for a gold copy, unless
+    ``reviewer`` is the trainer it was made for: it looks, and is answered, like any other item)."""
+    return await asyncio.to_thread(_load_item, project.store, task_id, reviewer)
 
 
 async def claim(
@@ -153,14 +147,19 @@ async def claim(
 
     A reviewer who holds an item already gets it back (its lease renewed, its clock not
     restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
-    Items the routing rule sends to experts go only to trainers qualified in their domain.
-    Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
+    Items the routing rule sends to experts go only to trainers qualified in their domain. A gold item
+    may be due instead (``gold_queue.due_copy``: an unfinished assessment's first): the lease is then on
+    its copy. Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
     """
-    tiers = await asyncio.to_thread(qualify.admit, project.store, reviewer)  # paused: refused, nothing claimed
-    return await asyncio.to_thread(
-        project.store.claim_review, reviewer, lease_seconds=project.settings.review_lease_seconds,
-        task_id=task_id, batch=batch, domain=domain, model=model, routing=tiers.routing, qualified=tiers.qualified,
-    )
+    def pick() -> ReviewLease | None:
+        tiers = qualify.admit(project.store, reviewer)  # paused: refused, nothing claimed
+        gold = gold_queue.due_copy(project.store, reviewer, project.settings, task_id=task_id, batch=batch,
+                                   domain=domain, model=model)
+        return project.store.claim_review(  # a gold copy is theirs whatever its route: assessments test experts
+            reviewer, lease_seconds=project.settings.review_lease_seconds, task_id=gold or task_id, batch=batch,
+            domain=domain, model=model, routing=None if gold else tiers.routing, qualified=tiers.qualified)
+
+    return await asyncio.to_thread(pick)
 
 
 # While an answer is being recorded its item is held this long, whatever the lease was: a slow
@@ -188,25 +187,27 @@ def _check_lease(store: Store, task_id: str, reviewer: str) -> ReviewLease | Non
 
 
 async def held_item(project: Project, task_id: str, reviewer: str) -> tuple[ReviewItem, ReviewLease]:
-    """A queued item for the reviewer who holds it (claiming it if it is free).
+    """A queued item for the reviewer who holds it (claiming it if it is free; the claim may give a
+    gold item instead, whose item and lease then come back: see ``claim``).
 
     Raises LeaseError (another reviewer holds it), NotFoundError (not in the queue), TrainerPausedError
     or NotQualifiedError (an expert-only item outside the domains they are qualified in).
     """
-    queued = await item(project, task_id)
+    queued = await item(project, task_id, reviewer)
     lease = await claim(project, reviewer, task_id=task_id)
     if lease is None:
         await asyncio.to_thread(_check_lease, project.store, task_id, reviewer)
         await asyncio.to_thread(qualify.check_tier, project.store, reviewer, queued.entry.route, queued.task.domain)
         raise LeaseError(f"task {task_id!r} cannot be claimed now; take the next item from the queue")
-    return queued, lease
+    return (queued if lease.task_id == task_id else await item(project, lease.task_id, reviewer)), lease
 
 
-def _not_held(store: Store, task_id: str, consequence: str) -> OversightError:
-    """Why a reviewer's lease on ``task_id`` could not be used: NotFoundError (not in the queue, or no
-    such task) or LeaseError naming who holds it, with ``consequence`` said after."""
+def _not_held(store: Store, task_id: str, reviewer: str, consequence: str) -> OversightError:
+    """Why ``reviewer``'s lease on ``task_id`` could not be used: NotFoundError (not in the queue, or no
+    such task for them) or LeaseError naming who holds it, with ``consequence`` said after."""
     try:
         state = store.task_state(task_id)
+        _hide_gold(store, task_id, reviewer)
     except NotFoundError as exc:
         return exc
     if state.state != "awaiting_review":
@@ -220,7 +221,7 @@ def _renew(store: Store, task_id: str, reviewer: str, lease_seconds: float) -> R
     renewed = store.renew_review(task_id, reviewer, lease_seconds=lease_seconds)
     if renewed is not None:
         return renewed
-    raise _not_held(store, task_id, "no longer yours ({holder}): your answer cannot be recorded")
+    raise _not_held(store, task_id, reviewer, "no longer yours ({holder}): your answer cannot be recorded")
 
 
 async def renew(project: Project, task_id: str, reviewer: str) -> ReviewLease:
@@ -234,7 +235,7 @@ async def renew(project: Project, task_id: str, reviewer: str) -> ReviewLease:
 
 def _release(store: Store, task_id: str, reviewer: str) -> None:
     if not store.release_review(task_id, reviewer):
-        raise _not_held(store, task_id, "not yours to give back ({holder}); nothing changed")
+        raise _not_held(store, task_id, reviewer, "not yours to give back ({holder}); nothing changed")
 
 
 async def release(project: Project, task_id: str, reviewer: str) -> None:
@@ -270,7 +271,7 @@ async def _submit(project: Project, task_id: str, answer: RefinementInput | dict
                   reviewer: str | None, simulated: bool = False, timed: bool) -> Refinement:
     from oversight.refine.answers import check_answer
 
-    queued = await item(project, task_id)
+    queued = await item(project, task_id, reviewer)
     entry = queued.entry
     draft, critique = queued.draft, queued.critique
     value = answer.model_dump(mode="json") if isinstance(answer, RefinementInput) else dict(answer)
@@ -283,8 +284,9 @@ async def _submit(project: Project, task_id: str, answer: RefinementInput | dict
         if timed and not value.get("seconds_spent") and lease is not None:
             value["seconds_spent"] = round(min((project.store.clock() - lease.claimed_at).total_seconds(),
                                                project.settings.review_lease_seconds), 1)
+    record = gold_queue.answer if await asyncio.to_thread(project.store.gold_copy, task_id) else _resume
     try:
-        result = await _resume(project, task_id, entry.thread_id, value)
+        result = await record(project, task_id, entry.thread_id, value)
     except BaseException:
         if reviewer is not None:  # not recorded: the item stays theirs, on an ordinary lease again
             await asyncio.to_thread(project.store.claim_review, reviewer, task_id=task_id,
@@ -342,6 +344,8 @@ async def reset(project: Project, task_id: str) -> QueueEntry:
 
     store = project.store
     state = await asyncio.to_thread(store.task_state, task_id)
+    if await asyncio.to_thread(store.gold_copy, task_id):  # a gold copy has no refine thread: nothing to reset
+        raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     # a draft imported to review without a critique (`tasks import --no-critique`) is queued with none
     queued = state["critique_id"] or (state.state == "awaiting_review" and state["draft_id"])
     if state.state not in ("awaiting_review", "failed") or not queued:
@@ -388,7 +392,7 @@ def _check_and_hold(project: Project, path: str, planned: list[tuple[int, str, R
     store = project.store
     for line, task_id, answer in planned:
         try:
-            queued = _load_item(store, task_id)
+            queued = _load_item(store, task_id, answer.reviewer)
         except NotFoundError as exc:
             raise InputFileError(path, line, "task_id", f"{exc}; nothing recorded") from exc
         lease = store.review_lease(task_id)

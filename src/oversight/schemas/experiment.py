@@ -40,7 +40,7 @@ ARMS: tuple[Arm, Arm] = ("critique_shown", "critique_hidden")
 # The batch (tasks.source) of an experiment's review items: "experiment:NAME".
 EXPERIMENT_BATCH_PREFIX = "experiment:"
 
-PlantKind = Literal["wrong_number", "unsupported_sentence", "ignored_instruction"]
+PlantKind = Literal["wrong_number", "unsupported_sentence", "ignored_instruction", "swapped_fact"]
 Measure = Literal["caught", "flagged", "seconds", "recurrence", "agreement", "critic_pointed"]
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -51,7 +51,10 @@ class GoldItem(Record):
     domain: str | None = None
     findings: list[Finding] = Field(default_factory=list)
     critique_summary: str = ""
-    critic_model: str | None = None
+    critic_model: str | None = None  # None: shown without a critique (as its source draft was)
+    source_critique_id: str | None = None
+    # the critique's prompt_name, prompt_version, parameters, grounding and checks: its queue copy shows them
+    critique_meta: dict[str, Any] = Field(default_factory=dict)
     decoy: int | None = Field(default=None, ge=0, description="Index in findings of a planted wrong finding.")
     # planted: the error, and whether a real finding (not the decoy) points at it
     plant: PlantedError | None = None

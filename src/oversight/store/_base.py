@@ -106,6 +106,15 @@ def aware_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def not_gold_copy(task_id: Any, *, but_of: str | None = None) -> Any:
+    """A condition on a task id column: not a gold copy (``gold_copies``: a gold item's own task in one
+    trainer's queue), or only ``but_of``'s own. Counts and listings of tasks leave every gold copy out;
+    a trainer's claims leave out the others' (``but_of``: theirs stays theirs)."""
+    g = t.gold_copies
+    copies = select(g.c.task_id) if but_of is None else select(g.c.task_id).where(g.c.reviewer != but_of)
+    return task_id.not_in(copies)
+
+
 def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from oversight.schemas import Draft, ExperimentItem, Refinement, Task, utcnow
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks
+from oversight.store._base import StoreBase, chunks, not_gold_copy
 from oversight.store._refine import _draft_row, _task_row
 
 __all__ = ["ExperimentRecords"]
@@ -52,9 +52,11 @@ class ExperimentRecords(StoreBase):
             return sorted(conn.scalars(select(e.c.experiment).distinct()))
 
     def batch_task_ids(self, batch: str) -> list[str]:
-        """The ids of the tasks imported under ``batch`` (their source), in id order."""
+        """The ids of the tasks imported under ``batch`` (their source), in id order (gold copies, which
+        carry their source task's batch, left out)."""
         with self.reading() as conn:
-            return sorted(conn.scalars(select(t.tasks.c.id).where(t.tasks.c.source == batch)))
+            return sorted(conn.scalars(select(t.tasks.c.id).where(t.tasks.c.source == batch,
+                                                                  not_gold_copy(t.tasks.c.id))))
 
     def refinements_of_tasks(self, task_ids: Sequence[str]) -> list[Refinement]:
         """The refinements of these tasks, oldest first."""

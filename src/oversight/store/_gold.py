@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, union, update
+from sqlalchemy import delete, func, insert, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from oversight.errors import NotFoundError, StoreError
-from oversight.schemas import Assessment, AssessmentResult, GoldAnswer, GoldCopy, GoldItem, TrainerStanding
+from oversight.schemas import (
+    Assessment,
+    AssessmentResult,
+    Critique,
+    Draft,
+    GoldAnswer,
+    GoldCopy,
+    GoldItem,
+    Task,
+    TrainerStanding,
+)
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, chunks
+from oversight.store._base import StoreBase, aware_utc, chunks
+from oversight.store._refine import RefineRecords, _critique_row, _draft_row, _task_row
 
 __all__ = ["GoldRecords"]
 
@@ -71,26 +83,79 @@ class GoldRecords(StoreBase):
 
     # -- the copies that carry gold items into the queue --------------------------------------------
 
+    def add_gold_copy(self, copy: GoldCopy, task: Task, draft: Draft, critique: Critique | None, *,
+                      source: str | None, thread_id: str) -> GoldCopy:
+        """Put a gold item in one trainer's queue: its task (``source``: the batch it shows), draft, critique,
+        the task's state and the copy, in one transaction. Idempotent: the copy of this gold item already
+        made for this trainer is returned as it is.
+
+        The task awaits review on ``thread_id``, waiting since the head of the queue does (now, by
+        ``clock``, when the queue is empty): the place of the item an ordinary claim takes.
+        """
+        c = t.gold_copies
+        made = select(c).where(c.c.reviewer == copy.reviewer, c.c.gold_id == copy.gold_id)
+        try:
+            with self.transaction() as conn:
+                row = conn.execute(made).first()
+                if row is not None:
+                    return _copy(row)
+                now = self.clock()
+                s = t.task_states
+                head = conn.scalar(select(func.min(s.c.updated_at)).where(s.c.state == "awaiting_review"))
+                since = now if head is None else min(aware_utc(head), now)
+                copy = copy.model_copy(update={"created_at": now})
+                conn.execute(insert(t.tasks).values(**_task_row(task, source)))
+                conn.execute(insert(t.drafts).values(**_draft_row(draft)))
+                if critique is not None:
+                    conn.execute(insert(t.critiques).values(**_critique_row(critique)))
+                conn.execute(insert(t.task_states).values(
+                    task_id=task.id, state="awaiting_review", thread_id=thread_id, draft_id=draft.id,
+                    critique_id=critique.id if critique is not None else None, attempts=0, updated_at=since))
+                conn.execute(insert(c).values(task_id=copy.task_id, gold_id=copy.gold_id, reviewer=copy.reviewer,
+                                              assessment=copy.assessment, created_at=now))
+            return copy
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+        with self.reading() as conn:  # the same trainer's other request made it at the same moment
+            row = conn.execute(made).first()
+        if row is None:
+            raise StoreError(f"gold copy {copy.task_id!r} could not be made: its task id is taken")
+        return _copy(row)
+
     def gold_copy(self, task_id: str) -> GoldCopy | None:
         """The gold copy a queue task is, or None for an ordinary task."""
         c = t.gold_copies
         with self.reading() as conn:
             row = conn.execute(select(c).where(c.c.task_id == task_id)).first()
-        return None if row is None else GoldCopy(task_id=row.task_id, gold_id=row.gold_id, reviewer=row.reviewer,
-                                                 assessment=row.assessment, created_at=row.created_at)
+        return None if row is None else _copy(row)
 
-    def gold_copies(self, reviewer: str) -> list[GoldCopy]:
-        """The gold copies made for one trainer, oldest first."""
-        c = t.gold_copies
+    def gold_copies(self, reviewer: str, *, open_only: bool = False) -> list[GoldCopy]:
+        """The gold copies made for one trainer (``open_only``: those still awaiting their answer), oldest first."""
+        c, s = t.gold_copies, t.task_states
+        query = select(c).where(c.c.reviewer == reviewer).order_by(c.c.created_at, c.c.task_id)
+        if open_only:
+            query = query.join(s, s.c.task_id == c.c.task_id).where(s.c.state == "awaiting_review")
         with self.reading() as conn:
-            rows = conn.execute(select(c).where(c.c.reviewer == reviewer).order_by(c.c.created_at, c.c.task_id))
-            return [GoldCopy(task_id=r.task_id, gold_id=r.gold_id, reviewer=r.reviewer, assessment=r.assessment,
-                             created_at=r.created_at) for r in rows]
+            return [_copy(r) for r in conn.execute(query)]
+
+    def items_answered(self, reviewer: str) -> int:
+        """How many items a trainer has answered so far (skips too): refinements and gold answers."""
+        with self.reading() as conn:
+            refined = conn.scalar(select(func.count()).select_from(t.refinements)
+                                  .where(t.refinements.c.reviewer == reviewer)) or 0
+            gold = conn.scalar(select(func.count()).select_from(t.gold_answers)
+                               .where(t.gold_answers.c.reviewer == reviewer)) or 0
+        return int(refined) + int(gold)
 
     # -- answers ------------------------------------------------------------------------------------
 
     def save_gold_answer(self, answer: GoldAnswer) -> GoldAnswer:
-        """Keep a trainer's answer to a gold copy, once: a second answer keeps and returns the first."""
+        """Keep a trainer's answer to a gold copy, once: a second answer keeps and returns the first.
+
+        In the same transaction the copy's task leaves the queue (refined; skipped for a skip), as an
+        ordinary task does when its refinement is saved; no refinement is written.
+        """
         a = t.gold_answers
         first = select(a.c.data).where(a.c.task_id == answer.task_id)
         try:
@@ -101,6 +166,8 @@ class GoldRecords(StoreBase):
                 conn.execute(insert(a).values(task_id=answer.task_id, gold_id=answer.gold_id, reviewer=answer.reviewer,
                                               kind=answer.kind, assessment=answer.assessment,
                                               created_at=answer.created_at, data=answer.model_dump(mode="json")))
+                state = "skipped" if answer.refinement.decision == "skip" else "refined"
+                RefineRecords._set_state(conn, answer.task_id, state, error=None)
             return answer
         except StoreError as exc:
             if not isinstance(exc.__cause__, IntegrityError):
@@ -108,6 +175,13 @@ class GoldRecords(StoreBase):
         with self.reading() as conn:  # a concurrent first answer won
             kept = conn.scalar(first)
         return answer if kept is None else GoldAnswer.model_validate(kept)
+
+    def gold_answer(self, task_id: str) -> GoldAnswer | None:
+        """The answer to one gold copy (by its task id), or None."""
+        a = t.gold_answers
+        with self.reading() as conn:
+            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id))
+        return None if data is None else GoldAnswer.model_validate(data)
 
     def gold_answers(self, *, reviewer: str | None = None, since: datetime | None = None,
                      assessment: str | None = None) -> list[GoldAnswer]:
@@ -237,3 +311,8 @@ class GoldRecords(StoreBase):
             query = query.where(r.c.reviewer == reviewer)
         with self.reading() as conn:
             return [AssessmentResult.model_validate(d) for d in conn.scalars(query)]
+
+
+def _copy(row: Any) -> GoldCopy:
+    return GoldCopy(task_id=row.task_id, gold_id=row.gold_id, reviewer=row.reviewer, assessment=row.assessment,
+                    created_at=aware_utc(row.created_at))

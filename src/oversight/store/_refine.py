@@ -34,7 +34,7 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import CHUNK, StoreBase, chunks, reconnecting
+from oversight.store._base import CHUNK, StoreBase, chunks, not_gold_copy, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["IMPORT_THREAD", "RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
@@ -152,19 +152,30 @@ class RefineRecords(StoreBase):
         return Task.model_validate(found[0])
 
     def tasks(self, ids: Iterable[str] | None = None) -> list[Task]:
-        """All tasks (or those with the given ids), oldest first."""
+        """All tasks (or those with the given ids), oldest first; all means all but gold copies (a gold
+        item's own task in one trainer's queue: no stage counts or selects it)."""
         query = select(t.tasks.c.data).order_by(t.tasks.c.created_at, t.tasks.c.id)
         with self.reading() as conn:
             if ids is None:
-                return [Task.model_validate(d) for d in conn.scalars(query)]
+                return [Task.model_validate(d) for d in conn.scalars(query.where(not_gold_copy(t.tasks.c.id)))]
             out: list[Task] = []
             for part in chunks(list(ids)):
                 out.extend(Task.model_validate(d) for d in conn.scalars(query.where(t.tasks.c.id.in_(part))))
             return out
 
-    def task_ids(self) -> list[str]:
+    def task_sources(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """The batch (the import's source) of each of these tasks, by id (missing ones are absent)."""
+        out: dict[str, str | None] = {}
         with self.reading() as conn:
-            return list(conn.scalars(select(t.tasks.c.id).order_by(t.tasks.c.created_at, t.tasks.c.id)))
+            for part in chunks(list(set(ids))):
+                out.update(conn.execute(select(t.tasks.c.id, t.tasks.c.source).where(t.tasks.c.id.in_(part))).all())
+        return out
+
+    def task_ids(self) -> list[str]:
+        """Every task's id (but gold copies'), oldest first."""
+        with self.reading() as conn:
+            return list(conn.scalars(select(t.tasks.c.id).where(not_gold_copy(t.tasks.c.id))
+                                     .order_by(t.tasks.c.created_at, t.tasks.c.id)))
 
     # -- drafts and critiques --------------------------------------------------------
 
@@ -241,6 +252,11 @@ class RefineRecords(StoreBase):
                                 draft_id=row["draft_id"], error=None)
         return len(fresh), len({r.id for _, _, r in work}) - len(fresh)
 
+    def get_refinement(self, refinement_id: str) -> Refinement | None:
+        """The refinement with this id, or None."""
+        found = self._data_by_id(t.refinements, [refinement_id])
+        return Refinement.model_validate(found[0]) if found else None
+
     def refinements(self, *, since: datetime | None = None, reviewer: str | None = None,
                     reviewers: Collection[str] | None = None) -> list[Refinement]:
         """All refinements (since a time; by one ``reviewer``; with ``reviewers``, only theirs), oldest first."""
@@ -255,12 +271,13 @@ class RefineRecords(StoreBase):
             return [Refinement.model_validate(d) for d in conn.scalars(query)]
 
     def critiques_with_verdicts(self) -> list[tuple[Critique, list[FindingVerdict]]]:
-        """Every critique, oldest first, with the finding verdicts of the refinements made on it.
+        """Every critique (but gold copies'), oldest first, with the finding verdicts of the refinements made on it.
 
         A verdict's ``finding`` indexes the critique's (shown) findings; several refinements
         of one critique (several reviewers) each add theirs.
         """
-        critique_query = select(t.critiques.c.data).order_by(t.critiques.c.created_at, t.critiques.c.id)
+        critique_query = (select(t.critiques.c.data).where(not_gold_copy(t.critiques.c.task_id))
+                          .order_by(t.critiques.c.created_at, t.critiques.c.id))
         with self.reading() as conn:
             critique_data = list(conn.scalars(critique_query))
             refinement_data = list(conn.scalars(
@@ -295,14 +312,15 @@ class RefineRecords(StoreBase):
 
     @reconnecting
     def task_states(self, state: TaskStateName | None = None, ids: Iterable[str] | None = None) -> list[TaskState]:
-        """Task states (optionally in one state, or of some tasks), in task order."""
+        """Task states (optionally in one state, or of some tasks), in task order; without ``ids``, gold
+        copies' are left out (a gold item's own task in one trainer's queue: no stage counts or selects it)."""
         query = (select(t.task_states).join(t.tasks, t.tasks.c.id == t.task_states.c.task_id)
                  .order_by(t.tasks.c.created_at, t.tasks.c.id))
         if state is not None:
             query = query.where(t.task_states.c.state == state)
         with self.reading() as conn:
             if ids is None:
-                return [TaskState(row._mapping) for row in conn.execute(query)]
+                return [TaskState(row._mapping) for row in conn.execute(query.where(not_gold_copy(t.task_states.c.task_id)))]
             out: list[TaskState] = []
             for part in chunks(list(ids)):
                 out.extend(TaskState(r._mapping) for r in conn.execute(query.where(t.task_states.c.task_id.in_(part))))

@@ -9,6 +9,7 @@ touch ``updated_at``, so the queue keeps its order while items are held.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.sql.expression import ColumnElement, FromClause, Select
 
 from oversight.schemas import Draft, Refinement, ReviewLease, RoutingRule
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, aware_utc, chunks
+from oversight.store._base import StoreBase, aware_utc, chunks, not_gold_copy
 
 __all__ = ["ReviewRecords"]
 
@@ -32,10 +33,12 @@ class ReviewRecords(StoreBase):
 
     # -- review leases -------------------------------------------------------------------------
 
-    def _queue(self, batch: str | None, domain: str | None, model: str | None, *,
+    def _queue(self, batch: str | None, domain: str | None, model: str | None, viewer: str | None = None, *,
                with_task: bool = False) -> tuple[FromClause, list[Any]]:
         """What the awaiting-review queue with these filters selects from, and its conditions
         (``with_task``: the task is joined even without a filter on it, for a condition on it).
+
+        Gold copies are left out, but ``viewer``'s own: a copy is one trainer's, never anyone else's.
 
         ``batch`` is the task's source, ``model`` that of the draft the task waits with. With
         both a task filter and a model, on SQLite the draft is also joined to its task (a task's
@@ -45,7 +48,7 @@ class ReviewRecords(StoreBase):
         """
         s, tk, d = t.task_states, t.tasks, t.drafts
         source: FromClause = s
-        where: list[Any] = [s.c.state == "awaiting_review"]
+        where: list[Any] = [s.c.state == "awaiting_review", not_gold_copy(s.c.task_id, but_of=viewer)]
         of_task = [column == value for column, value in ((tk.c.source, batch), (tk.c.domain, domain))
                    if value is not None]
         if of_task or with_task:
@@ -97,6 +100,8 @@ class ReviewRecords(StoreBase):
         every row, locks and hands out one more row each time. With filters on SQLite, the
         tasks they leave are read first (outside the write: SQLite must not upgrade a read to a
         write); when few, the pick is made among them, not by walking the queue in order.
+
+        Another trainer's gold copy is never held, not even by its id (``not_gold_copy``).
         """
         now = self.clock()
         until = now + timedelta(seconds=lease_seconds)
@@ -104,7 +109,7 @@ class ReviewRecords(StoreBase):
         mine = and_(s.c.reviewer == reviewer, s.c.review_lease_until >= now)
         free = or_(s.c.reviewer.is_(None), s.c.review_lease_until.is_(None), s.c.review_lease_until < now)
         tier = None if routing is None else self._expert_only(routing, qualified)
-        source, where = self._queue(batch, domain, model, with_task=tier is not None)
+        source, where = self._queue(batch, domain, model, viewer=reviewer, with_task=tier is not None)
         if tier is not None:
             where.append(tier)
         if exclude := list(exclude):
@@ -138,6 +143,30 @@ class ReviewRecords(StoreBase):
                 kept = case((mine, s.c.review_claimed_at), else_=literal(now, s.c.review_claimed_at.type))
                 return claim(conn, or_(free, mine), kept)
             return claim(conn, mine, s.c.review_claimed_at) or claim(conn, free, now)
+
+    def held_review(self, reviewer: str, *, batch: str | None = None, domain: str | None = None,
+                    model: str | None = None) -> str | None:
+        """The task ``reviewer`` holds under a running lease (matching the filters), or None: a claim gives it back."""
+        s = t.task_states
+        source, where = self._queue(batch, domain, model, viewer=reviewer)
+        query = (select(s.c.task_id).select_from(source)
+                 .where(*where, s.c.reviewer == reviewer, s.c.review_lease_until >= self.clock())
+                 .order_by(s.c.updated_at, s.c.task_id).limit(1))
+        with self.reading() as conn:
+            return conn.scalar(query)
+
+    def own_gold_copy(self, reviewer: str, *, batch: str | None = None, domain: str | None = None,
+                      model: str | None = None) -> str | None:
+        """The first (in queue order) gold copy made for ``reviewer`` still awaiting their answer (matching the
+        filters), or None."""
+        s, g = t.task_states, t.gold_copies
+        source, where = self._queue(batch, domain, model, viewer=reviewer)
+        theirs = s.c.task_id.in_(select(g.c.task_id).where(g.c.reviewer == reviewer))
+        # ordered here, not by the database: sorting in SQL, SQLite would walk the queue in order to meet them
+        query = select(s.c.updated_at, s.c.task_id).select_from(source).where(*where, theirs)
+        with self.reading() as conn:
+            found = sorted(conn.execute(query).all())
+        return found[0][1] if found else None
 
     def renew_review(self, task_id: str, reviewer: str, *, lease_seconds: float) -> ReviewLease | None:
         """Extend the reviewer's hold on a task awaiting review to ``lease_seconds`` from now; None if not theirs.
@@ -176,9 +205,11 @@ class ReviewRecords(StoreBase):
         return bool(result.rowcount)
 
     def review_queue_page(self, *, batch: str | None = None, domain: str | None = None, model: str | None = None,
-                          offset: int = 0, limit: int = 50,
-                          count_limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
+                          offset: int = 0, limit: int = 50, count_limit: int | None = None,
+                          viewer: str | None = None) -> tuple[int, list[dict[str, Any]]]:
         """How many tasks await review (with these filters), and one page of them in queue order.
+
+        Gold copies are not listed, but ``viewer``'s own (as any item they hold, it is in their queue).
 
         With ``count_limit`` the count stops past it (returns at most count_limit + 1): an exact
         count of 100,000 queued tasks costs more than the page itself.
@@ -189,7 +220,7 @@ class ReviewRecords(StoreBase):
         """
         s, tk, d = t.task_states, t.tasks, t.drafts
         offset, limit = max(offset, 0), max(limit, 0)
-        source, where = self._queue(batch, domain, model)
+        source, where = self._queue(batch, domain, model, viewer=viewer)
         order = (s.c.updated_at, s.c.task_id)
         now = self.clock()
         with self.reading() as conn:
@@ -241,7 +272,8 @@ class ReviewRecords(StoreBase):
             values = select(func.min(column).label("value")).cte(f"{column.name}_values", recursive=True)
             following = select(func.min(column)).where(column > values.c.value).scalar_subquery()
             values = values.union_all(select(following).where(values.c.value.is_not(None)))
-            awaiting = select(s.c.task_id).where(linked == values.c.value, s.c.state == "awaiting_review", link)
+            awaiting = select(s.c.task_id).where(linked == values.c.value, s.c.state == "awaiting_review", link,
+                                                 not_gold_copy(s.c.task_id))
             return select(values.c.value).where(values.c.value.is_not(None),
                                                 awaiting.limit(1).scalar_subquery().is_not(None))
 
@@ -252,15 +284,21 @@ class ReviewRecords(StoreBase):
         return {"batches": sorted(batches), "domains": sorted(domains), "models": sorted(models)}
 
     def reviewer_progress(self, reviewer: str, *, since: datetime) -> dict[str, int]:
-        """What a reviewer did since ``since``: refinements ("done"), skips ("skipped"), calibration answers."""
-        r, a = t.refinements, t.calibration_answers
+        """What a reviewer did since ``since``: refinements ("done"), skips ("skipped"), calibration answers.
+
+        Answers to gold copies count as the items they look like (done or skipped): the count a trainer
+        watches on the queue page says nothing of which item was gold.
+        """
+        r, a, g = t.refinements, t.calibration_answers, t.gold_answers
         since = aware_utc(since)
         with self.reading() as conn:
-            decisions = dict(conn.execute(select(r.c.decision, func.count())
-                                          .where(r.c.reviewer == reviewer, r.c.created_at >= since)
-                                          .group_by(r.c.decision)).all())
+            decisions = Counter(dict(conn.execute(select(r.c.decision, func.count())
+                                                  .where(r.c.reviewer == reviewer, r.c.created_at >= since)
+                                                  .group_by(r.c.decision)).all()))
             calibration = conn.scalar(select(func.count()).select_from(a)
                                       .where(a.c.reviewer == reviewer, a.c.created_at >= since))
+            decisions.update(str(data["refinement"]["decision"]) for data in conn.scalars(
+                select(g.c.data).where(g.c.reviewer == reviewer, g.c.created_at >= since)))
         skipped = int(decisions.pop("skip", 0))
         return {"done": sum(int(n) for n in decisions.values()), "skipped": skipped,
                 "calibration": int(calibration or 0)}

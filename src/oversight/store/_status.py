@@ -1,7 +1,10 @@
 """What ``status`` and the lead hub count: tasks by state, spend, and each critic's tallies.
 
 Aggregates over indexes (``STATUS_INDEXES``): no record is read, so they cost milliseconds with
-100,000 tasks in the queue.
+100,000 tasks in the queue. Gold copies (a gold item's own task, draft and critique in one trainer's
+queue) are no part of the work: each aggregate counts every row, then takes the gold copies' away in
+the same statement (``UNION ALL`` of the negated sums over the few copies, found by primary key from
+``gold_copies``), so it still reads an index.
 """
 
 from __future__ import annotations
@@ -10,13 +13,22 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 
 from oversight.store import tables as t
 from oversight.store._base import StoreBase
 from oversight.store._refine import TASK_STATES
 
 __all__ = ["StatusRecords"]
+
+
+# The gold copies' task ids, and the ids their states name (a copy's one draft and critique): each found by
+# primary key (written as a join, SQLite, without statistics, would walk the whole table to meet the few copies).
+_GOLD_TASKS = select(t.gold_copies.c.task_id)
+
+
+def _of_gold(column: Any) -> Any:
+    return select(column).where(t.task_states.c.task_id.in_(_GOLD_TASKS))
 
 
 class StatusRecords(StoreBase):
@@ -29,12 +41,16 @@ class StatusRecords(StoreBase):
         so it costs milliseconds with 100,000 tasks in the queue.
         """
         s, d, c = t.task_states, t.drafts, t.critiques
+        gold_state = s.alias("gold_state")
+        states: Counter[str] = Counter()
         with self.reading() as conn:
-            states = dict(conn.execute(select(s.c.state, func.count()).group_by(s.c.state)).all())
-            drafts, draft_tokens, draft_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(d.c.tokens), 0), func.coalesce(func.sum(d.c.cost_usd), 0.0))).one()
-            critiques, critique_tokens, critique_cost = conn.execute(select(
-                func.count(), func.coalesce(func.sum(c.c.tokens), 0), func.coalesce(func.sum(c.c.cost_usd), 0.0))).one()
+            for state, n in conn.execute(union_all(
+                    select(s.c.state, func.count()).group_by(s.c.state),
+                    select(gold_state.c.state, -func.count()).where(gold_state.c.task_id.in_(_GOLD_TASKS))
+                    .group_by(gold_state.c.state))):
+                states[state] += int(n)
+            drafts, draft_tokens, draft_cost = self._less_gold(conn, d, s.c.draft_id)
+            critiques, critique_tokens, critique_cost = self._less_gold(conn, c, s.c.critique_id)
             refinements = conn.scalar(select(func.count()).select_from(t.refinements)) or 0
         return {
             "tasks": sum(states.values()),
@@ -46,6 +62,19 @@ class StatusRecords(StoreBase):
             "cost_usd": round(float(draft_cost) + float(critique_cost), 6),
         }
 
+    @staticmethod
+    def _less_gold(conn: Any, table: Any, of_state: Any) -> tuple[int, int, float]:
+        """Rows of ``table`` (drafts or critiques), their tokens and cost, gold copies' (``of_state``: the
+        state's column naming theirs) taken away."""
+        gold = table.alias(f"gold_{table.name}")
+        counted = conn.execute(union_all(
+            select(func.count(), func.coalesce(func.sum(table.c.tokens), 0),
+                   func.coalesce(func.sum(table.c.cost_usd), 0.0)),
+            select(-func.count(), -func.coalesce(func.sum(gold.c.tokens), 0),
+                   -func.coalesce(func.sum(gold.c.cost_usd), 0.0)).where(gold.c.id.in_(_of_gold(of_state))))).all()
+        return (sum(int(r[0]) for r in counted), sum(int(r[1] or 0) for r in counted),
+                sum(float(r[2] or 0.0) for r in counted))
+
     def critic_tallies(self) -> list[dict[str, Any]]:
         """Per critic (model, prompt name and version, whether its findings were checked): critiques,
         findings shown and dropped (by reason), and trainers' verdicts on the shown ones (right, wrong).
@@ -54,11 +83,16 @@ class StatusRecords(StoreBase):
         """
         c, r = t.critiques, t.refinements
         critic = (c.c.model, c.c.prompt_name, c.c.prompt_version, c.c.checked)
+        gold = c.alias("gold_critique")
+        gold_critic = (gold.c.model, gold.c.prompt_name, gold.c.prompt_version, gold.c.checked)
         tallies: dict[tuple[Any, ...], dict[str, Any]] = {}
         with self.reading() as conn:
-            for *key, reasons, n, shown in conn.execute(
+            for *key, reasons, n, shown in conn.execute(union_all(
                     select(*critic, c.c.drop_reasons, func.count(), func.sum(c.c.shown))
-                    .group_by(*critic, c.c.drop_reasons)):
+                    .group_by(*critic, c.c.drop_reasons),
+                    select(*gold_critic, gold.c.drop_reasons, -func.count(), -func.sum(gold.c.shown))
+                    .where(gold.c.id.in_(_of_gold(t.task_states.c.critique_id)))
+                    .group_by(*gold_critic, gold.c.drop_reasons))):
                 tally = tallies.setdefault(tuple(key), {"critiques": 0, "shown": 0, "dropped": Counter(),
                                                         "right": 0, "wrong": 0})
                 tally["critiques"] += int(n)
@@ -79,5 +113,5 @@ class StatusRecords(StoreBase):
                     tally["right"] += int(right or 0)
                     tally["wrong"] += int(wrong or 0)
         return [{"model": model, "prompt_name": name, "prompt_version": version, "checked": bool(checked),
-                 **{k: (dict(v) if k == "dropped" else v) for k, v in tally.items()}}
-                for (model, name, version, checked), tally in tallies.items()]
+                 **{k: (dict(+v) if k == "dropped" else v) for k, v in tally.items()}}
+                for (model, name, version, checked), tally in tallies.items() if tally["critiques"]]

@@ -22,7 +22,7 @@ from oversight import review
 from oversight.errors import InvalidAnswerError, LeaseError, NotFoundError
 from oversight.project import Project
 from oversight.refine.answers import word_diff
-from oversight.review import calibration
+from oversight.review import calibration, gold_queue
 from oversight.schemas import MAX_TAG_CHARS, Critique, Draft, ReviewLease, utcnow
 from oversight.web._deps import CheckedForm, KeptForm, ProjectDep, SignedIn, checked_form, signed_in
 from oversight.web._paths import path_id
@@ -151,7 +151,7 @@ async def queue_page(request: Request, session: SignedIn, project: ProjectDep) -
     filters = _filters(request)
     number = _page_number(request)
     total, rows = await asyncio.to_thread(store.review_queue_page, **filters, offset=(number - 1) * PAGE_SIZE,
-                                          limit=PAGE_SIZE, count_limit=QUEUE_COUNT_LIMIT)
+                                          limit=PAGE_SIZE, count_limit=QUEUE_COUNT_LIMIT, viewer=session.user.name)
     more = total > QUEUE_COUNT_LIMIT  # shown as "10000+": the lead hub has the exact counts
     total = min(total, QUEUE_COUNT_LIMIT)
     facets = await _facets(request, project)
@@ -266,6 +266,8 @@ async def item_page(request: Request, task_id: str, session: SignedIn, project: 
         if due is not None:
             return redirect(f"/calibration/{path_id(due.task_id)}")
     item, lease = await review.held_item(project, task_id, session.user.name)
+    if lease.task_id != task_id:  # the queue's way gave another item (one due): its own address
+        return redirect(f"/items/{path_id(lease.task_id)}")
     return await _refine_page(request, project, item, action=f"/items/{path_id(task_id)}", claimed_at=lease.claimed_at,
                               calibrating=False, lease=lease)
 
@@ -273,7 +275,7 @@ async def item_page(request: Request, task_id: str, session: SignedIn, project: 
 @router.post("/items/{task_id:id}", response_class=HTMLResponse)
 async def submit_item(request: Request, task_id: str, session: SignedIn, form: KeptForm,
                       project: ProjectDep) -> Response:
-    item = await review.item(project, task_id)
+    item = await review.item(project, task_id, session.user.name)
     action = f"/items/{path_id(task_id)}"
     try:
         answer = answer_from_form(form, item.draft, item.critique)
@@ -312,11 +314,15 @@ async def release_item(task_id: str, session: SignedIn, project: ProjectDep) -> 
 async def done_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep, r: str = "") -> Response:
     store = project.store
     refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
-    refinement = next((x for x in refinements if x.id == r), None)
+    gold = await asyncio.to_thread(store.gold_answer, task_id)  # a gold copy's answer: shown as any other
+    refinement = next((x for x in [*refinements, *([gold.refinement] if gold else [])] if x.id == r), None)
     if refinement is None or (refinement.reviewer != session.user.name and not session.is_lead):
         raise NotFoundError(f"no refinement {r!r} of yours on task {task_id!r}")
     draft = await asyncio.to_thread(store.get_draft, refinement.draft_id)
-    return page(request, "done.html", refinement=refinement, draft=draft, task_id=task_id, body_page="queue")
+    shown = gold is not None and project.settings.gold_feedback  # only when the lead turned it on
+    feedback = await asyncio.to_thread(gold_queue.feedback, store, task_id) if shown else None
+    return page(request, "done.html", refinement=refinement, draft=draft, task_id=task_id, body_page="queue",
+                feedback=feedback)
 
 
 # -- calibration items ------------------------------------------------------------------------
@@ -386,6 +392,9 @@ async def calibration_result(request: Request, task_id: str, session: SignedIn, 
 @router.get("/tasks/{task_id:id}", response_class=HTMLResponse)
 async def compare_page(request: Request, task_id: str, session: SignedIn, project: ProjectDep) -> Response:
     store = project.store
+    copy = await asyncio.to_thread(store.gold_copy, task_id)
+    if copy is not None and copy.reviewer != session.user.name and not session.is_lead:
+        raise NotFoundError(f"no task with id {task_id!r}")  # another's gold copy is as unknown as a missing task
     lease = await asyncio.to_thread(store.review_lease, task_id)
     if (lease is not None and not session.is_lead and lease.reviewer != session.user.name
             and lease.lease_until > store.clock()):
@@ -393,6 +402,8 @@ async def compare_page(request: Request, task_id: str, session: SignedIn, projec
     task = await asyncio.to_thread(store.get_task, task_id)
     drafts = await asyncio.to_thread(store.drafts_of_task, task_id)
     refinements = await asyncio.to_thread(store.refinements_of_task, task_id)
+    if copy is not None and (gold := await asyncio.to_thread(store.gold_answer, task_id)) is not None:
+        refinements.append(gold.refinement)  # the trainer's answer, where an ordinary item shows its refinement
     by_draft: dict[str, list[Any]] = {}
     for refinement in refinements:
         by_draft.setdefault(refinement.draft_id, []).append(refinement)

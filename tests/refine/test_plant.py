@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from oversight.experiments.plant import UNSUPPORTED, caught, critic_pointed, plant, planted_prompt
+from oversight.refine.plant import UNSUPPORTED, caught, critic_pointed, plant, planted_prompt
 from oversight.schemas import Critique, Finding, PlantedError, Refinement
 
 DRAFT = ("The First Battle of Bull Run was fought on July 21, 1861 in Prince William County. "
@@ -102,3 +102,41 @@ def test_the_critic_points_at_a_planted_span_only_when_its_quote_overlaps_it() -
     assert critic_pointed(limit, DRAFT, critique("Bull Run", category="instruction-violation")) is True
     assert critic_pointed(limit, DRAFT, critique("Bull Run", issue="The date is wrong.")) is False
     assert critic_pointed(limit, DRAFT, critique("Bull Run", issue="Far too long for the limit.")) is True
+
+
+CONTEXT = ("The First Battle of Bull Run was fought on July 21, 1861. Union forces under Irvin McDowell met "
+           "Confederates under Joseph E. Johnston. The Union lost 2,896 men, the Confederates 1,982. "
+           "Abraham Lincoln was President.")
+
+
+def test_a_swapped_fact_takes_a_fact_the_context_holds_and_puts_another_of_the_context_in_its_place() -> None:
+    draft = "Irvin McDowell led the Union army, which lost 2,896 men on July 21, 1861."
+    seen = set()
+    for seed in range(30):
+        text, error = plant(draft, ["swapped_fact"], random.Random(seed), context=CONTEXT)
+        assert error is not None and error.kind == "swapped_fact"
+        assert error.original in CONTEXT and error.planted in CONTEXT and error.planted not in draft
+        assert draft[error.start:error.start + len(error.original)] == error.original
+        assert text == draft[:error.start] + error.planted + draft[error.start + len(error.original):]
+        seen.add((error.original, error.planted))
+    assert ("2,896", "1,982") in seen and ("Irvin McDowell", "Abraham Lincoln") in seen
+    assert all(a != "Union" for a, _ in seen)  # a one-word name only when nothing surer is there to swap
+
+
+def test_a_swapped_fact_needs_a_context_that_shares_a_fact_with_the_draft() -> None:
+    draft = "Irvin McDowell led the Union army, which lost 2,896 men."
+    assert plant(draft, ["swapped_fact"], random.Random(0)) == (draft, None)
+    assert plant(draft, ["swapped_fact"], random.Random(0), context="Nothing in common here.") == (draft, None)
+    _, error = plant(draft, ["swapped_fact", "unsupported_sentence"], random.Random(0), context=None)
+    assert error is not None and error.kind == "unsupported_sentence"  # gives way to the next kind
+
+
+@pytest.mark.parametrize(("decision", "text", "expected"), [
+    ("accept", None, False),
+    ("edit", "Irvin McDowell led the Union army.", True),
+    ("edit", "Abraham Lincoln led the Union army!", False),
+])
+def test_caught_a_swapped_fact(decision: str, text: str | None, expected: bool) -> None:
+    planted = "Abraham Lincoln led the Union army."
+    error = PlantedError(kind="swapped_fact", original="Irvin McDowell", planted="Abraham Lincoln", start=0)
+    assert caught(error, planted, refinement(decision, text)) is expected
