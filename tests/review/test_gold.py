@@ -255,6 +255,8 @@ async def test_an_unanswered_gold_copy_comes_back_first_even_by_another_address(
     item, lease = await review.held_item(project, "q1", "ana")  # by an address: the queue's way, as calibration
     assert lease.task_id == item.task.id == copy
     assert len(project.store.gold_copies("ana")) == 1
+    with pytest.raises(NotFoundError, match="no review to reset"):
+        await review.reset(project, copy)  # a gold copy has no refine thread
 
 
 # -- another trainer's copy ---------------------------------------------------------------------
@@ -368,3 +370,23 @@ def test_an_expert_answer_measures_false_alarms_and_agreement(expert: str, answe
     scored = gold_queue.score(item, GoldCopy(task_id="t_c", gold_id=item.id, reviewer="ana"), answer, draft)
     assert (scored.false_alarm, scored.decision_agrees, scored.caught) == (false_alarm, agrees, None)
     assert (scored.text_similarity == 1.0) is (answer.decision == "accept" and expert == "accept")
+
+
+async def test_an_unfinished_assessment_comes_first_then_production_and_its_pass_qualifies(make_project: Any) -> None:
+    from oversight.review import qualify
+    from oversight.schemas import Assessment, PassRule
+
+    project = make_project(gold_rate=0.0)  # no random gold: what comes first is the assessment's alone
+    items = experts(project, 2)
+    project.store.save_assessment(Assessment(name="start", items=[i.id for i in items],
+                                             pass_rule=PassRule(catch_rate_lower=0.0, false_alarm_upper=0.2,
+                                                                min_items=1)))
+    served = []
+    for _ in range(3):
+        lease = await review.claim(project, "ana")
+        copy = project.store.gold_copy(lease.task_id)
+        served.append(None if copy is None else (copy.gold_id, copy.assessment))
+        await review.submit(project, lease.task_id, {"decision": "accept"}, reviewer="ana")
+    assert served[:2] == [(items[0].id, "start"), (items[1].id, "start")] and served[2] is None
+    assert [r.passed for r in project.store.assessment_results(reviewer="ana")] == [True]
+    assert "*" in project.store.trainer_standing("ana").qualified and qualify.pending(project.store, "ana") is None

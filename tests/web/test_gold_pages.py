@@ -16,6 +16,7 @@ from oversight import review
 from oversight.refine.answers import RefinementInput
 from oversight.review import gold
 from oversight.schemas import GoldItem, Task
+from tests.support.clock import Clock
 from tests.support.review_seed import finding
 from tests.web.conftest import Site, csrf_of, default_items
 from tests.web.test_review_items import claim_next
@@ -94,6 +95,7 @@ def test_after_a_gold_answer_the_page_says_nothing_unless_the_lead_turned_feedba
                                                                                      feedback: bool) -> None:
     site = site_factory([*default_items(), TOWER], gold_rate=0.0, gold_feedback=feedback)
     store, ana = site.project.store, site.client("ana")
+    store.clock = Clock()  # still: the time on each item is the same (the page says it)
     item = _item(site, "planted")
     gold.keep(store, [item])
     ordinary_done = _answer(ana, "tw1", ana.get("/items/tw1").text)
@@ -130,3 +132,20 @@ def test_another_trainer_cannot_open_a_gold_copy_by_any_address(site_factory: An
     assert copy not in ben.get("/queue").text and copy in ana.get("/queue").text
     assert lea.get(f"/tasks/{copy}").status_code == 200  # a lead may look
     assert store.gold_answers() == [] and store.review_lease(copy).reviewer == "ana"  # type: ignore[union-attr]
+
+
+def test_the_lead_page_lists_gold_items_with_their_answers_and_retires_one(site_factory: Any) -> None:
+    site = site_factory([*default_items(), TOWER], gold_rate=1.0)
+    store, ana, lea = site.project.store, site.client("ana"), site.client("lea")
+    item = _item(site, "planted")
+    gold.keep(store, [item])
+    copy = claim_next(ana).headers["location"].removeprefix("/items/")
+    _answer(ana, copy, ana.get(f"/items/{copy}").text)
+    assert ana.get("/lead/gold").status_code == 403
+    listed = lea.get("/lead/gold")
+    row = re.search(rf'<tr data-gold="{item.id}">(.*?)</tr>', listed.text, re.DOTALL)
+    assert listed.status_code == 200 and row is not None
+    assert '<td class="answers">1</td>' in row.group(1) and "wrong number" in row.group(1)
+    retired = lea.post(f"/lead/gold/{item.id}/retire", data={"csrf": csrf_of(listed.text)})
+    assert retired.status_code == 303 and store.gold_item(item.id).retired  # type: ignore[union-attr]
+    assert "Gold item retired." in lea.get(retired.headers["location"]).text

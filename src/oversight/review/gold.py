@@ -297,10 +297,13 @@ def keep(store: Store, items: Sequence[GoldItem]) -> tuple[int, int]:
 
 
 def listing(store: Store, *, retired: bool = False) -> list[dict[str, Any]]:
-    """Each gold item as a row for leads: what it is, who made it, and how many trainers answered it."""
-    answers = Counter(a.gold_id for a in store.gold_answers())
+    """Each gold item as a row for leads: what it is, who made it, how many trainers answered it (and, planted,
+    caught its error)."""
+    found = store.gold_answers()
+    answers, caught = Counter(a.gold_id for a in found), Counter(a.gold_id for a in found if a.caught)
     return [{"id": i.id, "kind": i.kind, "domain": i.domain, "task_id": i.source_task_id,
              "plant": i.plant.kind if i.plant else None, "expert": i.expert, "decision": i.decision,
              "decoy": i.decoy is not None, "critic_pointed": i.critic_pointed, "made_by": i.made_by,
-             "retired": i.retired, "answers": answers.get(i.id, 0), "created_at": i.created_at.isoformat()}
+             "retired": i.retired, "answers": answers.get(i.id, 0), "caught": caught.get(i.id, 0),
+             "created_at": i.created_at.isoformat()}
             for i in store.gold_items(retired=retired)]

@@ -29,6 +29,7 @@ from oversight.refine.answers import check_answer, word_diff
 from oversight.refine.plant import caught
 from oversight.review.calibration import final_text
 from oversight.review.calibration import score as calibration_score
+from oversight.review.qualify import pending
 from oversight.schemas import (
     CalibrationItem,
     Critique,
@@ -89,17 +90,21 @@ def due_copy(store: Store, reviewer: str, settings: Settings, *, task_id: str | 
     elif store.held_review(reviewer, batch=batch, domain=domain, model=model) is not None:
         return None  # the item they hold comes back
     waiting = store.own_gold_copy(reviewer, batch=batch, domain=domain, model=model)
-    if waiting is not None or settings.gold_rate <= 0:
+    if waiting is not None:
         return waiting
-    met = {c.gold_id for c in store.gold_copies(reviewer)}
-    left = [i for i in store.gold_items() if i.id not in met and reviewer not in (i.made_by, i.expert)]
-    left = _fits(store, left, batch, domain, model)
-    if not left:
+    if (assessed := pending(store, reviewer)) is not None:  # an assessment not yet finished comes first
+        assessment, gold_id = assessed
+        item = store.gold_item(gold_id)
+        if item is not None:
+            return copy_for(store, item, reviewer, assessment=assessment.name).task_id
+    if settings.gold_rate <= 0 or not store.count("gold_items"):
         return None
-    answered = store.items_answered(reviewer)
+    answered = store.items_answered(reviewer)  # the draw first: most claims stop here, no item read
     if not is_due(reviewer, answered, settings.gold_rate):
         return None
-    item = draw(left, reviewer, answered)
+    met = {c.gold_id for c in store.gold_copies(reviewer)}
+    left = [i for i in store.gold_items() if i.id not in met]  # those met left out first: fewer for _fits to look up
+    item = draw(_fits(store, left, batch, domain, model), reviewer, answered)
     return None if item is None else copy_for(store, item, reviewer).task_id
 
 

@@ -99,10 +99,15 @@ def queue(store: Store) -> list[QueueEntry]:
     return sorted(entries, key=lambda e: (_ROUTE_ORDER.get(e.route.route if e.route else "", 1), order[e.task_id]))
 
 
+def _hide_gold(store: Store, task_id: str, reviewer: str | None) -> None:
+    """Raise for another trainer's gold copy the NotFoundError a missing task raises: it is theirs alone."""
+    if (copy := store.gold_copy(task_id)) is not None and copy.reviewer != reviewer:
+        raise NotFoundError(f"no task with id {task_id!r}")
+
+
 def _load_item(store: Store, task_id: str, reviewer: str | None = None) -> ReviewItem:
     state = store.task_state(task_id)
-    if (copy := store.gold_copy(task_id)) is not None and copy.reviewer != reviewer:
-        raise NotFoundError(f"no task with id {task_id!r}")  # another's gold copy is as unknown as a missing task
+    _hide_gold(store, task_id, reviewer)
     if state.state != "awaiting_review":
         raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
     task = store.get_task(task_id)
@@ -142,18 +147,17 @@ async def claim(
 
     A reviewer who holds an item already gets it back (its lease renewed, its clock not
     restarted). ``batch`` (the import's source), ``domain`` and ``model`` narrow the queue.
-    A gold item may be due instead (``gold_queue.due_copy``): the lease is then on its copy.
-    Items the routing rule sends to experts go only to trainers qualified in their domain.
-    Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
+    Items the routing rule sends to experts go only to trainers qualified in their domain. A gold item
+    may be due instead (``gold_queue.due_copy``: an unfinished assessment's first): the lease is then on
+    its copy. Raises TrainerPausedError when a lead paused the reviewer (``qualify.admit``).
     """
     def pick() -> ReviewLease | None:
         tiers = qualify.admit(project.store, reviewer)  # paused: refused, nothing claimed
         gold = gold_queue.due_copy(project.store, reviewer, project.settings, task_id=task_id, batch=batch,
                                    domain=domain, model=model)
-        return project.store.claim_review(
+        return project.store.claim_review(  # a gold copy is theirs whatever its route: assessments test experts
             reviewer, lease_seconds=project.settings.review_lease_seconds, task_id=gold or task_id, batch=batch,
-            domain=domain, model=model, routing=tiers.routing, qualified=tiers.qualified,
-        )
+            domain=domain, model=model, routing=None if gold else tiers.routing, qualified=tiers.qualified)
 
     return await asyncio.to_thread(pick)
 
@@ -203,7 +207,7 @@ def _not_held(store: Store, task_id: str, reviewer: str, consequence: str) -> Ov
     such task for them) or LeaseError naming who holds it, with ``consequence`` said after."""
     try:
         state = store.task_state(task_id)
-        _load_item(store, task_id, reviewer) if store.gold_copy(task_id) else None
+        _hide_gold(store, task_id, reviewer)
     except NotFoundError as exc:
         return exc
     if state.state != "awaiting_review":

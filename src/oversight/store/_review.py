@@ -33,8 +33,8 @@ class ReviewRecords(StoreBase):
 
     # -- review leases -------------------------------------------------------------------------
 
-    def _queue(self, batch: str | None, domain: str | None, model: str | None, *,
-               viewer: str | None = None, with_task: bool = False) -> tuple[FromClause, list[Any]]:
+    def _queue(self, batch: str | None, domain: str | None, model: str | None, viewer: str | None = None, *,
+               with_task: bool = False) -> tuple[FromClause, list[Any]]:
         """What the awaiting-review queue with these filters selects from, and its conditions
         (``with_task``: the task is joined even without a filter on it, for a condition on it).
 
@@ -157,13 +157,16 @@ class ReviewRecords(StoreBase):
 
     def own_gold_copy(self, reviewer: str, *, batch: str | None = None, domain: str | None = None,
                       model: str | None = None) -> str | None:
-        """The oldest gold copy made for ``reviewer`` still awaiting their answer (matching the filters), or None."""
+        """The first (in queue order) gold copy made for ``reviewer`` still awaiting their answer (matching the
+        filters), or None."""
         s, g = t.task_states, t.gold_copies
         source, where = self._queue(batch, domain, model, viewer=reviewer)
-        query = (select(s.c.task_id).select_from(source.join(g, g.c.task_id == s.c.task_id))
-                 .where(*where, g.c.reviewer == reviewer).order_by(g.c.created_at, g.c.task_id).limit(1))
+        theirs = s.c.task_id.in_(select(g.c.task_id).where(g.c.reviewer == reviewer))
+        # ordered here, not by the database: sorting in SQL, SQLite would walk the queue in order to meet them
+        query = select(s.c.updated_at, s.c.task_id).select_from(source).where(*where, theirs)
         with self.reading() as conn:
-            return conn.scalar(query)
+            found = sorted(conn.execute(query).all())
+        return found[0][1] if found else None
 
     def renew_review(self, task_id: str, reviewer: str, *, lease_seconds: float) -> ReviewLease | None:
         """Extend the reviewer's hold on a task awaiting review to ``lease_seconds`` from now; None if not theirs.

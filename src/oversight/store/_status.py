@@ -3,7 +3,8 @@
 Aggregates over indexes (``STATUS_INDEXES``): no record is read, so they cost milliseconds with
 100,000 tasks in the queue. Gold copies (a gold item's own task, draft and critique in one trainer's
 queue) are no part of the work: each aggregate counts every row, then takes the gold copies' away in
-the same statement (``UNION ALL`` of the negated sums over the few copies), so it still reads an index.
+the same statement (``UNION ALL`` of the negated sums over the few copies, found by primary key from
+``gold_copies``), so it still reads an index.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from oversight.store._refine import TASK_STATES
 __all__ = ["StatusRecords"]
 
 
+# The gold copies' task ids, and the ids their states name (a copy's one draft and critique): each found by
+# primary key (written as a join, SQLite, without statistics, would walk the whole table to meet the few copies).
+_GOLD_TASKS = select(t.gold_copies.c.task_id)
+
+
+def _of_gold(column: Any) -> Any:
+    return select(column).where(t.task_states.c.task_id.in_(_GOLD_TASKS))
+
+
 class StatusRecords(StoreBase):
     """Counts of the refine loop's records, read from indexes."""
 
@@ -30,17 +40,17 @@ class StatusRecords(StoreBase):
         A handful of aggregate queries, each over an index (``STATUS_INDEXES``): no record is read,
         so it costs milliseconds with 100,000 tasks in the queue.
         """
-        s, d, c, g = t.task_states, t.drafts, t.critiques, t.gold_copies
+        s, d, c = t.task_states, t.drafts, t.critiques
         gold_state = s.alias("gold_state")
         states: Counter[str] = Counter()
         with self.reading() as conn:
             for state, n in conn.execute(union_all(
                     select(s.c.state, func.count()).group_by(s.c.state),
-                    select(gold_state.c.state, -func.count()).select_from(
-                        g.join(gold_state, gold_state.c.task_id == g.c.task_id)).group_by(gold_state.c.state))):
+                    select(gold_state.c.state, -func.count()).where(gold_state.c.task_id.in_(_GOLD_TASKS))
+                    .group_by(gold_state.c.state))):
                 states[state] += int(n)
-            drafts, draft_tokens, draft_cost = self._less_gold(conn, d)
-            critiques, critique_tokens, critique_cost = self._less_gold(conn, c)
+            drafts, draft_tokens, draft_cost = self._less_gold(conn, d, s.c.draft_id)
+            critiques, critique_tokens, critique_cost = self._less_gold(conn, c, s.c.critique_id)
             refinements = conn.scalar(select(func.count()).select_from(t.refinements)) or 0
         return {
             "tasks": sum(states.values()),
@@ -53,15 +63,15 @@ class StatusRecords(StoreBase):
         }
 
     @staticmethod
-    def _less_gold(conn: Any, table: Any) -> tuple[int, int, float]:
-        """Rows of ``table`` (drafts or critiques), their tokens and cost, gold copies' taken away."""
+    def _less_gold(conn: Any, table: Any, of_state: Any) -> tuple[int, int, float]:
+        """Rows of ``table`` (drafts or critiques), their tokens and cost, gold copies' (``of_state``: the
+        state's column naming theirs) taken away."""
         gold = table.alias(f"gold_{table.name}")
         counted = conn.execute(union_all(
             select(func.count(), func.coalesce(func.sum(table.c.tokens), 0),
                    func.coalesce(func.sum(table.c.cost_usd), 0.0)),
             select(-func.count(), -func.coalesce(func.sum(gold.c.tokens), 0),
-                   -func.coalesce(func.sum(gold.c.cost_usd), 0.0))
-            .select_from(t.gold_copies.join(gold, gold.c.task_id == t.gold_copies.c.task_id)))).all()
+                   -func.coalesce(func.sum(gold.c.cost_usd), 0.0)).where(gold.c.id.in_(_of_gold(of_state))))).all()
         return (sum(int(r[0]) for r in counted), sum(int(r[1] or 0) for r in counted),
                 sum(float(r[2] or 0.0) for r in counted))
 
@@ -71,7 +81,7 @@ class StatusRecords(StoreBase):
 
         Aggregates over indexes (``STATUS_INDEXES``), no record read: what ``status`` shows.
         """
-        c, r, g = t.critiques, t.refinements, t.gold_copies
+        c, r = t.critiques, t.refinements
         critic = (c.c.model, c.c.prompt_name, c.c.prompt_version, c.c.checked)
         gold = c.alias("gold_critique")
         gold_critic = (gold.c.model, gold.c.prompt_name, gold.c.prompt_version, gold.c.checked)
@@ -81,7 +91,7 @@ class StatusRecords(StoreBase):
                     select(*critic, c.c.drop_reasons, func.count(), func.sum(c.c.shown))
                     .group_by(*critic, c.c.drop_reasons),
                     select(*gold_critic, gold.c.drop_reasons, -func.count(), -func.sum(gold.c.shown))
-                    .select_from(g.join(gold, gold.c.task_id == g.c.task_id))
+                    .where(gold.c.id.in_(_of_gold(t.task_states.c.critique_id)))
                     .group_by(*gold_critic, gold.c.drop_reasons))):
                 tally = tallies.setdefault(tuple(key), {"critiques": 0, "shown": 0, "dropped": Counter(),
                                                         "right": 0, "wrong": 0})

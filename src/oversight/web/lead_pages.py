@@ -1,4 +1,5 @@
-"""The leads' pages: the pattern report, the judgment audit, interventions, calibration, trainers' profiles.
+"""The leads' pages: the pattern report, the judgment audit, interventions, calibration, gold items, trainers'
+profiles.
 
 The report is the one `oversight report` writes (``oversight.leads.report_text``), with each
 pattern's members linked to their items. Trainers are refused every page here: the router runs
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from oversight.errors import NotFoundError, OversightError
-from oversight.review import calibration, profiles
+from oversight.review import calibration, gold, profiles
 from oversight.schemas import FailureNote, utcnow
 from oversight.web._deps import CheckedForm, LeadOnly, ProjectDep, checked_form, lead_only
 from oversight.web._render import REPORT_CSP, flash_of, page, redirect
@@ -119,6 +120,20 @@ async def add_calibration(form: CheckedForm, project: ProjectDep) -> Response:
 
     await asyncio.to_thread(seed)
     return redirect("/lead/calibration?flash=added")
+
+
+@router.get("/gold", response_class=HTMLResponse)
+async def gold_page(request: Request, project: ProjectDep) -> Response:
+    """The gold items hidden in the queue, with how many trainers answered each (and caught its error)."""
+    rows = await asyncio.to_thread(gold.listing, project.store, retired=True)
+    return page(request, "lead_gold.html", rows=rows, rate=project.settings.gold_rate,
+                feedback=project.settings.gold_feedback, flash=flash_of(request, {"retired": "Gold item retired."}))
+
+
+@router.post("/gold/{gold_id}/retire", dependencies=[Depends(checked_form)])
+async def retire_gold(gold_id: str, project: ProjectDep) -> Response:
+    await asyncio.to_thread(project.store.retire_gold_item, gold_id)
+    return redirect("/lead/gold?flash=retired")
 
 
 @router.post("/calibration/{task_id:id}/remove", dependencies=[Depends(checked_form)])
