@@ -219,6 +219,22 @@ async def test_the_due_rule_is_a_seeded_draw_per_trainer_and_items_answered(make
     assert runs == [expected, expected]
 
 
+async def test_the_item_served_is_the_public_draw_among_those_left(make_project: Any) -> None:
+    project = make_project(gold_rate=1.0)
+    items = experts(project, 6)
+    met: set[str] = set()
+    for answered in range(4):
+        expected = gold_queue.draw(project.store.gold_items(), "ana", answered, met=met)
+        lease = await review.claim(project, "ana")
+        copy = project.store.gold_copy(lease.task_id)
+        assert expected is not None and copy is not None and copy.gold_id == expected.id
+        met.add(copy.gold_id)
+        await review.submit(project, lease.task_id, {"decision": "accept"}, reviewer="ana")
+    assert gold_queue.draw(items, "lea", 0) is None  # she made them all
+    assert gold_queue.draw(items, "ana", 0, met={i.id for i in items}) is None  # all met
+    assert gold_queue.draw(items, "ana", 9) == gold_queue.draw(list(items), "ana", 9)  # seeded: the same each time
+
+
 async def test_a_trainer_never_meets_gold_they_made_or_are_the_expert_of(make_project: Any) -> None:
     project = make_project(gold_rate=1.0)
     experts(project, 1, made_by="lea")  # its expert is expert0

@@ -11,10 +11,15 @@ from typing import Any
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from oversight.review import qualify
 from oversight.review.profiles import (
+    DEFERENCE_BAR,
+    FALSE_ALARM_BAR,
     MIN_ITEMS,
     NO_DOMAIN,
     below_bar,
+    flagged,
+    flags,
     iso_week,
     profile,
     profiles,
@@ -88,7 +93,7 @@ def test_below_min_items_a_figure_says_too_few_and_suggests_no_pause(tmp_store: 
     assert found.catch_rate.too_few and found.catch_rate.n == MIN_ITEMS - 1
     assert found.catch_rate.high is not None and found.catch_rate.high < 0.5  # the interval alone would say pause
     assert found.catch_rate.label() == f"too few items ({MIN_ITEMS - 1})"
-    assert found.suggestion is None and suggested_pause(found, 0.5) is None
+    assert found.suggestion is None and suggested_pause(found, 0.5) == []
     planted(tmp_store, "ann", caught=False)
     assert profile(tmp_store, "ann", bar=0.5).suggestion is not None
 
@@ -99,10 +104,11 @@ def test_a_pause_is_suggested_only_when_the_upper_bound_is_below_the_bar(tmp_sto
     found = profile(tmp_store, "ann")
     high = proportion_confint(2, 10, alpha=0.05, method="wilson")[1]
     assert found.catch_rate.point == 0.2 and 0.2 < 0.5 < high
-    assert suggested_pause(found, 0.5) is None  # the point is far below the bar: never enough alone
-    assert suggested_pause(found, high) is None  # the bound at the bar is not below it
-    reason = suggested_pause(found, high + 0.01)
-    assert reason is not None and "2 of 10" in reason and f"{high:.0%}" in reason
+    assert suggested_pause(found, 0.5) == []  # the point is far below the bar: never enough alone
+    assert suggested_pause(found, high) == []  # the bound at the bar is not below it
+    [reason] = suggested_pause(found, high + 0.01)
+    assert "2 of 10" in reason and f"{high:.0%}" in reason
+    assert [f.rule for f in flags(found, high + 0.01)] == ["catch"]
     assert profile(tmp_store, "ann", bar=high + 0.01).suggestion == reason
 
 
@@ -257,3 +263,70 @@ def test_a_trainer_with_no_work_gets_empty_figures(tmp_store: Any) -> None:
     found = profile(tmp_store, "nobody", bar=0.5)
     assert (found.gold_answers, found.production_items, found.by_week, found.suggestion) == (0, 0, [], None)
     assert found.catch_rate.point is None and found.catch_rate.too_few
+
+
+def wilson_low(k: int, n: int) -> float:
+    return float(proportion_confint(k, n, alpha=0.05, method="wilson")[0])
+
+
+def test_catching_only_what_the_critic_points_at_is_flagged_on_the_errors_it_missed(tmp_store: Any) -> None:
+    for _ in range(MIN_ITEMS - 1):  # caught every error a finding pointed at, none of the others
+        planted(tmp_store, "dee", caught=True, critic_pointed=True)
+        planted(tmp_store, "dee", caught=False, critic_pointed=False)
+    planted(tmp_store, "dee", caught=True, critic_pointed=True)
+    found = profile(tmp_store, "dee", bar=0.5)
+    assert found.catch_rate.high is not None and found.catch_rate.high > 0.5  # the overall rate clears the bar
+    assert flags(found, 0.5) == []  # one too few unassisted answers: that figure decides nothing yet
+    planted(tmp_store, "dee", caught=False, critic_pointed=False)
+    found = profile(tmp_store, "dee", bar=0.5)
+    [flag] = flags(found, 0.5)
+    assert flag.rule == "unassisted_catch" and f"caught 0 of {MIN_ITEMS} planted errors no finding" in flag.reason
+    assert found.reasons == [flag.reason] and found.suggestion == flag.reason
+
+
+def test_wrong_findings_marked_right_flag_deference_only_when_the_whole_interval_is_above_one_half(
+        tmp_store: Any) -> None:
+    n = 2 * MIN_ITEMS
+    needed = min(k for k in range(n + 1) if wilson_low(k, n) > DEFERENCE_BAR)  # the fewest that say so, and one less
+    for name, k in (("just", needed), ("not", needed - 1)):
+        for i in range(n):
+            planted(tmp_store, name, caught=True, deferred=i < k)
+    assert [f.rule for f in flags(profile(tmp_store, "just"), 0.5)] == ["deference"]
+    assert flags(profile(tmp_store, "not"), 0.5) == []
+    for _ in range(MIN_ITEMS - 1):  # every decoy marked right, but too few of them: nothing
+        planted(tmp_store, "few", caught=True, deferred=True)
+    few = profile(tmp_store, "few")
+    assert few.deference.point == 1.0 and flags(few, 0.5) == []
+
+
+def test_changing_drafts_the_expert_accepted_flags_false_alarms_on_the_lower_bound(tmp_store: Any) -> None:
+    n = 2 * MIN_ITEMS
+    needed = min(k for k in range(n + 1) if wilson_low(k, n) > FALSE_ALARM_BAR)
+    assert needed / n > FALSE_ALARM_BAR + 0.05  # a point estimate above the limit is not enough
+    for name, k in (("just", needed), ("not", needed - 1)):
+        for i in range(n):
+            expert(tmp_store, name, changed=i < k, false_alarm=i < k)
+    [flag] = flags(profile(tmp_store, "just"), 0.5)
+    assert flag.rule == "false_alarms" and f"changed {needed} of {n} drafts" in flag.reason
+    assert flags(profile(tmp_store, "not"), 0.5) == []
+
+
+def test_every_rule_that_fires_gives_its_reason_and_everyone_decides_alike(tmp_store: Any) -> None:
+    for _ in range(MIN_ITEMS):  # misses all, marks every decoy right, changes every accepted draft
+        planted(tmp_store, "bad", caught=False, critic_pointed=False, deferred=True)
+        expert(tmp_store, "bad", changed=True, false_alarm=True)
+        planted(tmp_store, "good", caught=True, critic_pointed=False, deferred=False)
+        expert(tmp_store, "good", changed=False, false_alarm=False)
+    planted(tmp_store, "odd", caught=True, deferred=True)  # one answer: nothing decided
+    found = profile(tmp_store, "bad", bar=0.5)
+    assert [f.rule for f in flags(found, 0.5)] == ["catch", "unassisted_catch", "deference", "false_alarms"]
+    assert found.reasons == suggested_pause(found, 0.5) and len(found.reasons) == 4
+    # the pages and the report (profiles), and the trust downstream (qualify), from the one decision
+    assert {p.reviewer for p in profiles(tmp_store, bar=0.5) if p.reasons} == {"bad"}
+    assert set(flagged(tmp_store, 0.5)) == set(qualify.below_bar(tmp_store, bar=0.5)) == {"bad"}
+    assert below_bar(tmp_store, 0.5).trainers == ["bad"]
+    assert qualify.trusted_reviewers(tmp_store, among=["bad", "good", "odd"]) == {"good", "odd"}
+    # a stricter level asks more of each interval: a bar just above the 95% upper bound is not above the 99% one
+    high = proportion_confint(0, MIN_ITEMS, alpha=0.05, method="wilson")[1]
+    assert "catch" in [f.rule for f in flags(found, high + 0.01)]
+    assert "catch" not in [f.rule for f in flags(found, high + 0.01, level=0.99)]

@@ -234,7 +234,8 @@ def _work(store: Store, reviewer: str, domain: str | None) -> None:
 def test_the_catch_interval_is_wilsons_and_below_the_bar_means_its_upper_bound(store: Store) -> None:
     item = gold()
     rng = random.Random(7)
-    outcomes = {"ann": [True] * 9 + [False], "ben": [False] * 12 + [True], "cara": [False, False], "dan": [False] * 5}
+    outcomes = {"ann": [True] * 9 + [False], "ben": [False] * 12 + [True], "cara": [False, False],
+                "dan": [False] * (profiles.MIN_ITEMS - 1)}
     for name, caught in outcomes.items():
         for n, c in enumerate(caught):
             store.save_gold_answer(answer(item, name, caught=c, n=n + rng.randrange(10**6)))
@@ -245,9 +246,10 @@ def test_the_catch_interval_is_wilsons_and_below_the_bar_means_its_upper_bound(s
         assert (rates[name].low, rates[name].high) == (pytest.approx(low), pytest.approx(high))
     below = qualify.below_bar(store, bar=0.5)
     # ben: 1 of 13, upper bound under 0.5; cara: 0 of 2 is a point estimate of 0, but the interval reaches 0.66;
-    # dan: 0 of 5 has an upper bound of 0.43, yet 5 items are fewer than the profiles' MIN_ITEMS: one rule for both
+    # dan: none caught, an upper bound under 0.5, yet on fewer than the profiles' MIN_ITEMS: one rule for both
     assert set(below) == {"ben"} and rates["cara"].high > 0.5 and rates["dan"].high < 0.5
     assert {p.reviewer for p in profiles.profiles(store) if profiles.suggested_pause(p, 0.5)} == set(below)
+    assert [f.rule for f in below["ben"]] == ["catch"]
     assert qualify.catch_rate([]) == (0, 0, 0.0, 1.0)
 
 

@@ -36,8 +36,9 @@ def report(ctx: click.Context, name: str | None, as_json: bool, since: str | Non
 
     Catch rate on planted errors, false alarms (changing a draft the expert accepted), deference to
     the critic, style bias and speed, each with its n and a 95% interval ("too few items" below the
-    stated minimum). A pause is suggested when the whole catch-rate interval lies below the
-    trainer_catch_bar setting; a lead decides.
+    stated minimum). A pause is suggested when a whole interval says so: the catch rate (or the catch
+    rate on errors no finding pointed at) below the trainer_catch_bar setting, wrong findings marked
+    right more often than not, or too many drafts the expert accepted changed; a lead decides.
     """
     from oversight.errors import NotFoundError
     from oversight.review.profiles import below_bar, profile, profiles
@@ -118,8 +119,9 @@ def _show_one(p: TrainerProfile) -> None:
         ("seconds per gold item", p.speed.gold.label() + f"; others {p.speed.peers_gold.label()}"),
         ("planted errors accepted", p.speed.accepted_planted.label()),
         ("speed against accuracy", p.speed.verdict or p.speed.note),
-        ("suggested pause", p.suggestion or ("none" if p.bar is None else f"none (bar {p.bar:.0%})")),
     ]
+    rows += ([("suggested pause", reason) for reason in p.reasons] if p.reasons
+             else [("suggested pause", "none" if p.bar is None else f"none (bar {p.bar:.0%})")])
     for label, text in rows:
         click.echo(f"  {label:<32} {visible(text)}")
     for title, slices in (("by week", p.by_week), ("by domain", p.by_domain)):

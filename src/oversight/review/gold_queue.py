@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 from oversight.config import Settings
@@ -45,12 +46,20 @@ from oversight.store import Store
 if TYPE_CHECKING:
     from oversight.project import Project
 
-__all__ = ["answer", "copy_for", "due_copy", "feedback", "is_due", "score"]
+__all__ = ["answer", "copy_for", "draw", "due_copy", "feedback", "is_due", "score"]
 
 
 def is_due(reviewer: str, answered: int, rate: float) -> bool:
     """Whether a gold item is due for ``reviewer`` after ``answered`` items: a draw seeded by both."""
     return rate > 0 and random.Random(content_hash("gold-due", reviewer, answered)).random() < rate
+
+
+def draw(items: Iterable[GoldItem], reviewer: str, answered: int, *, met: Collection[str] = ()) -> GoldItem | None:
+    """Which gold item a claim gives ``reviewer`` when one is due after ``answered`` items: a draw seeded by both
+    among ``items`` (in the order given: the store's) they have not ``met``, did not make and are not the expert
+    of; None when none is left. Public so that a simulation serves exactly what a claim would."""
+    left = [i for i in items if i.id not in met and reviewer not in (i.made_by, i.expert)]
+    return random.Random(content_hash("gold-pick", reviewer, answered)).choice(left) if left else None
 
 
 def _fits(store: Store, items: list[GoldItem], batch: str | None, domain: str | None,
@@ -94,12 +103,9 @@ def due_copy(store: Store, reviewer: str, settings: Settings, *, task_id: str | 
     if not is_due(reviewer, answered, settings.gold_rate):
         return None
     met = {c.gold_id for c in store.gold_copies(reviewer)}
-    left = [i for i in store.gold_items() if i.id not in met and reviewer not in (i.made_by, i.expert)]
-    left = _fits(store, left, batch, domain, model)
-    if not left:
-        return None
-    item = random.Random(content_hash("gold-pick", reviewer, answered)).choice(left)
-    return copy_for(store, item, reviewer).task_id
+    left = [i for i in store.gold_items() if i.id not in met]  # those met left out first: fewer for _fits to look up
+    item = draw(_fits(store, left, batch, domain, model), reviewer, answered)
+    return None if item is None else copy_for(store, item, reviewer).task_id
 
 
 def copy_for(store: Store, item: GoldItem, reviewer: str, *, assessment: str | None = None) -> GoldCopy:

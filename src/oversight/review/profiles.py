@@ -8,9 +8,12 @@ when it pointed at them). The trainer's production refinements give their style 
 audit's style model on what they accept against what they change) and their speed.
 
 Every proportion has a 95% Wilson interval and every figure its n; below ``MIN_ITEMS`` a figure
-says "too few items" and decides nothing. A pause is only ever *suggested*, and only when the
-whole catch-rate interval lies below the bar (``suggested_pause``): a point estimate alone never
-suggests one. Gold answers of an assessment count like any other: they are the same kind of work.
+says "too few items" and decides nothing. A pause is only ever *suggested*, by the rules of
+``review.flags`` (re-exported here as ``flags``: the one decision the lead pages, ``oversight trainers
+report``, the trust downstream and the trainer bench all read): the catch rate, the catch rate on
+errors no finding pointed at, deference and false alarms, each on the Wilson interval of a figure
+with at least ``min_items`` answers behind it, never on a point estimate alone.
+Gold answers of an assessment count like any other: they are the same kind of work.
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from oversight.review.flags import (
+    DEFERENCE_BAR,
+    FALSE_ALARM_BAR,
+    FLAG_LEVEL,
+    RULES,
+    Flag,
+    flags,
+    suggested_pause,
+)
 from oversight.schemas import (
     FEATURES,
     Difference,
@@ -43,11 +55,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BAR",
+    "DEFERENCE_BAR",
+    "FALSE_ALARM_BAR",
     "FAST_SHARE",
+    "FLAG_LEVEL",
     "MIN_ITEMS",
     "NO_DOMAIN",
+    "RULES",
     "BelowBar",
+    "Flag",
     "below_bar",
+    "flagged",
+    "flags",
     "iso_week",
     "profile",
     "profiles",
@@ -55,9 +74,13 @@ __all__ = [
     "suggested_pause",
 ]
 
-# Below this many answers a figure says "too few items" and suggests nothing: at 10 answers a 95%
-# Wilson interval around one half is still +-0.26 wide, and it only narrows with the square root of n.
-MIN_ITEMS = 10
+# Below this many answers a figure says "too few items" and suggests nothing. Chosen by measurement
+# (bench/bench_trainers.py, gold_rate 5%, bar 0.5, 200 runs a profile, flags asked after every gold
+# answer, flagged within 300 production items): at 5, rubber-stamper 92.0%, deferent 92.5%, careful
+# 0.0%; at 6: 90.5%, 81.0%, 0.0%; at 8: 89.5%, 54.5%, 0.0%; at 10: 78.0%, 25.5%, 0.0% (only 81-84% of
+# runs have 10 planted answers by then). 99% intervals met neither power target at any of them. The
+# interval does the guarding: 0 of 5 caught is still below 0.5 at 95% (upper bound 0.43), 1 of 5 is not.
+MIN_ITEMS = 5
 # The catch-rate bar of the ``trainer_catch_bar`` setting, by default.
 DEFAULT_BAR = 0.5
 # "Fast": a median time on gold items at most this share of the other trainers' median on them.
@@ -270,7 +293,8 @@ def _build(reviewer: str, answers: Sequence[GoldAnswer], items: Sequence[_Item],
         by_domain=_slices(answers, items, m, lambda a: a.domain or NO_DOMAIN, lambda i: i.domain or NO_DOMAIN),
     )
     if bar is not None:
-        found.bar, found.suggestion = bar, suggested_pause(found, bar)
+        found.bar, found.reasons = bar, suggested_pause(found, bar)
+        found.suggestion = "; ".join(found.reasons) or None
     return found
 
 
@@ -330,18 +354,18 @@ def profiles(store: Store, *, since: datetime | None = None, domain: str | None 
                    domain=domain, bar=bar, m=min_items) for who in sorted({*answers, *work})]
 
 
-def suggested_pause(found: TrainerProfile, bar: float) -> str | None:
-    """Why a lead might pause this trainer, in words, or None.
+def _judged(reviewer: str, answers: Sequence[GoldAnswer], gold_items: dict[str, GoldItem], m: int) -> TrainerProfile:
+    """The figures the flags read, and only those (no production work, no style fit): cheap for many trainers."""
+    return TrainerProfile(reviewer=reviewer, min_items=m, gold_answers=len(answers),
+                          catch_rate=_catch_rate(answers, m), false_alarms=_false_alarms(answers, m),
+                          deference=_deference(answers, m), missed_by_critic=_missed_by_critic(answers, gold_items, m))
 
-    Only when the catch rate rests on at least the profile's ``min_items`` answers and the upper
-    bound of its 95% interval lies below ``bar``: a low point estimate with an interval that reaches
-    the bar suggests nothing.
-    """
-    rate = found.catch_rate
-    if rate.too_few or rate.high is None or rate.high >= bar:
-        return None
-    return (f"caught {rate.k} of {rate.n} planted errors ({rate.point:.0%}); even the upper end of the 95% "
-            f"interval, {rate.high:.0%}, is below the bar of {bar:.0%}")
+
+def flagged(store: Store, bar: float, *, min_items: int = MIN_ITEMS) -> dict[str, list[Flag]]:
+    """Every trainer the flags flag over all their gold answers, with the rules that do (``flags``)."""
+    answers, items = _gold(store, None, None)
+    found = {who: flags(_judged(who, theirs, items, min_items), bar) for who, theirs in answers.items()}
+    return {who: found[who] for who in sorted(found) if found[who]}
 
 
 class BelowBar(NamedTuple):
@@ -353,8 +377,8 @@ class BelowBar(NamedTuple):
 
 
 def below_bar(store: Store, bar: float, *, found: Sequence[TrainerProfile] | None = None) -> BelowBar:
-    """Who is below ``bar`` (over all their work) and how many of the failure notes came from them."""
-    found = profiles(store, bar=bar) if found is None else found
-    names = sorted(p.reviewer for p in found if suggested_pause(p, bar) is not None)
+    """Who is below ``bar`` (over all their work: some rule of ``flags`` flags them) and how many of the
+    failure notes came from them. ``found``: profiles over all the work, already made."""
+    names = sorted(flagged(store, bar) if found is None else (p.reviewer for p in found if flags(p, bar)))
     notes = store.notes()
     return BelowBar(names, sum(1 for n in notes if n.reviewer in names), len(notes))

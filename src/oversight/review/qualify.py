@@ -14,9 +14,10 @@
   interventions, judge calibration, audits, exports) read with ``--trust qualified``: not paused,
   not below the bar, and qualified in every assessed domain they worked in.
 
-"Below the bar" is decided on the catch rate's 95% Wilson interval, never on a point estimate: a
-trainer is below it when even the interval's upper bound is under ``BAR``. Every decision here is
-read from the store at the moment it is needed, so two servers on one database agree on it.
+"Below the bar" is the profiles' one decision (``profiles.flags``: the catch rate, the unassisted
+catch rate, deference and false alarms, each on its Wilson interval, never on a point estimate), so
+trust downstream, the lead pages and ``oversight trainers report`` never disagree. Every decision here
+is read from the store at the moment it is needed, so two servers on one database agree on it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pydantic import ValidationError
 
 from oversight.declared import invalid, line_of, read_declared
 from oversight.errors import InputFileError, NotFoundError, NotQualifiedError, OversightError, TrainerPausedError
-from oversight.review.profiles import DEFAULT_BAR, MIN_ITEMS
+from oversight.review.profiles import DEFAULT_BAR, Flag, flagged
 from oversight.schemas import (
     Assessment,
     AssessmentResult,
@@ -359,14 +360,10 @@ def check_tier(store: Store, reviewer: str, route: GroupRoute | None, domain: st
 # -- trust downstream ---------------------------------------------------------------------------------
 
 
-def below_bar(store: Store, *, bar: float = BAR) -> dict[str, CatchRate]:
-    """Trainers whose catch rate's 95% upper bound is under ``bar`` on at least MIN_ITEMS planted items
-    (as ``profiles.suggested_pause`` decides), with their catch rate."""
-    by_reviewer: dict[str, list[GoldAnswer]] = {}
-    for answer in store.gold_answers():
-        by_reviewer.setdefault(answer.reviewer, []).append(answer)
-    rates = {name: catch_rate(answers) for name, answers in by_reviewer.items()}
-    return {name: rate for name, rate in rates.items() if rate.planted >= MIN_ITEMS and rate.high < bar}
+def below_bar(store: Store, *, bar: float = BAR) -> dict[str, list[Flag]]:
+    """Trainers below ``bar``, each with the rules that flag them: the profiles' suggested pause
+    (``profiles.flags``) over all their gold answers, decided by the same function."""
+    return flagged(store, bar)
 
 
 def _unqualified(store: Store, standings: dict[str, TrainerStanding]) -> set[str]:
@@ -389,8 +386,8 @@ def trusted_reviewers(store: Store, *, trust: Trust = "qualified", bar: float = 
     """Whose work the stages downstream read: None to trust everyone's (``trust="all"``, or nobody
     is untrusted), else the trusted names among ``among`` (default: every reviewer the store knows).
 
-    Trusted: not paused, not below the bar (catch rate's 95% upper bound under ``bar``), and, where
-    an assessment qualifies in a domain they refined tasks of, qualified in it.
+    Trusted: not paused, not below the bar (no rule of ``profiles.flags`` flags them against ``bar``),
+    and, where an assessment qualifies in a domain they refined tasks of, qualified in it.
     """
     if trust == "all":
         return None

@@ -155,8 +155,9 @@ class ProfileSlice(Record):
 class TrainerProfile(Record):
     """One trainer's judgment, measured on gold items (and their production work for style and speed).
 
-    ``suggestion`` is the suggested pause (with its reason) against ``bar``, when the profile was
-    made with a bar: a lead decides; nothing pauses anyone by itself.
+    ``reasons`` are the suggested pause against ``bar``, one per rule that flags the trainer
+    (``review.profiles.flags``), when the profile was made with a bar, and ``suggestion`` the same in
+    one line (None when no rule does): a lead decides; nothing pauses anyone by itself.
     """
 
     reviewer: str
@@ -182,4 +183,5 @@ class TrainerProfile(Record):
     by_week: list[ProfileSlice] = Field(default_factory=list)
     by_domain: list[ProfileSlice] = Field(default_factory=list)
     bar: float | None = None
+    reasons: list[str] = Field(default_factory=list)
     suggestion: str | None = None
