@@ -170,9 +170,9 @@ def _in_force(store: Store) -> list[Intervention]:
 
 
 def _stored_and_in_force(store: Store, critique_id: str) -> tuple[Critique | None, list[Intervention]]:
-    """The stored critique of this id (None if none) and, when there is none, the eval checks in force."""
-    existing = store.get_critique(critique_id)
-    return existing, ([] if existing is not None else _in_force(store))
+    """The stored critique of this id (None if none) and, when there is none, the eval checks in force (one read)."""
+    existing, accepted = store.critique_or_interventions(critique_id, status="accepted")
+    return existing, eval_checks_in_force(accepted)
 
 
 def _add_checks(store: Store, critique: Critique, task: Task, draft: Draft) -> Critique:
