@@ -65,10 +65,10 @@ async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(
         paused = await graph.aget_state({"configurable": {"thread_id": project.thread_id("q1")}})
     assert paused.next == (HUMAN_REFINE,) and project.store.task_state("q1").state == "awaiting_review"
     # the store: task and draft, draft kept, critique looked up, critique kept; the checkpointer:
-    # the thread read, its pause written (checkpoint and writes together or apart): 6 or 7. With
-    # LangGraph's AsyncSqliteSaver (11), the pause reached in a worker thread and the task and its
-    # draft read apart, it was 17.
-    assert len(wake_ups) <= 8, len(wake_ups)
+    # the thread read, its pause written (checkpoint and writes together or apart): 6 or 7 (a short
+    # draft is checked on the loop). With LangGraph's AsyncSqliteSaver (11), the pause reached in a
+    # worker thread and the task and its draft read apart, it was 17; with the checks in a thread, 7 or 8.
+    assert len(wake_ups) <= 7, len(wake_ups)
 
 
 async def test_a_thread_uses_four_store_connections_and_builds_no_statement_of_its_own(project: Project) -> None:
