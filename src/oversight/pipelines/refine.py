@@ -165,8 +165,10 @@ async def run_to_pause(graph: Any, task_id: str, thread_id: str, context: Pipeli
     """
     for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
         try:
+            # the run's output is not read: "updates", not the default "values", which builds the whole
+            # state anew after every step
             await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, context=context,
-                                durability="exit")
+                                durability="exit", stream_mode="updates")
             return
         except Exception as exc:
             lost = lost_connection(exc)
