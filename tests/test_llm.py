@@ -98,6 +98,35 @@ async def test_gives_up_after_bounded_attempts(queue: Planned, retry_waits: list
     assert len(retry_waits) == 2
 
 
+async def test_an_answer_at_the_first_try_costs_no_retry_machinery(queue: Planned, retry_waits: list[float],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import tenacity
+
+    built: list[Any] = []
+
+    class Counted(tenacity.AsyncRetrying):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tenacity, "AsyncRetrying", Counted)
+    llm = LLM("openai/gpt-4o-mini", max_attempts=3)
+    queue.append("ok")
+    assert (await llm.complete([{"role": "user", "content": "hi"}])).attempts == 1
+    assert built == []  # a request per call, every call: the policy's objects are built only when one fails
+    queue.extend([server_error(), "ok"])
+    result = await llm.complete([{"role": "user", "content": "hi"}])
+    assert (result.text, result.attempts, len(built), len(retry_waits)) == ("ok", 2, 1, 1)
+    assert len(queue.seen) == 3  # the failed first attempt went through the policy, not to the wire again
+
+
+async def test_one_attempt_allowed_is_one_request(queue: Planned, retry_waits: list[float]) -> None:
+    queue.extend([server_error(), "never reached"])
+    with pytest.raises(LLMError, match="gave up after 1 attempts"):
+        await LLM("openai/gpt-4o-mini", max_attempts=1).complete([{"role": "user", "content": "hi"}])
+    assert len(queue.seen) == 1 and retry_waits == []
+
+
 @pytest.mark.parametrize(("error", "kind"), [(auth_error, LLMAuthError), (bad_request, LLMBadRequestError)])
 async def test_never_retries_auth_or_bad_request(queue: Planned, retry_waits: list[float], error: Any, kind: type) -> None:
     queue.extend([error(), "never reached"])

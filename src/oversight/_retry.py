@@ -153,6 +153,11 @@ async def call_with_retry(
     (anything else, including giving up after ``max_attempts``, or after
     ``EMPTY_ANSWER_ATTEMPTS`` empty answers); never a provider exception.
     """
+    try:  # the common case: the first attempt answers, and no retry machinery is built for it
+        return await attempt(), 1
+    except Exception as exc:
+        first: BaseException | None = exc  # goes through the policy below like any other attempt's failure
+
     from tenacity import AsyncRetrying, RetryError, retry_if_exception
 
     litellm = load_litellm()
@@ -176,6 +181,9 @@ async def call_with_retry(
         async for tried in retrying:
             with tried:
                 attempts += 1
+                if first is not None:  # the first attempt, made above: its failure, not a second request
+                    failed, first = first, None
+                    raise failed
                 result = await attempt()
     except RetryError as exc:
         last = exc.last_attempt.exception()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from oversight.llm import Completion
 from oversight.prompts import load_prompt
@@ -158,13 +159,35 @@ async def test_between_the_paid_answer_and_its_write_the_store_is_not_read(store
         paid = True
         return await answer(*args, **kwargs)
 
-    real = store.interventions
-
-    def interventions(*args: Any, **kwargs: Any) -> Any:
-        assert not paid, "the store was read after the critic was paid, before its answer was written"
-        return real(*args, **kwargs)
-
+    after_paid: list[str] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: after_paid.append(statement) if paid else None)
     monkeypatch.setattr(critic, "structured", paying)
-    monkeypatch.setattr(store, "interventions", interventions)
     critique = await write_critique(TASK, DRAFT, critic, load_prompt("critique"), store=store)  # type: ignore[arg-type]
     assert paid and intervention_source(hedging_check().id) in {f.source for f in critique.findings}
+    assert after_paid and after_paid[0].lstrip().upper().startswith("INSERT INTO CRITIQUES"), after_paid[:2]
+
+
+async def test_a_short_task_is_checked_on_the_event_loop_and_a_long_context_in_a_worker_thread(
+        store, monkeypatch) -> None:
+    """A hop to a worker thread costs more than checking a short draft; a long context takes milliseconds."""
+    import threading
+
+    from oversight.refine import critique as stage
+
+    where: list[bool] = []
+    real = stage.check_findings
+
+    def check_findings(*args: Any, **kwargs: Any) -> Any:
+        where.append(threading.current_thread() is threading.main_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "check_findings", check_findings)
+    long_task = TASK.model_copy(update={"id": "t2", "context": TASK.context + " Filler sentence here." * 100})
+    store.add_tasks([TASK, long_task])
+    for task in (TASK, long_task):
+        draft = DRAFT.model_copy(update={"id": f"d-{task.id}", "task_id": task.id})
+        store.save_draft(draft)
+        await write_critique(task, draft, ScriptedCritic([MODEL_FINDING]), load_prompt("critique"),  # type: ignore[arg-type]
+                             store=store)
+    assert where == [True, False]

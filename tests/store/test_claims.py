@@ -52,6 +52,20 @@ def test_claim_returns_at_most_limit_in_queue_order(store: Store) -> None:
     assert {s.state for s in store.task_states()} == {"drafting"}
 
 
+def test_each_shape_of_claim_is_one_statement_built_once(store: Store) -> None:
+    """A worker claims every few tasks: building the UPDATE cost twice what running it does."""
+    from sqlalchemy import event
+
+    add(store, 6)
+    ran: list[object] = []
+    event.listen(store.engine, "before_execute", lambda _conn, statement, *_: ran.append(statement))
+    claimed = [store.claim_tasks(lease_seconds=LEASE, limit=1), store.claim_tasks(lease_seconds=LEASE, limit=2),
+               store.claim_tasks(lease_seconds=LEASE, limit=1, task_ids=["t005"]),
+               store.claim_tasks(lease_seconds=LEASE, limit=2, task_ids=["t004", "t005", "t003"])]
+    assert [[t for t, _, _ in c] for c in claimed] == [["t000"], ["t001", "t002"], ["t005"], ["t004", "t003"]]
+    assert len(ran) == 4 and ran[0] is ran[1] and ran[2] is ran[3] and ran[1] is not ran[2]
+
+
 def test_a_failed_task_goes_to_the_back_of_the_queue(store: Store) -> None:
     add(store, 4)
     (task_id, claim, _), = store.claim_tasks(lease_seconds=LEASE, limit=1)

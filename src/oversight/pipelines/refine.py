@@ -28,7 +28,6 @@ from oversight.refine.answers import check_answer
 from oversight.refine.critique import write_critique
 from oversight.refine.drafting import draft_id_for, draft_task
 from oversight.schemas import Critique, Draft, Refinement, Task
-from oversight.store import Store
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime
@@ -73,19 +72,14 @@ async def draft_answer(state: RefineState, runtime: Runtime[PipelineContext]) ->
     project = await project_of(runtime)
     store = project.store
     draft_id = draft_id_for(state["task_id"], project.drafter, project.draft_prompt, project.draft_params)
-    # the task and its stored draft in one hop to a worker thread (each hop waits for the GIL)
-    task, draft = await asyncio.to_thread(_task_and_draft, store, state["task_id"], draft_id)
+    # the task and its stored draft in one hop to a worker thread (each hop waits for the GIL), one read
+    task, draft = await asyncio.to_thread(store.task_and_draft_to_review, state["task_id"], draft_id)
     # the thread is recorded on the task with its critique (the move to awaiting_review):
     # nobody reads it before, and a write per task here costs throughput
     if draft is None:
         draft = await draft_task(task, project.drafter, project.draft_prompt, store=store,
                                  parameters=project.draft_params, looked_up=True)
     return {"task": task.model_dump(mode="json"), "draft": draft.model_dump(mode="json")}
-
-
-def _task_and_draft(store: Store, task_id: str, draft_id: str) -> tuple[Task, Draft | None]:
-    """The task and the draft to review: the one it was imported with, else the stored ``draft_id``."""
-    return store.get_task(task_id), store.draft_to_review(task_id, draft_id)
 
 
 async def critique_draft(state: RefineState, runtime: Runtime[PipelineContext]) -> dict[str, Any]:
@@ -171,8 +165,10 @@ async def run_to_pause(graph: Any, task_id: str, thread_id: str, context: Pipeli
     """
     for attempt in range(1, _CONNECTION_ATTEMPTS + 1):
         try:
+            # the run's output is not read: "updates", not the default "values", which builds the whole
+            # state anew after every step
             await graph.ainvoke({"task_id": task_id}, {"configurable": {"thread_id": thread_id}}, context=context,
-                                durability="exit")
+                                durability="exit", stream_mode="updates")
             return
         except Exception as exc:
             lost = lost_connection(exc)

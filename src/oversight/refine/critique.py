@@ -35,6 +35,11 @@ __all__ = ["GROUNDING", "Grounded", "check_waiting", "finding_problem", "ground_
 # The rule that decides which findings the trainer sees; kept on each Critique it checked.
 GROUNDING = "quote-in-draft/1"
 
+# Up to this many characters of draft and task context the checks take less time (0.05-0.5 ms) than a
+# hop to a worker thread and back costs while the event loop is busy, so they run on the loop; a longer
+# context's take milliseconds, in a worker thread.
+_CHECK_HERE = 1500
+
 # Curly quotes, primes, guillemets and dashes are typed differently by models and people.
 _UNIFY = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
@@ -170,9 +175,9 @@ def _in_force(store: Store) -> list[Intervention]:
 
 
 def _stored_and_in_force(store: Store, critique_id: str) -> tuple[Critique | None, list[Intervention]]:
-    """The stored critique of this id (None if none) and, when there is none, the eval checks in force."""
-    existing = store.get_critique(critique_id)
-    return existing, ([] if existing is not None else _in_force(store))
+    """The stored critique of this id (None if none) and, when there is none, the eval checks in force (one read)."""
+    existing, accepted = store.critique_or_interventions(critique_id, status="accepted")
+    return existing, eval_checks_in_force(accepted)
 
 
 def _add_checks(store: Store, critique: Critique, task: Task, draft: Draft) -> Critique:
@@ -231,7 +236,10 @@ async def write_critique(
         prompt=task.prompt, input=task.input, context=task.context, reference=task.reference, draft=draft.text
     )
     value, completion = await llm.structured(messages, CritiqueFindings, **params)
-    checked = await asyncio.to_thread(check_findings, task, draft.text, in_force)  # a long context: off the loop
+    if len(draft.text) + sum(len(text) for text in (task.input, task.context, task.reference) if text) <= _CHECK_HERE:
+        checked = check_findings(task, draft.text, in_force)
+    else:
+        checked = await asyncio.to_thread(check_findings, task, draft.text, in_force)  # a long context: off the loop
     proposed = [*(f.model_copy(update={"source": "model"}) for f in value.findings), *checked]  # a model names no check
     grounded = ground_findings(proposed, draft.text, prompt_text=f"{prompt.system}\n{prompt.user}",
                                task_text=_task_text(task))

@@ -124,9 +124,15 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 @functools.cache
-def _data_of_id(table: Table) -> Any:
+def data_of_id(table: Table) -> Any:
     """SELECT data FROM table WHERE id = :id, built (and its cache key made) once per table."""
     return select(table.c.data).where(table.c.id == bindparam("id"))
+
+
+@functools.cache
+def _insert_into(table: Table) -> Any:
+    """INSERT INTO table, its values given as parameters: built (and its cache key made) once per table."""
+    return insert(table)
 
 
 def _disconnected(exc: StoreError) -> bool:
@@ -372,7 +378,7 @@ class StoreBase:
         wanted = list(set(ids))
         with self.reading() as conn:
             if len(wanted) == 1:  # one record by id (a cache lookup): a statement built once, no IN list
-                out.extend(conn.scalars(_data_of_id(table), {"id": wanted[0]}))
+                out.extend(conn.scalars(data_of_id(table), {"id": wanted[0]}))
                 return out
             for part in chunks(wanted):
                 out.extend(conn.scalars(select(table.c.data).where(table.c.id.in_(part))))
@@ -415,7 +421,7 @@ class StoreBase:
         for attempt in range(1, RECONNECTS + 2):
             try:
                 with self.transaction() as conn:
-                    conn.execute(insert(table), row)  # the row as parameters: no bound value built per column
+                    conn.execute(_insert_into(table), row)  # the row as parameters: no bound value built per column
                     if after is not None:
                         after(conn)
                     return None

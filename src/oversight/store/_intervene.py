@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from oversight.errors import InterventionError, NotFoundError
-from oversight.schemas import OUTCOMES, Intervention, Validation, utcnow
+from oversight.schemas import OUTCOMES, Critique, Intervention, Validation, utcnow
 from oversight.store import tables as t
+from oversight.store._base import data_of_id
 from oversight.store._findings import FindingRecords, NewFindings
 
 __all__ = ["DECIDABLE", "VALIDATABLE", "InterventionError", "InterventionRecords"]
@@ -23,6 +24,10 @@ __all__ = ["DECIDABLE", "VALIDATABLE", "InterventionError", "InterventionRecords
 DECISIONS = ("accepted", "rejected")
 DECIDABLE = ("proposed", "accepted", "rejected")  # statuses a lead may accept or reject from
 VALIDATABLE = ("accepted", *OUTCOMES)  # statuses a validation may be recorded from (re-validation too)
+
+_NEWEST_FIRST = select(t.interventions.c.data).order_by(t.interventions.c.created_at.desc(), t.interventions.c.id)
+# the interventions in one status: read for every critique (the eval checks in force), so built once
+_IN_STATUS = _NEWEST_FIRST.where(t.interventions.c.status == bindparam("status"))
 
 
 
@@ -52,6 +57,15 @@ class InterventionRecords(FindingRecords):
             added = len(self._insert_missing(conn, t.interventions, rows))
         return added, len(items) - added
 
+    def critique_or_interventions(self, critique_id: str, *, status: str) -> tuple[Critique | None, list[Intervention]]:
+        """The critique of this id; when there is none, None and the interventions in ``status``: one read (the
+        critique stage asks both before it pays a model, for each draft)."""
+        with self.reading() as conn:
+            data = conn.scalar(data_of_id(t.critiques), {"id": critique_id})
+            if data is not None:
+                return Critique.model_validate(data), []
+            return None, [Intervention.model_validate(d) for d in conn.scalars(_IN_STATUS, {"status": status})]
+
     def intervention(self, intervention_id: str) -> Intervention | None:
         """One intervention, or None."""
         with self.reading() as conn:
@@ -61,13 +75,16 @@ class InterventionRecords(FindingRecords):
     def interventions(self, *, pattern_id: str | None = None, status: str | None = None) -> list[Intervention]:
         """Interventions, newest first, optionally of one pattern or in one status."""
         table = t.interventions
-        query = select(table.c.data).order_by(table.c.created_at.desc(), table.c.id)
-        if pattern_id is not None:
-            query = query.where(table.c.pattern_id == pattern_id)
-        if status is not None:
-            query = query.where(table.c.status == status)
+        if pattern_id is None and status is not None:
+            query, params = _IN_STATUS, {"status": status}
+        else:
+            query, params = _NEWEST_FIRST, {}
+            if pattern_id is not None:
+                query = query.where(table.c.pattern_id == pattern_id)
+            if status is not None:
+                query = query.where(table.c.status == status)
         with self.reading() as conn:
-            return [Intervention.model_validate(d) for d in conn.scalars(query)]
+            return [Intervention.model_validate(d) for d in conn.scalars(query, params)]
 
     def decide_intervention(self, intervention_id: str, decision: str, reason: str, *,
                             findings: NewFindings | None = None) -> Intervention:

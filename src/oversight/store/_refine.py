@@ -14,6 +14,7 @@ and a crashed worker's tasks come back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
@@ -34,7 +35,7 @@ from oversight.schemas import (
     utcnow,
 )
 from oversight.store import tables as t
-from oversight.store._base import CHUNK, StoreBase, chunks, not_gold_copy, reconnecting
+from oversight.store._base import CHUNK, StoreBase, chunks, data_of_id, not_gold_copy, reconnecting
 from oversight.store._summaries import critique_summary, draft_summary, refinement_summary
 
 __all__ = ["IMPORT_THREAD", "RefineRecords", "TASK_STATES", "TaskState", "TaskStateName"]
@@ -63,6 +64,47 @@ def _task_row(task: Task, source: str | None) -> dict[str, Any]:
 
 # UPDATE task_states SET <the parameters given> WHERE task_id = :of_task
 _STATE_OF_TASK = update(t.task_states).where(t.task_states.c.task_id == bindparam("of_task"))
+
+# the draft a task was imported with, and the draft of an id: built (and its cache key made) once, not per task
+_DRAFT_TO_REVIEW = select(t.drafts.c.id, t.drafts.c.prompt_version, t.drafts.c.data).where(
+    or_(t.drafts.c.id == bindparam("draft_id"),
+        and_(t.drafts.c.task_id == bindparam("task_id"), t.drafts.c.prompt_version == IMPORTED)))
+
+
+@functools.cache
+def _claim(postgresql: bool, of_tasks: bool, excluding: bool) -> Any:
+    """The UPDATE that claims up to :limit claimable tasks (of :task_ids; not of :exclude) for :claim_as until
+    :lease_ends, returning their ids and attempts: built once per shape, as a worker claims every few tasks."""
+    s = t.task_states
+    claimable = or_(s.c.state.in_(("pending", "failed")),
+                    and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < bindparam("now"))))
+    pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(bindparam("limit"))
+    if of_tasks:
+        pick = pick.where(s.c.task_id.in_(bindparam("task_ids", expanding=True)))
+    else:  # an experiment's items are drafted by the experiment (its planted draft), never by `draft`
+        pick = pick.where(s.c.task_id.not_in(
+            select(t.tasks.c.id).where(t.tasks.c.source.like(f"{EXPERIMENT_BATCH_PREFIX}%"))))
+    if excluding:
+        pick = pick.where(s.c.task_id.not_in(bindparam("exclude", expanding=True)))
+    if postgresql:  # workers do not queue behind each other's candidate rows
+        pick = pick.with_for_update(skip_locked=True)
+    return (update(s).where(s.c.task_id.in_(pick.scalar_subquery()), claimable)
+            .values(state="drafting", claim=bindparam("claim_as"), lease_until=bindparam("lease_ends"),
+                    attempts=s.c.attempts + 1, updated_at=bindparam("now"))
+            .returning(s.c.task_id, s.c.attempts))
+
+
+def _task(conn: Connection, task_id: str) -> Task:
+    data = conn.scalar(data_of_id(t.tasks), {"id": task_id})
+    if data is None:
+        raise NotFoundError(f"no task with id {task_id!r}")
+    return Task.model_validate(data)
+
+
+def _draft_to_review(conn: Connection, task_id: str, draft_id: str) -> Draft | None:
+    found = conn.execute(_DRAFT_TO_REVIEW, {"draft_id": draft_id, "task_id": task_id}).all()
+    # an imported draft first (of several, a post-edit import's, the first by id), then the derived one
+    return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data) if found else None
 
 
 def _draft_row(draft: Draft) -> dict[str, Any]:
@@ -146,10 +188,14 @@ class RefineRecords(StoreBase):
 
     def get_task(self, task_id: str) -> Task:
         """The task with this id. Raises NotFoundError."""
-        found = self._data_by_id(t.tasks, [task_id])
-        if not found:
-            raise NotFoundError(f"no task with id {task_id!r}")
-        return Task.model_validate(found[0])
+        with self.reading() as conn:
+            return _task(conn, task_id)
+
+    def task_and_draft_to_review(self, task_id: str, draft_id: str) -> tuple[Task, Draft | None]:
+        """``get_task`` and ``draft_to_review`` in one read (a connection each costs as much as a query). Raises
+        NotFoundError."""
+        with self.reading() as conn:
+            return _task(conn, task_id), _draft_to_review(conn, task_id, draft_id)
 
     def tasks(self, ids: Iterable[str] | None = None) -> list[Task]:
         """All tasks (or those with the given ids), oldest first; all means all but gold copies (a gold
@@ -189,13 +235,8 @@ class RefineRecords(StoreBase):
 
     def draft_to_review(self, task_id: str, draft_id: str) -> Draft | None:
         """The draft ``task_id`` was imported with, if any, else the draft ``draft_id``; None if neither (one query)."""
-        d = t.drafts
-        query = select(d.c.id, d.c.prompt_version, d.c.data).where(
-            or_(d.c.id == draft_id, and_(d.c.task_id == task_id, d.c.prompt_version == IMPORTED)))
         with self.reading() as conn:
-            found = conn.execute(query).all()
-        # an imported draft first (of several, a post-edit import's, the first by id), then the derived one
-        return Draft.model_validate(min(found, key=lambda r: (r.prompt_version != IMPORTED, r.id)).data) if found else None
+            return _draft_to_review(conn, task_id, draft_id)
 
     def save_draft(self, draft: Draft) -> Draft:
         """Keep a draft. If one with the same id exists, keep and return that one."""
@@ -345,27 +386,17 @@ class RefineRecords(StoreBase):
         not queue behind each other.
         """
         now = self.clock()  # a lease is measured by the store's clock, like every other
-        s = t.task_states
-        claimable = or_(s.c.state.in_(("pending", "failed")),
-                        and_(s.c.state == "drafting", or_(s.c.lease_until.is_(None), s.c.lease_until < now)))
-        pick = select(s.c.task_id).where(claimable).order_by(s.c.updated_at, s.c.task_id).limit(limit)
+        task_ids = None if task_ids is None else list(task_ids)
+        exclude = list(exclude)  # e.g. the ones that failed in this run: not again, not now
+        params: dict[str, Any] = {"now": now, "limit": limit, "claim_as": f"{worker}/{new_id('c')}",
+                                  "lease_ends": now + timedelta(seconds=lease_seconds)}
         if task_ids is not None:
-            pick = pick.where(s.c.task_id.in_(list(task_ids)))
-        else:  # an experiment's items are drafted by the experiment (its planted draft), never by `draft`
-            pick = pick.where(s.c.task_id.not_in(
-                select(t.tasks.c.id).where(t.tasks.c.source.like(f"{EXPERIMENT_BATCH_PREFIX}%"))))
-        if exclude := list(exclude):  # e.g. the ones that failed in this run: not again, not now
-            pick = pick.where(s.c.task_id.not_in(exclude))
-        if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        claim = f"{worker}/{new_id('c')}"
+            params["task_ids"] = task_ids
+        if exclude:
+            params["exclude"] = exclude
         with self.transaction() as conn:
-            rows = conn.execute(
-                update(s).where(s.c.task_id.in_(pick.scalar_subquery()), claimable)
-                .values(state="drafting", claim=claim, lease_until=now + timedelta(seconds=lease_seconds),
-                        attempts=s.c.attempts + 1, updated_at=now)
-                .returning(s.c.task_id, s.c.attempts)
-            ).all()
+            rows = conn.execute(_claim(self.dialect == "postgresql", task_ids is not None, bool(exclude)), params).all()
+        claim = params["claim_as"]
         order = {task_id: i for i, task_id in enumerate(task_ids or ())}
         return sorted(((r[0], claim, int(r[1])) for r in rows), key=lambda r: (order.get(r[0], 0), r[0]))
 
