@@ -12,6 +12,8 @@ from oversight import review
 from oversight.config import load_settings
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.pipelines import draft_tasks
+from oversight.pipelines.context import PipelineContext
+from oversight.pipelines.refine import refine_graph, run_to_pause
 from oversight.project import Project
 from oversight.schemas import GroupRoute, RoutingRule, Task
 from tests.support.clock import Clock
@@ -64,6 +66,8 @@ async def test_skip_and_reset(project: Project) -> None:
 
 async def test_a_lost_checkpoint_is_run_to_the_pause_again(project: Project, tmp_path: Path) -> None:
     await draft_tasks(project, ["a"])
+    async with refine_graph(project) as graph:  # a thread paused before, as a reset leaves it
+        await run_to_pause(graph, "a", project.thread_id("a"), PipelineContext(project=project))
     drafts = project.store.count("drafts")
     Path(project.settings.checkpoint_location()).unlink()  # the store says awaiting review; no thread
     saved = await review.submit(project, "a", {"decision": "accept"})

@@ -306,8 +306,8 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
     async with refine_graph(project) as graph:
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
-            # the store says awaiting review but the thread has no pause (its checkpoint was
-            # lost, or never written): run it to the pause again; nothing is paid twice
+            # the first answer on this thread: drafting leaves no checkpoint (pipelines.refine), or it
+            # was lost; run the thread to its pause, the draft and critique found in the store
             await run_to_pause(graph, task_id, thread_id, context)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
