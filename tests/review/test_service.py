@@ -52,6 +52,19 @@ async def test_a_bad_answer_records_nothing_and_the_item_stays_answerable(projec
         await review.submit(project, "a", {"decision": "accept"})
 
 
+async def test_a_review_server_without_the_drafting_models_answers_what_it_was_shown(project: Project) -> None:
+    """The pause is written from the stored draft and critique, never derived from the answering process's
+    settings: a review server with no model configured (the embedded default) asks no model and drafts nothing."""
+    await draft_tasks(project, ["a"])
+    shown = await review.item(project, "a")
+    drafts, critiques = project.store.count("drafts"), project.store.count("critiques")
+    with Project.open(load_settings(db=project.settings.db)) as server:  # no model, api_base or key
+        saved = await review.submit(server, "a", {"decision": "edit", "refined_text": shown.draft.text + " Paris.",
+                                                  "reviewer": "ana"})
+    assert (saved.draft_id, saved.critique_id) == (shown.draft.id, shown.critique.id)
+    assert (project.store.count("drafts"), project.store.count("critiques")) == (drafts, critiques)
+
+
 async def test_skip_and_reset(project: Project) -> None:
     await draft_tasks(project)
     skipped = await review.skip(project, "b", reviewer="ana")

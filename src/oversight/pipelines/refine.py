@@ -15,8 +15,9 @@ and critique are looked up by their derived ids before any model is called.
 experiments call) does the work of the two nodes before the pause as plain calls: the draft, the
 critique and the task's move to awaiting_review on its thread, all kept in the store. The thread's
 checkpoint at the pause is written when it is first needed: the trainer's answer
-(``review.service``) runs the graph to the pause, which finds the draft and critique in the store
-and calls no model, then resumes it. The checkpoint before a trainer answers held nothing the
+(``review.service``) writes it from the draft and critique the store says the trainer was shown
+(``pause_as_stored``: no model, nothing derived from the answering process's settings), then
+resumes it. The checkpoint before a trainer answers held nothing the
 store does not, and reaching it cost LangGraph ~6 M instructions per task (callgrind), about a
 tenth of the litellm calls themselves: ``bench/bench_draft.py`` at 50 ms and 8 at a time went from
 0.88-0.90 of a plain litellm loop to 0.99. The graph still holds the pause, the answer's check and
@@ -32,7 +33,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from oversight.errors import InvalidAnswerError, StoreError
+from oversight.errors import InvalidAnswerError, NotFoundError, StoreError
 from oversight.pipelines.checkpointer import compiled_graph, lost_connection
 from oversight.pipelines.context import PipelineContext, project_of, thread_of
 from oversight.project import Project
@@ -53,6 +54,7 @@ __all__ = [
     "draft_answer",
     "draft_for_review",
     "human_refine",
+    "pause_as_stored",
     "record_refinement",
     "refine_graph",
     "run_to_pause",
@@ -184,6 +186,31 @@ async def draft_for_review(project: Project, task_id: str, thread_id: str) -> No
         await _critique(project, task, draft, thread_id)
 
     await _again_on_lost_connection(draft_and_critique, task_id)
+
+
+async def pause_as_stored(graph: Any, project: Project, task_id: str, thread_id: str) -> None:
+    """Write a thread's pause from the records its task awaits review with: the draft and critique the
+    trainer was shown, as the store names them (``task_states``), with no model asked and nothing
+    derived from this process's settings (a review server may have no model configured at all).
+
+    The way a first answer reaches its pause (drafting runs no graph), and a lost checkpoint's; the
+    pause is a checkpoint as if ``critique_draft`` had just run, so ``human_refine`` runs next.
+    Raises NotFoundError when the task is not awaiting review or its draft is gone."""
+    task, draft, critique = await asyncio.to_thread(_under_review, project, task_id)
+    await graph.aupdate_state({"configurable": {"thread_id": thread_id}},
+                              {"task_id": task.id, "task": task.model_dump(mode="json"),
+                               "draft": draft.model_dump(mode="json"),
+                               "critique": critique.model_dump(mode="json") if critique is not None else None},
+                              as_node="critique_draft")
+
+
+def _under_review(project: Project, task_id: str) -> tuple[Task, Draft, Critique | None]:
+    store = project.store
+    state = store.task_state(task_id)
+    draft = store.get_draft(state["draft_id"] or "") if state.state == "awaiting_review" else None
+    if draft is None:
+        raise NotFoundError(f"task {task_id!r} is not awaiting review (it is {state.state.replace('_', ' ')})")
+    return store.get_task(task_id), draft, store.get_critique(state["critique_id"] or "")
 
 
 async def run_to_pause(graph: Any, task_id: str, thread_id: str, context: PipelineContext) -> None:

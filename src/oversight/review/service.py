@@ -299,7 +299,7 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
     from langgraph.types import Command
 
     from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
+    from oversight.pipelines.refine import HUMAN_REFINE, pause_as_stored, refine_graph
 
     config = {"configurable": {"thread_id": thread_id}}
     context = PipelineContext(project=project)
@@ -307,8 +307,8 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
         snapshot = await graph.aget_state(config)
         if not snapshot.next:
             # the first answer on this thread: drafting leaves no checkpoint (pipelines.refine), or it
-            # was lost; run the thread to its pause, the draft and critique found in the store
-            await run_to_pause(graph, task_id, thread_id, context)
+            # was lost; its pause is written from the draft and critique the trainer was shown
+            await pause_as_stored(graph, project, task_id, thread_id)
             snapshot = await graph.aget_state(config)
         if HUMAN_REFINE in snapshot.next:
             await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
