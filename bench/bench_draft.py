@@ -1,15 +1,16 @@
-"""Drafting throughput: N tasks through the refine graph up to the human pause, against a
-local OpenAI-compatible HTTP server with a fixed latency, at concurrency C, as a ratio to a
-plain litellm.acompletion loop making the same calls (draft, then critique, per task) at the
-same concurrency, in the same run.
+"""Drafting throughput: N tasks through `oversight draft`'s workers (``draft_tasks``: claim, draft,
+critique, awaiting review; the refine graph's work before its pause, which drafting runs without
+the graph), against a local OpenAI-compatible HTTP server with a fixed latency, at concurrency C,
+as a ratio to a plain litellm.acompletion loop making the same calls (draft, then critique, per
+task) at the same concurrency, in the same run.
 
     python bench/bench_draft.py [--tasks 200] [--concurrency 8] [--latency 0.05] [--rounds 5]
 
-ratio = baseline wall time / graph wall time (1.0: the graph costs nothing; target >= 0.9 at
-50 ms, >= 0.97 at 500 ms). Each round runs the baseline then the graph, so both sides see the
+ratio = baseline wall time / drafting wall time (1.0: the workers and store cost nothing; target >= 0.9 at
+50 ms, >= 0.97 at 500 ms). Each round runs the baseline then the workers, so both sides see the
 same load on the machine; the ratio quoted is the median of the rounds' ratios.
 With 50 ms per call the run is nearly CPU-bound on 2 cores, so the ratio shows what the
-graph, checkpointer and store cost per task (a stress setting; real model calls take
+workers, claims and store cost per task (a stress setting; real model calls take
 seconds, where that cost vanishes: try --latency 0.5 --concurrency 16).
 The last line is one JSON object.
 """
@@ -70,7 +71,7 @@ async def baseline(api_base: str, n: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
-def through_graph(api_base: str, n: int, concurrency: int, workdir: Path) -> float:
+def through_workers(api_base: str, n: int, concurrency: int, workdir: Path) -> float:
     from oversight.config import load_settings
     from oversight.pipelines import draft_tasks
     from oversight.project import Project
@@ -100,20 +101,20 @@ def main() -> None:
     try:
         asyncio.run(baseline(api_base, 4, 2))  # warm-up: imports, connection set-up, for both sides
         with tempfile.TemporaryDirectory() as tmp:
-            through_graph(api_base, 4, 2, Path(tmp))
-        base_times, graph_times = [], []
+            through_workers(api_base, 4, 2, Path(tmp))
+        base_times, draft_times = [], []
         for round_ in range(args.rounds):
             base_times.append(asyncio.run(baseline(api_base, args.tasks, args.concurrency)))
             with tempfile.TemporaryDirectory() as tmp:
-                graph_times.append(through_graph(api_base, args.tasks, args.concurrency, Path(tmp)))
-            print(f"round {round_ + 1}: baseline {base_times[-1]:.2f}s, graph {graph_times[-1]:.2f}s, "
-                  f"ratio {base_times[-1] / graph_times[-1]:.3f}", file=sys.stderr)
+                draft_times.append(through_workers(api_base, args.tasks, args.concurrency, Path(tmp)))
+            print(f"round {round_ + 1}: baseline {base_times[-1]:.2f}s, draft {draft_times[-1]:.2f}s, "
+                  f"ratio {base_times[-1] / draft_times[-1]:.3f}", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=10)
 
-    ratios = sorted(b / g for b, g in zip(base_times, graph_times, strict=True))
-    base, graph = statistics.median(base_times), statistics.median(graph_times)
+    ratios = sorted(b / g for b, g in zip(base_times, draft_times, strict=True))
+    base, drafting = statistics.median(base_times), statistics.median(draft_times)
     ideal = 2 * args.tasks * args.latency / args.concurrency
     result = {
         "bench": "draft",
@@ -122,15 +123,15 @@ def main() -> None:
         "latency_s": args.latency,
         "calls": 2 * args.tasks,
         "baseline_s": round(base, 3),
-        "graph_s": round(graph, 3),
+        "draft_s": round(drafting, 3),
         "ideal_s": round(ideal, 3),
-        "graph_tasks_per_s": round(args.tasks / graph, 2),
+        "draft_tasks_per_s": round(args.tasks / drafting, 2),
         "baseline_tasks_per_s": round(args.tasks / base, 2),
         "ratio": round(statistics.median(ratios), 3),
         "ratios": [round(r, 3) for r in ratios],
         "target": ">= 0.9 at 50 ms, >= 0.97 at 500 ms",
     }
-    print(f"refine graph: {result['graph_tasks_per_s']} tasks/s; plain litellm loop: "
+    print(f"oversight draft: {result['draft_tasks_per_s']} tasks/s; plain litellm loop: "
           f"{result['baseline_tasks_per_s']} tasks/s; ratio {result['ratio']}")
     print(json.dumps(result))
 

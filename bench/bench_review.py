@@ -4,9 +4,9 @@ For each backend (a SQLite file; PostgreSQL in a scratch database the bench crea
 drops) the review page runs as `oversight serve` (uvicorn, one worker, its own process,
 real HTTP on 127.0.0.1), and clients are httpx threads in this process, each trainer with
 its own account and session. No model is called: items are seeded with the drafts and
-critiques a run would have made (tests/support/review_seed.py) and each thread is run to
-its pause, as `oversight draft` leaves it; the drafter points at a port where nothing
-listens, so any model call fails loudly.
+critiques a run would have made (tests/support/review_seed.py), as `oversight draft` leaves
+them: each refine thread's pause is written by its answer, so the submit times include it; the
+drafter points at a port where nothing listens, so any model call fails loudly.
 
 1. Trainers. N items (default 1,000), a review lease of --lease seconds (default 2 s), three runs on
    fresh databases:
@@ -271,48 +271,14 @@ def seed_many(backend: Backend, db: str, lease: float, n: int) -> dict[str, Any]
             "ms_per_item": round(seconds / max(n, 1) * 1000, 2), "analyzed": analyzed}
 
 
-async def pause_threads(project: Any, ids: list[str], concurrency: int = 8) -> None:
-    """Run each seeded task's refine thread to its pause (no model call: the draft and critique are stored)."""
-    from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import refine_graph, run_to_pause
-
-    limit = asyncio.Semaphore(concurrency)
-    context = PipelineContext(project=project)
-    async with refine_graph(project) as graph:
-        async def one(task_id: str) -> None:
-            async with limit:
-                await run_to_pause(graph, task_id, project.thread_id(task_id), context)
-
-        await asyncio.gather(*(one(task_id) for task_id in ids))
-
-
-def _pause_slice(db: str, lease: float, ids: list[str]) -> None:
-    """One pausing process (spawned): run its tasks' threads to the pause."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from oversight.project import Project
-
-    with Project.open(settings_for(db, lease), announce=lambda _m: None) as project:
-        asyncio.run(pause_threads(project, ids))
-
-
-def seed_paused(db: str, lease: float, n: int) -> float:
-    """N items awaiting review on paused threads, as `oversight draft` leaves them; returns seconds.
-
-    Seeded in this process, then the threads run to the pause in one process per core.
-    """
+def seed_queued(db: str, lease: float, n: int) -> float:
+    """N items awaiting review, as `oversight draft` leaves them (the draft and critique stored, the
+    refine thread's pause not yet written: each answer writes it); returns seconds."""
     from oversight.project import Project
 
     began = time.perf_counter()
     with Project.open(settings_for(db, lease), announce=lambda _m: None) as project:
         seed(project, 0, n, n)
-    ids = [f"r{i:06d}" for i in range(n)]
-    procs = max(1, min(os.cpu_count() or 1, n // 100 or 1))
-    if procs == 1:
-        _pause_slice(db, lease, ids)
-    else:
-        with ProcessPoolExecutor(procs, mp_context=get_context("spawn")) as pool:
-            list(pool.map(_pause_slice, [db] * procs, [lease] * procs, [ids[k::procs] for k in range(procs)]))
     return time.perf_counter() - began
 
 
@@ -603,8 +569,8 @@ def library_run(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
     n = args.items
     ids = [f"r{i:06d}" for i in range(n)]
     with backend.fresh("lib") as db:
-        seeded = seed_paused(db, args.lease, n)
-        say(f"{backend.name}: library run: {n} items seeded and paused in {seeded:.1f} s")
+        seeded = seed_queued(db, args.lease, n)
+        say(f"{backend.name}: library run: {n} items seeded in {seeded:.1f} s")
         claims: list[float] = []
         pages: list[float] = []
         submits: list[float] = []
@@ -640,10 +606,10 @@ def http_run(backend: Backend, args: argparse.Namespace, workdir: Path, trainers
     ids = [f"r{i:06d}" for i in range(n)]
     tag = f"http{trainers}"
     with backend.fresh(tag) as db:
-        seeded = seed_paused(db, args.lease, n)
+        seeded = seed_queued(db, args.lease, n)
         names = [f"trainer{k:02d}" for k in range(trainers)]
         tokens = add_accounts(db, names + (["quitter"] if abandon else []))
-        say(f"{backend.name}: {trainers} trainer(s): {n} items seeded and paused in {seeded:.1f} s")
+        say(f"{backend.name}: {trainers} trainer(s): {n} items seeded in {seeded:.1f} s")
         with server(db, args.lease, workdir, f"{backend.name}-{tag}") as (url, log):
             tally = Tally()
             deadline = time.monotonic() + args.timeout

@@ -540,8 +540,7 @@ def service_check(setup: Setup, rows: Sequence[Row], *, rate: float, setting: Se
 
 
 def _seed_store(project: Any, setup: Setup, rows: Sequence[Row], production: int) -> None:
-    """The gold items with their source tasks and drafts, and ``production`` queued items (threads paused)."""
-    import asyncio
+    """The gold items with their source tasks and drafts, and ``production`` queued items (as `oversight draft` leaves them)."""
 
     from oversight.schemas import Task
     from tests.support.review_seed import seed_items
@@ -558,25 +557,7 @@ def _seed_store(project: Any, setup: Setup, rows: Sequence[Row], production: int
     store.save_gold_items(list(setup.pool))
     queued = [(Task(id=f"p{i:05d}", prompt=f"Production item {i}."), setup.production[i % len(setup.production)], [])
               for i in range(production)]
-    ids = seed_items(project, queued, source="production")
-    asyncio.run(_pause(project, ids))
-
-
-async def _pause(project: Any, ids: Sequence[str]) -> None:
-    """Run each queued task's refine thread to its pause (the draft and critique are stored: no model call)."""
-    import asyncio
-
-    from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import refine_graph, run_to_pause
-
-    limit = asyncio.Semaphore(8)
-    context = PipelineContext(project=project)
-    async with refine_graph(project) as graph:
-        async def one(task_id: str) -> None:
-            async with limit:
-                await run_to_pause(graph, task_id, project.thread_id(task_id), context)
-
-        await asyncio.gather(*(one(task_id) for task_id in ids))
+    seed_items(project, queued, source="production")  # as `oversight draft` leaves them
 
 
 async def _serve_all(project: Any, setup: Setup, profiles: Sequence[str], *, seed: int,

@@ -327,3 +327,16 @@ async def test_the_embedded_model_suggests_for_a_real_pattern(recorded_llm, vcr)
     assert body["response_format"]["type"] == "json_object"
     assert "Answers padded with repeated" in body["messages"][-1]["content"]
     assert "- redundant" in body["messages"][-1]["content"] and shots.title in body["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(("note", "limit"), [
+    ("Answer in one word, as the task asks.", 1),
+    ("It should be in a single word.", 1),
+    ("Keep it under twelve words.", 12),  # the notes read counts as the prompt checks do (to twenty, then tens)
+    ("Say it within 30 words.", 30),
+    ("The last two words are wrong.", None),
+])
+def test_a_word_limit_in_a_note_is_read_as_the_checks_read_one(note: str, limit: int | None) -> None:
+    from oversight.intervene.suggest import _stated_limit
+
+    assert _stated_limit(note) == limit

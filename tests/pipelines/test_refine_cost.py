@@ -19,7 +19,7 @@ from oversight.config import load_settings
 from oversight.llm import LLM, Completion
 from oversight.pipelines.checkpointer import open_checkpointer
 from oversight.pipelines.context import PipelineContext
-from oversight.pipelines.refine import HUMAN_REFINE, build_refine_graph, refine_graph, run_to_pause
+from oversight.pipelines.refine import HUMAN_REFINE, build_refine_graph, draft_for_review, refine_graph, run_to_pause
 from oversight.project import Project
 from oversight.schemas import CritiqueFindings, Task
 
@@ -69,6 +69,29 @@ async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(
     # draft is checked on the loop). With LangGraph's AsyncSqliteSaver (11), the pause reached in a
     # worker thread and the task and its draft read apart, it was 17; with the checks in a thread, 7 or 8.
     assert len(wake_ups) <= 7, len(wake_ups)
+
+
+async def test_drafting_reaches_awaiting_review_with_four_wake_ups_and_no_graph(project: Project,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``oversight draft``'s work per task is the store's: the graph (and its checkpoint) waits for the answer."""
+    loop = asyncio.get_running_loop()
+    wake_ups: list[Any] = []
+    wake = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any, **kwargs: Any) -> Any:
+        wake_ups.append(callback)
+        return wake(callback, *args, **kwargs)
+
+    await draft_for_review(project, "q0", project.thread_id("q0"))  # warm: first-use set-up
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    await draft_for_review(project, "q1", project.thread_id("q1"))
+    monkeypatch.undo()
+    state = project.store.task_state("q1")
+    assert state.state == "awaiting_review" and state["thread_id"] == project.thread_id("q1")
+    # task and draft read, draft kept, critique looked up, critique kept (a short draft is checked on the loop)
+    assert len(wake_ups) <= 4, len(wake_ups)
+    async with refine_graph(project) as graph:
+        assert (await graph.aget_state({"configurable": {"thread_id": project.thread_id("q1")}})).values == {}
 
 
 async def test_a_thread_uses_four_store_connections_and_builds_no_statement_of_its_own(project: Project) -> None:

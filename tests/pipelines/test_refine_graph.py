@@ -8,6 +8,8 @@ import pytest
 from oversight import review
 from oversight.errors import NotFoundError
 from oversight.pipelines import build_refine_graph, draft_tasks, open_checkpointer
+from oversight.pipelines.context import PipelineContext
+from oversight.pipelines.refine import run_to_pause
 from oversight.project import Project
 from oversight.refine.answers import RefinementInput
 from oversight.schemas import FindingVerdict
@@ -39,14 +41,21 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(project: Pro
     assert len(vcr.requests) == 4  # one draft and one critique per task
     played = vcr.play_count  # 0 while recording, 4 when replaying
 
-    thread_id = project.thread_id(demo_tasks(1)[0].id)
+    # drafting runs the work before the pause without the graph: no checkpoint yet, the store says
+    # awaiting review; the first thread to need its pause (here task 1, run by hand) finds it all stored
+    first, second = (t.id for t in demo_tasks(2))
     async with open_checkpointer(project.settings.checkpoint_location()) as saver:
         graph = build_refine_graph().compile(checkpointer=saver)
-        snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+        config = {"configurable": {"thread_id": project.thread_id(first)}}
+        assert (await graph.aget_state(config)).next == ()
+        await run_to_pause(graph, first, project.thread_id(first), PipelineContext(project=project))
+        snapshot = await graph.aget_state(config)
+    assert len(vcr.requests) == 4 and vcr.play_count == played  # no model call to reach the pause
     assert snapshot.next == ("human_refine",)
     payload = snapshot.tasks[0].interrupts[0].value
-    assert payload["task"]["id"] == demo_tasks(1)[0].id
+    assert payload["task"]["id"] == first
     assert payload["draft"]["text"] and "findings" in payload["critique"]
+    assert payload["critique"]["id"] == project.store.task_state(first)["critique_id"]
 
     assert len(review.queue(project.store)) == 2
     n_findings = len(payload["critique"]["findings"])
@@ -65,10 +74,14 @@ async def test_graph_pauses_at_human_refine_then_records_the_answer(project: Pro
     assert saved.decision == "edit" and saved.tags == ["unsupported-claim"]
     assert saved.diff[-1].op == "insert"
     assert [r.id for r in project.store.refinements()] == [saved.id]
-    assert [e.task_id for e in review.queue(project.store)] == [demo_tasks(2)[1].id]
+    assert [e.task_id for e in review.queue(project.store)] == [second]
     assert project.store.task_state(task_id).state == "refined"
     with pytest.raises(NotFoundError, match="not awaiting review"):
         await review.submit(project, task_id, answer)
+
+    # task 2's thread never ran: the answer writes its pause, then resumes it
+    other = await review.submit(project, second, RefinementInput(decision="accept", reviewer="bob"))
+    assert other.decision == "accept" and project.store.task_state(second).state == "refined"
 
     again = await draft_tasks(project)  # nothing new to pay for
     assert again.as_dict()["already_drafted"] == 2

@@ -12,6 +12,8 @@ from oversight import review
 from oversight.config import load_settings
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.pipelines import draft_tasks
+from oversight.pipelines.context import PipelineContext
+from oversight.pipelines.refine import refine_graph, run_to_pause
 from oversight.project import Project
 from oversight.schemas import GroupRoute, RoutingRule, Task
 from tests.support.clock import Clock
@@ -50,6 +52,19 @@ async def test_a_bad_answer_records_nothing_and_the_item_stays_answerable(projec
         await review.submit(project, "a", {"decision": "accept"})
 
 
+async def test_a_review_server_without_the_drafting_models_answers_what_it_was_shown(project: Project) -> None:
+    """The pause is written from the stored draft and critique, never derived from the answering process's
+    settings: a review server with no model configured (the embedded default) asks no model and drafts nothing."""
+    await draft_tasks(project, ["a"])
+    shown = await review.item(project, "a")
+    drafts, critiques = project.store.count("drafts"), project.store.count("critiques")
+    with Project.open(load_settings(db=project.settings.db)) as server:  # no model, api_base or key
+        saved = await review.submit(server, "a", {"decision": "edit", "refined_text": shown.draft.text + " Paris.",
+                                                  "reviewer": "ana"})
+    assert (saved.draft_id, saved.critique_id) == (shown.draft.id, shown.critique.id)
+    assert (project.store.count("drafts"), project.store.count("critiques")) == (drafts, critiques)
+
+
 async def test_skip_and_reset(project: Project) -> None:
     await draft_tasks(project)
     skipped = await review.skip(project, "b", reviewer="ana")
@@ -64,6 +79,8 @@ async def test_skip_and_reset(project: Project) -> None:
 
 async def test_a_lost_checkpoint_is_run_to_the_pause_again(project: Project, tmp_path: Path) -> None:
     await draft_tasks(project, ["a"])
+    async with refine_graph(project) as graph:  # a thread paused before, as a reset leaves it
+        await run_to_pause(graph, "a", project.thread_id("a"), PipelineContext(project=project))
     drafts = project.store.count("drafts")
     Path(project.settings.checkpoint_location()).unlink()  # the store says awaiting review; no thread
     saved = await review.submit(project, "a", {"decision": "accept"})

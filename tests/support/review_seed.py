@@ -1,8 +1,8 @@
 """Put items in the review queue without a model: tasks with the drafts and critiques a run would make.
 
-Each draft and critique gets the id the project's models and prompts would derive, so a
-refine thread run to its pause finds them in the store and pays for nothing (exactly as a
-resumed `oversight draft` would). Used by the web tests and the review benchmark, where
+Each draft and critique gets the id the project's models and prompts would derive, so the items
+are what `oversight draft` leaves: the refine thread's pause is written at the answer, which finds
+them in the store and pays for nothing. Used by the web tests and the review benchmark, where
 what is measured is the queue, not the words.
 """
 
@@ -28,7 +28,7 @@ def seed_items(
     """Add (task, draft text, findings) items, each awaiting review; return their task ids.
 
     ``model`` records another drafter's name on the drafts (for filters); such drafts are not
-    the project's own, so their threads are run to the pause only when answered through the page.
+    the project's own.
     """
     store = project.store
     items = list(items)

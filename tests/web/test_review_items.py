@@ -179,3 +179,20 @@ def test_a_refused_submit_shows_the_page_again_with_everything_typed(site_factor
     assert 'name="confidence" value="4" checked' in refused.text
     assert 'id="lease"' not in refused.text  # no countdown, no renewing of an item that is not hers
     assert site.project.store.refinements_of_task("cap-fr") == []
+
+
+def test_a_paused_trainer_is_sent_no_calibration_item_either(site_factory: Any) -> None:
+    """A calibration item is due first of all; a paused trainer meets the pause, not the item (by the
+    queue's way or by its address), and no serving of it starts their clock."""
+    from oversight.review import qualify
+
+    site = _calibration_site(site_factory)
+    store, ana = site.project.store, site.client("ana")
+    qualify.pause(store, "ana", by="lea", reason="misses planted errors")
+    refused = claim_next(ana)
+    assert refused.status_code == 403 and "misses planted errors" in refused.text
+    opened = ana.get("/calibration/calib")
+    assert opened.status_code == 403 and "misses planted errors" in opened.text
+    assert store.calibration_served_at("calib", "ana") is None
+    qualify.resume(store, "ana")
+    assert claim_next(ana).headers["location"] == "/calibration/calib"

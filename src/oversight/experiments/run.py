@@ -220,8 +220,7 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
 
 async def _review(experiment: Experiment, project: Project, projects: dict[str, Project], items: list[ExperimentItem],
                   progress: Callable[[str], None], limit: asyncio.Semaphore) -> None:
-    from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import refine_graph, run_to_pause
+    from oversight.pipelines.refine import draft_for_review
 
     store = project.store
     by_condition: dict[str, list[ExperimentItem]] = {}
@@ -236,14 +235,12 @@ async def _review(experiment: Experiment, project: Project, projects: dict[str, 
         fresh = [i for i in queued if states.get(i.item_id) in (None, "pending", "drafting", "failed")]
         if fresh:
             progress(f"{name}: critiquing {len(fresh)} items and queueing them for review")
-            context = PipelineContext(project=rt)
-            async with refine_graph(rt) as graph:
-                async def to_pause(item: ExperimentItem, graph: Any = graph, rt: Project = rt,
-                                   context: PipelineContext = context) -> None:
-                    async with limit:
-                        await run_to_pause(graph, item.item_id, rt.thread_id(item.item_id), context)
 
-                await asyncio.gather(*(to_pause(i) for i in fresh))
+            async def to_review(item: ExperimentItem, rt: Project = rt) -> None:
+                async with limit:
+                    await draft_for_review(rt, item.item_id, rt.thread_id(item.item_id))
+
+            await asyncio.gather(*(to_review(i) for i in fresh))
         condition = next(c for c in experiment.conditions if c.name == name)
         reviewer = _reviewer(project, experiment.reviewer_of(condition))
         if reviewer is None:

@@ -23,6 +23,7 @@ from oversight.intervene.apply import system_patch
 from oversight.intervene.checks import check_error, passes, word_count
 from oversight.intervene.guidelines import guideline_from_examples
 from oversight.prompts import Prompt, load_prompt
+from oversight.refine.checks import COUNT, number_of
 from oversight.schemas import (
     CHECK_KINDS,
     CheckCriterion,
@@ -51,11 +52,8 @@ SUGGEST_PROMPT = "suggest_intervention"
 MODEL_KINDS: tuple[str, ...] = ("prompt_patch", "guideline", "data_request", "routing_rule")
 Example = tuple[Task, Draft, Refinement]
 
-_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-            "ten": 10, "single": 1}
-_COUNT = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 # "in 5 words", "under ten words", "one word", "a single-word answer"; not "the last two words"
-_N_WORDS = re.compile(rf"(?:\b(?:in|under|within|at most|no more than|maximum of|max|just|only|with|to)\s+{_COUNT}"
+_N_WORDS = re.compile(rf"(?:\b(?:in|under|within|at most|no more than|maximum of|max|just|only|with|to)\s+{COUNT}"
                       r"|\b(one|single|1))[- ]words?\b", re.I)
 _TOO_LONG = re.compile(r"\btoo (?:long|verbose|wordy|lengthy)\b|\bverbose\b|\bwordy\b|\bshorter\b|\brambl\w*|"
                        r"\b(?:more|be) concise\b|\bbriefer\b|\blengthy\b", re.I)
@@ -116,7 +114,7 @@ def _stated_limit(text: str) -> int | None:
     if match is None:
         return None
     said = (match.group(1) or match.group(2)).lower()
-    return _NUMBERS.get(said) or int(said)
+    return number_of(said)
 
 
 def _length_check(notes: list[FailureNote], refined: list[Example]) -> tuple[CheckCriterion, list[FailureNote], str]:

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from oversight.errors import OversightError
-from oversight.pipelines.context import PipelineContext
-from oversight.pipelines.refine import refine_graph, run_to_pause
+from oversight.pipelines.refine import draft_for_review
 from oversight.project import Project
 from oversight.store import Store
 
@@ -53,7 +52,8 @@ async def draft_tasks(
     concurrency: int | None = None,
     on_done: Callable[[str, ThreadOutcome], None] | None = None,
 ) -> DraftRunSummary:
-    """Draft and critique tasks up to the human pause, claiming each one first.
+    """Draft and critique tasks up to the human pause, claiming each one first (``draft_for_review``:
+    the refine graph's work before its pause, without the graph; the pause is written at the answer).
 
     Several workers (processes, machines) can run this on one database: each task is
     claimed under a lease before any model is called, so no task is paid for twice,
@@ -105,22 +105,19 @@ async def draft_tasks(
                 claimed.extend(await claim())
             return claimed.pop(0) if claimed else None
 
-    context = PipelineContext(project=project)
-    async with refine_graph(project) as graph:
+    async def work() -> None:
+        while (job := await next_task()) is not None:
+            task_id, claim, attempts = job
+            try:
+                await draft_for_review(project, task_id, project.thread_id(task_id))
+                outcome: ThreadOutcome = "resumed" if attempts > 1 else "drafted"
+            except OversightError as exc:
+                summary.errors[task_id] = str(exc)
+                await asyncio.to_thread(store.mark_failed, task_id, str(exc), claim=claim)
+                outcome = "failed"
+            finish(task_id, outcome)
 
-        async def work() -> None:
-            while (job := await next_task()) is not None:
-                task_id, claim, attempts = job
-                try:
-                    await run_to_pause(graph, task_id, project.thread_id(task_id), context)
-                    outcome: ThreadOutcome = "resumed" if attempts > 1 else "drafted"
-                except OversightError as exc:
-                    summary.errors[task_id] = str(exc)
-                    await asyncio.to_thread(store.mark_failed, task_id, str(exc), claim=claim)
-                    outcome = "failed"
-                finish(task_id, outcome)
-
-        await asyncio.gather(*(work() for _ in range(workers)))
+    await asyncio.gather(*(work() for _ in range(workers)))
     return summary
 
 

@@ -26,8 +26,8 @@ from oversight.refine.criteria import PROGRAMMATIC, passes, word_count
 from oversight.refine.support import FUNCTION_WORDS, MIN_UNSUPPORTED, WINDOW, Gap, gaps, quoted, statements
 from oversight.schemas import Finding, Intervention, Severity, Task
 
-__all__ = ["CHECKS", "INSTRUCTIONS", "NOT_IN_CONTEXT", "check_findings", "eval_checks_in_force",
-           "eval_check_findings", "grounding_findings", "instruction_findings", "intervention_source"]
+__all__ = ["CHECKS", "COUNT", "INSTRUCTIONS", "NOT_IN_CONTEXT", "check_findings", "eval_check_findings",
+           "eval_checks_in_force", "grounding_findings", "instruction_findings", "intervention_source", "number_of"]
 
 CHECKS = "checks/1"
 NOT_IN_CONTEXT = "check: not in the context"
@@ -40,12 +40,13 @@ _NUMBERS_TEXT = "zero one two three four five six seven eight nine ten eleven tw
                 "sixteen seventeen eighteen nineteen twenty"
 _NUMBER_WORDS = {w: i for i, w in enumerate(_NUMBERS_TEXT.split())} | {"thirty": 30, "forty": 40, "fifty": 50,
                                                                        "hundred": 100, "a single": 1, "single": 1}
-_N = r"(\d+|a single|single|" + "|".join(w for w in _NUMBER_WORDS if " " not in w and w != "single") + ")"
+# a count said in digits or words ("50", "three", "a single"): read it with number_of
+COUNT = r"(\d+|a single|single|" + "|".join(w for w in _NUMBER_WORDS if " " not in w and w != "single") + ")"
 # "in at most 50 words", "no more than three sentences", "in one sentence", "50 words or fewer"
 _AT_MOST = (r"(?:in |with |using |to )?(at most|no more than|not more than|up to|a maximum of|maximum of|max|"
             r"fewer than|less than|under|within|in)")
-_LIMIT_BEFORE = re.compile(rf"\b{_AT_MOST}\s+{_N}[- ](word|sentence)s?\b(?!\s+or\s+(?:so|two|a|more|phrase))", re.I)
-_LIMIT_AFTER = re.compile(rf"\b{_N}[- ](word|sentence)s?\s+(or (?:less|fewer)|max(?:imum)?|at most)\b", re.I)
+_LIMIT_BEFORE = re.compile(rf"\b{_AT_MOST}\s+{COUNT}[- ](word|sentence)s?\b(?!\s+or\s+(?:so|two|a|more|phrase))", re.I)
+_LIMIT_AFTER = re.compile(rf"\b{COUNT}[- ](word|sentence)s?\s+(or (?:less|fewer)|max(?:imum)?|at most)\b", re.I)
 _ONE_WORD = re.compile(r"\b(?:answer|reply|respond)\s+with\s+(?:only\s+)?(?:one|a single)\s+word\b(?!\s+or\b)|"
                        r"\bone[- ]word\s+(?:answer|reply|response)\b", re.I)
 _LIST = re.compile(r"\b(?:as|in|into|using|with)\s+(?:a\s+)?(?:bullet(?:ed)?|numbered)\s+(?:list|points)\b|"
@@ -100,20 +101,21 @@ def grounding_findings(task: Task, draft: str, *, window: int = WINDOW,
     return [_gap_finding(draft, gap) for gap in gaps(task, draft, window=window, min_unsupported=min_unsupported)]
 
 
-def _number(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBER_WORDS[word.casefold()]
+def number_of(word: str) -> int:
+    """The number a ``COUNT`` match says ("12", "twelve", "a single")."""
+    return int(word) if word.isdigit() else _NUMBER_WORDS[" ".join(word.casefold().split())]
 
 
 def _limits(prompt: str) -> list[tuple[str, int, str]]:
     """(unit, most allowed, the prompt's words) for each unambiguous word or sentence limit."""
     found = []
     for m in _LIMIT_BEFORE.finditer(prompt):
-        how, count, unit = m.group(1).casefold(), _number(m.group(2)), m.group(3).casefold()
+        how, count, unit = m.group(1).casefold(), number_of(m.group(2)), m.group(3).casefold()
         if how == "in" and count != 1 and unit == "word":
             continue  # "in 50 words" is a length asked for, not a limit; "in one word" is one
         found.append((unit, count - 1 if how in ("fewer than", "less than", "under") else count, m.group().strip()))
     for m in _LIMIT_AFTER.finditer(prompt):
-        found.append((m.group(2).casefold(), _number(m.group(1)), m.group().strip()))
+        found.append((m.group(2).casefold(), number_of(m.group(1)), m.group().strip()))
     for m in _ONE_WORD.finditer(prompt):
         found.append(("word", 1, m.group().strip()))
     first: dict[tuple[str, int], str] = {}

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError
 from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
+from oversight.review.qualify import refuse_paused
 from oversight.schemas import CalibrationAnswer, CalibrationItem, Draft, Refinement
 from oversight.store import Store
 
@@ -100,8 +101,9 @@ def due(store: Store, reviewer: str, every: int) -> CalibrationItem | None:
     """The calibration item ``reviewer`` should meet now, or None.
 
     One is due first of all, then after every ``every`` items refined; the oldest item
-    they have not answered is the one.
+    they have not answered is the one. Raises TrainerPausedError when a lead paused them.
     """
+    refuse_paused(store, reviewer)
     progress = store.reviewer_progress(reviewer, since=_EPOCH)
     if progress["calibration"] * every > progress["done"] + progress.get("skipped", 0):
         return None
@@ -115,8 +117,10 @@ MAX_SECONDS = 4 * 3600.0
 def serve(store: Store, task_id: str, reviewer: str) -> CalibrationItem:
     """The calibration item to show ``reviewer``; the time on it runs from its first serving (server clock).
 
-    Raises NotFoundError (no such item, or the reviewer is its expert: their answer is the yardstick).
+    Raises NotFoundError (no such item, or the reviewer is its expert: their answer is the yardstick),
+    TrainerPausedError (a lead paused them).
     """
+    refuse_paused(store, reviewer)
     item = store.calibration_item(task_id)
     if item is None:
         raise NotFoundError(f"task {task_id!r} is not a calibration item")

@@ -58,6 +58,7 @@ __all__ = [
     "pause",
     "pending",
     "record",
+    "refuse_paused",
     "result",
     "resume",
     "settle",
@@ -328,18 +329,25 @@ class Tiers(NamedTuple):
     qualified: frozenset[str]
 
 
-def admit(store: Store, reviewer: str) -> Tiers:
-    """Check a trainer may claim work now, and what they may take (the first step of every claim).
-
-    Raises TrainerPausedError when a lead paused them. An assessment they have just answered in
-    full is decided here (``settle``), so its qualification counts from this claim on.
-    """
+def refuse_paused(store: Store, reviewer: str) -> TrainerStanding:
+    """The trainer's standing; raises TrainerPausedError when a lead paused them (no work of any kind
+    is served then: queue items, gold, calibration)."""
     standing = store.trainer_standing(reviewer)
     if standing.paused:
         since = f" since {standing.paused_at:%Y-%m-%d %H:%M} UTC" if standing.paused_at else ""
         raise TrainerPausedError(f"{reviewer} is paused by {standing.paused_by or 'a lead'}{since}: "
                                  f"{standing.paused_reason or 'no reason given'}. No item was given; ask a lead "
                                  "to resume you")
+    return standing
+
+
+def admit(store: Store, reviewer: str) -> Tiers:
+    """Check a trainer may claim work now, and what they may take (the first step of every claim).
+
+    Raises TrainerPausedError when a lead paused them. An assessment they have just answered in
+    full is decided here (``settle``), so its qualification counts from this claim on.
+    """
+    standing = refuse_paused(store, reviewer)
     if settle(store, reviewer):
         standing = store.trainer_standing(reviewer)
     return Tiers(store.routing_rule(), frozenset(standing.qualified))

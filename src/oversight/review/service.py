@@ -299,19 +299,19 @@ async def _resume(project: Project, task_id: str, thread_id: str, value: dict[st
     from langgraph.types import Command
 
     from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import HUMAN_REFINE, refine_graph, run_to_pause
+    from oversight.pipelines.refine import HUMAN_REFINE, pause_as_stored, refine_graph
 
     config = {"configurable": {"thread_id": thread_id}}
     context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
         snapshot = await graph.aget_state(config)
-        if not snapshot.next:
-            # the store says awaiting review but the thread has no pause (its checkpoint was
-            # lost, or never written): run it to the pause again; nothing is paid twice
-            await run_to_pause(graph, task_id, thread_id, context)
-            snapshot = await graph.aget_state(config)
-        if HUMAN_REFINE in snapshot.next:
-            await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
+        if not snapshot.next or HUMAN_REFINE in snapshot.next:
+            if not snapshot.next:
+                # the first answer on this thread: drafting leaves no checkpoint (pipelines.refine), or it
+                # was lost; its pause is written from the draft and critique the trainer was shown
+                await pause_as_stored(graph, project, task_id, thread_id)
+            else:
+                await _with_stored_critique(project, graph, config, snapshot.values.get("critique"))
             result = await graph.ainvoke(Command(resume=value), config, context=context)
         else:  # answered, but recording it failed: finish that step
             result = await graph.ainvoke(None, config, context=context)

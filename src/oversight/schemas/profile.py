@@ -39,38 +39,47 @@ def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
-class Proportion(Record):
+class _Estimate(Record):
+    """A point estimate and its 95% interval; ``too_few`` when it rests on fewer items than the profile's bar."""
+
+    point: float | None = None
+    low: float | None = None
+    high: float | None = None
+    too_few: bool = True
+
+    def shown(self) -> tuple[float, float, float] | None:
+        """(point, low, high) when there is one to show, else None."""
+        if self.too_few or self.point is None or self.low is None or self.high is None:
+            return None
+        return self.point, self.low, self.high
+
+
+class Proportion(_Estimate):
     """k of n, its point estimate and 95% Wilson interval (None when n is 0)."""
 
     k: int = Field(default=0, ge=0)
     n: int = Field(default=0, ge=0)
-    point: float | None = None
-    low: float | None = None
-    high: float | None = None
-    too_few: bool = True
 
     def label(self) -> str:
         """``80% [49%-94%] (8/10)``, or ``too few items (3)``."""
-        if self.too_few or self.point is None or self.low is None or self.high is None:
+        if (shown := self.shown()) is None:
             return f"too few items ({self.n})"
-        return f"{_pct(self.point)} [{_pct(self.low)}-{_pct(self.high)}] ({self.k}/{self.n})"
+        point, low, high = shown
+        return f"{_pct(point)} [{_pct(low)}-{_pct(high)}] ({self.k}/{self.n})"
 
 
-class Difference(Record):
+class Difference(_Estimate):
     """``first`` minus ``second`` (as proportions), with a 95% Newcombe (hybrid Wilson) interval."""
 
     first: Proportion = Field(default_factory=Proportion)
     second: Proportion = Field(default_factory=Proportion)
-    point: float | None = None
-    low: float | None = None
-    high: float | None = None
-    too_few: bool = True
 
     def label(self) -> str:
         """``+40 pts [+5, +70]``, or ``too few items (3 and 12)``."""
-        if self.too_few or self.point is None or self.low is None or self.high is None:
+        if (shown := self.shown()) is None:
             return f"too few items ({self.first.n} and {self.second.n})"
-        return f"{self.point * 100:+.0f} pts [{self.low * 100:+.0f}, {self.high * 100:+.0f}]"
+        point, low, high = shown
+        return f"{point * 100:+.0f} pts [{low * 100:+.0f}, {high * 100:+.0f}]"
 
 
 class Mean(Record):

@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from oversight.errors import NotFoundError, StoreError
 from oversight.schemas import CalibrationAnswer, CalibrationItem
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, aware_utc
+from oversight.store._base import aware_utc
+from oversight.store._records import RecordTables
 
 __all__ = ["CalibrationRecords"]
 
 
-class CalibrationRecords(StoreBase):
+class CalibrationRecords(RecordTables):
     """Calibration items and answers; every trainer answers each item once, apart from refinements."""
 
     # -- calibration -----------------------------------------------------------------------------
@@ -30,24 +31,18 @@ class CalibrationRecords(StoreBase):
             if conn.scalar(select(t.drafts.c.id).where(t.drafts.c.id == item.draft_id,
                                                         t.drafts.c.task_id == item.task_id)) is None:
                 raise NotFoundError(f"no draft {item.draft_id!r} of task {item.task_id!r}")
-            conn.execute(delete(c).where(c.c.task_id == item.task_id))
-            conn.execute(insert(c).values(task_id=item.task_id, draft_id=item.draft_id, created_at=item.created_at,
-                                          data=item.model_dump(mode="json")))
+            self._replace_row(conn, c, c.c.task_id == item.task_id, task_id=item.task_id, draft_id=item.draft_id,
+                              created_at=item.created_at, data=item.model_dump(mode="json"))
         return item
 
     def calibration_item(self, task_id: str) -> CalibrationItem | None:
         """The calibration item of a task, or None."""
-        c = t.calibration_items
-        with self.reading() as conn:
-            data = conn.scalar(select(c.c.data).where(c.c.task_id == task_id))
-        return None if data is None else CalibrationItem.model_validate(data)
+        return self._record(CalibrationItem, t.calibration_items, t.calibration_items.c.task_id == task_id)
 
     def calibration_items(self) -> list[CalibrationItem]:
         """Every calibration item, oldest first."""
         c = t.calibration_items
-        with self.reading() as conn:
-            found = conn.scalars(select(c.c.data).order_by(c.c.created_at, c.c.task_id))
-            return [CalibrationItem.model_validate(data) for data in found]
+        return self._records(CalibrationItem, select(c.c.data).order_by(c.c.created_at, c.c.task_id))
 
     def remove_calibration_item(self, task_id: str) -> bool:
         """Stop using a task for calibration (its answers are kept). True if it was an item."""
@@ -112,9 +107,7 @@ class CalibrationRecords(StoreBase):
     def calibration_answer(self, task_id: str, reviewer: str) -> CalibrationAnswer | None:
         """A reviewer's answer to one calibration item, or None."""
         a = t.calibration_answers
-        with self.reading() as conn:
-            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id, a.c.reviewer == reviewer))
-        return None if data is None else CalibrationAnswer.model_validate(data)
+        return self._record(CalibrationAnswer, a, a.c.task_id == task_id, a.c.reviewer == reviewer)
 
     def calibration_answers(self, *, reviewer: str | None = None) -> list[CalibrationAnswer]:
         """Calibration answers (all, or one reviewer's), oldest first."""
@@ -122,5 +115,4 @@ class CalibrationRecords(StoreBase):
         query = select(a.c.data).order_by(a.c.created_at, a.c.task_id, a.c.reviewer)
         if reviewer is not None:
             query = query.where(a.c.reviewer == reviewer)
-        with self.reading() as conn:
-            return [CalibrationAnswer.model_validate(data) for data in conn.scalars(query)]
+        return self._records(CalibrationAnswer, query)

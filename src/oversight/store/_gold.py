@@ -27,13 +27,14 @@ from oversight.schemas import (
     TrainerStanding,
 )
 from oversight.store import tables as t
-from oversight.store._base import StoreBase, aware_utc, chunks
+from oversight.store._base import aware_utc, chunks
+from oversight.store._records import RecordTables
 from oversight.store._refine import RefineRecords, _critique_row, _draft_row, _task_row
 
 __all__ = ["GoldRecords"]
 
 
-class GoldRecords(StoreBase):
+class GoldRecords(RecordTables):
     """Judgment quality: gold items and answers (each answer once), standing, assessments."""
 
     # -- gold items -------------------------------------------------------------------------------
@@ -43,18 +44,14 @@ class GoldRecords(StoreBase):
         g = t.gold_items
         with self.transaction() as conn:
             for item in items:
-                conn.execute(delete(g).where(g.c.id == item.id))
-                conn.execute(insert(g).values(id=item.id, kind=item.kind, domain=item.domain, made_by=item.made_by,
-                                              retired=item.retired, created_at=item.created_at,
-                                              data=item.model_dump(mode="json")))
+                self._replace_row(conn, g, g.c.id == item.id, id=item.id, kind=item.kind, domain=item.domain,
+                                  made_by=item.made_by, retired=item.retired, created_at=item.created_at,
+                                  data=item.model_dump(mode="json"))
         return list(items)
 
     def gold_item(self, gold_id: str) -> GoldItem | None:
         """One gold item (retired or not), or None."""
-        g = t.gold_items
-        with self.reading() as conn:
-            data = conn.scalar(select(g.c.data).where(g.c.id == gold_id))
-        return None if data is None else GoldItem.model_validate(data)
+        return self._record(GoldItem, t.gold_items, t.gold_items.c.id == gold_id)
 
     def gold_items(self, *, retired: bool = False, ids: Sequence[str] | None = None) -> list[GoldItem]:
         """Gold items in use (with ``retired`` also those retired), or these ids; oldest first."""
@@ -178,10 +175,7 @@ class GoldRecords(StoreBase):
 
     def gold_answer(self, task_id: str) -> GoldAnswer | None:
         """The answer to one gold copy (by its task id), or None."""
-        a = t.gold_answers
-        with self.reading() as conn:
-            data = conn.scalar(select(a.c.data).where(a.c.task_id == task_id))
-        return None if data is None else GoldAnswer.model_validate(data)
+        return self._record(GoldAnswer, t.gold_answers, t.gold_answers.c.task_id == task_id)
 
     def gold_answers(self, *, reviewer: str | None = None, since: datetime | None = None,
                      assessment: str | None = None) -> list[GoldAnswer]:
@@ -194,32 +188,28 @@ class GoldRecords(StoreBase):
             query = query.where(a.c.created_at >= since)
         if assessment is not None:
             query = query.where(a.c.assessment == assessment)
-        with self.reading() as conn:
-            return [GoldAnswer.model_validate(d) for d in conn.scalars(query)]
+        return self._records(GoldAnswer, query)
 
     # -- standing -----------------------------------------------------------------------------------
 
     def trainer_standing(self, reviewer: str) -> TrainerStanding:
         """A trainer's standing (not paused, qualified nowhere, when a lead never decided anything)."""
-        s = t.trainer_standing
-        with self.reading() as conn:
-            data = conn.scalar(select(s.c.data).where(s.c.reviewer == reviewer))
-        return TrainerStanding(reviewer=reviewer) if data is None else TrainerStanding.model_validate(data)
+        kept = self._record(TrainerStanding, t.trainer_standing, t.trainer_standing.c.reviewer == reviewer)
+        return TrainerStanding(reviewer=reviewer) if kept is None else kept
 
     def trainer_standings(self) -> list[TrainerStanding]:
         """Every trainer a lead decided something of, by name."""
         s = t.trainer_standing
-        with self.reading() as conn:
-            return [TrainerStanding.model_validate(d) for d in conn.scalars(select(s.c.data).order_by(s.c.reviewer))]
+        return self._records(TrainerStanding, select(s.c.data).order_by(s.c.reviewer))
 
     def save_trainer_standing(self, standing: TrainerStanding) -> TrainerStanding:
         """Keep a trainer's standing (replacing the earlier one), stamped now by the store's clock."""
         s = t.trainer_standing
         standing = standing.model_copy(update={"updated_at": self.clock()})
         with self.transaction() as conn:
-            conn.execute(delete(s).where(s.c.reviewer == standing.reviewer))
-            conn.execute(insert(s).values(reviewer=standing.reviewer, paused=standing.paused,
-                                          updated_at=standing.updated_at, data=standing.model_dump(mode="json")))
+            self._replace_row(conn, s, s.c.reviewer == standing.reviewer, reviewer=standing.reviewer,
+                              paused=standing.paused, updated_at=standing.updated_at,
+                              data=standing.model_dump(mode="json"))
         return standing
 
     def change_trainer_standing(self, reviewer: str,
@@ -276,23 +266,17 @@ class GoldRecords(StoreBase):
         """Keep a declared assessment (replacing one of the same name; its results are kept)."""
         a = t.assessments
         with self.transaction() as conn:
-            conn.execute(delete(a).where(a.c.name == assessment.name))
-            conn.execute(insert(a).values(name=assessment.name, created_at=assessment.created_at,
-                                          data=assessment.model_dump(mode="json")))
+            self._replace_row(conn, a, a.c.name == assessment.name, name=assessment.name,
+                              created_at=assessment.created_at, data=assessment.model_dump(mode="json"))
         return assessment
 
     def assessment(self, name: str) -> Assessment | None:
         """One declared assessment, or None."""
-        a = t.assessments
-        with self.reading() as conn:
-            data = conn.scalar(select(a.c.data).where(a.c.name == name))
-        return None if data is None else Assessment.model_validate(data)
+        return self._record(Assessment, t.assessments, t.assessments.c.name == name)
 
     def assessments(self) -> list[Assessment]:
         """Every declared assessment, by name."""
-        a = t.assessments
-        with self.reading() as conn:
-            return [Assessment.model_validate(d) for d in conn.scalars(select(a.c.data).order_by(a.c.name))]
+        return self._records(Assessment, select(t.assessments.c.data).order_by(t.assessments.c.name))
 
     def save_assessment_result(self, result: AssessmentResult) -> AssessmentResult:
         """Keep how a trainer did on an assessment (a retake replaces it)."""
