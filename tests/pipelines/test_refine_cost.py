@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +48,9 @@ def project(tmp_path: Path) -> Any:
         yield opened
 
 
-async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(project: Project,
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@contextmanager
+def counting_wake_ups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """The event loop's wake-ups from other threads during the block, as a list of their callbacks."""
     loop = asyncio.get_running_loop()
     wake_ups: list[Any] = []
     wake = loop.call_soon_threadsafe
@@ -56,12 +59,20 @@ async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(
         wake_ups.append(callback)
         return wake(callback, *args, **kwargs)
 
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    try:
+        yield wake_ups
+    finally:
+        monkeypatch.undo()
+
+
+async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(project: Project,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     context = PipelineContext(project=project)
     async with refine_graph(project) as graph:
         await run_to_pause(graph, "q0", project.thread_id("q0"), context)  # warm: first-use set-up
-        monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
-        await run_to_pause(graph, "q1", project.thread_id("q1"), context)
-        monkeypatch.undo()
+        with counting_wake_ups(monkeypatch) as wake_ups:
+            await run_to_pause(graph, "q1", project.thread_id("q1"), context)
         paused = await graph.aget_state({"configurable": {"thread_id": project.thread_id("q1")}})
     assert paused.next == (HUMAN_REFINE,) and project.store.task_state("q1").state == "awaiting_review"
     # the store: task and draft, draft kept, critique looked up, critique kept; the checkpointer:
@@ -74,18 +85,9 @@ async def test_a_thread_reaches_its_pause_with_a_few_wake_ups_of_the_event_loop(
 async def test_drafting_reaches_awaiting_review_with_four_wake_ups_and_no_graph(project: Project,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """``oversight draft``'s work per task is the store's: the graph (and its checkpoint) waits for the answer."""
-    loop = asyncio.get_running_loop()
-    wake_ups: list[Any] = []
-    wake = loop.call_soon_threadsafe
-
-    def counted(callback: Any, *args: Any, **kwargs: Any) -> Any:
-        wake_ups.append(callback)
-        return wake(callback, *args, **kwargs)
-
     await draft_for_review(project, "q0", project.thread_id("q0"))  # warm: first-use set-up
-    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
-    await draft_for_review(project, "q1", project.thread_id("q1"))
-    monkeypatch.undo()
+    with counting_wake_ups(monkeypatch) as wake_ups:
+        await draft_for_review(project, "q1", project.thread_id("q1"))
     state = project.store.task_state("q1")
     assert state.state == "awaiting_review" and state["thread_id"] == project.thread_id("q1")
     # task and draft read, draft kept, critique looked up, critique kept (a short draft is checked on the loop)
