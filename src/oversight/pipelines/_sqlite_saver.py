@@ -20,6 +20,7 @@ import functools
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -134,7 +135,7 @@ def open_sqlite_saver(path: Path) -> ThreadedSqliteSaver:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _in_wal_mode(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         saver = ThreadedSqliteSaver(conn)
         saver.setup()
@@ -142,3 +143,22 @@ def open_sqlite_saver(path: Path) -> ThreadedSqliteSaver:
         conn.close()
         raise
     return saver
+
+
+def _in_wal_mode(conn: sqlite3.Connection, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+    """Put the file in WAL mode (once per file: it stays so). Processes opening a new file at once race
+    to convert it, and SQLite refuses the loser at once ("database is locked"), without the busy
+    timeout: it tries again, for as long as that timeout."""
+    deadline = clock() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or clock() >= deadline:
+                raise
+        sleep(delay)
+        delay = min(2 * delay, 0.25)
