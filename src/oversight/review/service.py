@@ -337,22 +337,21 @@ async def skip(project: Project, task_id: str, *, reviewer: str = "anonymous", s
 async def reset(project: Project, task_id: str) -> QueueEntry:
     """Put a task back in the queue on a fresh thread (a thread stuck after a failed answer).
 
-    The draft and critique are found in the store, so nothing is paid twice. Raises NotFoundError.
+    Its draft and critique, as stored, await review on the new thread, whose pause the answer writes
+    (``pipelines.refine.pause_as_stored``): no model is asked and nothing is paid twice. Raises NotFoundError.
     """
-    from oversight.pipelines.context import PipelineContext
-    from oversight.pipelines.refine import refine_graph, run_to_pause
-
     store = project.store
     state = await asyncio.to_thread(store.task_state, task_id)
     if await asyncio.to_thread(store.gold_copy, task_id):  # a gold copy has no refine thread: nothing to reset
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     # a draft imported to review without a critique (`tasks import --no-critique`) is queued with none
-    queued = state["critique_id"] or (state.state == "awaiting_review" and state["draft_id"])
-    if state.state not in ("awaiting_review", "failed") or not queued:
+    reviewed = (await asyncio.to_thread(store.get_critique, state["critique_id"] or "")
+                or (await asyncio.to_thread(store.get_draft, state["draft_id"] or "")
+                    if state.state == "awaiting_review" else None))
+    if state.state not in ("awaiting_review", "failed") or reviewed is None:
         raise NotFoundError(f"task {task_id!r} is {state.state.replace('_', ' ')}: there is no review to reset")
     fresh = f"{project.thread_id(task_id)}::{new_id('reset')}"
-    async with refine_graph(project) as graph:
-        await run_to_pause(graph, task_id, fresh, PipelineContext(project=project))
+    await asyncio.to_thread(store.mark_awaiting_review, reviewed, thread_id=fresh)
     return (await item(project, task_id)).entry
 
 
