@@ -59,7 +59,7 @@ def test_a_lone_surrogate_is_refused_at_import_naming_file_line_and_field(comman
 def test_a_lone_surrogate_in_an_answers_file_is_refused_before_anything_is_recorded() -> None:
     Path("answers.jsonl").write_text(f'{{"task_id": "a", "decision": "rewrite", "refined_text": {SURROGATE}}}\n',
                                      encoding="utf-8")
-    from oversight.review.service import read_answers
+    from oversight.review.answers_file import read_answers
 
     with pytest.raises(InputFileError, match=r"answers.jsonl:1: field 'refined_text': .*surrogate"):
         read_answers("answers.jsonl")

@@ -173,7 +173,8 @@ async def test_a_refused_answer_gives_the_item_back_its_ordinary_lease(seeded: P
 
 
 def test_the_package_is_the_service() -> None:
-    from oversight.review import service
+    from oversight.review import answers_file, service
 
-    assert review.__all__ == service.__all__
-    assert all(getattr(review, name) is getattr(service, name) for name in service.__all__)
+    assert review.__all__ == [*service.__all__, *answers_file.__all__]
+    assert all(getattr(review, name) is getattr(module, name)
+               for module in (service, answers_file) for name in module.__all__)
