@@ -182,7 +182,7 @@ def test_nul_character_is_refused_by_the_reader(tmp_path: Path, kind: str) -> No
     from oversight.audit.io import read_judgments
     from oversight.mine.note_files import load_note_file
     from oversight.refine.tasks import load_tasks
-    from oversight.review.service import read_answers
+    from oversight.review.answers_file import read_answers
 
     name, text, line, field = NUL_FILES[kind]
     Path(name).write_text(text)
