@@ -1,4 +1,4 @@
-"""The refine threads' SQLite checkpoint file when several processes open it at once."""
+"""The refine threads' checkpoint: a new SQLite file opened by several processes at once, and one held open by a server."""
 
 from __future__ import annotations
 
@@ -46,3 +46,32 @@ def test_it_gives_up_after_the_busy_timeout_with_sqlites_error(tmp_path: Path) -
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         _in_wal_mode(mine, sleep=sleep, clock=lambda: now[0])
     assert _sqlite_saver.BUSY_TIMEOUT_S <= now[0] < _sqlite_saver.BUSY_TIMEOUT_S + 1
+
+
+async def test_a_holder_keeps_one_refine_graph_open_for_every_answer_on_its_loop(tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review server holds the refine graph for its life: answers share one checkpointer, opened once."""
+    from oversight.config import load_settings
+    from oversight.pipelines import refine
+    from oversight.project import Project
+
+    opened: list[str] = []
+    real = refine.compiled_graph
+
+    def counted(builder, location, name):  # type: ignore[no-untyped-def]
+        opened.append(location)
+        return real(builder, location, name)
+
+    monkeypatch.setattr(refine, "compiled_graph", counted)
+    with Project.open(load_settings(db=str(tmp_path / "held.db"))) as project:
+        async with refine.holding_refine_graph(project):
+            async with refine.refine_graph(project) as first, refine.refine_graph(project) as second:
+                assert first is second
+            async with refine.refine_graph(project) as again:
+                assert again is first and len(opened) == 1
+            saver = first.checkpointer
+        assert saver.conn is not None
+        with pytest.raises(sqlite3.ProgrammingError):  # closed with the holder
+            saver.conn.execute("SELECT 1")
+        async with refine.refine_graph(project) as alone:  # no holder: one opened for the block
+            assert alone is not first and len(opened) == 2

@@ -102,18 +102,21 @@ async def apply_answers(project: Project, path: str | Path, *, reviewer: str | N
     for its reviewer and the answers are recorded in file order. Raises InputFileError naming
     the line and field; before anything is recorded, nothing is (and nothing stays held).
     """
+    from oversight.pipelines.refine import holding_refine_graph
+
     name = str(path)
     planned = await asyncio.to_thread(_read_answers, path, reviewer)
     await asyncio.to_thread(_check_and_hold, project, name, planned)
     recorded: list[Refinement] = []
-    for index, (line, task_id, answer) in enumerate(planned):
-        try:
-            recorded.append(await _submit(project, task_id, answer, reviewer=answer.reviewer, timed=False))
-        except BaseException as exc:
-            rest = [(t, a.reviewer, None) for _, t, a in planned[index + 1:]]
-            await asyncio.to_thread(_unhold, project, rest)
-            if isinstance(exc, OversightError):
-                raise InputFileError(name, line, None, f"{exc}; the {index} line(s) before it were recorded, "
-                                                       "this one and those after it were not") from exc
-            raise
+    async with holding_refine_graph(project):  # one checkpointer for the whole file
+        for index, (line, task_id, answer) in enumerate(planned):
+            try:
+                recorded.append(await _submit(project, task_id, answer, reviewer=answer.reviewer, timed=False))
+            except BaseException as exc:
+                rest = [(t, a.reviewer, None) for _, t, a in planned[index + 1:]]
+                await asyncio.to_thread(_unhold, project, rest)
+                if isinstance(exc, OversightError):
+                    raise InputFileError(name, line, None, f"{exc}; the {index} line(s) before it were recorded, "
+                                                           "this one and those after it were not") from exc
+                raise
     return recorded

@@ -120,8 +120,11 @@ def create_app(project: Project, *, close_project: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from oversight.pipelines.refine import holding_refine_graph
+
         try:
-            yield
+            async with holding_refine_graph(project):  # one checkpointer for every answer the server records
+                yield
         finally:
             if close_project:
                 project.close()
