@@ -220,7 +220,7 @@ def _item(experiment: Experiment, task: Task, condition: Condition, source: Draf
 
 async def _review(experiment: Experiment, project: Project, projects: dict[str, Project], items: list[ExperimentItem],
                   progress: Callable[[str], None], limit: asyncio.Semaphore) -> None:
-    from oversight.pipelines.refine import draft_for_review
+    from oversight.pipelines.refine import draft_for_review, holding_refine_graph
 
     store = project.store
     by_condition: dict[str, list[ExperimentItem]] = {}
@@ -263,7 +263,8 @@ async def _review(experiment: Experiment, project: Project, projects: dict[str, 
                 said = await reviewer.answer(shown, item.plant, seed=experiment.seed)
                 await review.submit(rt, item.item_id, said, reviewer=reviewer.name, simulated=True)
 
-        await asyncio.gather(*(answer(i) for i in todo))
+        async with holding_refine_graph(rt):  # one checkpointer for the condition's answers
+            await asyncio.gather(*(answer(i) for i in todo))
 
 
 # -- rows -----------------------------------------------------------------------------------------
