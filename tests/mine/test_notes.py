@@ -168,6 +168,10 @@ def test_an_edit_says_what_the_removed_words_had_to_do_with_the_context() -> Non
         'afterwards."')
     cut = DiffOp(op="replace", before="came out on 31 August 2018 after many delays and rumours", after="came out")
     assert describe_edit(cut).startswith('Cut a phrase down to a few words: "came out on')
+    # twelve words to four: both "a phrase", so the shape says the phrase got shorter, not "a phrase to a phrase"
+    shorter = DiffOp(op="replace", before="leaving behind nothing but the lingering scent of stale coffee and curiosity",
+                     after="until the next week")
+    assert describe_edit(shorter).startswith('Cut a phrase down to a shorter phrase: "leaving')
     grounded = DiffOp(op="replace", before="first album", after="second studio album")
     assert describe_edit(grounded, context=context) == (
         'Replaced a few words, from the context: "first album" with "second studio album"')

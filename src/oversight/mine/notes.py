@@ -155,9 +155,11 @@ def describe_edit(
     if op.op == "insert":
         return f'Added {size}{place}: "{after}"'
     words_before, words_after = len(op.before.split()), len(op.after.split())
-    if words_before >= 4 and words_after * 3 <= words_before:  # mostly a removal
-        return f'Cut {size} down to {_count(op.after)}{place}: "{before}" to "{after}"'
     other = _count(op.after)
+    if words_before >= 4 and words_after * 3 <= words_before:  # mostly a removal
+        # "a phrase down to a phrase" says nothing of the cut: twelve words to four is a shorter phrase
+        kept = f"a shorter {other.split()[-1]}" if other == _count(op.before) else other
+        return f'Cut {size} down to {kept}{place}: "{before}" to "{after}"'
     return f'Replaced {size}{"" if other == size else " with " + other}{place}: "{before}" with "{after}"'
 
 
