@@ -135,14 +135,14 @@ async def test_an_unusable_name_falls_back_to_keywords_for_that_pattern(tmp_stor
 
 
 def test_theme_ids_follow_their_patterns() -> None:
-    from oversight.mine.miner import _theme_ids
+    from oversight.mine.themes import theme_ids
 
     previous = [{"id": "theme-2", "pattern_ids": ["p_a", "p_b"]}, {"id": "theme-5", "pattern_ids": ["p_x"]}]
     groups = [frozenset({"p_d"}), frozenset({"p_a", "p_b", "p_c"})]
     # the group sharing two of three patterns continues theme-2; the new one takes the first free number
-    assert _theme_ids(groups, previous) == ["theme-1", "theme-2"]
-    assert _theme_ids(groups, []) == ["theme-1", "theme-2"]
-    assert _theme_ids([frozenset({"p_x"}), frozenset({"p_a"})], previous) == ["theme-5", "theme-2"]
+    assert theme_ids(groups, previous) == ["theme-1", "theme-2"]
+    assert theme_ids(groups, []) == ["theme-1", "theme-2"]
+    assert theme_ids([frozenset({"p_x"}), frozenset({"p_a"})], previous) == ["theme-5", "theme-2"]
 
 
 async def test_the_first_level_has_the_asked_number_of_themes_and_keeps_their_ids(tmp_store, ttcw_rows,
@@ -157,6 +157,25 @@ async def test_the_first_level_has_the_asked_number_of_themes_and_keeps_their_id
     assert [(t["id"], sorted(t["pattern_ids"])) for t in again.themes] == [
         (t["id"], sorted(t["pattern_ids"])) for t in first.themes]
     assert {p.id: p.theme_id for p in again.patterns} == {p.id: p.theme_id for p in first.patterns}
+
+
+async def test_a_theme_no_pattern_leads_is_named_by_a_phrase_of_its_own_notes(tmp_store, ttcw_rows, embedder) -> None:
+    """Keywords ("felt · piece · ends") make a lead guess: a theme whose largest pattern holds less than half
+    its notes is named like a pattern of all of them, by the note nearest its centre cut to a short phrase."""
+    from oversight.mine.cluster import ClusterParams
+
+    seed_refinements(tmp_store, ttcw_rows[:120])
+    result = await mine(tmp_store, names="keywords", embedder=embedder, params=ClusterParams(top_level=4))
+    by_id = {p.id: p for p in result.patterns}
+    texts = {n.id: n.text for n in tmp_store.notes()}
+    unled = [t for t in result.themes
+             if len(t["pattern_ids"]) > 1 and 2 * max(by_id[p].size for p in t["pattern_ids"]) < t["size"]]
+    phrased = [t for t in unled if " · " not in t["name"]]
+    assert phrased, [t["name"] for t in unled]
+    for theme in phrased:
+        said = theme["name"].removesuffix(" …")
+        members = [texts[m] for p in theme["pattern_ids"] for m in by_id[p].member_ids]
+        assert any(" ".join(text.split()).startswith(said) for text in members), theme["name"]
 
 
 class SubjectNamer(QueuedNamer):

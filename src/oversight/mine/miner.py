@@ -27,16 +27,15 @@ from oversight.mine.naming import (
     NAME_PROMPT,
     class_keywords,
     distinct_names,
-    keyword_name,
     name_with_llm,
     nearest_patterns,
     sample_members,
-    theme_name,
 )
 from oversight.mine.notes import EditExplainer, LLMEditExplainer, notes_from_refinement
 from oversight.mine.plain_names import plain_names
 from oversight.mine.represent import RepresentParams, represent_notes, single_subject_words
 from oversight.mine.stats import choose_granularity, join_restatements, pattern_stats, period_of, unit_of
+from oversight.mine.themes import build_themes, theme_phrases
 from oversight.prompts import load_prompt
 from oversight.schemas import (
     SLICE_FIELDS,
@@ -50,7 +49,6 @@ from oversight.schemas import (
     PatternName,
     Refinement,
     Task,
-    Theme,
     new_id,
     utcnow,
 )
@@ -224,7 +222,9 @@ async def finish_run(
     texts = texts if texts is not None else [n.text for n in notes]
     plan = await asyncio.to_thread(_plan, store, notes, clustering, texts)
     named = await _names(notes, vectors, clustering, plan, _Naming(names, llm, name_prompt, progress), texts)
-    result = await asyncio.to_thread(_record, store, run, notes, vectors, clustering, plan, named)
+    theme_names = await asyncio.to_thread(theme_phrases, notes, vectors, clustering, plan.members, plan.keywords,
+                                          texts, exclude=plan.about_one)
+    result = await asyncio.to_thread(_record, store, run, notes, vectors, clustering, plan, named, theme_names)
     progress(f"{run.patterns} patterns ({run.matched} continued), {run.noise} notes left as noise")
     return result
 
@@ -237,6 +237,7 @@ class _Plan(NamedTuple):
     ids: list[str]
     previous: dict[str, Pattern]
     previous_themes: list[dict[str, Any]]
+    about_one: set[str]  # words only one subject's notes use: never in a name
 
 
 @dataclass
@@ -261,7 +262,7 @@ def _plan(store: Store, notes: list[FailureNote], clustering: Clustering, texts:
     earlier = [Previous(p.id, frozenset(p.member_ids), centres[p.id]) for p in previous.values() if p.id in centres]
     matched = match_patterns(earlier, [frozenset(notes[i].id for i in m) for m in members], clustering.centroids)
     return _Plan(members, keywords, [pid or new_id("p") for pid in matched], previous,
-                 run_themes(last) if last else [])
+                 run_themes(last) if last else [], about_one)
 
 
 def _record(
@@ -272,10 +273,11 @@ def _record(
     clustering: Clustering,
     plan: _Plan,
     named: list[tuple[PatternName, str]],
+    theme_names: list[str | None],
 ) -> MiningResult:
     """Count, write the run whole and return it (blocking: runs in a worker thread)."""
     patterns = _build_patterns(run, notes, vectors, clustering.centroids, plan, named)
-    themes = _themes(clustering, patterns, plan.keywords, plan.previous_themes)
+    themes = build_themes(clustering, patterns, plan.keywords, plan.previous_themes, theme_names)
     for pattern, theme in zip(patterns, clustering.themes, strict=True):
         pattern.theme_id = themes[int(theme)]["id"]
     noise = [notes[i] for i in np.flatnonzero(clustering.labels < 0)]
@@ -298,13 +300,12 @@ async def _names(
     naming: _Naming,
     texts: list[str],
 ) -> list[tuple[PatternName, str]]:
-    members, keywords, ids, previous, _ = plan
+    members, keywords, ids, previous, _, about_one = plan
     k = len(members)
     # Members nearest the centre first: the central note may name the pattern, and the model reads them first.
     orders = [members[c][np.argsort(-(vectors[members[c]] @ clustering.centroids[c]), kind="stable")]
               for c in range(k)]
     # A name holding a word that only one subject's notes use names the subject, not the failure.
-    about_one = await asyncio.to_thread(single_subject_words, [n.text for n in notes], [n.subject for n in notes])
     plain = await asyncio.to_thread(plain_names, notes, texts, orders, keywords, exclude=about_one)
     out = [(name, "keywords") for name in plain]
     llm = naming.llm
@@ -348,7 +349,7 @@ def _build_patterns(
     plan: _Plan,
     named: list[tuple[PatternName, str]],
 ) -> list[Pattern]:
-    members, keywords, ids, previous, _ = plan
+    members, keywords, ids, previous = plan[:4]
     times = [n.created_at for n in notes]
     granularity = choose_granularity(times)
     period_totals = dict(Counter(period_of(t, granularity) for t in times))
@@ -374,47 +375,3 @@ def _build_patterns(
             )
         )
     return patterns
-
-
-def _themes(
-    clustering: Clustering, patterns: list[Pattern], keywords: dict[int, list[str]], previous: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The run's first level; a theme continuing one of the last run's (shared patterns) keeps its id."""
-    groups = [[c for c, t in enumerate(clustering.themes) if t == theme]
-              for theme in range(int(clustering.themes.max()) + 1 if len(clustering.themes) else 0)]
-    ids = _theme_ids([frozenset(patterns[c].id for c in chosen) for chosen in groups], previous)
-    themes: list[dict[str, Any]] = []
-    for chosen, theme_id in zip(groups, ids, strict=True):
-        words = Counter(w for c in chosen for w in keywords.get(c, [])[:3])
-        lead = patterns[chosen[0]]
-        phrase = (lead.name != keyword_name(keywords.get(chosen[0], []), lead.size).name
-                  and lead.size * 2 >= sum(patterns[c].size for c in chosen))
-        name = lead.name if len(chosen) == 1 else theme_name([keywords.get(c, []) for c in chosen],
-                                                             lead.name if phrase else None)
-        themes.append(Theme(
-            id=theme_id,
-            name=name,
-            pattern_ids=[patterns[c].id for c in chosen],
-            size=sum(patterns[c].size for c in chosen),
-            keywords=[w for w, _ in words.most_common(6)],
-        ).model_dump())
-    return themes
-
-
-def _theme_ids(groups: list[frozenset[str]], previous: list[dict[str, Any]]) -> list[str]:
-    """Ids for this run's themes: the last run's id where the pattern sets overlap enough (Jaccard,
-    one-to-one), else the next free ``theme-N``."""
-    earlier = [Previous(t["id"], frozenset(t.get("pattern_ids", [])), np.zeros(1, dtype=np.float32))
-               for t in previous]
-    matched = match_patterns(earlier, groups, np.zeros((len(groups), 1), dtype=np.float32))
-    taken = {t["id"] for t in previous} | {m for m in matched if m}
-    out, n = [], 0
-    for theme_id in matched:
-        if theme_id is None:
-            n += 1
-            while f"theme-{n}" in taken:
-                n += 1
-            theme_id = f"theme-{n}"
-            taken.add(theme_id)
-        out.append(theme_id)
-    return out

@@ -153,12 +153,15 @@ def keyword_name(keywords: list[str], size: int) -> PatternName:
     return PatternName(name=name, description=description, criteria=[f"mentions {', '.join(keywords[:3])}"])
 
 
-def theme_name(keywords: Sequence[Sequence[str]], lead: str | None = None, count: int = 3) -> str:
+def theme_name(keywords: Sequence[Sequence[str]], lead: str | None = None, count: int = 3, *,
+               own: str | None = None) -> str:
     """A theme's name: the name of its largest pattern (``lead``, given when that name is a phrase and
-    the pattern holds half the theme's notes) with how many more it holds; else its patterns'
-    commonest keywords, no word said twice."""
+    the pattern holds half the theme's notes) with how many more it holds; else ``own`` (a phrase
+    naming all its notes, when one fits); else its patterns' commonest keywords, no word said twice."""
     if lead is not None and len(keywords) > 1:
         return f"{lead} (+{len(keywords) - 1} more)"
+    if own is not None:
+        return own
     tally = Counter(w for words in keywords for w in words[:3])
     return " · ".join(distinct_words([w for w, _ in tally.most_common()])[:count])
 

@@ -32,7 +32,7 @@ from oversight.mine.naming import FILLERS, distinct_words, keyword_name, tell_ap
 from oversight.mine.represent import mask_text, subject_word_limit
 from oversight.schemas import FailureNote, PatternName
 
-__all__ = ["EditShape", "edit_shape", "plain_names", "short_phrase"]
+__all__ = ["EditShape", "edit_shape", "phrase_names", "plain_names", "short_phrase"]
 
 DISTINCT_WORDS = 2  # at most this many cut (or added) words after an edit pattern's shape
 CENTRAL_LOOK = 10  # how many of the notes nearest a pattern's centre may lend it their words
@@ -80,6 +80,32 @@ def plain_names(
 ) -> list[PatternName]:
     """A name per pattern (see the module doc). ``orders[c]``: pattern c's members, nearest its centre
     first; ``texts``: the notes as masked for clustering; ``keywords``: ``naming.class_keywords``."""
+    phrases, apart = _phrase_names(notes, texts, orders, keywords, exclude)
+    names = [named or keyword_name(keywords.get(c, []), len(orders[c])) for c, named in enumerate(phrases)]
+    return tell_apart(names, apart)
+
+
+def phrase_names(
+    notes: Sequence[FailureNote],
+    texts: Sequence[str],
+    orders: Sequence[np.ndarray],
+    keywords: Mapping[int, list[str]],
+    *,
+    exclude: frozenset[str] | set[str] = frozenset(),
+) -> list[str | None]:
+    """``plain_names`` without its last resort: a phrase per group (a shape, a tag, a central note), or
+    None where only keywords would name it. The miner names themes with it: a theme's notes as one group."""
+    phrases, apart = _phrase_names(notes, texts, orders, keywords, exclude)
+    named = tell_apart([p for p in phrases if p is not None], [a for p, a in zip(phrases, apart, strict=True) if p])
+    told = iter(named)
+    return [next(told).name if p is not None else None for p in phrases]
+
+
+def _phrase_names(
+    notes: Sequence[FailureNote], texts: Sequence[str], orders: Sequence[np.ndarray],
+    keywords: Mapping[int, list[str]], exclude: frozenset[str] | set[str],
+) -> tuple[list[PatternName | None], list[list[str]]]:
+    """Per group, its phrase name (None: none fits) and the words that would tell it from a namesake."""
     spread: dict[str, set[str]] = {}
     for note in notes:
         for word in _content(note.text):
@@ -87,15 +113,16 @@ def plain_names(
     limit = max(1, subject_word_limit(len({n.subject for n in notes if n.subject is not None})))
     shared = {w for w, found in spread.items() if len(found) > limit} - set(exclude)
     cut = _edit_words(notes, orders, shared)
-    names, apart = [], []
+    names: list[PatternName | None] = []
+    apart = []
     for c, order in enumerate(orders):
         words = keywords.get(c, [])
         by_shape = _shape_name(notes, order, cut[c].telling)
         names.append(by_shape or _tag_name(notes, order, words, shared)
-                     or _central_name(notes, texts, order, words, shared) or keyword_name(words, len(order)))
+                     or _central_name(notes, texts, order, words, shared))
         # Two patterns of one shape are told apart by what their edits cut, not by shape words.
         apart.append([f"'{w}'" for w in cut[c].apart if w not in cut[c].telling] if by_shape else words)
-    return tell_apart(names, apart)
+    return names, apart
 
 
 @cache
