@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from oversight.errors import InputFileError, InvalidAnswerError, NotFoundError, OversightError
 from oversight.files import keyed_rows
 from oversight.refine.answers import RefinementInput
-from oversight.review.service import SUBMIT_HOLD_SECONDS, _load_item, _submit
+from oversight.review.service import SUBMIT_HOLD_SECONDS, load_item, submit
 from oversight.schemas import Refinement, ReviewLease
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def _check_and_hold(project: Project, path: str, planned: list[tuple[int, str, R
     store = project.store
     for line, task_id, answer in planned:
         try:
-            queued = _load_item(store, task_id, answer.reviewer)
+            queued = load_item(store, task_id, answer.reviewer)
         except NotFoundError as exc:
             raise InputFileError(path, line, "task_id", f"{exc}; nothing recorded") from exc
         lease = store.review_lease(task_id)
@@ -111,7 +111,7 @@ async def apply_answers(project: Project, path: str | Path, *, reviewer: str | N
     async with holding_refine_graph(project):  # one checkpointer for the whole file
         for index, (line, task_id, answer) in enumerate(planned):
             try:
-                recorded.append(await _submit(project, task_id, answer, reviewer=answer.reviewer, timed=False))
+                recorded.append(await submit(project, task_id, answer, reviewer=answer.reviewer, timed=False))
             except BaseException as exc:
                 rest = [(t, a.reviewer, None) for _, t, a in planned[index + 1:]]
                 await asyncio.to_thread(_unhold, project, rest)

@@ -38,8 +38,8 @@ from oversight.store import Store
 if TYPE_CHECKING:  # the graph (langgraph, litellm) loads when an answer is submitted, not to read the queue
     from oversight.project import Project
 
-__all__ = ["QueueEntry", "ReviewItem", "arm_of", "claim", "held_item", "item", "queue", "release", "renew", "reset",
-           "skip", "submit"]
+__all__ = ["QueueEntry", "ReviewItem", "arm_of", "claim", "held_item", "item", "load_item", "queue", "release", "renew",
+           "reset", "skip", "submit"]
 
 # Which routes a trainer meets first: items that need more raters early, expert-only last.
 _ROUTE_ORDER = {"several_raters": 0, "single_rater": 1, "automate": 2, "expert": 3}
@@ -101,7 +101,8 @@ def _hide_gold(store: Store, task_id: str, reviewer: str | None) -> None:
         raise NotFoundError(f"no task with id {task_id!r}")
 
 
-def _load_item(store: Store, task_id: str, reviewer: str | None = None) -> ReviewItem:
+def load_item(store: Store, task_id: str, reviewer: str | None = None) -> ReviewItem:
+    """``item``'s blocking read, for code already in a worker thread (an answers file checked whole)."""
     state = store.task_state(task_id)
     _hide_gold(store, task_id, reviewer)
     if state.state != "awaiting_review":
@@ -127,7 +128,7 @@ def arm_of(task: Task) -> Arm | None:
 async def item(project: Project, task_id: str, reviewer: str | None = None) -> ReviewItem:
     """Everything the trainer needs for one queued task. Raises NotFoundError (for a gold copy, unless
     ``reviewer`` is the trainer it was made for: it looks, and is answered, like any other item)."""
-    return await asyncio.to_thread(_load_item, project.store, task_id, reviewer)
+    return await asyncio.to_thread(load_item, project.store, task_id, reviewer)
 
 
 async def claim(
@@ -249,22 +250,19 @@ async def submit(
     *,
     reviewer: str | None = None,
     simulated: bool = False,
+    timed: bool = True,
 ) -> Refinement:
     """Record a trainer's answer for a queued task and resume its refine thread.
 
     The answer is checked against the draft and critique before the thread is touched.
     With ``reviewer`` the item must not be held by anyone else, the answer is recorded
-    under that name, and, when the answer gives no time, the time since their claim is kept.
+    under that name, and, when the answer gives no time and ``timed``, the time since their claim
+    is kept (an answers file applied in bulk says ``timed=False``: its claims time nobody's work).
     The refinement records the item's assistance arm and whether a ``simulated`` reviewer
     answered; the service sets both, whatever the answer says.
     Raises NotFoundError (not in the queue), LeaseError (someone else holds it) or
     InvalidAnswerError (nothing recorded; the task stays in the queue, answerable again).
     """
-    return await _submit(project, task_id, answer, reviewer=reviewer, simulated=simulated, timed=True)
-
-
-async def _submit(project: Project, task_id: str, answer: RefinementInput | dict[str, Any], *,
-                  reviewer: str | None, simulated: bool = False, timed: bool) -> Refinement:
     from oversight.refine.answers import check_answer
 
     queued = await item(project, task_id, reviewer)
