@@ -84,12 +84,18 @@ async def test_mining_clusters_only_trusted_trainers_notes(tmp_store: Store) -> 
     assert everyone.run.notes == len(notes)
 
 
-def test_export_trust_qualified_on_the_command_line(tmp_path: Path) -> None:
+def _project_where_bo_misses_the_planted_errors() -> CliRunner:
+    """A project in the working folder (``oversight init``), seeded, with bo below the bar."""
     runner = CliRunner()
     assert runner.invoke(cli, ["init"]).exit_code == 0
     with Store.open("oversight.db") as store:
         seed(store)
         miss_planted(store, "bo")
+    return runner
+
+
+def test_export_trust_qualified_on_the_command_line(tmp_path: Path) -> None:
+    runner = _project_where_bo_misses_the_planted_errors()
 
     def exported(*options: str) -> list[dict[str, Any]]:
         result = runner.invoke(cli, ["export", *options], catch_exceptions=False)
@@ -105,11 +111,7 @@ def test_export_trust_qualified_on_the_command_line(tmp_path: Path) -> None:
 
 
 def test_audit_of_refinements_trusts_only_the_qualified_when_asked(tmp_path: Path) -> None:
-    runner = CliRunner()
-    assert runner.invoke(cli, ["init"]).exit_code == 0
-    with Store.open("oversight.db") as store:
-        seed(store)
-        miss_planted(store, "bo")
+    runner = _project_where_bo_misses_the_planted_errors()
 
     def raters(*options: str) -> set[str]:
         result = runner.invoke(cli, ["audit", "refinements", "--json", "--no-report", *options],
